@@ -1,0 +1,78 @@
+/**
+ * Config from the environment, parsed once at start. Every bad variable is reported at once, by name.
+ *
+ * @example
+ * const cfg = readConfig({ PORT: port(8080), NATS_URL: url("nats://127.0.0.1:4222") });
+ */
+export type Env = Record<string, string | undefined>;
+
+export interface Setting<T> {
+  readonly fallback: T | undefined;
+  parse(raw: string): T;
+  /** Shown in the error when the value does not parse. */
+  readonly expected: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parsed<S> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+export function readConfig<S extends Record<string, Setting<unknown>>>(spec: S, env: Env = process.env): Parsed<S> {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(spec)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") {
+      if (setting.fallback === undefined) problems.push(`${name} is required (${setting.expected})`);
+      else out[name] = setting.fallback;
+      continue;
+    }
+    try {
+      out[name] = setting.parse(raw);
+    } catch (e) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not ${setting.expected}${e instanceof Error && e.message ? `: ${e.message}` : ""}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as Parsed<S>;
+}
+
+function setting<T>(expected: string, parse: (raw: string) => T, fallback?: T): Setting<T> {
+  return { expected, parse, fallback };
+}
+
+/** A TCP port; 0 asks the OS for a free one. */
+export const port = (fallback?: number) =>
+  setting("a port (0-65535)", (raw) => {
+    if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new Error("");
+    return Number(raw);
+  }, fallback);
+
+export const integer = (fallback: number | undefined, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
+  setting(`an integer in ${min}..${max}`, (raw) => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw) || n < min || n > max) throw new Error("");
+    return n;
+  }, fallback);
+
+export const text = (fallback?: string) => setting("a string", (raw) => raw, fallback);
+
+export const oneOf = <T extends string>(values: readonly T[], fallback?: T) =>
+  setting(`one of ${values.join(", ")}`, (raw) => {
+    if (!values.includes(raw as T)) throw new Error("");
+    return raw as T;
+  }, fallback);
+
+export const url = (fallback?: string, protocols?: string[]) =>
+  setting(`a URL${protocols ? ` (${protocols.join(" or ")})` : ""}`, (raw) => {
+    for (const one of raw.split(",")) {
+      const u = new URL(one.trim());
+      if (protocols && !protocols.includes(u.protocol.replace(/:$/, ""))) throw new Error(`scheme ${u.protocol}`);
+    }
+    return raw;
+  }, fallback);

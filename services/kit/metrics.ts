@@ -1,0 +1,33 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** One Prometheus registry per service instance, served at /metrics. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly rpcDuration: Histogram<"method" | "code">;
+  readonly httpRequests: Counter<"route" | "status">;
+  /** Plain totals for $SRV.STATS, cheaper to read than the histogram. */
+  readonly rpcTotals: { requests: number; errors: number };
+}
+
+export function createMetrics(service: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    rpcDuration: new Histogram({
+      name: "rpc_server_duration_seconds",
+      help: "Time to handle an RPC, by method and result code",
+      labelNames: ["method", "code"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: "http_requests_total",
+      help: "Plain HTTP (non-RPC) requests, by route and status",
+      labelNames: ["route", "status"],
+      registers: [registry],
+    }),
+    rpcTotals: { requests: 0, errors: 0 },
+  };
+}

@@ -1,0 +1,28 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log";
+
+/**
+ * Connects to NATS, failing within `timeoutMs` with an error that names NATS_URL. Once connected it
+ * reconnects forever; disconnects and reconnects are logged.
+ */
+export async function connectNats(opts: { url: string; name: string; log: Logger; timeoutMs?: number }): Promise<NatsConnection> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: opts.url.split(",").map((s) => s.trim()),
+      name: opts.name,
+      timeout: opts.timeoutMs ?? 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+  } catch (e) {
+    throw new Error(`cannot reach NATS at NATS_URL=${opts.url} (${e instanceof Error ? e.message : e}); start one with \`nats-server -js\``);
+  }
+  (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnect") opts.log.warn({ nats: s.type, server: s.server }, `nats ${s.type}`);
+      else if (s.type === "error") opts.log.error({ nats: s.type, err: s.error }, "nats error");
+    }
+  })().catch(() => {});
+  return nc;
+}

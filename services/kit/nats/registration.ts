@@ -1,0 +1,56 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Svcm, type Service } from "@nats-io/services";
+
+export interface Endpoints {
+  /** Base URL of the HTTP/1.1 port: Connect, gRPC-Web, REST, health and metrics. */
+  http: string;
+  /** Base URL of the HTTP/2 cleartext gRPC port, when the service has one. */
+  grpc?: string;
+}
+
+export interface Registration {
+  readonly id: string;
+  /** Removes the instance from discovery; in-flight work is the caller's to finish. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Registers this instance with the NATS services API ($SRV.PING/INFO/STATS.<name>). Discovery reads
+ * the endpoint URLs from the metadata. The `status` endpoint answers whether the instance is ready and
+ * reports its RPC counts in $SRV.STATS.
+ */
+export async function registerService(
+  nc: NatsConnection,
+  opts: {
+    name: string;
+    version: string;
+    description: string;
+    endpoints: Endpoints;
+    status: () => { ready: boolean };
+    rpcCounts: () => { requests: number; errors: number };
+  },
+): Promise<Registration> {
+  const metadata: Record<string, string> = { http_url: opts.endpoints.http };
+  if (opts.endpoints.grpc) metadata.grpc_url = opts.endpoints.grpc;
+  const service: Service = await new Svcm(nc).add({
+    name: opts.name,
+    version: opts.version,
+    description: opts.description,
+    metadata,
+    statsHandler: async () => opts.rpcCounts(),
+  });
+  service.addEndpoint("status", {
+    subject: `shop.${opts.name}.${service.info().id}.status`,
+    handler: (err, msg) => {
+      if (err) return;
+      msg.respond(JSON.stringify({ ...opts.status(), ...opts.endpoints }));
+    },
+    metadata: { description: "readiness and endpoint URLs of this instance" },
+  });
+  return {
+    id: service.info().id,
+    async stop() {
+      if (!service.isStopped) await service.stop();
+    },
+  };
+}

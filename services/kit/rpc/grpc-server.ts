@@ -1,0 +1,57 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouterOptions, ConnectRouter } from "@connectrpc/connect";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { unimplementedResponse } from "./unimplemented";
+
+export interface GrpcServer {
+  readonly port: number;
+  /** Stops accepting, lets in-flight calls finish (GOAWAY), resolves when every session closed or the timeout hit. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * gRPC (and Connect, gRPC-Web) over HTTP/2 cleartext with node:http2 and connect-node. Bun.serve sends
+ * no HTTP trailers, so native gRPC needs this second port.
+ */
+export async function startGrpcServer(opts: {
+  routes: (router: ConnectRouter) => void;
+  routerOptions: ConnectRouterOptions;
+  host: string;
+  port: number;
+}): Promise<GrpcServer> {
+  const handler = connectNodeAdapter({
+    ...opts.routerOptions,
+    routes: opts.routes,
+    fallback(req, res) {
+      const { status, headers, body } = unimplementedResponse(req.url ?? "/", req.headers["content-type"] ?? null);
+      res.writeHead(status, headers);
+      res.end(body);
+    },
+  });
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.Http2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    async stop(timeoutMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.close();
+      const timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, timeoutMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

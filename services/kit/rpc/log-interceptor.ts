@@ -1,0 +1,38 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../log";
+
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/**
+ * Gives every call a request id (the caller's, or a new one), echoes it in the response headers and
+ * logs the outcome. Client mistakes log at debug, server faults at error, without stack traces leaking
+ * to the caller.
+ */
+export function logInterceptor(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    const requestId = req.header.get(REQUEST_ID_HEADER) || crypto.randomUUID();
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const started = performance.now();
+    try {
+      const res = await next(req);
+      res.header.set(REQUEST_ID_HEADER, requestId);
+      if (log.isLevelEnabled("debug")) log.debug({ requestId, method, ms: elapsed(started) }, "rpc ok");
+      return res;
+    } catch (e) {
+      const err = ConnectError.from(e);
+      err.metadata.set(REQUEST_ID_HEADER, requestId);
+      const fields = { requestId, method, code: Code[err.code], ms: elapsed(started) };
+      if (isServerFault(err.code)) log.error({ ...fields, err: e }, err.rawMessage);
+      else log.debug(fields, err.rawMessage);
+      throw err;
+    }
+  };
+}
+
+function isServerFault(code: Code): boolean {
+  return code === Code.Internal || code === Code.Unknown || code === Code.DataLoss || code === Code.Unimplemented;
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}

@@ -1,0 +1,27 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * The answer for a path no handler serves, in the protocol the caller speaks: gRPC and gRPC-Web get a
+ * trailers-only response with grpc-status 12, everyone else a Connect error (404, code unimplemented).
+ */
+export function unimplementedResponse(path: string, contentType: string | null): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  const message = `${path.replace(/^\//, "")} is not a method of this server`;
+  if (contentType?.startsWith("application/grpc")) {
+    return {
+      status: 200,
+      headers: { "content-type": contentType, "grpc-status": String(Code.Unimplemented), "grpc-message": encodeURIComponent(message) },
+      body: "",
+    };
+  }
+  return {
+    status: 404,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: "unimplemented", message }),
+  };
+}
+
+export const unimplementedError = (path: string) => new ConnectError(`${path} is not a method of this server`, Code.Unimplemented);

@@ -1,0 +1,204 @@
+import type { DescFile } from "@bufbuild/protobuf";
+import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
+import { createConnectRouter } from "@connectrpc/connect";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Hono } from "hono";
+import { hostname } from "node:os";
+import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
+import { buildHttpApp, type KitEnv } from "./http/app";
+import { createLogger, type Logger } from "./log";
+import { createMetrics, type Metrics } from "./metrics";
+import { connectNats } from "./nats/connection";
+import { registerService, type Endpoints } from "./nats/registration";
+import { startGrpcServer, type GrpcServer } from "./rpc/grpc-server";
+import { file_health_v1_health } from "../contracts/gen/health/v1/health_pb";
+import { HealthStatus, healthRoutes, ServingStatus } from "./rpc/health";
+import { logInterceptor } from "./rpc/log-interceptor";
+import { metricsInterceptor } from "./rpc/metrics-interceptor";
+import { reflectionRoutes } from "./rpc/reflection";
+
+/** What a service hands the kit: its name, default ports and a function that builds its parts. */
+export interface ServiceDefinition {
+  name: string;
+  version: string;
+  description: string;
+  /** Defaults; <NAME>_HTTP_PORT and <NAME>_GRPC_PORT override them. No grpc means no HTTP/2 port. */
+  ports: { http: number; grpc?: number };
+  build(ctx: ServiceContext): ServiceParts | Promise<ServiceParts>;
+}
+
+export interface ServiceContext {
+  name: string;
+  env: Env;
+  log: Logger;
+  nats: NatsConnection;
+  metrics: Metrics;
+}
+
+export interface ServiceParts {
+  /** Connect services, served on both ports. */
+  rpc?: (router: ConnectRouter) => void;
+  /** Plain REST routes on the HTTP/1.1 port. */
+  rest?: (app: Hono<KitEnv>) => void;
+  /** Extra readiness checks (a database, say); NATS is always checked. */
+  checks?: Record<string, () => Promise<void> | void>;
+  /** Called last on shutdown, after the listeners stopped and before NATS drains. */
+  stop?(): Promise<void>;
+}
+
+export interface RunningService {
+  readonly name: string;
+  readonly id: string;
+  readonly endpoints: Endpoints;
+  readonly app: Hono<KitEnv>;
+  readonly log: Logger;
+  /** Graceful: not ready, deregister, finish in-flight calls, stop parts, drain NATS. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function serviceConfig(name: string, ports: ServiceDefinition["ports"], env: Env) {
+  const prefix = name.toUpperCase();
+  return readConfig(
+    {
+      [`${prefix}_HTTP_PORT`]: port(ports.http),
+      [`${prefix}_GRPC_PORT`]: port(ports.grpc ?? 0),
+      HOST: text("127.0.0.1"),
+      ADVERTISE_HOST: text(""),
+      NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
+      LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
+      MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+      SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
+    },
+    env,
+  ) as {
+    [k: string]: string | number;
+    HOST: string;
+    ADVERTISE_HOST: string;
+    NATS_URL: string;
+    LOG_LEVEL: string;
+    MAX_BODY_BYTES: number;
+    SHUTDOWN_TIMEOUT_MS: number;
+  };
+}
+
+/** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
+export async function startService(def: ServiceDefinition, env: Env = process.env): Promise<RunningService> {
+  const cfg = serviceConfig(def.name, def.ports, env);
+  const prefix = def.name.toUpperCase();
+  const log = createLogger(def.name, cfg.LOG_LEVEL);
+  const metrics = createMetrics(def.name);
+  const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log });
+  const parts = await def.build({ name: def.name, env, log, nats, metrics });
+
+  const userServices: string[] = [];
+  const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
+  if (parts.rpc) {
+    const probe = createConnectRouter();
+    parts.rpc(probe);
+    for (const h of probe.handlers) {
+      if (!userServices.includes(h.service.typeName)) userServices.push(h.service.typeName);
+      files.set(h.service.file.name, h.service.file);
+    }
+  }
+  const health = new HealthStatus(userServices);
+  const healthAndReflection = [
+    healthRoutes(health),
+    reflectionRoutes([...files.values()], () => [...userServices, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]),
+  ];
+  const routes = (router: ConnectRouter) => {
+    parts.rpc?.(router);
+    for (const r of healthAndReflection) r(router);
+  };
+  const routerOptions: ConnectRouterOptions = {
+    interceptors: [logInterceptor(log), metricsInterceptor(metrics)],
+    readMaxBytes: cfg.MAX_BODY_BYTES,
+  };
+
+  let accepting = true;
+  const readiness = {
+    ready: () => accepting,
+    checks: { nats: () => nats.flush(), ...parts.checks },
+  };
+  // gRPC needs trailers, which Bun.serve does not send: the HTTP/1.1 port serves Connect and gRPC-Web.
+  const httpRouter = createConnectRouter({ ...routerOptions, grpc: false });
+  routes(httpRouter);
+  const app = buildHttpApp({ router: httpRouter, rest: parts.rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
+
+  const httpServer = Bun.serve({
+    hostname: cfg.HOST,
+    port: cfg[`${prefix}_HTTP_PORT`] as number,
+    fetch: app.fetch,
+    // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
+    maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
+    idleTimeout: 30,
+  });
+  let grpcServer: GrpcServer | undefined;
+  if (def.ports.grpc !== undefined) {
+    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg[`${prefix}_GRPC_PORT`] as number });
+  }
+
+  const advertise = cfg.ADVERTISE_HOST || (cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? hostname() : cfg.HOST);
+  const endpoints: Endpoints = { http: `http://${advertise}:${httpServer.port}` };
+  if (grpcServer) endpoints.grpc = `http://${advertise}:${grpcServer.port}`;
+  const registration = await registerService(nats, {
+    name: def.name,
+    version: def.version,
+    description: def.description,
+    endpoints,
+    status: () => ({ ready: accepting }),
+    rpcCounts: () => ({ ...metrics.rpcTotals }),
+  });
+  health.setAll(ServingStatus.SERVING);
+  log.info({ id: registration.id, version: def.version, ...endpoints }, `${def.name} started`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: def.name,
+    id: registration.id,
+    endpoints,
+    app,
+    log,
+    stop() {
+      stopping ??= (async () => {
+        accepting = false;
+        health.setAll(ServingStatus.NOT_SERVING);
+        await registration.stop();
+        const timeout = cfg.SHUTDOWN_TIMEOUT_MS;
+        const forced = setTimeout(() => httpServer.stop(true), timeout);
+        await Promise.all([httpServer.stop(false), grpcServer?.stop(timeout)]);
+        clearTimeout(forced);
+        await parts.stop?.();
+        await nats.drain();
+        log.info(`${def.name} stopped`);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * The whole life of a service process: start, log where it listens, stop gracefully on SIGTERM or
+ * SIGINT. A bad config or an unreachable dependency ends the process with one clear line.
+ */
+export async function runService(def: ServiceDefinition): Promise<void> {
+  let service: RunningService;
+  try {
+    service = await startService(def);
+  } catch (e) {
+    const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
+    console.error(`${def.name}: cannot start: ${why}`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    service.log.info({ signal }, "shutting down");
+    service.stop().then(
+      () => process.exit(0),
+      (e) => {
+        service.log.error({ err: e }, "unclean shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
