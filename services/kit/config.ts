@@ -22,18 +22,24 @@ export class ConfigError extends Error {
 
 type Parsed<S> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
 
-export function readConfig<S extends Record<string, Setting<unknown>>>(spec: S, env: Env = process.env): Parsed<S> {
+export function readConfig<S extends Record<string, Setting<unknown>>>(
+  spec: S,
+  env: Env = process.env,
+  /** Names to report instead of the spec's keys, when the variable is spelled differently. */
+  aliases: Partial<Record<keyof S, string>> = {},
+): Parsed<S> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const [name, setting] of Object.entries(spec)) {
-    const raw = env[name];
+  for (const [key, setting] of Object.entries(spec)) {
+    const name = aliases[key] ?? key;
+    const raw = env[key];
     if (raw === undefined || raw === "") {
       if (setting.fallback === undefined) problems.push(`${name} is required (${setting.expected})`);
-      else out[name] = setting.fallback;
+      else out[key] = setting.fallback;
       continue;
     }
     try {
-      out[name] = setting.parse(raw);
+      out[key] = setting.parse(raw);
     } catch (e) {
       problems.push(`${name}=${JSON.stringify(raw)} is not ${setting.expected}${e instanceof Error && e.message ? `: ${e.message}` : ""}`);
     }

@@ -58,10 +58,10 @@ export interface RunningService {
 
 export function serviceConfig(name: string, ports: ServiceDefinition["ports"], env: Env) {
   const prefix = name.toUpperCase();
-  return readConfig(
+  const cfg = readConfig(
     {
-      [`${prefix}_HTTP_PORT`]: port(ports.http),
-      [`${prefix}_GRPC_PORT`]: port(ports.grpc ?? 0),
+      HTTP_PORT: port(ports.http),
+      GRPC_PORT: port(ports.grpc ?? 0),
       HOST: text("127.0.0.1"),
       ADVERTISE_HOST: text(""),
       NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
@@ -69,22 +69,16 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
     },
-    env,
-  ) as {
-    [k: string]: string | number;
-    HOST: string;
-    ADVERTISE_HOST: string;
-    NATS_URL: string;
-    LOG_LEVEL: string;
-    MAX_BODY_BYTES: number;
-    SHUTDOWN_TIMEOUT_MS: number;
-  };
+    // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
+    { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`] },
+    { HTTP_PORT: `${prefix}_HTTP_PORT`, GRPC_PORT: `${prefix}_GRPC_PORT` },
+  );
+  return cfg;
 }
 
 /** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
 export async function startService(def: ServiceDefinition, env: Env = process.env): Promise<RunningService> {
   const cfg = serviceConfig(def.name, def.ports, env);
-  const prefix = def.name.toUpperCase();
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const metrics = createMetrics(def.name);
   const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log });
@@ -126,7 +120,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
 
   const httpServer = Bun.serve({
     hostname: cfg.HOST,
-    port: cfg[`${prefix}_HTTP_PORT`] as number,
+    port: cfg.HTTP_PORT,
     fetch: app.fetch,
     // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
     maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
@@ -134,7 +128,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
   });
   let grpcServer: GrpcServer | undefined;
   if (def.ports.grpc !== undefined) {
-    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg[`${prefix}_GRPC_PORT`] as number });
+    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg.GRPC_PORT });
   }
 
   const advertise = cfg.ADVERTISE_HOST || (cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? hostname() : cfg.HOST);

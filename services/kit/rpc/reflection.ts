@@ -85,7 +85,7 @@ function answerRequest(registry: FileRegistry, services: string[], req: v1.Serve
 /** A symbol is a type, a service, or a method ("pkg.Service.Method"). */
 function fileOfSymbol(registry: FileRegistry, symbol: string): DescFile | undefined {
   const direct = registry.get(symbol);
-  if (direct) return direct.kind === "file" ? direct : direct.file;
+  if (direct) return direct.file;
   const parent = registry.getService(symbol.slice(0, symbol.lastIndexOf(".")));
   return parent?.methods.some((m) => m.name === symbol.slice(symbol.lastIndexOf(".") + 1)) ? parent.file : undefined;
 }

@@ -7,7 +7,7 @@ import {
   PaymentStatus,
   type Payment,
 } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
-import { moneyProblem } from "../domain/money";
+import { moneyProblem } from "../../kit/money";
 import { refundProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
 import { providerOutcome } from "../domain/provider";
 

@@ -1,4 +1,5 @@
-import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
+/** Money is shared by every service that prices or charges: one rule for what a valid amount is. */
+import type { Money } from "../contracts/gen/shop/common/v1/money_pb";
 
 /** Currencies the shop prices and charges in. */
 export const CURRENCIES = ["EUR", "USD", "GBP"] as const;
