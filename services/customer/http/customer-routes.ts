@@ -1,0 +1,31 @@
+import type { Hono } from "hono";
+import type { KitEnv } from "../../kit/http/app";
+import { jsonBody, restError } from "../../kit/http/rest-error";
+import { parseRegistration, type Customer } from "../domain/customer";
+import type { CustomerStore } from "../domain/customer-store";
+import { isUuid } from "../../kit/ids";
+
+
+const toJson = (c: Customer) => ({ id: c.id, email: c.email, name: c.name, createdAt: c.createdAt.toISOString() });
+
+/** POST /v1/customers registers a customer; GET /v1/customers/:id fetches one. */
+export function customerRoutes(store: CustomerStore) {
+  return (app: Hono<KitEnv>) => {
+    app.post("/v1/customers", async (c) => {
+      const body = await jsonBody(c);
+      if (body instanceof Response) return body;
+      const parsed = parseRegistration(body);
+      if ("problems" in parsed) return restError(c, 400, "invalid_argument", parsed.problems.join("; "));
+      const customer = await store.insert({ id: crypto.randomUUID(), ...parsed, createdAt: new Date() });
+      if (!customer) return restError(c, 409, "already_exists", `a customer with email ${parsed.email} exists`);
+      return c.json(toJson(customer), 201);
+    });
+    app.get("/v1/customers/:id", async (c) => {
+      const id = c.req.param("id");
+      if (!isUuid(id)) return restError(c, 400, "invalid_argument", "id must be a UUID");
+      const customer = await store.get(id);
+      if (!customer) return restError(c, 404, "not_found", `customer ${id} not found`);
+      return c.json(toJson(customer));
+    });
+  };
+}

@@ -1,0 +1,42 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
+
+export interface Instance {
+  name: string;
+  id: string;
+  version: string;
+  description: string;
+  http?: string;
+  grpc?: string;
+  /** From $SRV.STATS, when asked for. */
+  started?: string;
+  requests?: number;
+  errors?: number;
+}
+
+/**
+ * Every registered instance (of one service, or of all), from $SRV.INFO and, with `stats`, $SRV.STATS.
+ * Answers are gathered until `waitMs` passes without a new one.
+ */
+export async function listInstances(nc: NatsConnection, { name, stats = false, waitMs = 250 }: { name?: string; stats?: boolean; waitMs?: number } = {}): Promise<Instance[]> {
+  const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
+  const infos: ServiceInfo[] = [];
+  for await (const info of await client.info(name)) infos.push(info);
+  const byId = new Map<string, ServiceStats>();
+  if (stats) for await (const s of await client.stats(name)) byId.set(s.id, s);
+  return infos
+    .map((info) => {
+      const s = byId.get(info.id);
+      const counts = s?.endpoints?.find((e) => e.name === "status")?.data as { requests?: number; errors?: number } | undefined;
+      return {
+        name: info.name,
+        id: info.id,
+        version: info.version,
+        description: info.description,
+        http: info.metadata?.http_url,
+        grpc: info.metadata?.grpc_url,
+        ...(s ? { started: s.started, requests: counts?.requests ?? 0, errors: counts?.errors ?? 0 } : {}),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
