@@ -155,7 +155,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
     stop() {
       stopping ??= (async () => {
         accepting = false;
-        health.setAll(ServingStatus.NOT_SERVING);
+        health.shutdown();
         await registration.stop();
         const timeout = cfg.SHUTDOWN_TIMEOUT_MS;
         const forced = setTimeout(() => httpServer.stop(true), timeout);

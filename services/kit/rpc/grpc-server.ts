@@ -24,7 +24,16 @@ export async function startGrpcServer(opts: {
     ...opts.routerOptions,
     routes: opts.routes,
     fallback(req, res) {
-      const { status, headers, body } = unimplementedResponse(req.url ?? "/", req.headers["content-type"] ?? null);
+      const contentType = req.headers["content-type"] ?? null;
+      const { status, headers, body } = unimplementedResponse(req.url ?? "/", contentType);
+      if (contentType?.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
+        // Status in real trailers: grpc-js does not read a trailers-only answer from Bun's HTTP/2.
+        const { "grpc-status": code, "grpc-message": message, ...rest } = headers;
+        res.writeHead(200, rest);
+        res.addTrailers({ "grpc-status": code!, "grpc-message": message! });
+        res.end();
+        return;
+      }
       res.writeHead(status, headers);
       res.end(body);
     },

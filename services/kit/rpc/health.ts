@@ -11,6 +11,8 @@ export { Status as ServingStatus };
 export class HealthStatus {
   private readonly status = new Map<string, Status>();
   private readonly watchers = new Set<() => void>();
+  private changes = 0;
+  private closed = false;
 
   constructor(serviceNames: string[]) {
     for (const name of ["", ...serviceNames]) this.status.set(name, Status.NOT_SERVING);
@@ -18,7 +20,14 @@ export class HealthStatus {
 
   setAll(status: Status): void {
     for (const name of this.status.keys()) this.status.set(name, status);
+    this.changes++;
     for (const notify of this.watchers) notify();
+  }
+
+  /** NOT_SERVING for everyone, then every Watch stream ends, so open watches do not hold up a graceful stop. */
+  shutdown(): void {
+    this.closed = true;
+    this.setAll(Status.NOT_SERVING);
   }
 
   get(name: string): Status | undefined {
@@ -29,23 +38,25 @@ export class HealthStatus {
     return [...this.status.keys()];
   }
 
-  /** Yields the status now and again on every change, until the signal aborts. */
+  /** Yields the status now and again on every change, until the signal aborts or the server shuts down. */
   async *watch(name: string, signal: AbortSignal): AsyncGenerator<Status> {
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
     this.watchers.add(notify);
-    const onAbort = () => wake?.();
-    signal.addEventListener("abort", onAbort);
+    signal.addEventListener("abort", notify);
     try {
       let last: Status | undefined;
       while (!signal.aborted) {
+        const seen = this.changes;
         const now = this.status.get(name) ?? Status.SERVICE_UNKNOWN;
         if (now !== last) yield (last = now);
+        if (this.closed && seen === this.changes) return;
+        if (seen !== this.changes) continue; // changed while the consumer held the last value
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       this.watchers.delete(notify);
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", notify);
     }
   }
 }

@@ -13,7 +13,7 @@ export function unimplementedResponse(path: string, contentType: string | null):
   if (contentType?.startsWith("application/grpc")) {
     return {
       status: 200,
-      headers: { "content-type": contentType, "grpc-status": String(Code.Unimplemented), "grpc-message": encodeURIComponent(message) },
+      headers: { "content-type": contentType, "grpc-status": String(Code.Unimplemented), "grpc-message": grpcMessage(message) },
       body: "",
     };
   }
@@ -25,3 +25,6 @@ export function unimplementedResponse(path: string, contentType: string | null):
 }
 
 export const unimplementedError = (path: string) => new ConnectError(`${path} is not a method of this server`, Code.Unimplemented);
+
+/** grpc-message is percent-encoded, but only outside printable ASCII (and "%" itself), as the gRPC spec says. */
+const grpcMessage = (message: string) => message.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
