@@ -1,9 +1,10 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** One Prometheus registry per service instance, served at /metrics. */
 export interface Metrics {
   readonly registry: Registry;
   readonly rpcDuration: Histogram<"method" | "code">;
+  readonly rpcInFlight: Gauge;
   readonly httpRequests: Counter<"route" | "status">;
   /** Plain totals for $SRV.STATS, cheaper to read than the histogram. */
   readonly rpcTotals: { requests: number; errors: number };
@@ -20,6 +21,11 @@ export function createMetrics(service: string): Metrics {
       help: "Time to handle an RPC, by method and result code",
       labelNames: ["method", "code"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    rpcInFlight: new Gauge({
+      name: "rpc_server_in_flight",
+      help: "Unary RPCs being handled now (what a graceful stop waits for)",
       registers: [registry],
     }),
     httpRequests: new Counter({

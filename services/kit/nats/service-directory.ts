@@ -1,4 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
 
 export interface Instance {
@@ -21,9 +21,14 @@ export interface Instance {
 export async function listInstances(nc: NatsConnection, { name, stats = false, waitMs = 250 }: { name?: string; stats?: boolean; waitMs?: number } = {}): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
   const infos: ServiceInfo[] = [];
-  for await (const info of await client.info(name)) infos.push(info);
   const byId = new Map<string, ServiceStats>();
-  if (stats) for await (const s of await client.stats(name)) byId.set(s.id, s);
+  try {
+    for await (const info of await client.info(name)) infos.push(info);
+    if (stats) for await (const s of await client.stats(name)) byId.set(s.id, s);
+  } catch (e) {
+    // No instance answered: an empty directory, not a failure.
+    if (!(e instanceof NoRespondersError || (e as Error).cause instanceof NoRespondersError)) throw e;
+  }
   return infos
     .map((info) => {
       const s = byId.get(info.id);

@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics";
 export function metricsInterceptor(metrics: Metrics): Interceptor {
   return (next) => async (req) => {
     metrics.rpcTotals.requests++;
+    metrics.rpcInFlight.inc();
     const end = metrics.rpcDuration.startTimer({ method: `${req.service.typeName}/${req.method.name}` });
     try {
       const res = await next(req);
@@ -15,6 +16,8 @@ export function metricsInterceptor(metrics: Metrics): Interceptor {
       metrics.rpcTotals.errors++;
       end({ code: Code[ConnectError.from(e).code] });
       throw e;
+    } finally {
+      metrics.rpcInFlight.dec();
     }
   };
 }
