@@ -25,7 +25,7 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
     const mine = await waitFor(async () => (await listInstances(nc, { name: "payment" })).find((i) => i.id === payment.id), { what: "registration" });
     expect(mine).toMatchObject({ name: "payment", version: expect.stringMatching(/^\d+\.\d+\.\d+$/), http: payment.http, grpc: payment.grpc });
 
-    const client = createClient(PaymentService, createConnectTransport({ baseUrl: mine.http!, httpVersion: "1.1" }));
+    const client = createClient(PaymentService, createConnectTransport({ baseUrl: mine!.http!, httpVersion: "1.1" }));
     await client.getPaymentStatus({ paymentId: "nope" }).catch(() => {});
     const stats = (await listInstances(nc, { name: "payment", stats: true })).find((i) => i.id === payment.id);
     expect(stats).toMatchObject({ requests: 1, errors: 1 });

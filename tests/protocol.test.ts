@@ -78,14 +78,14 @@ describe("every Connect client, one set of handlers", () => {
 });
 
 describe("curl-style Connect on the HTTP/1.1 port", () => {
-  const post = (path: string, body: BodyInit, contentType = "application/json") =>
+  const post = (path: string, body: string | Uint8Array, contentType = "application/json") =>
     fetch(`${payment.http}${path}`, { method: "POST", headers: { "content-type": contentType }, body });
   const method = "/shop.payment.v1.PaymentService/ProcessPayment";
 
   test("plain JSON works", async () => {
     const res = await post(method, JSON.stringify({ orderId: "o-1", amount: { amountMinor: "250", currency: "USD" }, cardToken: "tok_declined", idempotencyKey: crypto.randomUUID() }));
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body.payment.status).toBe("PAYMENT_STATUS_DECLINED");
     expect(body.payment.declineReason).toBe("card declined by issuer");
   });
@@ -93,7 +93,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("malformed JSON is invalid_argument (400)", async () => {
     const res = await post(method, "{not json");
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body.code).toBe("invalid_argument");
     expect(body.message).toBeTruthy();
     noStackTrace(JSON.stringify(body));
@@ -102,7 +102,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("a string where a number goes is invalid_argument", async () => {
     const res = await post(method, JSON.stringify({ amount: { amountMinor: "lots", currency: "EUR" } }));
     expect(res.status).toBe(400);
-    expect((await res.json()).code).toBe("invalid_argument");
+    expect((await res.json() as any).code).toBe("invalid_argument");
   });
 
   test("a wrong content-type is 415", async () => {
@@ -114,16 +114,16 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("an unknown method is unimplemented (404)", async () => {
     const res = await post("/shop.payment.v1.PaymentService/StealMoney", "{}");
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ code: "unimplemented" });
+    expect(await res.json() as any).toMatchObject({ code: "unimplemented" });
     const unknownService = await post("/shop.nothing.v1.Nope/Call", "{}");
     expect(unknownService.status).toBe(404);
-    expect(await unknownService.json()).toMatchObject({ code: "unimplemented" });
+    expect(await unknownService.json() as any).toMatchObject({ code: "unimplemented" });
   });
 
   test("an oversized body is resource_exhausted", async () => {
     const res = await post(method, JSON.stringify({ orderId: "x".repeat(LIMIT * 1.5) }));
     expect(res.status).toBe(429); // Connect maps resource_exhausted to 429
-    expect((await res.json()).code).toBe("resource_exhausted");
+    expect((await res.json() as any).code).toBe("resource_exhausted");
     // Far beyond the limit: still a clean answer, not a reset connection.
     const huge = await post(method, JSON.stringify({ orderId: "x".repeat(LIMIT * 8) }));
     expect([413, 429]).toContain(huge.status);
@@ -133,7 +133,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("a broken protobuf body is a clear internal error", async () => {
     const res = await post(method, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), "application/proto");
     expect(res.status).toBe(500);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body).toMatchObject({ code: "internal", message: expect.stringMatching(/^parse binary: /) });
     noStackTrace(JSON.stringify(body));
   });
@@ -257,7 +257,7 @@ describe("probes", () => {
     expect(healthz.status).toBe(200);
     const readyz = await fetch(`${payment.http}/readyz`);
     expect(readyz.status).toBe(200);
-    expect(await readyz.json()).toMatchObject({ status: "ready", checks: { nats: "ok" } });
+    expect(await readyz.json() as any).toMatchObject({ status: "ready", checks: { nats: "ok" } });
     const metrics = await (await fetch(`${payment.http}/metrics`)).text();
     expect(metrics).toContain("rpc_server_duration_seconds_bucket");
     expect(metrics).toMatch(/rpc_server_duration_seconds_count\{[^}]*method="shop.payment.v1.PaymentService\/ProcessPayment"[^}]*\} [1-9]/);

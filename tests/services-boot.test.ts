@@ -30,7 +30,7 @@ describe("each service", () => {
       expect((await fetch(`${svc(name).http}/healthz`)).status).toBe(200);
       const ready = await fetch(`${svc(name).http}/readyz`);
       expect(ready.status).toBe(200);
-      expect((await ready.json()).checks.nats).toBe("ok");
+      expect((await ready.json() as any).checks.nats).toBe("ok");
     });
   }
 });
@@ -38,7 +38,7 @@ describe("each service", () => {
 test("the gateway lists every running instance from NATS, with its URLs", async () => {
   const res = await fetch(`${svc("gateway").http}/v1/services`);
   expect(res.status).toBe(200);
-  const { instances } = (await res.json()) as { instances: { id: string; http: string; grpc?: string }[] };
+  const { instances } = (await res.json() as any) as { instances: { id: string; http: string; grpc?: string }[] };
   for (const s of running.values()) {
     expect(instances.find((i) => i.id === s.id)).toMatchObject({ http: s.http, ...(s.grpc ? { grpc: s.grpc } : {}) });
   }
@@ -64,8 +64,8 @@ test("customer registers and fetches a customer over REST, and refuses bad input
   const email = `ada-${crypto.randomUUID()}@example.com`;
   const created = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "Ada" }) });
   expect(created.status).toBe(201);
-  const customer = await created.json();
-  expect(await (await fetch(`${base}/v1/customers/${customer.id}`)).json()).toMatchObject({ email, name: "Ada" });
+  const customer = await created.json() as any;
+  expect(await (await fetch(`${base}/v1/customers/${customer.id}`)).json() as any).toMatchObject({ email, name: "Ada" });
   const dup = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "Ada" }) });
   expect(dup.status).toBe(409);
   const bad = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
@@ -74,8 +74,8 @@ test("customer registers and fetches a customer over REST, and refuses bad input
 });
 
 test("notification lists its mailbox; marketing answers for an unknown customer", async () => {
-  expect(await (await fetch(`${svc("notification").http}/v1/notifications`)).json()).toMatchObject({ notifications: [] });
+  expect(await (await fetch(`${svc("notification").http}/v1/notifications`)).json() as any).toMatchObject({ notifications: [] });
   const profile = await fetch(`${svc("marketing").http}/v1/profiles/${crypto.randomUUID()}`);
   expect(profile.status).toBe(404);
-  expect((await profile.json()).error.code).toBe("not_found");
+  expect((await profile.json() as any).error.code).toBe("not_found");
 });

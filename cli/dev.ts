@@ -1,0 +1,160 @@
+// `bun run dev`: the whole platform on one machine, one process per service, logs interleaved,
+// a table of where everything listens, and a clean stop on Ctrl-C.
+import { connect } from "@nats-io/transport-node";
+import type { Subprocess } from "bun";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
+const DATA_DIR = resolve(process.env.DATA_DIR || join(ROOT, ".data"));
+
+const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
+const say = (line: string) => console.log(color(1, "dev") + " " + line);
+const fail = (line: string): never => {
+  console.error(`dev: ${line}`);
+  process.exit(1);
+};
+
+async function natsAnswers(url: string, timeout: number): Promise<boolean> {
+  try {
+    const nc = await connect({ servers: url.split(","), timeout, reconnect: false });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Uses the NATS at NATS_URL, or starts `nats-server -js` from PATH when that URL is on this machine. */
+async function ensureNats(): Promise<Subprocess | undefined> {
+  if (await natsAnswers(NATS_URL, 1500)) {
+    say(`using NATS at ${NATS_URL}`);
+    return undefined;
+  }
+  const target = new URL(NATS_URL.split(",")[0]!);
+  if (!["127.0.0.1", "localhost"].includes(target.hostname)) fail(`no NATS answers at NATS_URL=${NATS_URL}; start it, or unset NATS_URL to run one here`);
+  const binary = Bun.which("nats-server");
+  if (!binary) fail(`no NATS at ${NATS_URL} and no nats-server on PATH: install it (apt install nats-server; it may land in /usr/sbin) or point NATS_URL at one`);
+  const storeDir = join(DATA_DIR, "nats");
+  mkdirSync(storeDir, { recursive: true });
+  const port = target.port || "4222";
+  say(`no NATS at ${NATS_URL}: starting ${binary} -js on 127.0.0.1:${port}, data in ${storeDir}`);
+  const proc = Bun.spawn([binary!, "-js", "-a", "127.0.0.1", "-p", port, "-sd", storeDir], { stdout: "ignore", stderr: "pipe" });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) fail(`nats-server exited with ${proc.exitCode}: ${(await new Response(proc.stderr).text()).trim().split("\n").at(-1)}`);
+    if (await natsAnswers(NATS_URL, 500)) return proc;
+    await Bun.sleep(100);
+  }
+  proc.kill();
+  return fail(`nats-server did not answer at ${NATS_URL} within 10 s`);
+}
+
+interface Child {
+  name: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  started?: { id: string; http: string; grpc?: string };
+}
+
+const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+
+/** Prints a service's JSON log lines as `name │ level msg {fields}`, and notices its start line. */
+async function follow(child: Child, stream: ReadableStream<Uint8Array>, onStarted: () => void) {
+  const width = Math.max(...SERVICES.map((s) => s.length));
+  const prefix = color(36, child.name.padEnd(width)) + " │ ";
+  let buffered = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let entry: Record<string, unknown> | undefined;
+      try {
+        entry = JSON.parse(line);
+      } catch {}
+      if (!entry) {
+        console.log(prefix + line);
+        continue;
+      }
+      const { level, time, service, pid, msg, ...fields } = entry;
+      const levelName = LEVELS[level as number] ?? String(level);
+      const tint = (level as number) >= 50 ? 31 : (level as number) >= 40 ? 33 : 2;
+      console.log(`${prefix}${color(tint, levelName.padEnd(5))} ${msg}${Object.keys(fields).length ? " " + color(2, JSON.stringify(fields)) : ""}`);
+      if (msg === `${child.name} started`) {
+        child.started = { id: String(fields.id), http: String(fields.http), grpc: fields.grpc as string | undefined };
+        onStarted();
+      }
+    }
+  }
+}
+
+const nats = await ensureNats();
+const children: Child[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => {});
+  stopping = true;
+  say("stopping…");
+  for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGTERM");
+  const killer = setTimeout(() => {
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
+  }, STOP_TIMEOUT_MS);
+  await Promise.all(children.map((c) => c.proc.exited));
+  clearTimeout(killer);
+  if (nats) {
+    nats.kill("SIGTERM");
+    await nats.exited;
+  }
+  say("all stopped");
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+let startedCount = 0;
+let allStarted!: () => void;
+const everyoneUp = new Promise<void>((resolve) => (allStarted = resolve));
+for (const name of SERVICES) {
+  const child: Child = {
+    name,
+    // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
+    proc: Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, NATS_URL },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    }),
+  };
+  children.push(child);
+  const up = () => ++startedCount === SERVICES.length && allStarted();
+  void follow(child, child.proc.stdout, up);
+  void follow(child, child.proc.stderr, up);
+  child.proc.exited.then((code) => {
+    if (stopping) return;
+    console.error(`dev: ${name} exited with code ${code}; stopping the rest`);
+    void stopAll(1);
+  });
+}
+
+const timer = setTimeout(() => {
+  const missing = children.filter((c) => !c.started).map((c) => c.name);
+  console.error(`dev: ${missing.join(", ")} did not start within ${START_TIMEOUT_MS / 1000} s`);
+  void stopAll(1);
+}, START_TIMEOUT_MS);
+await everyoneUp;
+clearTimeout(timer);
+
+const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-", c.started!.id]);
+const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "instance id"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+console.log(["", color(1, line(header)), ...rows.map(line), "", `NATS ${NATS_URL}${nats ? " (started by dev)" : ""} · Ctrl-C stops everything`, ""].join("\n"));
