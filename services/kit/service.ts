@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import { hostname } from "node:os";
 import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
+import { openDatabase, type Database, type OpenDatabase } from "./db/database";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
@@ -18,21 +19,25 @@ import { metricsInterceptor } from "./rpc/metrics-interceptor";
 import { reflectionRoutes } from "./rpc/reflection";
 
 /** What a service hands the kit: its name, default ports and a function that builds its parts. */
-export interface ServiceDefinition {
+export interface ServiceDefinition<S extends Record<string, unknown> = Record<string, never>> {
   name: string;
   version: string;
   description: string;
   /** Defaults; <NAME>_HTTP_PORT and <NAME>_GRPC_PORT override them. No grpc means no HTTP/2 port. */
   ports: { http: number; grpc?: number };
-  build(ctx: ServiceContext): ServiceParts | Promise<ServiceParts>;
+  /** The service's own tables (a drizzle schema) and the folder of its drizzle-kit migrations. */
+  database?: { schema: S; migrations: string };
+  build(ctx: ServiceContext<S>): ServiceParts | Promise<ServiceParts>;
 }
 
-export interface ServiceContext {
+export interface ServiceContext<S extends Record<string, unknown> = Record<string, never>> {
   name: string;
   env: Env;
   log: Logger;
   nats: NatsConnection;
   metrics: Metrics;
+  /** Present when the definition declares a database; migrated before build runs. */
+  db: Database<S>;
 }
 
 export interface ServiceParts {
@@ -77,12 +82,23 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
 }
 
 /** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
-export async function startService(def: ServiceDefinition, env: Env = process.env): Promise<RunningService> {
+export async function startService<S extends Record<string, unknown>>(def: ServiceDefinition<S>, env: Env = process.env): Promise<RunningService> {
   const cfg = serviceConfig(def.name, def.ports, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const metrics = createMetrics(def.name);
   const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log });
-  const parts = await def.build({ name: def.name, env, log, nats, metrics });
+  let database: OpenDatabase<S> | undefined;
+  let parts: ServiceParts;
+  try {
+    if (def.database) {
+      database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
+    }
+    parts = await def.build({ name: def.name, env, log, nats, metrics, db: database?.db as Database<S> });
+  } catch (e) {
+    await database?.close();
+    await nats.close();
+    throw e;
+  }
 
   const userServices: string[] = [];
   const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
@@ -111,7 +127,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
   let accepting = true;
   const readiness = {
     ready: () => accepting,
-    checks: { nats: () => nats.flush(), ...parts.checks },
+    checks: { nats: () => nats.flush(), ...(database ? { database: database.check } : {}), ...parts.checks },
   };
   // gRPC needs trailers, which Bun.serve does not send: the HTTP/1.1 port serves Connect and gRPC-Web.
   const httpRouter = createConnectRouter({ ...routerOptions, grpc: false });
@@ -162,6 +178,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
         await Promise.all([httpServer.stop(false), grpcServer?.stop(timeout)]);
         clearTimeout(forced);
         await parts.stop?.();
+        await database?.close();
         await nats.drain();
         log.info(`${def.name} stopped`);
       })();
@@ -174,7 +191,7 @@ export async function startService(def: ServiceDefinition, env: Env = process.en
  * The whole life of a service process: start, log where it listens, stop gracefully on SIGTERM or
  * SIGINT. A bad config or an unreachable dependency ends the process with one clear line.
  */
-export async function runService(def: ServiceDefinition): Promise<void> {
+export async function runService<S extends Record<string, unknown>>(def: ServiceDefinition<S>): Promise<void> {
   let service: RunningService;
   try {
     service = await startService(def);

@@ -1,0 +1,101 @@
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { integer, readConfig, text, url, type Env } from "../config";
+import type { Logger } from "../log";
+
+/** A drizzle database, whichever driver is under it; services write their queries against this. */
+export type Database<S extends Record<string, unknown> = Record<string, never>> = PgDatabase<PgQueryResultHKT, S>;
+
+export interface OpenDatabase<S extends Record<string, unknown>> {
+  readonly db: Database<S>;
+  readonly driver: "postgres" | "pglite";
+  /** The Postgres schema that holds this service's tables (its "database" in database-per-service). */
+  readonly schema: string;
+  /** Readiness: throws when the database does not answer. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens a service's database and brings its schema up to date before anything else touches it.
+ *
+ * DATABASE_URL selects a real Postgres (postgres.js, a pool of DATABASE_POOL_MAX); without it the
+ * service keeps an embedded PGlite database under DATA_DIR/<service>/. Tables live in the Postgres
+ * schema DATABASE_SCHEMA (default: the service name), so services sharing one server still own their
+ * data, and tests can give every run a schema of its own. Replicas starting together migrate one at a
+ * time (an advisory lock).
+ *
+ * @example
+ *   const { db } = await openDatabase({ service: "payment", env, log, schema, migrationsFolder: join(import.meta.dir, "migrations") });
+ */
+export async function openDatabase<S extends Record<string, unknown>>(opts: {
+  service: string;
+  env: Env;
+  log: Logger;
+  schema: S;
+  migrationsFolder: string;
+}): Promise<OpenDatabase<S>> {
+  const cfg = readConfig(
+    {
+      DATABASE_URL: url("", ["postgres", "postgresql"]),
+      DATABASE_SCHEMA: text(opts.service),
+      DATABASE_POOL_MAX: integer(10, { min: 1, max: 500 }),
+      DATA_DIR: text(".data"),
+    },
+    opts.env,
+  );
+  const schema = cfg.DATABASE_SCHEMA;
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`DATABASE_SCHEMA="${schema}" is not a plain lower-case identifier`);
+  const migrationOptions = { migrationsFolder: opts.migrationsFolder, migrationsSchema: schema, migrationsTable: "migrations" };
+
+  if (cfg.DATABASE_URL) {
+    const connect = (max: number) =>
+      postgres(cfg.DATABASE_URL, { max, connection: { search_path: schema }, onnotice: () => {}, connect_timeout: 5 });
+    // One connection of its own for migrating, so the advisory lock and the migration share a session.
+    const migrator = connect(1);
+    try {
+      await migrator`select pg_advisory_lock(hashtext(${`migrate:${schema}`}))`;
+      await migrator.unsafe(`create schema if not exists "${schema}"`);
+      await migratePostgres(drizzlePostgres(migrator), migrationOptions);
+    } catch (e) {
+      throw new Error(`database at DATABASE_URL: ${e instanceof Error ? e.message : e}`);
+    } finally {
+      await migrator.end({ timeout: 1 }); // ending the session releases the lock
+    }
+    const client = connect(cfg.DATABASE_POOL_MAX);
+    opts.log.info({ driver: "postgres", schema }, "database ready");
+    const db = drizzlePostgres(client, { schema: opts.schema }) as unknown as Database<S>;
+    return {
+      db,
+      driver: "postgres",
+      schema,
+      check: async () => void (await client`select 1`),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  const dir = resolve(join(cfg.DATA_DIR, opts.service, "pglite"));
+  mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir);
+  await client.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
+  const db = drizzlePglite(client, { schema: opts.schema });
+  await migratePglite(db, migrationOptions);
+  opts.log.info({ driver: "pglite", dir, schema }, "database ready");
+  return {
+    db: db as unknown as Database<S>,
+    driver: "pglite",
+    schema,
+    check: async () => void (await db.execute(sql`select 1`)),
+    close: () => client.close(),
+  };
+}
