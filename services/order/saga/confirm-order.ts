@@ -1,0 +1,99 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { PaymentStatus, type Payment } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
+import { isUuid } from "../../kit/ids";
+import type { OrderRow, StoredOrder } from "../db/order-store";
+import { confirmStep } from "../domain/order-rules";
+import { remoteError, withOrderLease, type SagaDependencies } from "./dependencies";
+
+/** Failures after which the charge certainly did not happen: safe to compensate at once. */
+const NOT_CHARGED = new Set([Code.Unavailable, Code.InvalidArgument, Code.FailedPrecondition, Code.NotFound, Code.ResourceExhausted, Code.PermissionDenied, Code.Unauthenticated]);
+
+/**
+ * ConfirmOrder: reserve every item (one reservation, with an expiry) → charge with an idempotency key
+ * tied to the order → commit the reservation and confirm; on a decline or a certain payment failure,
+ * release the reservation and mark the order PAYMENT_FAILED. A confirm that stopped half-way (crash,
+ * unknown payment outcome) resumes from the stored state, and the idempotency key makes the charge safe
+ * to repeat.
+ */
+export async function confirmOrder(deps: SagaDependencies, orderId: string, cardToken: string): Promise<StoredOrder> {
+  if (!orderId) throw new ConnectError("order_id is required", Code.InvalidArgument);
+  if (!isUuid(orderId)) throw new ConnectError("order_id must be a UUID", Code.InvalidArgument);
+  if (!cardToken) throw new ConnectError("card_token is required", Code.InvalidArgument);
+
+  await withOrderLease(deps, orderId, async (order) => {
+    const step = confirmStep(order.state);
+    if (typeof step === "object") throw new ConnectError(`cannot confirm order ${orderId}: ${step.refuse}`, Code.FailedPrecondition);
+    if (step === "done") return;
+    if (step === "reserve") order = await reserve(deps, order);
+    await pay(deps, order, cardToken);
+  });
+  return (await deps.store.get(orderId))!;
+}
+
+async function reserve(deps: SagaDependencies, order: OrderRow): Promise<OrderRow> {
+  const { lines } = (await deps.store.get(order.id))!;
+  try {
+    const { reservation } = await deps.inventory.reserveItems({
+      orderId: order.id,
+      items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      ttlSeconds: deps.reservationTtlSeconds,
+    });
+    return deps.store.transition(order.id, "reserved", { reservationId: reservation!.id, stateReason: "" });
+  } catch (e) {
+    const err = remoteError("inventory", e);
+    // Out of stock (or a product gone) leaves the order PENDING: nothing is held, the customer may cancel.
+    if (err.code === Code.FailedPrecondition || err.code === Code.NotFound) throw new ConnectError(`cannot reserve the items: ${err.rawMessage}`, Code.FailedPrecondition);
+    throw err;
+  }
+}
+
+async function pay(deps: SagaDependencies, order: OrderRow, cardToken: string): Promise<void> {
+  const charge = () =>
+    deps.payment.processPayment(
+      { orderId: order.id, amount: { amountMinor: order.totalMinor, currency: order.currency }, cardToken, idempotencyKey: `order-${order.id}` },
+      { timeoutMs: 10_000 },
+    );
+  let payment: Payment | undefined;
+  try {
+    payment = (await charge()).payment;
+  } catch (first) {
+    const err = remoteError("payment", first);
+    if (!NOT_CHARGED.has(err.code)) {
+      // The outcome is unknown (a timeout, a dropped connection): ask again with the same key.
+      try {
+        payment = (await charge()).payment;
+      } catch (second) {
+        const again = remoteError("payment", second);
+        if (!NOT_CHARGED.has(again.code)) {
+          await deps.store.transition(order.id, "reserved", { stateReason: `payment outcome unknown: ${again.rawMessage}` });
+          throw new ConnectError(`payment outcome for order ${order.id} is unknown; confirm again to resume`, Code.Unavailable);
+        }
+        return fail(deps, order, `payment failed: ${again.rawMessage}`);
+      }
+    } else {
+      return fail(deps, order, `payment failed: ${err.rawMessage}`);
+    }
+  }
+  if (!payment) throw new ConnectError("payment answered without a payment", Code.Internal);
+  if (payment.status !== PaymentStatus.CAPTURED) return fail(deps, order, payment.declineReason || "payment declined", payment.id);
+
+  try {
+    await deps.inventory.commitReservation({ reservationId: order.reservationId });
+  } catch (e) {
+    // The reservation ran out (or was released) before the charge landed: give the money back.
+    const err = remoteError("inventory", e);
+    if (err.code !== Code.FailedPrecondition && err.code !== Code.NotFound) throw err;
+    await deps.payment.refundPayment({ paymentId: payment.id, reason: "reservation expired before confirmation" });
+    await deps.store.transition(order.id, "cancelled", { paymentId: payment.id, stateReason: `reservation lost before confirmation (${err.rawMessage}); payment refunded` });
+    return;
+  }
+  await deps.store.transition(order.id, "confirmed", { paymentId: payment.id, stateReason: "" });
+}
+
+/** Compensation: give the stock back, then record why the payment failed. */
+async function fail(deps: SagaDependencies, order: OrderRow, reason: string, paymentId = ""): Promise<void> {
+  await deps.inventory.releaseReservation({ reservationId: order.reservationId, reason }).catch((e) => {
+    throw remoteError("inventory", e);
+  });
+  await deps.store.transition(order.id, "payment_failed", { paymentId, stateReason: reason });
+}
