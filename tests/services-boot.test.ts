@@ -12,14 +12,17 @@ import { startServiceProcess, type ServiceProcess } from "../services/kit/testin
 const NAMES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"] as const;
 const running = new Map<string, ServiceProcess>();
 const mailbox = mkdtempSync(join(tmpdir(), "mailbox-"));
+// Services without DATABASE_URL keep an embedded PGlite under DATA_DIR: a fresh one per run.
+const dataDir = mkdtempSync(join(tmpdir(), "data-"));
 
 beforeAll(async () => {
-  const started = await Promise.all(NAMES.map((name) => startServiceProcess(name, { env: { MAILBOX_DIR: mailbox } })));
+  const started = await Promise.all(NAMES.map((name) => startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, DATA_DIR: dataDir } })));
   for (const s of started) running.set(s.name, s);
 });
 afterAll(async () => {
   const codes = await Promise.all([...running.values()].map((s) => s.stop()));
   rmSync(mailbox, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
   expect(codes.every((c) => c === 0)).toBe(true);
 });
 const svc = (name: string) => running.get(name)!;

@@ -1,6 +1,8 @@
+import { join } from "node:path";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
-import { MemoryCustomerStore } from "./domain/customer-store";
+import { DrizzleCustomerStore } from "./db/drizzle-customer-store";
+import * as schema from "./db/schema";
 import { customerRoutes } from "./http/customer-routes";
 
 await runService({
@@ -8,5 +10,6 @@ await runService({
   version,
   description: "Customers over plain REST",
   ports: { http: 8084 },
-  build: () => ({ rest: customerRoutes(new MemoryCustomerStore()) }),
+  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  build: ({ db }) => ({ rest: customerRoutes(new DrizzleCustomerStore(db)) }),
 });

@@ -1,24 +1,9 @@
 import type { Customer } from "./customer";
 
+/** Where customers live; e-mails arrive lower-cased (parseEmail) and are unique. */
 export interface CustomerStore {
-  /** Returns undefined when the e-mail is taken. */
+  /** Returns undefined when the e-mail is taken, also when another registration took it a moment ago. */
   insert(c: Customer): Promise<Customer | undefined>;
   get(id: string): Promise<Customer | undefined>;
-}
-
-/** Customers in process memory, until the Postgres store lands. */
-export class MemoryCustomerStore implements CustomerStore {
-  private readonly byId = new Map<string, Customer>();
-  private readonly emails = new Set<string>();
-
-  async insert(c: Customer) {
-    if (this.emails.has(c.email)) return undefined;
-    this.emails.add(c.email);
-    this.byId.set(c.id, c);
-    return c;
-  }
-
-  async get(id: string) {
-    return this.byId.get(id);
-  }
+  findByEmail(email: string): Promise<Customer | undefined>;
 }

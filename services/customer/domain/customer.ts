@@ -7,14 +7,24 @@ export interface Customer {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * Checks an e-mail address and returns it lower-cased (how it is stored and compared), or the problem,
+ * naming the field.
+ */
+export function parseEmail(value: unknown, field = "email"): { email: string } | { problem: string } {
+  if (typeof value !== "string" || !value) return { problem: `${field} is required` };
+  if (value.length > 254 || !EMAIL.test(value)) return { problem: `${field} is not an e-mail address` };
+  return { email: value.toLowerCase() };
+}
+
 /** Checks a registration; returns the clean fields or the problems, each naming its field. */
 export function parseRegistration(body: Record<string, unknown>): { email: string; name: string } | { problems: string[] } {
   const problems: string[] = [];
-  const { email, name } = body;
-  if (typeof email !== "string" || !email) problems.push("email is required");
-  else if (email.length > 254 || !EMAIL.test(email)) problems.push("email is not an e-mail address");
+  const email = parseEmail(body.email);
+  if ("problem" in email) problems.push(email.problem);
+  const { name } = body;
   if (typeof name !== "string" || !name.trim()) problems.push("name is required");
   else if (name.length > 200) problems.push("name must be at most 200 characters");
-  if (problems.length) return { problems };
-  return { email: (email as string).toLowerCase(), name: (name as string).trim() };
+  if (problems.length || "problem" in email) return { problems };
+  return { email: email.email, name: (name as string).trim() };
 }

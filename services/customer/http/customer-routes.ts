@@ -1,14 +1,16 @@
 import type { Hono } from "hono";
 import type { KitEnv } from "../../kit/http/app";
 import { jsonBody, restError } from "../../kit/http/rest-error";
-import { parseRegistration, type Customer } from "../domain/customer";
-import type { CustomerStore } from "../domain/customer-store";
 import { isUuid } from "../../kit/ids";
-
+import { parseEmail, parseRegistration, type Customer } from "../domain/customer";
+import type { CustomerStore } from "../domain/customer-store";
 
 const toJson = (c: Customer) => ({ id: c.id, email: c.email, name: c.name, createdAt: c.createdAt.toISOString() });
 
-/** POST /v1/customers registers a customer; GET /v1/customers/:id fetches one. */
+/**
+ * POST /v1/customers registers a customer; GET /v1/customers/:id fetches one;
+ * GET /v1/customers?email=<address> finds one by e-mail (so a caller can register idempotently).
+ */
 export function customerRoutes(store: CustomerStore) {
   return (app: Hono<KitEnv>) => {
     app.post("/v1/customers", async (c) => {
@@ -19,6 +21,14 @@ export function customerRoutes(store: CustomerStore) {
       const customer = await store.insert({ id: crypto.randomUUID(), ...parsed, createdAt: new Date() });
       if (!customer) return restError(c, 409, "already_exists", `a customer with email ${parsed.email} exists`);
       return c.json(toJson(customer), 201);
+    });
+    // Exact lookup only: there is no listing of every customer.
+    app.get("/v1/customers", async (c) => {
+      const parsed = parseEmail(c.req.query("email"));
+      if ("problem" in parsed) return restError(c, 400, "invalid_argument", parsed.problem);
+      const customer = await store.findByEmail(parsed.email);
+      if (!customer) return restError(c, 404, "not_found", `no customer with email ${parsed.email}`);
+      return c.json(toJson(customer));
     });
     app.get("/v1/customers/:id", async (c) => {
       const id = c.req.param("id");
