@@ -7,5 +7,5 @@ await runService({
   version,
   description: "The client-facing REST API",
   ports: { http: 8080 },
-  build: ({ nats }) => ({ rest: servicesRoutes(nats) }),
+  build: ({ nats, namespace }) => ({ rest: servicesRoutes(nats, namespace) }),
 });

@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
 import { registerService, type Endpoints } from "./nats/registration";
 import { startGrpcServer, type GrpcServer } from "./rpc/grpc-server";
+import { natsLocator, type ServiceLocator } from "./rpc/service-client";
 import { file_health_v1_health } from "../contracts/gen/health/v1/health_pb";
 import { HealthStatus, healthRoutes, ServingStatus } from "./rpc/health";
 import { logInterceptor } from "./rpc/log-interceptor";
@@ -36,6 +37,10 @@ export interface ServiceContext<S extends Record<string, unknown> = Record<strin
   log: Logger;
   nats: NatsConnection;
   metrics: Metrics;
+  /** Finds other services of this platform (namespace) by name, through NATS. */
+  services: ServiceLocator;
+  /** The platform namespace this instance registers in (PLATFORM_NAMESPACE). */
+  namespace: string;
   /** Present when the definition declares a database; migrated before build runs. */
   db: Database<S>;
 }
@@ -70,6 +75,7 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       HOST: text("127.0.0.1"),
       ADVERTISE_HOST: text(""),
       NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
+      PLATFORM_NAMESPACE: text("shop"),
       LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
       MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
@@ -93,7 +99,8 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     if (def.database) {
       database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
     }
-    parts = await def.build({ name: def.name, env, log, nats, metrics, db: database?.db as Database<S> });
+    const services = natsLocator(nats, { namespace: cfg.PLATFORM_NAMESPACE });
+    parts = await def.build({ name: def.name, env, log, nats, metrics, services, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
   } catch (e) {
     await database?.close();
     await nats.close();
@@ -155,6 +162,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     version: def.version,
     description: def.description,
     endpoints,
+    namespace: cfg.PLATFORM_NAMESPACE,
     status: () => ({ ready: accepting }),
     rpcCounts: () => ({ ...metrics.rpcTotals }),
   });

@@ -26,11 +26,13 @@ export async function registerService(
     version: string;
     description: string;
     endpoints: Endpoints;
+    /** Instances only find peers of the same namespace: one NATS can carry several platforms (or test runs). */
+    namespace: string;
     status: () => { ready: boolean };
     rpcCounts: () => { requests: number; errors: number };
   },
 ): Promise<Registration> {
-  const metadata: Record<string, string> = { http_url: opts.endpoints.http };
+  const metadata: Record<string, string> = { namespace: opts.namespace, http_url: opts.endpoints.http };
   if (opts.endpoints.grpc) metadata.grpc_url = opts.endpoints.grpc;
   const service: Service = await new Svcm(nc).add({
     name: opts.name,

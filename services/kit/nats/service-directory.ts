@@ -3,6 +3,7 @@ import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
 
 export interface Instance {
   name: string;
+  namespace: string;
   id: string;
   version: string;
   description: string;
@@ -15,10 +16,14 @@ export interface Instance {
 }
 
 /**
- * Every registered instance (of one service, or of all), from $SRV.INFO and, with `stats`, $SRV.STATS.
+ * Every registered instance (of one service, or of all; of one namespace, or of all), from $SRV.INFO
+ * and, with `stats`, $SRV.STATS.
  * Answers are gathered until `waitMs` passes without a new one.
  */
-export async function listInstances(nc: NatsConnection, { name, stats = false, waitMs = 250 }: { name?: string; stats?: boolean; waitMs?: number } = {}): Promise<Instance[]> {
+export async function listInstances(
+  nc: NatsConnection,
+  { name, namespace, stats = false, waitMs = 250 }: { name?: string; namespace?: string; stats?: boolean; waitMs?: number } = {},
+): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
   const infos: ServiceInfo[] = [];
   const byId = new Map<string, ServiceStats>();
@@ -30,11 +35,13 @@ export async function listInstances(nc: NatsConnection, { name, stats = false, w
     if (!(e instanceof NoRespondersError || (e as Error).cause instanceof NoRespondersError)) throw e;
   }
   return infos
+    .filter((info) => namespace === undefined || info.metadata?.namespace === namespace)
     .map((info) => {
       const s = byId.get(info.id);
       const counts = s?.endpoints?.find((e) => e.name === "status")?.data as { requests?: number; errors?: number } | undefined;
       return {
         name: info.name,
+        namespace: info.metadata?.namespace ?? "",
         id: info.id,
         version: info.version,
         description: info.description,

@@ -10,15 +10,16 @@ export interface ServiceLocator {
 }
 
 /**
- * A locator over the NATS services API: instances from $SRV.INFO, cached for `ttlMs`, taken in turn.
+ * A locator over the NATS services API: instances of `namespace` from $SRV.INFO, cached for `ttlMs`,
+ * taken in turn. A service gets one bound to its PLATFORM_NAMESPACE as `ctx.services` from the kit.
  * Fails with Unavailable when nothing of that name is registered.
  */
-export function natsLocator(nc: NatsConnection, { ttlMs = 2000 }: { ttlMs?: number } = {}): ServiceLocator {
+export function natsLocator(nc: NatsConnection, { namespace, ttlMs = 2000 }: { namespace: string; ttlMs?: number }): ServiceLocator {
   const cache = new Map<string, { at: number; instances: Instance[]; next: number; refreshing?: Promise<Instance[]> }>();
   const refresh = async (service: string) => {
     const entry = cache.get(service) ?? { at: 0, instances: [], next: 0 };
     cache.set(service, entry);
-    entry.refreshing ??= listInstances(nc, { name: service, waitMs: 100 })
+    entry.refreshing ??= listInstances(nc, { name: service, namespace, waitMs: 100 })
       .then((found) => {
         entry.instances = found.filter((i) => i.http);
         entry.at = Date.now();
