@@ -1,6 +1,10 @@
+import { join } from "node:path";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
-import { MemoryProductStore } from "./domain/products";
+import { inventoryConfig } from "./config";
+import { PgInventoryStore } from "./db/inventory-store";
+import * as schema from "./db/schema";
+import { startReservationExpiry } from "./jobs/expire-reservations";
 import { inventoryRoutes } from "./rpc/inventory-service";
 
 await runService({
@@ -8,5 +12,11 @@ await runService({
   version,
   description: "Products, stock and reservations",
   ports: { http: 8083, grpc: 9083 },
-  build: () => ({ rpc: inventoryRoutes(new MemoryProductStore()) }),
+  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  build: ({ env, db, log }) => {
+    const cfg = inventoryConfig(env);
+    const store = new PgInventoryStore(db);
+    const expiry = startReservationExpiry({ store, everyMs: cfg.RESERVATION_SWEEP_MS, log });
+    return { rpc: inventoryRoutes(store, { defaultTtlSeconds: cfg.RESERVATION_TTL_SECONDS }), stop: () => expiry.stop() };
+  },
 });

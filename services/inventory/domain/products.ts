@@ -1,41 +1,48 @@
+import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
+import { moneyProblem } from "../../kit/money";
+
 export interface ProductRecord {
   id: string;
   name: string;
   priceMinor: bigint;
   currency: string;
+  /** Units on hand; committed sales are already taken off. */
   stock: number;
+  /** Units held by ACTIVE reservations. */
   reserved: number;
 }
 
-export interface ProductStore {
-  upsert(p: Omit<ProductRecord, "reserved">): Promise<ProductRecord>;
-  get(id: string): Promise<ProductRecord | undefined>;
-  getMany(ids: string[]): Promise<Map<string, ProductRecord>>;
-  /** Products ordered by id, starting after `afterId`. */
-  list(afterId: string, limit: number): Promise<ProductRecord[]>;
-}
+export type NewProduct = Omit<ProductRecord, "reserved">;
+
+/** A product id: short, stable, URL-safe ("sku-mug"). */
+export const PRODUCT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** Largest stock one product may hold: far above any shelf, well inside int32. */
+export const MAX_STOCK = 1_000_000_000;
 
 export const available = (p: ProductRecord) => Math.max(0, p.stock - p.reserved);
 
-/** Products in process memory, until the Postgres store lands. */
-export class MemoryProductStore implements ProductStore {
-  private readonly byId = new Map<string, ProductRecord>();
+/** What is wrong with a product id in `field`, or undefined. */
+export function productIdProblem(field: string, id: string): string | undefined {
+  if (!id) return `${field} is required`;
+  if (!PRODUCT_ID.test(id)) return `${field} must be lowercase letters, digits and '-', at most 64`;
+  return undefined;
+}
 
-  async upsert(p: Omit<ProductRecord, "reserved">) {
-    const record = { ...p, reserved: this.byId.get(p.id)?.reserved ?? 0 };
-    this.byId.set(p.id, record);
-    return record;
-  }
+/** What is wrong with a product an operator wants to save (UpsertProduct), or undefined. */
+export function productProblem(p: { id: string; name: string; price?: Money; stock: number } | undefined): string | undefined {
+  if (!p) return "product is required";
+  return (
+    productIdProblem("product.id", p.id) ??
+    (!p.name.trim() ? "product.name is required" : undefined) ??
+    moneyProblem("product.price", p.price) ??
+    (p.stock < 0 ? "product.stock must not be negative" : undefined) ??
+    (p.stock > MAX_STOCK ? `product.stock must be at most ${MAX_STOCK}` : undefined)
+  );
+}
 
-  async get(id: string) {
-    return this.byId.get(id);
-  }
-
-  async getMany(ids: string[]) {
-    return new Map(ids.flatMap((id) => (this.byId.has(id) ? [[id, this.byId.get(id)!] as const] : [])));
-  }
-
-  async list(afterId: string, limit: number) {
-    return [...this.byId.values()].filter((p) => p.id > afterId).sort((a, b) => a.id.localeCompare(b.id)).slice(0, limit);
-  }
+/** Why stock cannot be set to `stock` while `reserved` units are held, or undefined when it can. */
+export function stockChangeProblem(id: string, stock: number, reserved: number): string | undefined {
+  if (stock >= reserved) return undefined;
+  return `product ${id}: stock ${stock} is below the ${reserved} units held by active reservations; release or commit them first`;
 }

@@ -1,45 +1,45 @@
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { InventoryService, ProductSchema } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { moneyProblem } from "../../kit/money";
-import { available, type ProductRecord, type ProductStore } from "../domain/products";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { InventoryService, ProductSchema, ReservationSchema, ReservationStatus } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
+import { isUuid } from "../../kit/ids";
+import { InventoryError } from "../domain/inventory-error";
+import type { InventoryStore } from "../domain/inventory-store";
+import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";
+import { itemsProblem, reserveProblem, resolveTtlSeconds, type ReservationRecord } from "../domain/reservations";
 
-const PRODUCT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MAX_PAGE = 100;
+const MAX_REASON = 500;
 
-function invalid(message: string): never {
-  throw new ConnectError(message, Code.InvalidArgument);
+function invalid(problem: string | undefined): void {
+  if (problem) throw new ConnectError(problem, Code.InvalidArgument);
 }
 
-function requireProductId(field: string, id: string) {
-  if (!id) invalid(`${field} is required`);
-  if (!PRODUCT_ID.test(id)) invalid(`${field} must be lowercase letters, digits and '-', at most 64`);
+function requireReservationId(id: string) {
+  invalid(!id ? "reservation_id is required" : !isUuid(id) ? "reservation_id must be a UUID" : undefined);
 }
 
-const toProto = (p: ProductRecord): MessageInitShape<typeof ProductSchema> => ({
-  id: p.id,
-  name: p.name,
-  price: { amountMinor: p.priceMinor, currency: p.currency },
-  stock: p.stock,
-  reserved: p.reserved,
-});
+const CODES = { not_found: Code.NotFound, insufficient_stock: Code.FailedPrecondition, illegal_state: Code.FailedPrecondition, conflict: Code.Aborted } as const;
 
-/**
- * InventoryService. Reservations (ReserveItems, ReleaseReservation, CommitReservation) arrive with the
- * order flow; until then they answer Unimplemented.
- */
-export function inventoryRoutes(store: ProductStore) {
+/** Domain refusals become their Connect codes; anything else stays a fault (Internal). */
+async function answer<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof InventoryError) throw new ConnectError(e.message, CODES[e.kind]);
+    throw e;
+  }
+}
+
+/** InventoryService: thin handlers that validate, ask the store, and map refusals to codes. */
+export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { defaultTtlSeconds: number }) {
   return (router: ConnectRouter) =>
     router.service(InventoryService, {
       async checkAvailability(req) {
-        if (req.items.length === 0) invalid("items must not be empty");
-        req.items.forEach((it, i) => {
-          requireProductId(`items[${i}].product_id`, it.productId);
-          if (it.quantity <= 0) invalid(`items[${i}].quantity must be positive`);
-        });
-        const found = await store.getMany(req.items.map((it) => it.productId));
-        const missing = req.items.find((it) => !found.has(it.productId));
-        if (missing) throw new ConnectError(`product ${missing.productId} not found`, Code.NotFound);
+        invalid(itemsProblem(req.items));
+        const found = await store.getProducts(req.items.map((it) => it.productId));
+        const unknown = req.items.find((it) => !found.has(it.productId));
+        if (unknown) throw new ConnectError(`product ${unknown.productId} not found`, Code.NotFound);
         const items = req.items.map((it) => {
           const p = found.get(it.productId)!;
           return {
@@ -52,31 +52,70 @@ export function inventoryRoutes(store: ProductStore) {
         });
         return { items, allAvailable: items.every((it) => it.sufficient) };
       },
-      async getProduct(req) {
-        requireProductId("product_id", req.productId);
-        const p = await store.get(req.productId);
-        if (!p) throw new ConnectError(`product ${req.productId} not found`, Code.NotFound);
-        return { product: toProto(p) };
+
+      async reserveItems(req) {
+        invalid(reserveProblem(req));
+        const items = req.items.map((it) => ({ productId: it.productId, quantity: it.quantity }));
+        const { reservation } = await answer(store.reserve({ orderId: req.orderId, items, ttlSeconds: resolveTtlSeconds(req.ttlSeconds, defaultTtlSeconds) }));
+        return { reservation: reservationToProto(reservation) };
       },
+
+      async releaseReservation(req) {
+        requireReservationId(req.reservationId);
+        invalid(req.reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
+        return { reservation: reservationToProto(await answer(store.release(req.reservationId, req.reason))) };
+      },
+
+      async commitReservation(req) {
+        requireReservationId(req.reservationId);
+        return { reservation: reservationToProto(await answer(store.commit(req.reservationId))) };
+      },
+
+      async getProduct(req) {
+        invalid(productIdProblem("product_id", req.productId));
+        const p = (await store.getProducts([req.productId])).get(req.productId);
+        if (!p) throw new ConnectError(`product ${req.productId} not found`, Code.NotFound);
+        return { product: productToProto(p) };
+      },
+
       async listProducts(req) {
-        if (req.pageSize < 0) invalid("page_size must not be negative");
+        invalid(req.pageSize < 0 ? "page_size must not be negative" : undefined);
         const limit = Math.min(req.pageSize || 50, MAX_PAGE);
-        const page = await store.list(req.pageToken, limit + 1);
+        const page = await store.listProducts(req.pageToken, limit + 1);
         return {
-          products: page.slice(0, limit).map(toProto),
+          products: page.slice(0, limit).map(productToProto),
           nextPageToken: page.length > limit ? page[limit - 1].id : "",
         };
       },
+
       async upsertProduct(req) {
         const p = req.product;
-        if (!p) invalid("product is required");
-        requireProductId("product.id", p.id);
-        if (!p.name.trim()) invalid("product.name is required");
-        const priceProblem = moneyProblem("product.price", p.price);
-        if (priceProblem) invalid(priceProblem);
-        if (p.stock < 0) invalid("product.stock must not be negative");
-        const saved = await store.upsert({ id: p.id, name: p.name.trim(), priceMinor: p.price!.amountMinor, currency: p.price!.currency, stock: p.stock });
-        return { product: toProto(saved) };
+        invalid(productProblem(p));
+        const saved = await answer(store.upsertProduct({ id: p!.id, name: p!.name.trim(), priceMinor: p!.price!.amountMinor, currency: p!.price!.currency, stock: p!.stock }));
+        return { product: productToProto(saved) };
       },
     });
 }
+
+const productToProto = (p: ProductRecord): MessageInitShape<typeof ProductSchema> => ({
+  id: p.id,
+  name: p.name,
+  price: { amountMinor: p.priceMinor, currency: p.currency },
+  stock: p.stock,
+  reserved: p.reserved,
+});
+
+const STATUS = {
+  active: ReservationStatus.ACTIVE,
+  committed: ReservationStatus.COMMITTED,
+  released: ReservationStatus.RELEASED,
+  expired: ReservationStatus.EXPIRED,
+} as const;
+
+const reservationToProto = (r: ReservationRecord): MessageInitShape<typeof ReservationSchema> => ({
+  id: r.id,
+  orderId: r.orderId,
+  items: r.items,
+  status: STATUS[r.status],
+  expiresAt: timestampFromDate(r.expiresAt),
+});

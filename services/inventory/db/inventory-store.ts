@@ -1,0 +1,205 @@
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import type { Database } from "../../kit/db/database";
+import { InventoryError } from "../domain/inventory-error";
+import type { InventoryStore } from "../domain/inventory-store";
+import { available, stockChangeProblem, type NewProduct, type ProductRecord } from "../domain/products";
+import { commitStep, releaseStep, unitsByProduct, type ReservationRecord, type ReservedItem } from "../domain/reservations";
+import * as schema from "./schema";
+
+const { products, reservations, reservationItems } = schema;
+
+export type InventoryDatabase = Database<typeof schema>;
+
+/*
+ * How concurrent reservations stay correct (many requests, several replicas, one schema):
+ *
+ * Stock is taken with a conditional UPDATE, `reserved = reserved + q WHERE stock - reserved >= q`, at
+ * READ COMMITTED. Postgres locks the row and re-checks the WHERE against the newest committed version
+ * before it writes, so two requests can never both see "enough" for the last unit; the loser gets zero
+ * rows back and answers FailedPrecondition. No read-then-write window, no SERIALIZABLE retries, one
+ * round trip per product. (Taking the row locks with SELECT ... FOR UPDATE first would also work, but
+ * costs a round trip more and holds the lock while the application decides.) The CHECK constraints on
+ * products are the backstop should any code path ever get this wrong.
+ *
+ * Deadlock freedom: every transaction that touches several product rows does so in product id order
+ * (unitsByProduct), and any wait on a reservation row (FOR UPDATE in release/commit, the unique index
+ * of a second ReserveItems for the same order) happens before the transaction locks any product. The
+ * expiry sweep takes reservation rows with SKIP LOCKED, so replicas sweeping together split the work
+ * instead of queueing, and it never waits on a reservation row at all.
+ */
+export class PgInventoryStore implements InventoryStore {
+  constructor(private readonly db: InventoryDatabase) {}
+
+  async upsertProduct(p: NewProduct): Promise<ProductRecord> {
+    // The WHERE of DO UPDATE runs on the locked existing row: a stock below what is reserved updates
+    // nothing, which is the refusal, decided atomically with the write.
+    const [saved] = await this.db
+      .insert(products)
+      .values(p)
+      .onConflictDoUpdate({
+        target: products.id,
+        set: { name: p.name, priceMinor: p.priceMinor, currency: p.currency, stock: p.stock, updatedAt: sql`now()` },
+        setWhere: sql`${products.reserved} <= ${p.stock}`,
+      })
+      .returning();
+    if (saved) return toProduct(saved);
+    const [current] = await this.db.select().from(products).where(eq(products.id, p.id));
+    throw new InventoryError("illegal_state", stockChangeProblem(p.id, p.stock, current?.reserved ?? 0) ?? `product ${p.id} changed while saving; try again`);
+  }
+
+  async getProducts(ids: readonly string[]) {
+    if (ids.length === 0) return new Map<string, ProductRecord>();
+    const rows = await this.db.select().from(products).where(inArray(products.id, [...ids]));
+    return new Map(rows.map((r) => [r.id, toProduct(r)]));
+  }
+
+  async listProducts(afterId: string, limit: number) {
+    const rows = await this.db.select().from(products).where(gt(products.id, afterId)).orderBy(asc(products.id)).limit(limit);
+    return rows.map(toProduct);
+  }
+
+  async reserve({ orderId, items, ttlSeconds }: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }) {
+    // An overdue reservation of this order that the sweeper has not reached yet is not live any more:
+    // end it first (its own transaction, so its product locks are not mixed with the ones below).
+    await this.expireOverdue({ limit: 1, orderId });
+    const outcome = await this.db.transaction(async (tx) => {
+      const known = new Set((await tx.select({ id: products.id }).from(products).where(inArray(products.id, items.map((i) => i.productId)))).map((r) => r.id));
+      const unknown = items.find((i) => !known.has(i.productId));
+      if (unknown) throw new InventoryError("not_found", `product ${unknown.productId} not found`);
+
+      // The reservation row goes first: the unique index on live reservations per order makes a second
+      // ReserveItems for the same order wait here, holding no product lock, and then find the first one.
+      const [created] = await tx
+        .insert(reservations)
+        .values({ id: crypto.randomUUID(), orderId, status: "active", expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
+        .onConflictDoNothing()
+        .returning();
+      if (!created) {
+        const existing = await liveReservationOf(tx, orderId);
+        if (existing) return { reservation: existing, created: false };
+        throw new InventoryError("conflict", `the reservation of order ${orderId} changed concurrently; retry`);
+      }
+
+      for (const { productId, quantity } of unitsByProduct(items)) {
+        const taken = await tx
+          .update(products)
+          .set({ reserved: sql`${products.reserved} + ${quantity}`, updatedAt: sql`now()` })
+          .where(and(eq(products.id, productId), sql`${products.stock} - ${products.reserved} >= ${quantity}`))
+          .returning({ id: products.id });
+        if (taken.length === 0) {
+          const [p] = await tx.select().from(products).where(eq(products.id, productId));
+          throw new InventoryError("insufficient_stock", `not enough stock for product ${productId}: ${quantity} requested, ${available(toProduct(p))} available`);
+        }
+      }
+      await tx.insert(reservationItems).values(items.map((i) => ({ reservationId: created.id, productId: i.productId, quantity: i.quantity })));
+      return { reservation: toReservation(created, items), created: true };
+    });
+    return outcome;
+  }
+
+  async release(id: string, reason: string) {
+    return this.db.transaction(async (tx) => {
+      const row = await lockReservation(tx, id);
+      const step = releaseStep(row);
+      if (step.kind === "refuse") throw new InventoryError("illegal_state", step.reason);
+      const items = await itemsOf(tx, [id]);
+      if (step.kind === "unchanged") return toReservation(row, items.get(id) ?? []);
+      const [released] = await tx.update(reservations).set({ status: "released", releaseReason: reason, updatedAt: sql`now()` }).where(eq(reservations.id, id)).returning();
+      await giveBack(tx, items.get(id) ?? [], { sold: false });
+      return toReservation(released, items.get(id) ?? []);
+    });
+  }
+
+  async commit(id: string) {
+    const outcome = await this.db.transaction(async (tx) => {
+      const row = await lockReservation(tx, id);
+      const step = commitStep(row, row.overdue);
+      if (step.kind === "refuse") throw new InventoryError("illegal_state", step.reason);
+      const items = (await itemsOf(tx, [id])).get(id) ?? [];
+      if (step.kind === "unchanged") return { reservation: toReservation(row, items) };
+      const status = step.kind === "commit" ? "committed" : "expired";
+      const [updated] = await tx.update(reservations).set({ status, updatedAt: sql`now()` }).where(eq(reservations.id, id)).returning();
+      await giveBack(tx, items, { sold: status === "committed" });
+      // The expiry must be kept, so the refusal is thrown only once the transaction committed.
+      return { reservation: toReservation(updated, items), refusal: step.kind === "expire_and_refuse" ? step.reason : undefined };
+    });
+    if (outcome.refusal) throw new InventoryError("illegal_state", outcome.refusal);
+    return outcome.reservation;
+  }
+
+  async expireOverdue({ limit, orderId }: { limit: number; orderId?: string }) {
+    return this.db.transaction(async (tx) => {
+      const due = await tx
+        .select({ id: reservations.id })
+        .from(reservations)
+        .where(and(eq(reservations.status, "active"), lte(reservations.expiresAt, sql`now()`), orderId === undefined ? undefined : eq(reservations.orderId, orderId)))
+        .orderBy(asc(reservations.expiresAt))
+        .limit(limit)
+        .for("update", { skipLocked: true });
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.id);
+      const expired = await tx.update(reservations).set({ status: "expired", updatedAt: sql`now()` }).where(inArray(reservations.id, ids)).returning();
+      const items = await itemsOf(tx, ids);
+      await giveBack(tx, [...items.values()].flat(), { sold: false });
+      return expired.map((r) => toReservation(r, items.get(r.id) ?? []));
+    });
+  }
+}
+
+type ReservationRow = typeof reservations.$inferSelect;
+type ProductRow = typeof products.$inferSelect;
+
+const toProduct = (r: ProductRow): ProductRecord => ({ id: r.id, name: r.name, priceMinor: r.priceMinor, currency: r.currency, stock: r.stock, reserved: r.reserved });
+
+const toReservation = (r: ReservationRow, items: readonly ReservedItem[]): ReservationRecord => ({
+  id: r.id,
+  orderId: r.orderId,
+  status: r.status,
+  expiresAt: r.expiresAt,
+  items: items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+});
+
+/** The reservation, row-locked for the rest of the transaction, and whether it is past its expiry (by the database's clock). */
+async function lockReservation(tx: InventoryDatabase, id: string) {
+  const [row] = await tx
+    .select({ ...reservationColumns, overdue: sql<boolean>`${reservations.expiresAt} <= now()` })
+    .from(reservations)
+    .where(eq(reservations.id, id))
+    .for("update");
+  if (!row) throw new InventoryError("not_found", `reservation ${id} not found`);
+  return row;
+}
+
+const reservationColumns = {
+  id: reservations.id,
+  orderId: reservations.orderId,
+  status: reservations.status,
+  expiresAt: reservations.expiresAt,
+  releaseReason: reservations.releaseReason,
+  createdAt: reservations.createdAt,
+  updatedAt: reservations.updatedAt,
+};
+
+/** Each reservation's items, by product id. */
+async function itemsOf(tx: InventoryDatabase, ids: string[]) {
+  const rows = await tx.select().from(reservationItems).where(inArray(reservationItems.reservationId, ids)).orderBy(asc(reservationItems.productId));
+  const byReservation = new Map<string, ReservedItem[]>();
+  for (const r of rows) byReservation.set(r.reservationId, [...(byReservation.get(r.reservationId) ?? []), { productId: r.productId, quantity: r.quantity }]);
+  return byReservation;
+}
+
+async function liveReservationOf(tx: InventoryDatabase, orderId: string) {
+  const [row] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), inArray(reservations.status, ["active", "committed"])));
+  if (!row) return undefined;
+  return toReservation(row, (await itemsOf(tx, [row.id])).get(row.id) ?? []);
+}
+
+/** Units leave `reserved`; when sold they leave `stock` too. Products in id order (see the note above). */
+async function giveBack(tx: InventoryDatabase, items: readonly ReservedItem[], { sold }: { sold: boolean }) {
+  for (const { productId, quantity } of unitsByProduct(items)) {
+    await tx
+      .update(products)
+      .set({ reserved: sql`${products.reserved} - ${quantity}`, ...(sold ? { stock: sql`${products.stock} - ${quantity}` } : {}), updatedAt: sql`now()` })
+      .where(eq(products.id, productId));
+  }
+}

@@ -1,0 +1,48 @@
+import type { Logger } from "../../kit/log";
+import type { InventoryStore } from "../domain/inventory-store";
+
+/** Reservations expired per transaction; a backlog is worked off in batches of this many, back to back. */
+const BATCH = 100;
+
+/**
+ * Every `everyMs`, turns ACTIVE reservations past their expiry into EXPIRED and gives their units back.
+ * Every replica runs one; the store's SKIP LOCKED lets them share the work. `stop()` waits for a sweep
+ * in progress, so the database can be closed right after.
+ *
+ * @example
+ *   const expiry = startReservationExpiry({ store, everyMs: 1000, log });
+ *   await expiry.stop();
+ */
+export function startReservationExpiry({ store, everyMs, log }: { store: InventoryStore; everyMs: number; log: Logger }) {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let sweeping: Promise<void> = Promise.resolve();
+
+  const sweep = async () => {
+    try {
+      for (;;) {
+        const expired = await store.expireOverdue({ limit: BATCH });
+        for (const r of expired) log.info({ reservation_id: r.id, order_id: r.orderId }, "reservation expired");
+        if (expired.length < BATCH || stopped) break;
+      }
+    } catch (e) {
+      // A database hiccup is not fatal: the next sweep picks up whatever is still due.
+      log.warn({ err: e }, "reservation expiry sweep failed");
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      sweeping = sweep().finally(schedule);
+    }, everyMs);
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await sweeping;
+    },
+  };
+}
