@@ -30,9 +30,9 @@ export const orders = pgTable(
 export const orderLines = pgTable(
   "order_lines",
   {
-    orderId: uuid("order_id")
-      .notNull()
-      .references(() => orders.id, { onDelete: "cascade" }),
+    // The foreign key to orders is in migration 0001: drizzle-kit would qualify it with "public", but
+    // these tables live in the service's own schema (search_path).
+    orderId: uuid("order_id").notNull(),
     lineNo: integer("line_no").notNull(),
     productId: text("product_id").notNull(),
     quantity: integer("quantity").notNull(),

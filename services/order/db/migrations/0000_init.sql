@@ -23,6 +23,5 @@ CREATE TABLE "orders" (
 	CONSTRAINT "orders_total_positive" CHECK ("orders"."total_minor" > 0)
 );
 --> statement-breakpoint
-ALTER TABLE "order_lines" ADD CONSTRAINT "order_lines_order_id_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "orders_customer_created" ON "orders" USING btree ("customer_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "orders_state_updated" ON "orders" USING btree ("state","updated_at");

@@ -1,0 +1,136 @@
+// `bun run invariants`: reads the order, inventory and payment databases and reports every breach of
+// DESIGN.md's invariants 1 (no oversell), 2 (no double charge), 3 (compensation) and 6 (nothing stuck).
+import postgres from "postgres";
+import { ConfigError, integer, readConfig, text, url } from "../services/kit/config";
+
+export interface InvariantOptions {
+  /** One client per service database; the same client for all when they share a server. */
+  order: postgres.Sql;
+  inventory: postgres.Sql;
+  payment: postgres.Sql;
+  schemas: { order: string; inventory: string; payment: string };
+  /** An order in a transitional state, untouched for longer than this and not being worked on, is stuck. */
+  stuckAfterSeconds: number;
+}
+
+export interface Breach {
+  invariant: 1 | 2 | 3 | 6;
+  subject: string;
+  problem: string;
+}
+
+const q = (schema: string, table: string) => `"${schema}"."${table}"`;
+
+export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: Breach[]; counts: Record<string, number> }> {
+  const breaches: Breach[] = [];
+  const inv = o.schemas.inventory;
+
+  // 1. No oversell.
+  const products = await o.inventory.unsafe<{ id: string; stock: number; reserved: number; held: number }[]>(`
+    select p.id, p.stock, p.reserved,
+           coalesce((select sum(ri.quantity) from ${q(inv, "reservation_items")} ri
+                     join ${q(inv, "reservations")} r on r.id = ri.reservation_id
+                     where ri.product_id = p.id and r.status = 'active'), 0)::int as held
+    from ${q(inv, "products")} p`);
+  for (const p of products) {
+    if (p.stock < 0) breaches.push({ invariant: 1, subject: `product ${p.id}`, problem: `stock is ${p.stock}` });
+    if (p.reserved < 0 || p.reserved > p.stock) breaches.push({ invariant: 1, subject: `product ${p.id}`, problem: `reserved ${p.reserved} with stock ${p.stock}` });
+    if (p.reserved !== p.held) breaches.push({ invariant: 1, subject: `product ${p.id}`, problem: `reserved says ${p.reserved}, active reservations hold ${p.held}` });
+  }
+
+  const orders = await o.order.unsafe<{ id: string; state: string; total_minor: string; currency: string; reservation_id: string; payment_id: string; stale: boolean }[]>(`
+    select id, state, total_minor::text, currency, reservation_id, payment_id,
+           (updated_at < now() - make_interval(secs => ${Number(o.stuckAfterSeconds)})
+            and (lease_until is null or lease_until < now())) as stale
+    from ${q(o.schemas.order, "orders")}`);
+  const payments = await o.payment.unsafe<{ id: string; order_id: string; state: string; amount_minor: string; currency: string }[]>(`
+    select id, order_id, state, amount_minor::text, currency from ${q(o.schemas.payment, "payments")}`);
+  const reservations = await o.inventory.unsafe<{ id: string; order_id: string; status: string }[]>(`
+    select id::text, order_id, status from ${q(inv, "reservations")}`);
+
+  const paymentsByOrder = new Map<string, typeof payments>();
+  for (const p of payments) paymentsByOrder.set(p.order_id, [...(paymentsByOrder.get(p.order_id) ?? []), p]);
+  const reservationsByOrder = new Map<string, typeof reservations>();
+  for (const r of reservations) reservationsByOrder.set(r.order_id, [...(reservationsByOrder.get(r.order_id) ?? []), r]);
+
+  // 2. No double charge: at most one captured payment per order (refunded ones were captures too).
+  for (const [orderId, list] of paymentsByOrder) {
+    const charged = list.filter((p) => p.state === "captured" || p.state === "refunded");
+    if (charged.length > 1) breaches.push({ invariant: 2, subject: `order ${orderId}`, problem: `${charged.length} payments were captured: ${charged.map((p) => p.id).join(", ")}` });
+  }
+
+  for (const order of orders) {
+    const subject = `order ${order.id}`;
+    const mine = paymentsByOrder.get(order.id) ?? [];
+    const captured = mine.filter((p) => p.state === "captured");
+    const held = (reservationsByOrder.get(order.id) ?? []).filter((r) => r.status === "active");
+    if (order.state === "confirmed") {
+      // 2. A CONFIRMED order has exactly one captured payment, the one it names, for its total.
+      if (captured.length !== 1) breaches.push({ invariant: 2, subject, problem: `confirmed with ${captured.length} captured payments` });
+      else if (captured[0]!.id !== order.payment_id) breaches.push({ invariant: 2, subject, problem: `names payment ${order.payment_id}, captured is ${captured[0]!.id}` });
+      else if (captured[0]!.amount_minor !== order.total_minor || captured[0]!.currency !== order.currency)
+        breaches.push({ invariant: 2, subject, problem: `total ${order.total_minor} ${order.currency}, captured ${captured[0]!.amount_minor} ${captured[0]!.currency}` });
+      if (held.length) breaches.push({ invariant: 3, subject, problem: `confirmed but reservation ${held[0]!.id} is still active (not committed)` });
+    }
+    // 3. A failed or cancelled order holds no reservation and no unrefunded capture.
+    if (order.state === "payment_failed" || order.state === "cancelled") {
+      if (held.length) breaches.push({ invariant: 3, subject, problem: `${order.state} but reservation ${held.map((r) => r.id).join(", ")} is active` });
+      if (captured.length) breaches.push({ invariant: 3, subject, problem: `${order.state} but payment ${captured.map((p) => p.id).join(", ")} is captured and not refunded` });
+    }
+    // An order that never got to be confirmed has no captured payment either.
+    if ((order.state === "pending" || order.state === "reserved") && captured.length)
+      breaches.push({ invariant: 3, subject, problem: `${order.state} but payment ${captured[0]!.id} is captured` });
+    // 6. Nothing stuck in a transitional state once faults clear.
+    if ((order.state === "reserved" || order.state === "payment_pending") && order.stale)
+      breaches.push({ invariant: 6, subject, problem: `${order.state} for more than ${o.stuckAfterSeconds} s with nobody working on it` });
+  }
+
+  // 2 and 3, from the payment side: a capture for an order that does not know it.
+  const known = new Set(orders.map((x) => x.id));
+  for (const p of payments) {
+    if (p.state === "captured" && !known.has(p.order_id)) breaches.push({ invariant: 3, subject: `payment ${p.id}`, problem: `captured for unknown order ${p.order_id}` });
+  }
+
+  const counts: Record<string, number> = { products: products.length, payments: payments.length, reservations: reservations.length };
+  for (const x of orders) counts[`orders.${x.state}`] = (counts[`orders.${x.state}`] ?? 0) + 1;
+  return { breaches, counts };
+}
+
+if (import.meta.main) {
+  let cfg;
+  try {
+    cfg = readConfig({
+      DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres", "postgresql"]),
+      ORDER_DATABASE_URL: url("", ["postgres", "postgresql"]),
+      INVENTORY_DATABASE_URL: url("", ["postgres", "postgresql"]),
+      PAYMENT_DATABASE_URL: url("", ["postgres", "postgresql"]),
+      ORDER_SCHEMA: text("order"),
+      INVENTORY_SCHEMA: text("inventory"),
+      PAYMENT_SCHEMA: text("payment"),
+      STUCK_AFTER_SECONDS: integer(60, { min: 1 }),
+    });
+  } catch (e) {
+    console.error(`invariants: ${e instanceof ConfigError ? e.message : e}`);
+    process.exit(2);
+  }
+  const open = (u: string) => postgres(u || cfg.DATABASE_URL, { max: 2, onnotice: () => {} });
+  const [order, inventory, payment] = [open(cfg.ORDER_DATABASE_URL), open(cfg.INVENTORY_DATABASE_URL), open(cfg.PAYMENT_DATABASE_URL)];
+  try {
+    const { breaches, counts } = await checkInvariants({
+      order,
+      inventory,
+      payment,
+      schemas: { order: cfg.ORDER_SCHEMA, inventory: cfg.INVENTORY_SCHEMA, payment: cfg.PAYMENT_SCHEMA },
+      stuckAfterSeconds: cfg.STUCK_AFTER_SECONDS,
+    });
+    console.log(Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" "));
+    for (const b of breaches) console.log(`invariant ${b.invariant} broken: ${b.subject}: ${b.problem}`);
+    console.log(breaches.length ? `${breaches.length} breaches` : "all invariants hold (1, 2, 3, 6)");
+    process.exitCode = breaches.length ? 1 : 0;
+  } catch (e) {
+    console.error(`invariants: cannot read the databases: ${e instanceof Error ? e.message : e}`);
+    process.exitCode = 2;
+  } finally {
+    await Promise.all([order.end(), inventory.end(), payment.end()]);
+  }
+}
