@@ -1,5 +1,10 @@
+import { join } from "node:path";
 import { runService } from "../kit/service";
-import { MemoryPaymentStore } from "./domain/memory-payment-store";
+import { paymentConfig } from "./config";
+import { DrizzlePaymentStore } from "./db/drizzle-payment-store";
+import * as schema from "./db/schema";
+import { simulatedProvider } from "./domain/provider";
+import { countedProvider } from "./provider-metrics";
 import { paymentRoutes } from "./rpc/payment-service";
 import { version } from "../../package.json";
 
@@ -8,5 +13,16 @@ await runService({
   version,
   description: "Charges and refunds through a simulated card provider",
   ports: { http: 8082, grpc: 9082 },
-  build: () => ({ rpc: paymentRoutes(new MemoryPaymentStore()) }),
+  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  build: ({ env, db, metrics, log }) => {
+    const cfg = paymentConfig(env);
+    const deps = {
+      store: new DrizzlePaymentStore(db),
+      provider: countedProvider(simulatedProvider(), metrics.registry),
+      providerTimeoutMs: cfg.PAYMENT_PROVIDER_TIMEOUT_MS,
+      claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
+      pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
+    };
+    return { rpc: paymentRoutes(deps, log) };
+  },
 });

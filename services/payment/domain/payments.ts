@@ -1,32 +1,114 @@
-import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
-
-export type PaymentState = "captured" | "declined" | "refunded";
+/** The states of a payment row. 'pending' is a claim on an idempotency key while the provider is asked. */
+export const PAYMENT_STATES = ["pending", "captured", "declined", "refunded"] as const;
+export type PaymentState = (typeof PAYMENT_STATES)[number];
 
 export interface PaymentRecord {
   id: string;
   orderId: string;
-  amount: Money;
+  amountMinor: bigint;
+  currency: string;
   state: PaymentState;
   declineReason: string;
   idempotencyKey: string;
+  refundReason: string;
+  refundedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
 
-/**
- * Where payments are kept. The first writer of an idempotency key wins; a second charge with the same
- * key gets the first record back.
- */
-export interface PaymentStore {
-  /** Inserts the payment unless its idempotency key exists; returns whichever record holds the key. */
-  insertOnce(p: PaymentRecord): Promise<{ record: PaymentRecord; inserted: boolean }>;
-  get(id: string): Promise<PaymentRecord | undefined>;
-  /** Marks a captured payment refunded; returns undefined when there is no such payment. */
-  refund(id: string, at: Date): Promise<PaymentRecord | undefined>;
+/** What a caller asks to be charged. Validated before it gets here. */
+export interface ChargeRequest {
+  orderId: string;
+  amountMinor: bigint;
+  currency: string;
+  cardToken: string;
+  idempotencyKey: string;
 }
 
-/** Why a refund cannot happen, or undefined when it can. */
-export function refundProblem(p: PaymentRecord): string | undefined {
-  if (p.state === "declined") return `payment ${p.id} was declined; there is nothing to refund`;
-  return undefined;
+export type Settlement = { state: "captured" } | { state: "declined"; reason: string };
+
+/**
+ * Where payments are kept. Every method is one atomic step on its own, so replicas sharing the
+ * store need no other coordination.
+ */
+export interface PaymentStore {
+  /**
+   * Writes a pending claim for the request's key, unless the key is taken or the order already has a
+   * pending or captured payment; claims whose lease ran out are cleared first. True when claimed.
+   */
+  claim(id: string, req: ChargeRequest, leaseMs: number): Promise<boolean>;
+  /** The row holding an idempotency key, pending or settled. */
+  findByKey(idempotencyKey: string): Promise<PaymentRecord | undefined>;
+  /** The order's pending or captured payment, if any. */
+  findLive(orderId: string): Promise<PaymentRecord | undefined>;
+  /** Settles our own pending claim; undefined when the claim is no longer ours (its lease ran out). */
+  settle(id: string, settlement: Settlement): Promise<PaymentRecord | undefined>;
+  /** Removes our own pending claim, so a retry with the same key asks the provider again. */
+  release(id: string): Promise<void>;
+  /** A settled payment by id; pending claims are not payments yet. */
+  get(id: string): Promise<PaymentRecord | undefined>;
+  /** Captured → refunded, in one step; undefined when no captured payment has this id. */
+  refund(id: string, reason: string): Promise<PaymentRecord | undefined>;
+}
+
+/**
+ * Why a request cannot reuse a key that is already held, or undefined when it is the same charge.
+ * The card token is not compared: it is not stored, and a retry may come with a fresh token.
+ */
+export function idempotencyConflict(held: PaymentRecord, req: ChargeRequest): string | undefined {
+  const differs: string[] = [];
+  if (held.orderId !== req.orderId) differs.push(`order_id ${held.orderId}`);
+  if (held.amountMinor !== req.amountMinor || held.currency !== req.currency)
+    differs.push(`amount ${held.amountMinor} ${held.currency}`);
+  if (!differs.length) return undefined;
+  return `idempotency_key ${req.idempotencyKey} was already used for another charge (${differs.join(", ")})`;
+}
+
+/** What a call that could not claim the key does next, from what holds the key and the order. */
+export type AfterLostClaim =
+  | { kind: "answer"; payment: PaymentRecord }
+  | { kind: "conflict"; message: string }
+  | { kind: "already_paid"; message: string }
+  | { kind: "wait"; why: string }
+  | { kind: "claim_again" };
+
+export function afterLostClaim(req: ChargeRequest, byKey: PaymentRecord | undefined, liveForOrder: PaymentRecord | undefined): AfterLostClaim {
+  if (byKey) {
+    const conflict = idempotencyConflict(byKey, req);
+    if (conflict) return { kind: "conflict", message: conflict };
+    if (byKey.state === "pending") return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
+    return { kind: "answer", payment: byKey };
+  }
+  if (liveForOrder?.state === "captured")
+    return { kind: "already_paid", message: `order ${req.orderId} already paid by payment ${liveForOrder.id}` };
+  if (liveForOrder) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
+  // The holder released its claim between our attempt and our look: try again.
+  return { kind: "claim_again" };
+}
+
+export type RefundDecision = { kind: "answer"; payment: PaymentRecord } | { kind: "refuse"; message: string } | { kind: "not_found" };
+
+/** After the captured → refunded step did not apply: what the payment's current state means. */
+export function refundDecision(id: string, current: PaymentRecord | undefined): RefundDecision {
+  if (!current) return { kind: "not_found" };
+  switch (current.state) {
+    case "refunded":
+      return { kind: "answer", payment: current };
+    case "declined":
+      return { kind: "refuse", message: `payment ${id} was declined; there is nothing to refund` };
+    default:
+      // A capture between our two steps: the caller may retry.
+      return { kind: "refuse", message: `payment ${id} is ${current.state}; try again` };
+  }
+}
+
+/** A request the payment rules refuse, by kind; the RPC edge maps each kind to a status code. */
+export class PaymentProblem extends Error {
+  constructor(
+    readonly kind: "conflict" | "already_paid" | "in_progress" | "claim_lost" | "provider_unavailable" | "not_refundable" | "not_found",
+    message: string,
+  ) {
+    super(message);
+    this.name = "PaymentProblem";
+  }
 }

@@ -4,7 +4,7 @@
  *   tok_success   captured
  *   tok_declined  declined, not retryable
  *   tok_transient fails with a transient error (the caller may retry)
- *   tok_slow      captured after SLOW_MS
+ *   tok_slow      captured after SLOW_MS; a caller that gives up before then captures nothing
  * Any other token is declined as unknown.
  */
 export const TEST_TOKENS = ["tok_success", "tok_declined", "tok_transient", "tok_slow"] as const;
@@ -29,4 +29,39 @@ export function providerOutcome(cardToken: string): ProviderOutcome {
     default:
       return { kind: "declined", reason: "unknown card token" };
   }
+}
+
+/** A card provider: charges a token, or rejects with the signal's reason if aborted before it captured. */
+export interface CardProvider {
+  charge(cardToken: string, signal: AbortSignal): Promise<ProviderOutcome>;
+}
+
+/** The simulated provider: the outcome of `providerOutcome`, after its delay. */
+export function simulatedProvider({ sleep = abortableSleep }: { sleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {}): CardProvider {
+  return {
+    async charge(cardToken, signal) {
+      signal.throwIfAborted();
+      const outcome = providerOutcome(cardToken);
+      if (outcome.kind === "captured" && outcome.delayMs) await sleep(outcome.delayMs, signal);
+      // The capture happens here, at the end: an abort during the delay left nothing captured.
+      signal.throwIfAborted();
+      return outcome;
+    },
+  };
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }

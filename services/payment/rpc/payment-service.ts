@@ -1,80 +1,81 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import {
-  PaymentSchema,
-  PaymentService,
-  PaymentStatus,
-  type Payment,
-} from "../../contracts/gen/shop/payment/v1/payment_service_pb";
-import { moneyProblem } from "../../kit/money";
-import { refundProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
-import { providerOutcome } from "../domain/provider";
+import { PaymentSchema, PaymentService, PaymentStatus, type Payment } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
+import { isUuid } from "../../kit/ids";
+import type { Logger } from "../../kit/log";
+import { PaymentProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
+import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
+import { refundPayment } from "../domain/refund-payment";
+import { chargeProblem, idProblem, refundReasonProblem } from "../domain/request-problems";
 
-const ID = /^[\w-]{1,64}$/;
+const CODES: Record<PaymentProblem["kind"], Code> = {
+  conflict: Code.FailedPrecondition,
+  already_paid: Code.FailedPrecondition,
+  not_refundable: Code.FailedPrecondition,
+  not_found: Code.NotFound,
+  // Retryable: the racing call or the provider may be done on the next try.
+  in_progress: Code.Aborted,
+  claim_lost: Code.Aborted,
+  provider_unavailable: Code.Unavailable,
+};
 
-function invalid(message: string): never {
-  throw new ConnectError(message, Code.InvalidArgument);
+function invalid(problem: string | undefined): void {
+  if (problem) throw new ConnectError(problem, Code.InvalidArgument);
 }
 
-function requireId(field: string, value: string): void {
-  if (!value) invalid(`${field} is required`);
-  if (!ID.test(value)) invalid(`${field} must be 1-64 letters, digits, '-' or '_'`);
-}
-
-/** PaymentService: thin handlers that validate, ask the provider, and keep the result. */
-export function paymentRoutes(store: PaymentStore, sleep = (ms: number, signal: AbortSignal) => Bun.sleep(ms).then(() => signal.throwIfAborted())) {
+/** PaymentService: validate, hand over to the payment rules, map their refusals to status codes. */
+export function paymentRoutes(deps: ProcessPaymentDeps, log: Logger) {
+  const asConnectError = (e: unknown): never => {
+    if (!(e instanceof PaymentProblem)) throw e;
+    if (e.kind === "claim_lost") log.error({ err: e }, "a pending claim expired while its provider call ran");
+    throw new ConnectError(e.message, CODES[e.kind]);
+  };
   return (router: ConnectRouter) =>
     router.service(PaymentService, {
       async processPayment(req, ctx) {
-        requireId("order_id", req.orderId);
-        requireId("idempotency_key", req.idempotencyKey);
-        if (!req.cardToken) invalid("card_token is required");
-        const problem = moneyProblem("amount", req.amount);
-        if (problem) invalid(problem);
-
-        const outcome = providerOutcome(req.cardToken);
-        if (outcome.kind === "transient") throw new ConnectError(outcome.reason, Code.Unavailable);
-        if (outcome.kind === "captured" && outcome.delayMs) await sleep(outcome.delayMs, ctx.signal);
-        const now = new Date();
-        const { record } = await store.insertOnce({
-          id: crypto.randomUUID(),
+        invalid(chargeProblem(req));
+        const request = {
           orderId: req.orderId,
-          amount: req.amount!,
-          state: outcome.kind === "captured" ? "captured" : "declined",
-          declineReason: outcome.kind === "declined" ? outcome.reason : "",
+          amountMinor: req.amount!.amountMinor,
+          currency: req.amount!.currency,
+          cardToken: req.cardToken,
           idempotencyKey: req.idempotencyKey,
-          createdAt: now,
-          updatedAt: now,
-        });
-        return { payment: toProto(record) };
+        };
+        const payment = await processPayment(deps, request, ctx.signal).catch(asConnectError);
+        return { payment: toProto(payment) };
       },
 
       async refundPayment(req) {
-        requireId("payment_id", req.paymentId);
-        const found = await store.get(req.paymentId);
-        if (!found) throw new ConnectError(`payment ${req.paymentId} not found`, Code.NotFound);
-        const problem = refundProblem(found);
-        if (problem) throw new ConnectError(problem, Code.FailedPrecondition);
-        return { payment: toProto((await store.refund(found.id, new Date()))!) };
+        invalid(idProblem("payment_id", req.paymentId) ?? refundReasonProblem(req.reason));
+        if (!isUuid(req.paymentId)) throw notFound(req.paymentId);
+        return { payment: toProto(await refundPayment(deps.store, req.paymentId, req.reason).catch(asConnectError)) };
       },
 
       async getPaymentStatus(req) {
-        requireId("payment_id", req.paymentId);
-        const found = await store.get(req.paymentId);
-        if (!found) throw new ConnectError(`payment ${req.paymentId} not found`, Code.NotFound);
+        invalid(idProblem("payment_id", req.paymentId));
+        const found = isUuid(req.paymentId) ? await deps.store.get(req.paymentId) : undefined;
+        if (!found) throw notFound(req.paymentId);
         return { payment: toProto(found) };
       },
     });
 }
 
-const STATUS = { captured: PaymentStatus.CAPTURED, declined: PaymentStatus.DECLINED, refunded: PaymentStatus.REFUNDED };
+/** Payment ids are UUIDs; any other well-formed id names no payment. */
+const notFound = (id: string) => new ConnectError(`payment ${id} not found`, Code.NotFound);
+
+const STATUS = {
+  pending: PaymentStatus.UNSPECIFIED,
+  captured: PaymentStatus.CAPTURED,
+  declined: PaymentStatus.DECLINED,
+  refunded: PaymentStatus.REFUNDED,
+};
 
 function toProto(p: PaymentRecord): Payment {
   return create(PaymentSchema, {
     id: p.id,
     orderId: p.orderId,
-    amount: p.amount,
+    amount: { amountMinor: p.amountMinor, currency: p.currency },
     status: STATUS[p.state],
     declineReason: p.declineReason,
     idempotencyKey: p.idempotencyKey,

@@ -1,0 +1,109 @@
+import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
+import type { Database } from "../../kit/db/database";
+import type { ChargeRequest, PaymentRecord, PaymentStore, Settlement } from "../domain/payments";
+import * as schema from "./schema";
+
+const { payments } = schema;
+type Row = typeof payments.$inferSelect;
+
+/**
+ * Payments in Postgres (or PGlite). Each method is a single statement (claim: a cleanup and an
+ * insert), so racing calls on any number of replicas are decided by the unique indexes alone.
+ * Times come from the database clock, which every replica shares.
+ */
+export class DrizzlePaymentStore implements PaymentStore {
+  constructor(private readonly db: Database<typeof schema>) {}
+
+  async claim(id: string, req: ChargeRequest, leaseMs: number): Promise<boolean> {
+    // A claim whose lease ran out belongs to a process that died mid-charge; clear it so the key and
+    // the order are not stuck. Its provider call was abandoned at the provider timeout, before the lease.
+    await this.db
+      .delete(payments)
+      .where(
+        and(
+          eq(payments.state, "pending"),
+          lt(payments.claimExpiresAt, sql`now()`),
+          or(eq(payments.idempotencyKey, req.idempotencyKey), eq(payments.orderId, req.orderId)),
+        ),
+      );
+    // No conflict target: a taken key and an order with a live payment both mean "not claimed".
+    const inserted = await this.db
+      .insert(payments)
+      .values({
+        id,
+        orderId: req.orderId,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+        state: "pending",
+        idempotencyKey: req.idempotencyKey,
+        claimExpiresAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
+      })
+      .onConflictDoNothing()
+      .returning({ id: payments.id });
+    return inserted.length === 1;
+  }
+
+  async findByKey(idempotencyKey: string) {
+    const [row] = await this.db.select().from(payments).where(eq(payments.idempotencyKey, idempotencyKey));
+    return row && toRecord(row);
+  }
+
+  async findLive(orderId: string) {
+    const [row] = await this.db
+      .select()
+      .from(payments)
+      .where(and(eq(payments.orderId, orderId), inArray(payments.state, ["pending", "captured"])));
+    return row && toRecord(row);
+  }
+
+  async settle(id: string, settlement: Settlement) {
+    const [row] = await this.db
+      .update(payments)
+      .set({
+        state: settlement.state,
+        declineReason: settlement.state === "declined" ? settlement.reason : "",
+        claimExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(payments.id, id), eq(payments.state, "pending")))
+      .returning();
+    return row && toRecord(row);
+  }
+
+  async release(id: string) {
+    await this.db.delete(payments).where(and(eq(payments.id, id), eq(payments.state, "pending")));
+  }
+
+  async get(id: string) {
+    const [row] = await this.db
+      .select()
+      .from(payments)
+      .where(and(eq(payments.id, id), ne(payments.state, "pending")));
+    return row && toRecord(row);
+  }
+
+  async refund(id: string, reason: string) {
+    const [row] = await this.db
+      .update(payments)
+      .set({ state: "refunded", refundReason: reason, refundedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(payments.id, id), eq(payments.state, "captured")))
+      .returning();
+    return row && toRecord(row);
+  }
+}
+
+function toRecord(row: Row): PaymentRecord {
+  return {
+    id: row.id,
+    orderId: row.orderId,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    state: row.state,
+    declineReason: row.declineReason,
+    idempotencyKey: row.idempotencyKey,
+    refundReason: row.refundReason,
+    refundedAt: row.refundedAt ?? undefined,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

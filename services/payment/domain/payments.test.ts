@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { afterLostClaim, idempotencyConflict, refundDecision, type ChargeRequest, type PaymentRecord } from "./payments";
+
+const req: ChargeRequest = { orderId: "o-1", amountMinor: 1999n, currency: "EUR", cardToken: "tok_success", idempotencyKey: "k-1" };
+const record = (over: Partial<PaymentRecord> = {}): PaymentRecord => ({
+  id: "p-1",
+  orderId: "o-1",
+  amountMinor: 1999n,
+  currency: "EUR",
+  state: "captured",
+  declineReason: "",
+  idempotencyKey: "k-1",
+  refundReason: "",
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+  ...over,
+});
+
+describe("idempotencyConflict", () => {
+  test("the same order and amount is the same charge, whatever the card token", () => {
+    expect(idempotencyConflict(record(), { ...req, cardToken: "tok_other" })).toBeUndefined();
+  });
+
+  test("another order, amount or currency names idempotency_key and what differs", () => {
+    expect(idempotencyConflict(record(), { ...req, orderId: "o-2" })).toBe("idempotency_key k-1 was already used for another charge (order_id o-1)");
+    expect(idempotencyConflict(record(), { ...req, amountMinor: 1n })).toContain("amount 1999 EUR");
+    expect(idempotencyConflict(record(), { ...req, currency: "USD" })).toContain("amount 1999 EUR");
+  });
+});
+
+describe("afterLostClaim", () => {
+  test("a settled payment with the key is the answer, declined or refunded alike", () => {
+    for (const state of ["captured", "declined", "refunded"] as const) {
+      expect(afterLostClaim(req, record({ state }), undefined)).toEqual({ kind: "answer", payment: record({ state }) });
+    }
+  });
+
+  test("a pending claim on the key means wait; a different charge on the key is a conflict even while pending", () => {
+    expect(afterLostClaim(req, record({ state: "pending" }), undefined).kind).toBe("wait");
+    expect(afterLostClaim({ ...req, amountMinor: 5n }, record({ state: "pending" }), undefined).kind).toBe("conflict");
+  });
+
+  test("another key's capture for the order is already_paid, naming that payment", () => {
+    expect(afterLostClaim(req, undefined, record({ id: "p-9", idempotencyKey: "k-9" }))).toEqual({
+      kind: "already_paid",
+      message: "order o-1 already paid by payment p-9",
+    });
+  });
+
+  test("another key's pending claim for the order means wait; nothing at all means claim again", () => {
+    expect(afterLostClaim(req, undefined, record({ idempotencyKey: "k-9", state: "pending" })).kind).toBe("wait");
+    expect(afterLostClaim(req, undefined, undefined)).toEqual({ kind: "claim_again" });
+  });
+});
+
+describe("refundDecision", () => {
+  test("refunded answers again; declined is refused; missing is not found", () => {
+    expect(refundDecision("p-1", record({ state: "refunded" }))).toEqual({ kind: "answer", payment: record({ state: "refunded" }) });
+    expect(refundDecision("p-1", record({ state: "declined" }))).toEqual({ kind: "refuse", message: "payment p-1 was declined; there is nothing to refund" });
+    expect(refundDecision("p-1", undefined)).toEqual({ kind: "not_found" });
+  });
+});
