@@ -1,0 +1,55 @@
+import { ConfigError, integer, readConfig, type Env, type Setting } from "../kit/config";
+
+const MIN_JWT_SECRET = 32;
+const MIN_ADMIN_KEY = 16;
+
+/**
+ * A secret of at least `min` characters. Its value never appears in an error: readConfig quotes bad
+ * values, so the length is checked here and reported on its own.
+ */
+const secret = (min: number): Setting<string> => ({
+  fallback: undefined,
+  expected: `a secret of at least ${min} characters`,
+  parse: (raw) => raw,
+});
+
+export type GatewayConfig = ReturnType<typeof gatewayConfig>;
+
+/** The gateway's own settings (the kit reads ports, NATS, MAX_BODY_BYTES). Secrets are required. */
+export function gatewayConfig(env: Env) {
+  const problems: string[] = [];
+  let cfg: ReturnType<typeof read> | undefined;
+  try {
+    cfg = read(env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (cfg) {
+    if (cfg.GATEWAY_JWT_SECRET.length < MIN_JWT_SECRET)
+      problems.push(`GATEWAY_JWT_SECRET is too short (${cfg.GATEWAY_JWT_SECRET.length} characters; at least ${MIN_JWT_SECRET})`);
+    if (cfg.GATEWAY_ADMIN_API_KEY.length < MIN_ADMIN_KEY)
+      problems.push(`GATEWAY_ADMIN_API_KEY is too short (${cfg.GATEWAY_ADMIN_API_KEY.length} characters; at least ${MIN_ADMIN_KEY})`);
+    // The kit's own body limit (MAX_BODY_BYTES) runs first; a larger gateway limit would never apply.
+    const kitLimit = Number(env.MAX_BODY_BYTES || 1024 * 1024);
+    if (cfg.GATEWAY_MAX_BODY_BYTES > kitLimit)
+      problems.push(`GATEWAY_MAX_BODY_BYTES=${cfg.GATEWAY_MAX_BODY_BYTES} must not exceed MAX_BODY_BYTES=${kitLimit}`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return cfg!;
+}
+
+function read(env: Env) {
+  return readConfig(
+    {
+      GATEWAY_JWT_SECRET: secret(MIN_JWT_SECRET),
+      GATEWAY_ADMIN_API_KEY: secret(MIN_ADMIN_KEY),
+      GATEWAY_TOKEN_TTL_SECONDS: integer(86_400, { min: 60, max: 31_536_000 }),
+      GATEWAY_MAX_BODY_BYTES: integer(64 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+      GATEWAY_RATE_LIMIT_RPS: integer(50, { min: 1, max: 1_000_000 }),
+      GATEWAY_RATE_LIMIT_BURST: integer(100, { min: 1, max: 1_000_000 }),
+      GATEWAY_UPSTREAM_TIMEOUT_MS: integer(10_000, { min: 100, max: 600_000 }),
+    },
+    env,
+  );
+}

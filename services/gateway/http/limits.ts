@@ -1,0 +1,47 @@
+import { Code } from "@connectrpc/connect";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { rateLimitKey } from "../domain/caller";
+import { TokenBuckets } from "../domain/token-bucket";
+import { apiError } from "./api-error";
+import type { GatewayEnv } from "./gateway-env";
+
+/** The socket's peer address (Bun hands its server to fetch as the env), or "unknown" in app.request tests. */
+export function clientAddress(env: unknown, req: Request): string {
+  const server = env as { requestIP?: (r: Request) => { address: string } | null } | undefined;
+  return server?.requestIP?.(req)?.address ?? "unknown";
+}
+
+/**
+ * A token bucket per client: the authenticated subject, else the client address. Over the limit the
+ * answer is 429 RESOURCE_EXHAUSTED with Retry-After in seconds. Per gateway instance, in memory.
+ */
+export function rateLimit({ ratePerSecond, burst }: { ratePerSecond: number; burst: number }): MiddlewareHandler<GatewayEnv> {
+  const buckets = new TokenBuckets({ ratePerSecond, burst });
+  return async (c, next) => {
+    const taken = buckets.take(rateLimitKey(c.get("caller"), clientAddress(c.env, c.req.raw)));
+    if (!taken.allowed) {
+      const retryAfter = String(taken.retryAfterSeconds);
+      return apiError(Code.ResourceExhausted, `rate limit exceeded; retry in ${retryAfter} s`, { headers: { "retry-after": retryAfter } });
+    }
+    await next();
+  };
+}
+
+/** 413 with the gateway's error body once a request body passes `maxBytes` (declared or streamed). */
+export function gatewayBodyLimit(maxBytes: number): MiddlewareHandler<GatewayEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => apiError(Code.ResourceExhausted, `the request body exceeds ${maxBytes} bytes`, { httpStatus: 413 }),
+  });
+}
+
+/** Credentials that were sent but do not hold are refused, even on public routes. */
+export const rejectBadCredentials: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const problem = c.get("credentialProblem");
+  if (problem) {
+    const code = problem.status === 401 ? Code.Unauthenticated : Code.PermissionDenied;
+    return apiError(code, problem.message, problem.status === 401 ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {});
+  }
+  await next();
+};
