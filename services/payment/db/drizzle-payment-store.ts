@@ -101,6 +101,7 @@ function toRecord(row: Row): PaymentRecord {
     state: row.state,
     declineReason: row.declineReason,
     idempotencyKey: row.idempotencyKey,
+    claimExpiresAt: row.claimExpiresAt ?? undefined,
     refundReason: row.refundReason,
     refundedAt: row.refundedAt ?? undefined,
     createdAt: row.createdAt,

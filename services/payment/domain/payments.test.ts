@@ -16,6 +16,10 @@ const record = (over: Partial<PaymentRecord> = {}): PaymentRecord => ({
   ...over,
 });
 
+const NOW = new Date(1_000_000);
+const pending = (idempotencyKey: string, expiresAt = new Date(NOW.getTime() + 1)) =>
+  record({ state: "pending", idempotencyKey, claimExpiresAt: expiresAt });
+
 describe("idempotencyConflict", () => {
   test("the same order and amount is the same charge, whatever the card token", () => {
     expect(idempotencyConflict(record(), { ...req, cardToken: "tok_other" })).toBeUndefined();
@@ -31,25 +35,36 @@ describe("idempotencyConflict", () => {
 describe("afterLostClaim", () => {
   test("a settled payment with the key is the answer, declined or refunded alike", () => {
     for (const state of ["captured", "declined", "refunded"] as const) {
-      expect(afterLostClaim(req, record({ state }), undefined)).toEqual({ kind: "answer", payment: record({ state }) });
+      expect(afterLostClaim(req, record({ state }), undefined, NOW)).toEqual({ kind: "answer", payment: record({ state }) });
     }
   });
 
   test("a pending claim on the key means wait; a different charge on the key is a conflict even while pending", () => {
-    expect(afterLostClaim(req, record({ state: "pending" }), undefined).kind).toBe("wait");
-    expect(afterLostClaim({ ...req, amountMinor: 5n }, record({ state: "pending" }), undefined).kind).toBe("conflict");
+    expect(afterLostClaim(req, pending("k-1"), undefined, NOW).kind).toBe("wait");
+    expect(afterLostClaim({ ...req, amountMinor: 5n }, pending("k-1"), undefined, NOW).kind).toBe("conflict");
   });
 
   test("another key's capture for the order is already_paid, naming that payment", () => {
-    expect(afterLostClaim(req, undefined, record({ id: "p-9", idempotencyKey: "k-9" }))).toEqual({
+    expect(afterLostClaim(req, undefined, record({ id: "p-9", idempotencyKey: "k-9" }), NOW)).toEqual({
       kind: "already_paid",
       message: "order o-1 already paid by payment p-9",
     });
   });
 
   test("another key's pending claim for the order means wait; nothing at all means claim again", () => {
-    expect(afterLostClaim(req, undefined, record({ idempotencyKey: "k-9", state: "pending" })).kind).toBe("wait");
-    expect(afterLostClaim(req, undefined, undefined)).toEqual({ kind: "claim_again" });
+    expect(afterLostClaim(req, undefined, pending("k-9"), NOW).kind).toBe("wait");
+    expect(afterLostClaim(req, undefined, undefined, NOW)).toEqual({ kind: "claim_again" });
+  });
+});
+
+describe("afterLostClaim with an abandoned claim (its lease ran out)", () => {
+  test("on the key or on the order: claim again, the store clears it", () => {
+    expect(afterLostClaim(req, pending("k-1", NOW), undefined, NOW)).toEqual({ kind: "claim_again" });
+    expect(afterLostClaim(req, undefined, pending("k-9", NOW), NOW)).toEqual({ kind: "claim_again" });
+  });
+
+  test("a different charge on an abandoned key is still a conflict", () => {
+    expect(afterLostClaim({ ...req, orderId: "o-2" }, pending("k-1", NOW), undefined, NOW).kind).toBe("conflict");
   });
 });
 

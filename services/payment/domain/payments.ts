@@ -10,6 +10,8 @@ export interface PaymentRecord {
   state: PaymentState;
   declineReason: string;
   idempotencyKey: string;
+  /** While pending: when the claim counts as abandoned and may be taken over. */
+  claimExpiresAt?: Date;
   refundReason: string;
   refundedAt?: Date;
   createdAt: Date;
@@ -72,17 +74,28 @@ export type AfterLostClaim =
   | { kind: "wait"; why: string }
   | { kind: "claim_again" };
 
-export function afterLostClaim(req: ChargeRequest, byKey: PaymentRecord | undefined, liveForOrder: PaymentRecord | undefined): AfterLostClaim {
+/**
+ * Decides from what holds the key and the order (looked up after a failed claim). Waiting only reads;
+ * claiming again is for when the holder is gone or its lease ran out (the store makes the final call).
+ */
+export function afterLostClaim(
+  req: ChargeRequest,
+  byKey: PaymentRecord | undefined,
+  liveForOrder: PaymentRecord | undefined,
+  now: Date,
+): AfterLostClaim {
+  const abandoned = (p: PaymentRecord) => p.state === "pending" && !!p.claimExpiresAt && p.claimExpiresAt <= now;
   if (byKey) {
     const conflict = idempotencyConflict(byKey, req);
     if (conflict) return { kind: "conflict", message: conflict };
+    if (abandoned(byKey)) return { kind: "claim_again" };
     if (byKey.state === "pending") return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
     return { kind: "answer", payment: byKey };
   }
   if (liveForOrder?.state === "captured")
     return { kind: "already_paid", message: `order ${req.orderId} already paid by payment ${liveForOrder.id}` };
-  if (liveForOrder) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
-  // The holder released its claim between our attempt and our look: try again.
+  if (liveForOrder && !abandoned(liveForOrder)) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
+  // The holder released its claim (or abandoned it) since our attempt: try again.
   return { kind: "claim_again" };
 }
 

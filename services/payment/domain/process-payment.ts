@@ -26,11 +26,13 @@ export async function processPayment(deps: ProcessPaymentDeps, req: ChargeReques
   const id = newId();
   const giveUpAt = Date.now() + deps.pendingWaitMs;
   let pause = 10;
+  let claimNow = true;
   for (;;) {
     signal.throwIfAborted();
-    if (await store.claim(id, req, deps.claimLeaseMs)) return chargeClaimed(deps, id, req, signal);
+    if (claimNow && (await store.claim(id, req, deps.claimLeaseMs))) return chargeClaimed(deps, id, req, signal);
     const byKey = await store.findByKey(req.idempotencyKey);
-    const next = afterLostClaim(req, byKey, byKey ? undefined : await store.findLive(req.orderId));
+    const next = afterLostClaim(req, byKey, byKey ? undefined : await store.findLive(req.orderId), new Date());
+    claimNow = next.kind === "claim_again";
     switch (next.kind) {
       case "answer":
         return next.payment;
@@ -47,6 +49,9 @@ export async function processPayment(deps: ProcessPaymentDeps, req: ChargeReques
         break;
       case "claim_again":
         if (Date.now() > giveUpAt) throw new PaymentProblem("in_progress", `the claim on idempotency_key ${req.idempotencyKey} kept changing hands; try again`);
+        // Another waiter may be taking over the same abandoned claim: do not spin on it.
+        await sleep(pause * Math.random(), signal);
+        pause = Math.min(pause * 2, 100);
         break;
     }
   }
