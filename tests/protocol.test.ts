@@ -5,6 +5,9 @@ import { create, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   PaymentService,
   PaymentStatus,
@@ -17,12 +20,14 @@ import { grpcFrame, grpcStatus, http2Call } from "./support/http2-call";
 
 const LIMIT = 4096;
 let payment: ServiceProcess;
+const dataDir = mkdtempSync(join(tmpdir(), "protocol-"));
 
 beforeAll(async () => {
-  payment = await startServiceProcess("payment", { env: { MAX_BODY_BYTES: String(LIMIT) } });
+  payment = await startServiceProcess("payment", { env: { MAX_BODY_BYTES: String(LIMIT), DATA_DIR: dataDir } });
 });
 afterAll(async () => {
   await payment?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const charge = (key: string, token = "tok_success") => ({
@@ -56,7 +61,7 @@ describe("every Connect client, one set of handlers", () => {
       const { payment: read } = await client.getPaymentStatus({ paymentId: charged!.id });
       expect(read?.id).toBe(charged!.id);
       // Idempotent on the key, whatever the protocol.
-      const again = await client.processPayment(charge(key));
+      const again = await client.processPayment({ ...charge(key), orderId: charged!.orderId });
       expect(again.payment?.id).toBe(charged!.id);
       const missing = await client.getPaymentStatus({ paymentId: "pay_missing" }).catch((e) => e);
       expect(ConnectError.from(missing).code).toBe(Code.NotFound);

@@ -14,8 +14,8 @@ let payment: ServiceProcess;
 let scratch: string;
 
 beforeAll(async () => {
-  payment = await startServiceProcess("payment");
   scratch = mkdtempSync(join(tmpdir(), "buf-curl-"));
+  payment = await startServiceProcess("payment", { env: { DATA_DIR: join(scratch, "data") } });
 });
 afterAll(async () => {
   await payment?.stop();
