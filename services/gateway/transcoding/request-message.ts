@@ -1,5 +1,5 @@
 import { fromJson, ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { hasCustomJsonRepresentation, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
 /** Bad input from the client: answered 400 INVALID_ARGUMENT, the backend is not called. */
 export class RequestProblem extends Error {
@@ -76,14 +76,15 @@ export function requestMessage(mapping: RequestMapping, http: HttpInput): Messag
   }
 
   const bound = Object.keys(http.bindings);
-  const seen = new Set<string>();
-  for (const name of http.query.keys()) {
-    if (seen.has(name)) continue;
-    seen.add(name);
+  const seen = new Map<string, string>();
+  for (const name of new Set(http.query.keys())) {
     if (mapping.body === "*") throw new RequestProblem(`${name}: query parameters are not accepted here, every field goes in the body`);
     const chain = resolveFieldPath(input, name.split("."));
     if (typeof chain === "string") throw new RequestProblem(`${name}: unknown query parameter (${chain})`);
     const path = protoPath(chain);
+    const other = seen.get(path);
+    if (other !== undefined) throw new RequestProblem(`${path}: given both as ${other} and as ${name}; use one name`);
+    seen.set(path, name);
     if (bound.some((b) => b === path || path.startsWith(`${b}.`) || b.startsWith(`${path}.`)))
       throw new RequestProblem(`${path}: set by the URL path, not a query parameter`);
     if (bodyField && chain[0] === bodyField) throw new RequestProblem(`${path}: set by the body, not a query parameter`);
@@ -164,10 +165,13 @@ function messageJson(message: DescMessage, path: string, v: string): JsonValue {
 /** The library's reason without its preamble ("cannot decode field x.y.Z.f from JSON: "). */
 function reason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/^cannot decode (field|message) \S+ from JSON: /, "");
+  const badEnum = /^cannot decode enum (\S+) from JSON: (.*)$/.exec(message);
+  if (badEnum) return `${badEnum[2]} is not a value of ${badEnum[1]}`;
+  return message.replace(/^cannot decode \w+ \S+ from JSON: /, "");
 }
 
-const WKT = /^google\.protobuf\./;
+/** Messages whose JSON is their fields (not a Timestamp string, say): bad values inside get a path. */
+const hasFields = (m: DescMessage) => !hasCustomJsonRepresentation(m);
 
 /**
  * fromJson says which field of which message type failed, not where in the request. This walks the
@@ -191,14 +195,14 @@ function locateProblem(message: DescMessage, json: JsonValue, prefix: string): s
     }
     const alone = tryJson(message, { [key]: value });
     if (alone === undefined) continue;
-    if (field.fieldKind === "message" && !WKT.test(field.message.typeName)) {
+    if (field.fieldKind === "message" && hasFields(field.message)) {
       const inner = locateProblem(field.message, value, `${path}.`);
       if (inner) return inner;
     }
     if (field.fieldKind === "list" && Array.isArray(value)) {
       for (const [i, item] of value.entries()) {
         if (tryJson(message, { [key]: [item] }) === undefined) continue;
-        if (field.listKind === "message" && !WKT.test(field.message.typeName)) {
+        if (field.listKind === "message" && hasFields(field.message)) {
           const inner = locateProblem(field.message, item, `${path}[${i}].`);
           if (inner) return inner;
         }
@@ -209,7 +213,7 @@ function locateProblem(message: DescMessage, json: JsonValue, prefix: string): s
       for (const [k, item] of Object.entries(value)) {
         const problem = tryJson(message, { [key]: { [k]: item } });
         if (problem === undefined) continue;
-        if (field.mapKind === "message" && !WKT.test(field.message.typeName)) {
+        if (field.mapKind === "message" && hasFields(field.message)) {
           const inner = locateProblem(field.message, item, `${path}[${JSON.stringify(k)}].`);
           if (inner) return inner;
         }
