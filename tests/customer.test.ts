@@ -150,11 +150,12 @@ describe("GET /v1/customers?email=", () => {
   });
 });
 
+// A fresh PGlite runs initdb (several CPU-seconds), so this test allows for a busy machine.
 test("without DATABASE_URL it keeps customers in PGlite under DATA_DIR, across a restart", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "customer-pglite-"));
   const env = { DATABASE_URL: "", DATA_DIR: dataDir };
   try {
-    const first = await startServiceProcess("customer", { env, timeoutMs: 45_000 });
+    const first = await startServiceProcess("customer", { env, timeoutMs: 90_000 });
     let created: any;
     try {
       expect(first.logs.find((l) => l.msg === "database ready")).toMatchObject({ driver: "pglite", dir: join(dataDir, "customer", "pglite") });
@@ -165,7 +166,7 @@ test("without DATABASE_URL it keeps customers in PGlite under DATA_DIR, across a
     } finally {
       expect(await first.stop()).toBe(0);
     }
-    const second = await startServiceProcess("customer", { env, timeoutMs: 45_000 });
+    const second = await startServiceProcess("customer", { env, timeoutMs: 90_000 });
     try {
       expect(await (await fetch(`${second.http}/v1/customers/${created.id}`)).json()).toEqual(created);
       expect((await register(second.http, { email: "PGLITE@example.com", name: "Again" })).status).toBe(409);
@@ -175,4 +176,4 @@ test("without DATABASE_URL it keeps customers in PGlite under DATA_DIR, across a
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}, 200_000);
