@@ -2,7 +2,7 @@
 // a table of where everything listens, and a clean stop on Ctrl-C.
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
@@ -54,6 +54,31 @@ async function ensureNats(): Promise<Subprocess | undefined> {
   return fail(`nats-server did not answer at ${NATS_URL} within 10 s`);
 }
 
+/**
+ * The gateway's secrets: from the environment when set, else generated once into DATA_DIR and reused,
+ * so `bun run dev` works out of the box and tokens survive a restart. Never in the repo (.data/).
+ */
+function devSecrets(): { env: Record<string, string>; file?: string } {
+  const names = ["GATEWAY_JWT_SECRET", "GATEWAY_ADMIN_API_KEY"] as const;
+  if (names.every((n) => process.env[n])) return { env: {} };
+  const file = join(DATA_DIR, "dev-secrets.json");
+  let saved: Record<string, string> = {};
+  if (existsSync(file)) {
+    try {
+      saved = JSON.parse(readFileSync(file, "utf8"));
+    } catch {
+      fail(`${file} is not valid JSON; delete it and dev writes a new one`);
+    }
+  }
+  const random = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const env = Object.fromEntries(names.filter((n) => !process.env[n]).map((n) => [n, saved[n] || random()]));
+  if (names.some((n) => env[n] && env[n] !== saved[n])) {
+    mkdirSync(DATA_DIR, { recursive: true });
+    writeFileSync(file, JSON.stringify({ ...saved, ...env }, null, 2) + "\n", { mode: 0o600 });
+  }
+  return { env, file };
+}
+
 interface Child {
   name: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -95,6 +120,7 @@ async function follow(child: Child, stream: ReadableStream<Uint8Array>, onStarte
 }
 
 const nats = await ensureNats();
+const secrets = devSecrets();
 const children: Child[] = [];
 let stopping = false;
 
@@ -127,7 +153,7 @@ for (const name of SERVICES) {
     // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
     proc: Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
       cwd: ROOT,
-      env: { ...process.env, NATS_URL },
+      env: { ...process.env, NATS_URL, ...secrets.env },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -157,4 +183,6 @@ const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-
 const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "instance id"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
-console.log(["", color(1, line(header)), ...rows.map(line), "", `NATS ${NATS_URL}${nats ? " (started by dev)" : ""} · Ctrl-C stops everything`, ""].join("\n"));
+const adminKey = process.env.GATEWAY_ADMIN_API_KEY || secrets.env.GATEWAY_ADMIN_API_KEY;
+const keyLine = `gateway admin key (X-API-Key): ${adminKey}${secrets.file && secrets.env.GATEWAY_ADMIN_API_KEY ? ` · dev secrets in ${secrets.file}` : " · from GATEWAY_ADMIN_API_KEY"}`;
+console.log(["", color(1, line(header)), ...rows.map(line), "", keyLine, `NATS ${NATS_URL}${nats ? " (started by dev)" : ""} · Ctrl-C stops everything`, ""].join("\n"));

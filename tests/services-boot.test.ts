@@ -14,9 +14,11 @@ const running = new Map<string, ServiceProcess>();
 const mailbox = mkdtempSync(join(tmpdir(), "mailbox-"));
 // Services without DATABASE_URL keep an embedded PGlite under DATA_DIR: a fresh one per run.
 const dataDir = mkdtempSync(join(tmpdir(), "data-"));
+// The gateway's required secrets, fresh per run.
+const gatewaySecrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
 
 beforeAll(async () => {
-  const started = await Promise.all(NAMES.map((name) => startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, DATA_DIR: dataDir } })));
+  const started = await Promise.all(NAMES.map((name) => startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, DATA_DIR: dataDir, ...gatewaySecrets } })));
   for (const s of started) running.set(s.name, s);
 });
 afterAll(async () => {
