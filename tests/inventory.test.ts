@@ -28,22 +28,31 @@ let viaB: Inventory;
 let viaLazy: Inventory;
 
 beforeAll(async () => {
-  [a, b, lazy] = await Promise.all([
+  const started = await Promise.allSettled([
     startServiceProcess("inventory", { env: { ...schemas.env("inventory"), RESERVATION_SWEEP_MS: SWEEP_MS } }),
     startServiceProcess("inventory", { env: { ...schemas.env("inventory"), RESERVATION_SWEEP_MS: SWEEP_MS } }),
     startServiceProcess("inventory", { env: { ...schemas.env("inventory_lazy"), RESERVATION_SWEEP_MS: "3600000" } }),
   ]);
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    // Leave no process behind when one of them did not start.
+    await Promise.all(started.flatMap((s) => (s.status === "fulfilled" ? [s.value.stop()] : [])));
+    throw failed.reason;
+  }
+  [a, b, lazy] = started.map((s) => (s as PromiseFulfilledResult<ServiceProcess>).value);
   viaA = createClient(InventoryService, createGrpcTransport({ baseUrl: a.grpc! }));
   viaB = createClient(InventoryService, createConnectTransport({ baseUrl: b.http, httpVersion: "1.1" }));
   viaLazy = createClient(InventoryService, createConnectTransport({ baseUrl: lazy.http, httpVersion: "1.1" }));
 });
 
 afterAll(async () => {
-  const codes = await Promise.all([a, b, lazy].filter(Boolean).map((s) => s.stop()));
+  const running = [a, b, lazy].filter(Boolean);
+  const codes = await Promise.all(running.map((s) => s.stop()));
   await schemas.drop();
   // The sweepers stop with the service: a clean exit, and nothing logged after "stopped".
+  expect(running).toHaveLength(3);
   expect(codes).toEqual([0, 0, 0]);
-  for (const s of [a, b, lazy]) expect(s.logs.at(-1)?.msg).toBe("inventory stopped");
+  for (const s of running) expect(s.logs.at(-1)?.msg).toBe("inventory stopped");
 });
 
 // ---- helpers ---------------------------------------------------------------------------------------
@@ -498,11 +507,12 @@ const PGLITE_START_MS = 80_000;
 
 test("without DATABASE_URL it runs on embedded PGlite under DATA_DIR", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "inventory-pglite-"));
-  const solo = await startServiceProcess("inventory", {
-    env: { DATABASE_URL: "", DATABASE_SCHEMA: "", DATA_DIR: dataDir, RESERVATION_SWEEP_MS: SWEEP_MS },
-    timeoutMs: PGLITE_START_MS,
-  });
+  let solo: ServiceProcess | undefined;
   try {
+    solo = await startServiceProcess("inventory", {
+      env: { DATABASE_URL: "", DATABASE_SCHEMA: "", DATA_DIR: dataDir, RESERVATION_SWEEP_MS: SWEEP_MS },
+      timeoutMs: PGLITE_START_MS,
+    });
     expect(solo.logs.find((l) => l.msg === "database ready")).toMatchObject({ driver: "pglite" });
     const client = createClient(InventoryService, createConnectTransport({ baseUrl: solo.http, httpVersion: "1.1" }));
     const productId = await newProduct(client, 3);
@@ -512,7 +522,7 @@ test("without DATABASE_URL it runs on embedded PGlite under DATA_DIR", async () 
     expect((await client.getProduct({ productId })).product).toMatchObject({ stock: 1, reserved: 0 });
     expect(existsSync(join(dataDir, "inventory", "pglite"))).toBe(true);
   } finally {
-    expect(await solo.stop()).toBe(0);
+    if (solo) expect(await solo.stop()).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, PGLITE_START_MS + 30_000);
