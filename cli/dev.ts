@@ -7,7 +7,8 @@ import { join, resolve } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
-const START_TIMEOUT_MS = 30_000;
+// Four fresh embedded PGlite databases (no DATABASE_URL) take a while on a small machine.
+const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 15_000;
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const DATA_DIR = resolve(process.env.DATA_DIR || join(ROOT, ".data"));
@@ -176,8 +177,14 @@ const timer = setTimeout(() => {
   console.error(`dev: ${missing.join(", ")} did not start within ${START_TIMEOUT_MS / 1000} s`);
   void stopAll(1);
 }, START_TIMEOUT_MS);
+// Progress while the slow ones (first PGlite boot, say) are still coming up.
+const progress = setInterval(() => {
+  const waiting = children.filter((c) => !c.started).map((c) => c.name);
+  if (waiting.length) say(`still starting: ${waiting.join(", ")}`);
+}, 10_000);
 await everyoneUp;
 clearTimeout(timer);
+clearInterval(progress);
 
 const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-", c.started!.id]);
 const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "instance id"];

@@ -48,9 +48,9 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
   const reservations = await o.inventory.unsafe<{ id: string; order_id: string; status: string }[]>(`
     select id::text, order_id, status from ${q(inv, "reservations")}`);
 
-  const paymentsByOrder = new Map<string, typeof payments>();
+  const paymentsByOrder = new Map<string, (typeof payments)[number][]>();
   for (const p of payments) paymentsByOrder.set(p.order_id, [...(paymentsByOrder.get(p.order_id) ?? []), p]);
-  const reservationsByOrder = new Map<string, typeof reservations>();
+  const reservationsByOrder = new Map<string, (typeof reservations)[number][]>();
   for (const r of reservations) reservationsByOrder.set(r.order_id, [...(reservationsByOrder.get(r.order_id) ?? []), r]);
 
   // 2. No double charge: at most one captured payment per order (refunded ones were captures too).

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { waitFor } from "../services/kit/testing/service-process";
+import { testSchemas } from "../services/kit/testing/test-database";
 
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
 
@@ -18,10 +19,12 @@ function freePort(): number {
 
 test("dev starts NATS and every service, and stops them all on SIGINT", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "dev-"));
+  // Postgres rather than four fresh PGlite databases, which would take most of a minute of CPU here.
+  const db = testSchemas();
   const natsUrl = `nats://127.0.0.1:${freePort()}`;
   const ports = Object.fromEntries(SERVICES.flatMap((s) => [[`${s.toUpperCase()}_HTTP_PORT`, "0"], [`${s.toUpperCase()}_GRPC_PORT`, "0"]]));
   const dev = Bun.spawn(["bun", join(import.meta.dir, "../cli/dev.ts")], {
-    env: { ...process.env, ...ports, NATS_URL: natsUrl, DATA_DIR: dataDir, MAILBOX_DIR: join(dataDir, "mailbox") },
+    env: { ...process.env, ...ports, ...db.prefixEnv("order", "payment", "inventory", "customer"), NATS_URL: natsUrl, DATA_DIR: dataDir, MAILBOX_DIR: join(dataDir, "mailbox") },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -45,6 +48,7 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
     expect(await dev.exited).toBe(0);
     clearTimeout(killer);
     rmSync(dataDir, { recursive: true, force: true });
+    await db.drop();
   }
   for (const s of SERVICES) expect(out).toContain(`${s} stopped`);
   expect(out).toContain("all stopped");

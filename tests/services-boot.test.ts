@@ -8,23 +8,32 @@ import { join } from "node:path";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
+import { testSchemas } from "../services/kit/testing/test-database";
 
 const NAMES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"] as const;
 const running = new Map<string, ServiceProcess>();
 const mailbox = mkdtempSync(join(tmpdir(), "mailbox-"));
-// Services without DATABASE_URL keep an embedded PGlite under DATA_DIR: a fresh one per run.
-const dataDir = mkdtempSync(join(tmpdir(), "data-"));
+// Databases on the real Postgres, schemas of this run's own (each service's PGlite boot has its own test).
+const db = testSchemas();
+const WITH_DATABASE = new Set(["order", "payment", "inventory", "customer"]);
+const namespace = `boot${crypto.randomUUID().slice(0, 8)}`;
 // The gateway's required secrets, fresh per run.
 const gatewaySecrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
 
 beforeAll(async () => {
-  const started = await Promise.all(NAMES.map((name) => startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, DATA_DIR: dataDir, ...gatewaySecrets } })));
-  for (const s of started) running.set(s.name, s);
+  const started = await Promise.allSettled(
+    NAMES.map((name) =>
+      startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, PLATFORM_NAMESPACE: namespace, ...(WITH_DATABASE.has(name) ? db.env(name) : {}), ...gatewaySecrets } }),
+    ),
+  );
+  for (const s of started) if (s.status === "fulfilled") running.set(s.value.name, s.value);
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
 });
 afterAll(async () => {
   const codes = await Promise.all([...running.values()].map((s) => s.stop()));
   rmSync(mailbox, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
+  await db.drop();
   expect(codes.every((c) => c === 0)).toBe(true);
 });
 const svc = (name: string) => running.get(name)!;

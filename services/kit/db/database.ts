@@ -31,8 +31,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  *
  * DATABASE_URL selects a real Postgres (postgres.js, a pool of DATABASE_POOL_MAX); without it the
  * service keeps an embedded PGlite database under DATA_DIR/<service>/. Tables live in the Postgres
- * schema DATABASE_SCHEMA (default: the service name), so services sharing one server still own their
- * data, and tests can give every run a schema of its own. Replicas starting together migrate one at a
+ * schema DATABASE_SCHEMA (default: DATABASE_SCHEMA_PREFIX + the service name), so services sharing one
+ * server still own their data, and tests can give every run schemas of its own. Replicas starting together migrate one at a
  * time (an advisory lock).
  *
  * @example
@@ -48,7 +48,7 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
   const cfg = readConfig(
     {
       DATABASE_URL: url("", ["postgres", "postgresql"]),
-      DATABASE_SCHEMA: text(opts.service),
+      DATABASE_SCHEMA: text(`${opts.env.DATABASE_SCHEMA_PREFIX ?? ""}${opts.service}`),
       DATABASE_POOL_MAX: integer(10, { min: 1, max: 500 }),
       DATA_DIR: text(".data"),
     },

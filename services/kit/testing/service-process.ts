@@ -66,7 +66,12 @@ export async function startServiceProcess(
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
     }),
-  ]).finally(() => clearTimeout(timer));
+  ])
+    .catch((e) => {
+      proc.kill("SIGKILL"); // never leave a half-started service behind
+      throw e;
+    })
+    .finally(() => clearTimeout(timer));
 
   return {
     name,

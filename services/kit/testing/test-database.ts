@@ -6,6 +6,8 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://po
 export interface TestSchemas {
   /** Env for a service process: its own schema on the test database. */
   env(service: string): Record<string, string>;
+  /** Env for a process that starts several services (dev): each gets <prefix>_<service>. */
+  prefixEnv(...services: string[]): Record<string, string>;
   /** The schema name a service gets, e.g. to read its tables from a test. */
   schema(service: string): string;
   /** A client on the test database, for reading what services wrote. */
@@ -31,6 +33,10 @@ export function testSchemas(): TestSchemas {
     sql,
     schema,
     env: (service) => ({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema(service) }),
+    prefixEnv: (...services) => {
+      for (const s of services) schema(s);
+      return { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA_PREFIX: `${prefix}_` };
+    },
     async drop() {
       for (const name of handedOut) await sql.unsafe(`drop schema if exists "${name}" cascade`);
       await sql.end({ timeout: 5 });
