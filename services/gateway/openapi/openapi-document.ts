@@ -80,7 +80,13 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
 
   return {
     openapi: "3.1.0",
-    info: { title: opts.title, version: opts.version },
+    info: {
+      title: opts.title,
+      version: opts.version,
+      description:
+        "REST/JSON transcoded from the google.api.http annotations of the shop's Connect services. Errors are " +
+        '{"code","status","message"} with google.rpc.Code semantics. Rate limits are per client and per gateway instance.',
+    },
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       schemas,
