@@ -5,7 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
@@ -101,7 +101,12 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
 }
 
 /** A freshly initialised, empty PGlite data directory, kept per PGlite version for every later first start. */
-const PGLITE_TEMPLATE = join(tmpdir(), `shop-pglite-template-${(await import("@electric-sql/pglite/package.json")).version}.tar.gz`);
+const PGLITE_TEMPLATE = join(tmpdir(), `shop-pglite-template-${pgliteVersion()}.tar.gz`);
+
+function pgliteVersion(): string {
+  const manifest = join(import.meta.dir, "../../../node_modules/@electric-sql/pglite/package.json");
+  return existsSync(manifest) ? String(JSON.parse(readFileSync(manifest, "utf8")).version) : "unknown";
+}
 
 /**
  * Opens (or creates) an embedded database. A first start runs initdb in WASM, several CPU-seconds; it
