@@ -11,5 +11,6 @@ await runService({
   description: "Customers over plain REST",
   ports: { http: 8084 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  outbox: true,
   build: ({ db }) => ({ rest: customerRoutes(new DrizzleCustomerStore(db)) }),
 });

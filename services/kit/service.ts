@@ -7,6 +7,8 @@ import { hostname } from "node:os";
 import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
 import { openDatabase, type Database, type OpenDatabase } from "./db/database";
+import type { EventConsumer } from "./events/event-consumer";
+import { startEvents, type RunningEvents } from "./events/start-events";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
@@ -28,6 +30,11 @@ export interface ServiceDefinition<S extends Record<string, unknown> = Record<st
   ports: { http: number; grpc?: number };
   /** The service's own tables (a drizzle schema) and the folder of its drizzle-kit migrations. */
   database?: { schema: S; migrations: string };
+  /**
+   * Publishes events through a transactional outbox (writeEvent in kit/events): the schema holds the
+   * kit's outboxTable(), and the kit runs the relay.
+   */
+  outbox?: boolean;
   build(ctx: ServiceContext<S>): ServiceParts | Promise<ServiceParts>;
 }
 
@@ -52,6 +59,8 @@ export interface ServiceParts {
   rest?: (app: Hono<KitEnv>) => void;
   /** Extra readiness checks (a database, say); NATS is always checked. */
   checks?: Record<string, () => Promise<void> | void>;
+  /** Event consumers (defineConsumer in kit/events), run over the service's database once it is up. */
+  consumers?: EventConsumer[];
   /** Called last on shutdown, after the listeners stopped and before NATS drains. */
   stop?(): Promise<void>;
 }
@@ -95,12 +104,14 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log });
   let database: OpenDatabase<S> | undefined;
   let parts: ServiceParts;
+  let events: RunningEvents | undefined;
   try {
     if (def.database) {
       database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
     }
     const services = natsLocator(nats, { namespace: cfg.PLATFORM_NAMESPACE });
     parts = await def.build({ name: def.name, env, log, nats, metrics, services, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
+    events = await startEvents({ service: def.name, env, log, nats, registry: metrics.registry, database, outbox: !!def.outbox, consumers: parts.consumers ?? [] });
   } catch (e) {
     await database?.close();
     await nats.close();
@@ -185,6 +196,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
         const forced = setTimeout(() => httpServer.stop(true), timeout);
         await Promise.all([httpServer.stop(false), grpcServer?.stop(timeout)]);
         clearTimeout(forced);
+        await events?.stop();
         await parts.stop?.();
         await database?.close();
         await nats.drain();

@@ -1,5 +1,8 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { CustomerRegistered } from "../../kit/events/event-types";
+import { writeEvent } from "../../kit/events/outbox";
 import type { Customer } from "../domain/customer";
 import type { CustomerStore } from "../domain/customer-store";
 import { customers } from "./schema";
@@ -11,9 +14,15 @@ export class DrizzleCustomerStore implements CustomerStore {
   constructor(private readonly db: CustomerDatabase) {}
 
   async insert(c: Customer) {
-    // The unique constraint decides between racing registrations: the loser inserts nothing.
-    const [row] = await this.db.insert(customers).values(c).onConflictDoNothing({ target: customers.email }).returning();
-    return row;
+    return this.db.transaction(async (tx) => {
+      // The unique constraint decides between racing registrations: the loser inserts nothing.
+      const [row] = await tx.insert(customers).values(c).onConflictDoNothing({ target: customers.email }).returning();
+      if (row) {
+        const customer = { id: row.id, email: row.email, name: row.name, createdAt: timestampFromDate(row.createdAt) };
+        await writeEvent(tx, CustomerRegistered, { customer }, { entityId: row.id });
+      }
+      return row;
+    });
   }
 
   async get(id: string) {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { outboxTable } from "../../kit/events/outbox-table";
 
 /**
  * One row per registered customer. E-mails are stored lower-cased (the check makes that a fact the
@@ -16,3 +17,6 @@ export const customers = pgTable(
   },
   (t) => [check("customers_email_lower_case", sql`${t.email} = lower(${t.email})`)],
 );
+
+/** CustomerRegistered events, written with the registration and published by the kit's relay. */
+export const outbox = outboxTable();

@@ -1,0 +1,180 @@
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { Database } from "../db/database";
+import type { Logger } from "../log";
+import { readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
+import { ensureConsumer, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
+import type { DeadLetters } from "./dead-letter-queue";
+import type { EventType } from "./event-types";
+import type { EventsConfig } from "./events-config";
+import type { EventsMetrics } from "./events-metrics";
+import { backoffDelay, describeError, isRetryable } from "./handler-failure";
+import { inboxTable } from "./inbox-table";
+import { LastErrors } from "./last-errors";
+import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
+
+const inbox = inboxTable();
+
+export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
+  /** The transaction that also records the event in the inbox: write the handler's effect through it. */
+  tx: Database<S>;
+  meta: EventMeta;
+  /** 1 on the first delivery. */
+  deliveryCount: number;
+  log: Logger;
+}
+
+export interface EventHandler<S extends Record<string, unknown> = Record<string, never>> {
+  readonly type: EventType;
+  handle(event: unknown, ctx: HandlerContext<S>): Promise<void>;
+  validate?(event: unknown): string | undefined;
+}
+
+/**
+ * A typed handler for one event type. `validate` names what makes the event unusable (it is then
+ * terminated at once, as poison); `handle` throws a retryable error to be tried again later, or a
+ * PoisonMessage to give up at once.
+ *
+ * @example
+ *   on(OrderConfirmed, async ({ order }, { tx }) => { ... }, { validate: (e) => (e.order ? undefined : "order is missing") })
+ */
+export function on<D extends DescMessage, S extends Record<string, unknown> = Record<string, never>>(
+  type: EventType<D>,
+  handle: (event: MessageShape<D>, ctx: HandlerContext<S>) => Promise<void>,
+  opts: { validate?(event: MessageShape<D>): string | undefined } = {},
+): EventHandler<S> {
+  return {
+    type,
+    handle: (event, ctx) => handle(event as MessageShape<D>, ctx),
+    validate: opts.validate && ((event) => opts.validate!(event as MessageShape<D>)),
+  };
+}
+
+/**
+ * A durable consumer of one stream, named for what it does ("notification-order-emails"): the
+ * replicas of the service share it. Events of types it has no handler for pass by (acked).
+ */
+export interface EventConsumer {
+  readonly name: string;
+  readonly stream: DomainStream;
+  // Handlers of any service schema: the kit runs them over that service's database.
+  readonly handlers: readonly EventHandler<any>[];
+}
+
+export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: DomainStream; handlers: EventHandler<S>[] }): EventConsumer {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name)) throw new Error(`consumer name "${def.name}" must be lower-case letters, digits and dashes`);
+  const types = def.handlers.map((h) => h.type.type);
+  const twice = types.find((t, i) => types.indexOf(t) !== i);
+  if (twice) throw new Error(`consumer ${def.name} has two handlers for ${twice}`);
+  const elsewhere = def.handlers.find((h) => h.type.stream !== def.stream);
+  if (elsewhere) throw new Error(`consumer ${def.name} reads ${def.stream}, but ${elsewhere.type.type} is on ${elsewhere.type.stream}`);
+  return def;
+}
+
+/**
+ * Runs an event consumer: explicit ack after the handler's transaction committed (with the inbox row in
+ * it); a retryable failure is nak'ed with the CONSUMER_BACKOFF_MS delay for that delivery, and on the
+ * last allowed delivery without one, so the server dead-letters it at once; poison (no event headers,
+ * undecodable, invalid, a non-retryable error) is terminated. Every failure's reason is recorded for
+ * the dead letter.
+ */
+export async function startEventConsumer(
+  def: EventConsumer,
+  deps: {
+    js: JetStreamClient;
+    jsm: JetStreamManager;
+    db: Database<any>;
+    names: EventNames;
+    cfg: EventsConfig;
+    log: Logger;
+    lastErrors: LastErrors;
+    deadLetters: DeadLetters;
+    /** The server takes a reason with a term (2.11+); older ones ignore such an ack. */
+    termTakesReason: boolean;
+    metrics: EventsMetrics;
+  },
+): Promise<ConsumerLoop> {
+  const { cfg, names, lastErrors } = deps;
+  const stream = names.stream(def.stream);
+  const log = deps.log.child({ consumer: def.name });
+  const byType = new Map(def.handlers.map((h) => [h.type.type, h]));
+  const outcomes = deps.metrics.consumed;
+  const config = {
+    durable_name: def.name,
+    description: `${def.name}: ${def.handlers.map((h) => h.type.subject).join(", ")}`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: cfg.CONSUMER_ACK_WAIT_MS * 1_000_000,
+    max_deliver: cfg.CONSUMER_MAX_DELIVER,
+    // Not the server's `backoff`: it would replace ack_wait as each delivery's deadline, so a short
+    // first backoff would redeliver a slow handler's message while it still works. The schedule is
+    // applied by nak(delay) instead.
+    filter_subject: names.subject(`${DOMAIN_STREAMS[def.stream]}.>`),
+    max_ack_pending: 1000,
+  };
+  await ensureConsumer(deps.jsm, stream, config);
+
+  const poison = async (m: JsMsg, type: string, reason: string) => {
+    const key = LastErrors.key(stream, def.name, m.info.streamSequence);
+    await lastErrors.record(key, { error: reason, kind: "terminated", deliveries: m.info.deliveryCount, at: new Date().toISOString() });
+    log.error({ stream_seq: m.info.streamSequence, deliveries: m.info.deliveryCount, reason }, "poison message; terminated");
+    outcomes.inc({ consumer: def.name, type, outcome: "poison" });
+    if (deps.termTakesReason) m.term(reason);
+    else m.term();
+  };
+
+  const handle = async (m: JsMsg) => {
+    const deliveries = m.info.deliveryCount;
+    const meta = readEventMeta(m.headers);
+    if ("problem" in meta) return poison(m, "", `not an event: ${meta.problem}`);
+    const replayFor = m.headers?.get(REPLAY_FOR);
+    const handler = byType.get(meta.type);
+    if ((replayFor && replayFor !== def.name) || !handler) {
+      // Not ours: another consumer's replay, or an event type this consumer does not care about.
+      m.ack();
+      outcomes.inc({ consumer: def.name, type: meta.type, outcome: "skipped" });
+      return;
+    }
+    let event: unknown;
+    try {
+      event = fromBinary(handler.type.schema, m.data);
+    } catch (e) {
+      return poison(m, meta.type, `undecodable ${meta.type}: ${describeError(e)}`);
+    }
+    const invalid = handler.validate?.(event);
+    if (invalid) return poison(m, meta.type, `invalid ${meta.type}: ${invalid}`);
+
+    const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries });
+    try {
+      const fresh = await deps.db.transaction(async (tx) => {
+        // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
+        const claimed = await tx.insert(inbox).values({ consumer: def.name, eventId: meta.id, eventType: meta.type }).onConflictDoNothing().returning({ id: inbox.eventId });
+        if (claimed.length === 0) return false;
+        await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
+        return true;
+      });
+      m.ack();
+      outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
+      if (fresh) elog.info("event handled");
+      else elog.info("event handled before; acked without effect");
+    } catch (e) {
+      if (!isRetryable(e)) return poison(m, meta.type, `${meta.type} ${meta.id}: ${describeError(e)}`);
+      const last = deliveries >= cfg.CONSUMER_MAX_DELIVER;
+      const delay = last ? 0 : backoffDelay(cfg.CONSUMER_BACKOFF_MS, deliveries);
+      const key = LastErrors.key(stream, def.name, m.info.streamSequence);
+      await lastErrors.record(key, { error: `${meta.type} ${meta.id}: ${describeError(e)}`, kind: "retry", deliveries, at: new Date().toISOString() });
+      elog.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: cfg.CONSUMER_MAX_DELIVER }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
+      outcomes.inc({ consumer: def.name, type: meta.type, outcome: "retry" });
+      m.nak(delay);
+      return;
+    }
+    if (deliveries > 1) await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
+    const replayOf = Number(m.headers?.get(REPLAY_OF));
+    if (replayOf) {
+      await deps.deadLetters.resolve(replayOf).catch((e) => elog.warn({ err: e, dlq_id: replayOf }, "cannot resolve the replayed dead letter"));
+      elog.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
+    }
+  };
+
+  return runConsumerLoop({ js: deps.js, jsm: deps.jsm, stream, config, log, handle });
+}

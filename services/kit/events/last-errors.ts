@@ -1,0 +1,46 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { EventNames } from "./streams";
+
+export interface RecordedFailure {
+  /** Why the last delivery failed (the handler's error, or why the message is poison). */
+  error: string;
+  kind: "retry" | "terminated";
+  deliveries: number;
+  at: string;
+}
+
+const KEEP_MS = 7 * 24 * 3_600_000;
+
+/**
+ * The last error of each message a consumer is failing on, in a KV bucket every replica shares: the
+ * MAX_DELIVERIES advisory says only that a message died, and the dead letter must say why, whichever
+ * replica writes it.
+ */
+export class LastErrors {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection, names: EventNames, replicas: number): Promise<LastErrors> {
+    const kvm = new Kvm(nc);
+    const kv = await kvm.create(names.errorBucket, { history: 1, ttl: KEEP_MS, replicas }).catch(() => kvm.open(names.errorBucket));
+    return new LastErrors(kv);
+  }
+
+  static key(stream: string, consumer: string, streamSeq: number): string {
+    return `${stream}.${consumer}.${streamSeq}`;
+  }
+
+  async record(key: string, failure: RecordedFailure): Promise<void> {
+    await this.kv.put(key, JSON.stringify(failure));
+  }
+
+  async read(key: string): Promise<RecordedFailure | undefined> {
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== "PUT" || entry.length === 0) return undefined;
+    return entry.json<RecordedFailure>();
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.kv.purge(key);
+  }
+}

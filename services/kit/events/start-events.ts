@@ -1,0 +1,77 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Registry } from "prom-client";
+import type { Env } from "../config";
+import type { OpenDatabase } from "../db/database";
+import type { Logger } from "../log";
+import type { ConsumerLoop } from "./consumer-loop";
+import { DeadLetters } from "./dead-letter-queue";
+import { startDeadLetterWriter } from "./dead-letter-writer";
+import { startEventConsumer, type EventConsumer } from "./event-consumer";
+import { eventsConfig } from "./events-config";
+import { eventsMetrics } from "./events-metrics";
+import { LastErrors } from "./last-errors";
+import { startOutboxRelay, type OutboxRelay } from "./outbox-relay";
+import { EventNames, ensureStreams } from "./streams";
+
+export interface RunningEvents {
+  /** Consumers first (each finishes the message in hand), then the relay. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What the kit runs for a service that publishes (an outbox) or consumes events: the streams as
+ * configured, the outbox relay, each consumer and its dead-letter writer. Nothing when it does neither.
+ */
+export async function startEvents(opts: {
+  service: string;
+  env: Env;
+  log: Logger;
+  nats: NatsConnection;
+  registry?: Registry;
+  database?: OpenDatabase<any>;
+  outbox: boolean;
+  consumers: readonly EventConsumer[];
+}): Promise<RunningEvents | undefined> {
+  const { service, nats, database } = opts;
+  if (!opts.outbox && opts.consumers.length === 0) return undefined;
+  if (!database) throw new Error(`${service}: an outbox and event consumers need the service's database (definition.database)`);
+  const cfg = eventsConfig(opts.env);
+  const names = new EventNames(cfg.EVENTS_PREFIX);
+  const log = opts.log.child({ component: "events" });
+  const jsm = await jetstreamManager(nats);
+  const js = jetstream(nats);
+  const metrics = eventsMetrics(opts.registry);
+  await ensureStreams(jsm, names, cfg, log);
+
+  const loops: ConsumerLoop[] = [];
+  let relay: OutboxRelay | undefined;
+  const stop = async () => {
+    await Promise.all(loops.map((l) => l.stop()));
+    await relay?.stop();
+  };
+  try {
+    if (opts.outbox) {
+      relay = await startOutboxRelay({ db: database.db, driver: database.driver, schema: database.schema, source: `/shop/${service}`, js, names, cfg, log, metrics });
+    }
+    if (opts.consumers.length) {
+      const lastErrors = await LastErrors.open(nats, names, cfg.STREAM_REPLICAS);
+      const deadLetters = new DeadLetters(jsm, js, names);
+      const termTakesReason = versionAtLeast(nats.info?.version ?? "0.0.0", [2, 11]);
+      for (const consumer of opts.consumers) {
+        loops.push(await startEventConsumer(consumer, { js, jsm, db: database.db, names, cfg, log, lastErrors, deadLetters, termTakesReason, metrics }));
+        loops.push(await startDeadLetterWriter({ js, jsm, names, stream: names.stream(consumer.stream), consumer: consumer.name, lastErrors, deadLetters, log }));
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  log.info({ prefix: cfg.EVENTS_PREFIX || undefined, outbox: opts.outbox, consumers: opts.consumers.map((c) => c.name) }, "events running");
+  return { stop };
+}
+
+function versionAtLeast(version: string, [major, minor]: [number, number]): boolean {
+  const [a = 0, b = 0] = version.split(".").map(Number);
+  return a > major || (a === major && b >= minor);
+}

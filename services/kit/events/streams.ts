@@ -1,0 +1,128 @@
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+import type { Logger } from "../log";
+import type { EventsConfig } from "./events-config";
+
+/** The domain streams: events of one domain each, on subjects `<domain>.<event>`. */
+export const DOMAIN_STREAMS = { ORDERS: "orders", PAYMENTS: "payments", INVENTORY: "inventory", CUSTOMERS: "customers" } as const;
+export type DomainStream = keyof typeof DOMAIN_STREAMS;
+
+const NANOS_PER_MS = 1_000_000;
+const HOUR_NANOS = 3_600_000 * NANOS_PER_MS;
+
+/**
+ * Names of everything the events live in, under a prefix (EVENTS_PREFIX) or none. The prefix goes in
+ * front of stream names (`t1_ORDERS`), subjects (`t1.orders.created`) and the consumers' error bucket,
+ * so tests and the shared platform never see each other's messages.
+ */
+export class EventNames {
+  constructor(readonly prefix: string) {}
+
+  stream(name: DomainStream | "DLQ" | "DLQ_ADVISORIES"): string {
+    return this.prefix ? `${this.prefix}_${name}` : name;
+  }
+
+  /** `orders.confirmed` → `t1.orders.confirmed`. */
+  subject(subject: string): string {
+    return this.prefix ? `${this.prefix}.${subject}` : subject;
+  }
+
+  /** The inverse of subject(): what the catalogue calls it. */
+  unprefixed(subject: string): string {
+    return this.prefix && subject.startsWith(`${this.prefix}.`) ? subject.slice(this.prefix.length + 1) : subject;
+  }
+
+  /** Where dead letters of `consumer` on `stream` go. */
+  deadLetterSubject(stream: string, consumer: string): string {
+    return this.subject(`dlq.${stream}.${consumer}`);
+  }
+
+  /** The KV bucket holding each failing message's last error, for its dead letter. */
+  get errorBucket(): string {
+    return this.prefix ? `${this.prefix}_CONSUMER_ERRORS` : "CONSUMER_ERRORS";
+  }
+
+  get domainStreams(): string[] {
+    return (Object.keys(DOMAIN_STREAMS) as DomainStream[]).map((s) => this.stream(s));
+  }
+
+  /** Every stream these names use, the error bucket's included. */
+  get allStreams(): string[] {
+    return [...this.domainStreams, this.stream("DLQ"), this.stream("DLQ_ADVISORIES"), `KV_${this.errorBucket}`];
+  }
+}
+
+/** The JetStream settings of every stream, explicit so a cluster and one server behave alike. */
+export function streamConfigs(names: EventNames, cfg: EventsConfig): (Partial<StreamConfig> & { name: string })[] {
+  const common = {
+    storage: StorageType.File,
+    num_replicas: cfg.STREAM_REPLICAS,
+    discard: DiscardPolicy.Old,
+    duplicate_window: cfg.STREAM_DUPLICATE_WINDOW_MS * NANOS_PER_MS,
+  };
+  const domain = (Object.entries(DOMAIN_STREAMS) as [DomainStream, string][]).map(([name, subject]) => ({
+    ...common,
+    name: names.stream(name),
+    description: `${subject} events (protobuf payloads, CloudEvents headers)`,
+    subjects: [names.subject(`${subject}.>`)],
+    retention: RetentionPolicy.Limits,
+    max_age: cfg.STREAM_MAX_AGE_HOURS * HOUR_NANOS,
+  }));
+  const dlq = {
+    ...common,
+    name: names.stream("DLQ"),
+    description: "dead letters: the original message and why it died; `bun cli/dlq.ts` works on them",
+    subjects: [names.subject("dlq.>")],
+    retention: RetentionPolicy.Limits,
+    max_age: cfg.DLQ_MAX_AGE_HOURS * HOUR_NANOS,
+  };
+  // Advisories are plain NATS messages, gone if nobody listens at that moment: captured in a stream,
+  // a dead letter is written even when the consumer's service was down when the message died.
+  const watched = names.domainStreams;
+  const advisories = {
+    ...common,
+    name: names.stream("DLQ_ADVISORIES"),
+    description: "MAX_DELIVERIES and MSG_TERMINATED advisories of the domain streams' consumers, until turned into dead letters",
+    subjects: watched.flatMap((s) => [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${s}.*`, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${s}.*`]),
+    retention: RetentionPolicy.Workqueue,
+    max_age: 24 * 7 * HOUR_NANOS,
+  };
+  return [...domain, dlq, advisories];
+}
+
+/** Settings that may differ between the wanted and the existing stream, and can be updated in place. */
+const UPDATABLE = ["description", "subjects", "max_age", "duplicate_window", "num_replicas", "discard"] as const;
+
+/**
+ * Creates the streams, or brings existing ones to the configured settings. Safe to run from every
+ * replica at once: a stream created meanwhile by another is updated instead.
+ */
+export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger): Promise<void> {
+  for (const want of streamConfigs(names, cfg)) {
+    const name = want.name!;
+    const existing = await jsm.streams.info(name).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!existing) {
+      try {
+        await jsm.streams.add(want);
+        log.info({ stream: name }, "stream created");
+        continue;
+      } catch (e) {
+        if (!/already in use/i.test(String(e))) throw e;
+      }
+    }
+    const current = existing?.config ?? (await jsm.streams.info(name)).config;
+    const changed = UPDATABLE.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(want[k]));
+    if (current.storage !== want.storage || current.retention !== want.retention)
+      log.warn({ stream: name, storage: current.storage, retention: current.retention }, "stream storage or retention differs from the configuration; it cannot change in place");
+    if (changed.length) {
+      await jsm.streams.update(name, Object.fromEntries(changed.map((k) => [k, want[k]])));
+      log.info({ stream: name, changed }, "stream updated");
+    }
+  }
+}
+
+export function isNotFound(e: unknown): boolean {
+  return /not found/i.test(String(e)) || (e as { code?: unknown })?.code === "404" || (e as { api_error?: { code?: number } })?.api_error?.code === 404;
+}

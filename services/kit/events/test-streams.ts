@@ -1,0 +1,65 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
+import { DeadLetters } from "./dead-letter-queue";
+import { eventsConfig } from "./events-config";
+import { EventNames, ensureStreams, isNotFound } from "./streams";
+
+export interface TestEventStreams {
+  /** EVENTS_PREFIX for this test file's service processes: streams and subjects of its own. */
+  readonly prefix: string;
+  readonly env: { EVENTS_PREFIX: string; NATS_URL: string };
+  readonly names: EventNames;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly deadLetters: DeadLetters;
+  /** Creates the streams as a service would (for tests that publish before any service started). */
+  ensure(env?: Record<string, string>): Promise<void>;
+  /** Every message stored on `subject` (unprefixed, wildcards allowed) in the stream, oldest first. */
+  stored(stream: Parameters<EventNames["stream"]>[0], subject: string): Promise<StoredMsg[]>;
+  /** Deletes every stream (and the error bucket) under the prefix, and closes the connection. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Streams of their own for one test file (prefix t<random>), so files run in parallel and repeat and
+ * never touch the shared ORDERS, PAYMENTS, … streams; `drop()` in afterAll removes them.
+ */
+export async function testEventStreams(natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222"): Promise<TestEventStreams> {
+  const prefix = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+  const names = new EventNames(prefix);
+  const nc = await connect({ servers: natsUrl.split(",") });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  return {
+    prefix,
+    env: { EVENTS_PREFIX: prefix, NATS_URL: natsUrl },
+    names,
+    nc,
+    js,
+    jsm,
+    deadLetters: new DeadLetters(jsm, js, names),
+    async ensure(env = {}) {
+      await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, ...env }), pino({ level: "silent" }));
+    },
+    async stored(stream, subject) {
+      const out: StoredMsg[] = [];
+      const filter = names.subject(subject);
+      for (let seq = 1; ; ) {
+        const m = await jsm.streams.getMessage(names.stream(stream), { seq, next_by_subj: filter } as { seq: number });
+        if (!m) return out;
+        out.push(m);
+        seq = m.seq + 1;
+      }
+    },
+    async drop() {
+      for (const stream of names.allStreams) {
+        await jsm.streams.delete(stream).catch((e) => {
+          if (!isNotFound(e)) throw e;
+        });
+      }
+      await nc.close();
+    },
+  };
+}
