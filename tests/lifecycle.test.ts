@@ -8,17 +8,20 @@ import { join } from "node:path";
 import { PaymentService, PaymentStatus } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { startServiceProcess, waitFor } from "../services/kit/testing/service-process";
+import { testSchemas } from "../services/kit/testing/test-database";
 
 let nc: NatsConnection;
+const db = testSchemas();
 beforeAll(async () => {
   nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
 });
 afterAll(async () => {
   await nc?.drain();
+  await db.drop();
 });
 
 test("an instance on port 0 registers its real URLs, counts its calls, and deregisters on SIGTERM", async () => {
-  const payment = await startServiceProcess("payment");
+  const payment = await startServiceProcess("payment", { env: db.env("payment") });
   try {
     expect(payment.http).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     expect(payment.grpc).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
@@ -38,9 +41,9 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
 });
 
 test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", async () => {
-  const payment = await startServiceProcess("payment");
+  const payment = await startServiceProcess("payment", { env: db.env("payment") });
   const client = createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }));
-  const slow = client.processPayment({ orderId: "o-slow", amount: { amountMinor: 100n, currency: "EUR" }, cardToken: "tok_slow", idempotencyKey: crypto.randomUUID() });
+  const slow = client.processPayment({ orderId: crypto.randomUUID(), amount: { amountMinor: 100n, currency: "EUR" }, cardToken: "tok_slow", idempotencyKey: crypto.randomUUID() });
   await waitFor(async () => /rpc_server_in_flight\{[^}]*\} 1\b/.test(await (await fetch(`${payment.http}/metrics`)).text()), { what: "the slow call to be in flight" });
   const exited = payment.stop("SIGTERM");
   await waitFor(() => payment.logs.some((l) => l.msg === "shutting down"), { what: "shutdown to begin" });

@@ -69,7 +69,7 @@ test("buf curl calls a method using only the schema it got from reflection", asy
 });
 
 test("Health/Watch reports SERVING, then NOT_SERVING when the service shuts down", async () => {
-  const own = await startServiceProcess("payment");
+  const own = await startServiceProcess("payment", { env: { DATA_DIR: join(scratch, "data-watch") } });
   const health = createClient(Health, createGrpcTransport({ baseUrl: own.grpc! }));
   const seen: Serving[] = [];
   const watching = (async () => {
