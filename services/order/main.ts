@@ -1,9 +1,7 @@
-import { createClient } from "@connectrpc/connect";
 import { version } from "../../package.json";
 import { InventoryService } from "../contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { PaymentService } from "../contracts/gen/shop/payment/v1/payment_service_pb";
 import { integer, readConfig } from "../kit/config";
-import { serviceFetch, serviceTransport } from "../kit/rpc/service-client";
 import { runService } from "../kit/service";
 import { customerDirectory } from "./clients/customer-directory";
 import { OrderStore } from "./db/order-store";
@@ -16,14 +14,15 @@ await runService({
   description: "Orders and the order saga",
   ports: { http: 8081, grpc: 9081 },
   database: { schema, migrations: `${import.meta.dir}/db/migrations` },
-  build: ({ env, log, services, db }) => {
+  outbox: true,
+  build: ({ env, log, clients, db }) => {
     const cfg = readConfig({ ORDER_LEASE_MS: integer(30_000, { min: 1000 }), RESERVATION_TTL_SECONDS: integer(900, { min: 1, max: 3600 }) }, env);
     return {
       rpc: orderRoutes({
         store: new OrderStore(db),
-        inventory: createClient(InventoryService, serviceTransport(services, "inventory")),
-        payment: createClient(PaymentService, serviceTransport(services, "payment")),
-        customerExists: customerDirectory(serviceFetch(services, "customer")),
+        inventory: clients.connect(InventoryService),
+        payment: clients.connect(PaymentService),
+        customerExists: customerDirectory(clients.rest("customer")),
         log,
         leaseMs: cfg.ORDER_LEASE_MS,
         reservationTtlSeconds: cfg.RESERVATION_TTL_SECONDS,

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { writeOrderEvent } from "./order-events";
 import { orderLines, orders, type OrderState } from "./schema";
 import type * as schema from "./schema";
 
@@ -20,6 +21,7 @@ export class OrderStore {
         .insert(orderLines)
         .values(lines.map((l) => ({ ...l, orderId: order.id })))
         .returning();
+      await writeOrderEvent(tx, undefined, { ...row!, lines: stored });
       return { ...row!, lines: stored };
     });
   }
@@ -70,13 +72,20 @@ export class OrderStore {
     await this.db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, id));
   }
 
-  /** Moves the order to `state` (with what came with it), for the lease holder. */
+  /** Moves the order to `state` (with what came with it), for the lease holder; its event commits with it. */
   async transition(id: string, state: OrderState, patch: { reservationId?: string; paymentId?: string; stateReason?: string } = {}): Promise<OrderRow> {
-    const [row] = await this.db
-      .update(orders)
-      .set({ state, ...patch, updatedAt: new Date() })
-      .where(eq(orders.id, id))
-      .returning();
-    return row!;
+    return this.db.transaction(async (tx) => {
+      const [before] = await tx.select({ state: orders.state }).from(orders).where(eq(orders.id, id)).for("update");
+      const [row] = await tx
+        .update(orders)
+        .set({ state, ...patch, updatedAt: new Date() })
+        .where(eq(orders.id, id))
+        .returning();
+      if (row && before) {
+        const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(asc(orderLines.lineNo));
+        await writeOrderEvent(tx, before.state, { ...row, lines });
+      }
+      return row!;
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { outboxTable } from "../../kit/events/outbox-table";
 
 export const ORDER_STATES = ["pending", "reserved", "payment_pending", "confirmed", "payment_failed", "cancelled"] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
@@ -40,3 +41,6 @@ export const orderLines = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orderId, t.lineNo] }), check("order_lines_quantity_positive", sql`${t.quantity} > 0`)],
 );
+
+/** Order events (OrderCreated, OrderConfirmed, …), written with each state change; the kit's relay publishes them. */
+export const outbox = outboxTable();
