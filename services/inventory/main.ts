@@ -13,6 +13,7 @@ await runService({
   description: "Products, stock and reservations",
   ports: { http: 8083, grpc: 9083 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  outbox: true,
   build: ({ env, db, log }) => {
     const cfg = inventoryConfig(env);
     const store = new PgInventoryStore(db);

@@ -1,5 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { ReservationExpired } from "../../kit/events/event-types";
+import { writeEvent } from "../../kit/events/outbox";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, stockChangeProblem, type NewProduct, type ProductRecord } from "../domain/products";
@@ -120,6 +122,7 @@ export class PgInventoryStore implements InventoryStore {
       const status = step.kind === "commit" ? "committed" : "expired";
       const [updated] = await tx.update(reservations).set({ status, updatedAt: sql`now()` }).where(eq(reservations.id, id)).returning();
       await giveBack(tx, items, { sold: status === "committed" });
+      if (status === "expired") await writeEvent(tx, ReservationExpired, { reservationId: id, orderId: updated.orderId }, { entityId: id });
       // The expiry must be kept, so the refusal is thrown only once the transaction committed.
       return { reservation: toReservation(updated, items), refusal: step.kind === "expire_and_refuse" ? step.reason : undefined };
     });
@@ -141,6 +144,7 @@ export class PgInventoryStore implements InventoryStore {
       const expired = await tx.update(reservations).set({ status: "expired", updatedAt: sql`now()` }).where(inArray(reservations.id, ids)).returning();
       const items = await itemsOf(tx, ids);
       await giveBack(tx, [...items.values()].flat(), { sold: false });
+      for (const r of expired) await writeEvent(tx, ReservationExpired, { reservationId: r.id, orderId: r.orderId }, { entityId: r.id });
       return expired.map((r) => toReservation(r, items.get(r.id) ?? []));
     });
   }

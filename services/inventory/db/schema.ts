@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgTable, pgView, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { outboxTable } from "../../kit/events/outbox-table";
 
 /**
  * Products and their stock. `stock` is what is on hand (committed sales already taken off), `reserved`
@@ -76,3 +77,6 @@ export const reservedPerProduct = pgView("reserved_per_product", {
   reserved: integer("reserved").notNull(),
   heldByActiveReservations: integer("held_by_active_reservations").notNull(),
 }).existing(); // created in migration 0001, for the same "public" reason as the foreign keys
+
+/** ReservationExpired events, written by the transaction that expires the reservation; the kit's relay publishes them. */
+export const outbox = outboxTable();
