@@ -14,6 +14,7 @@ await runService({
   description: "Charges and refunds through a simulated card provider",
   ports: { http: 8082, grpc: 9082 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  outbox: true,
   build: ({ env, db, metrics, log }) => {
     const cfg = paymentConfig(env);
     const deps = {

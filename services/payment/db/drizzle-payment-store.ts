@@ -1,5 +1,7 @@
 import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { PaymentFailed, PaymentProcessed, PaymentRefunded } from "../../kit/events/event-types";
+import { writeEvent } from "../../kit/events/outbox";
 import type { ChargeRequest, PaymentRecord, PaymentStore, Settlement } from "../domain/payments";
 import * as schema from "./schema";
 
@@ -57,17 +59,22 @@ export class DrizzlePaymentStore implements PaymentStore {
   }
 
   async settle(id: string, settlement: Settlement) {
-    const [row] = await this.db
-      .update(payments)
-      .set({
-        state: settlement.state,
-        declineReason: settlement.state === "declined" ? settlement.reason : "",
-        claimExpiresAt: null,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(payments.id, id), eq(payments.state, "pending")))
-      .returning();
-    return row && toRecord(row);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(payments)
+        .set({
+          state: settlement.state,
+          declineReason: settlement.state === "declined" ? settlement.reason : "",
+          claimExpiresAt: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(payments.id, id), eq(payments.state, "pending")))
+        .returning();
+      if (row?.state === "captured")
+        await writeEvent(tx, PaymentProcessed, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
+      if (row?.state === "declined") await writeEvent(tx, PaymentFailed, { paymentId: row.id, orderId: row.orderId, reason: row.declineReason }, { entityId: row.id });
+      return row && toRecord(row);
+    });
   }
 
   async release(id: string) {
@@ -83,12 +90,15 @@ export class DrizzlePaymentStore implements PaymentStore {
   }
 
   async refund(id: string, reason: string) {
-    const [row] = await this.db
-      .update(payments)
-      .set({ state: "refunded", refundReason: reason, refundedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(payments.id, id), eq(payments.state, "captured")))
-      .returning();
-    return row && toRecord(row);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(payments)
+        .set({ state: "refunded", refundReason: reason, refundedAt: sql`now()`, updatedAt: sql`now()` })
+        .where(and(eq(payments.id, id), eq(payments.state, "captured")))
+        .returning();
+      if (row) await writeEvent(tx, PaymentRefunded, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
+      return row && toRecord(row);
+    });
   }
 }
 

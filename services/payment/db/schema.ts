@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { outboxTable } from "../../kit/events/outbox-table";
 import { PAYMENT_STATES } from "../domain/payments";
 
 /**
@@ -34,3 +35,6 @@ export const payments = pgTable(
     check("payments_refunded_has_time", sql`(${t.state} = 'refunded') = (${t.refundedAt} is not null)`),
   ],
 );
+
+/** PaymentProcessed / PaymentFailed / PaymentRefunded, written when a payment settles or is refunded; the kit's relay publishes them. */
+export const outbox = outboxTable();
