@@ -1,12 +1,13 @@
 // `bun cli/seed.ts`: demo customers and products, loaded through the running services (found by name
 // through NATS), so the data goes through the same validation as any client's. Idempotent: what is
 // already there is reported as found and left alone.
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text, url } from "../services/kit/config";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { listInstances } from "../services/kit/nats/service-directory";
-import { natsLocator, serviceFetch, serviceTransport } from "../services/kit/rpc/service-client";
+import { createLogger } from "../services/kit/log";
+import { createServiceClients, type RestClient } from "../services/kit/rpc/service-client";
 
 export const DEMO_CUSTOMERS = [
   { email: "ada@example.com", name: "Ada Lovelace" },
@@ -39,7 +40,7 @@ async function errorMessage(res: Response) {
 }
 
 /** Finds the customer by e-mail, or registers it; a registration lost to a concurrent seed is a find. */
-async function ensureCustomer(call: ReturnType<typeof serviceFetch>, c: (typeof DEMO_CUSTOMERS)[number]): Promise<SeededCustomer> {
+async function ensureCustomer(call: RestClient, c: (typeof DEMO_CUSTOMERS)[number]): Promise<SeededCustomer> {
   const lookup = () => call(`/v1/customers?email=${encodeURIComponent(c.email)}`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
   let res = await lookup();
   if (res.status === 200) return { outcome: "found", ...((await res.json()) as { id: string; email: string; name: string }) };
@@ -87,14 +88,18 @@ export async function seed(nc: NatsConnection, namespace: string) {
       `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not running (no instance registered in namespace "${namespace}"); start the platform with \`bun run dev\``,
     );
   }
-  const locator = natsLocator(nc, { namespace });
-  const customerApi = serviceFetch(locator, "customer");
-  const inventory = createClient(InventoryService, serviceTransport(locator, "inventory"));
-  const customers: SeededCustomer[] = [];
-  for (const c of DEMO_CUSTOMERS) customers.push(await ensureCustomer(customerApi, c));
-  const products: SeededProduct[] = [];
-  for (const p of DEMO_PRODUCTS) products.push(await ensureProduct(inventory, p));
-  return { customers, products };
+  const clients = createServiceClients(nc, { namespace, log: createLogger("seed", "silent") });
+  try {
+    const customerApi = clients.rest("customer");
+    const inventory = clients.connect(InventoryService);
+    const customers: SeededCustomer[] = [];
+    for (const c of DEMO_CUSTOMERS) customers.push(await ensureCustomer(customerApi, c));
+    const products: SeededProduct[] = [];
+    for (const p of DEMO_PRODUCTS) products.push(await ensureProduct(inventory, p));
+    return { customers, products };
+  } finally {
+    await clients.stop();
+  }
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;

@@ -14,7 +14,9 @@ import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
 import { registerService, type Endpoints } from "./nats/registration";
 import { startGrpcServer, type GrpcServer } from "./rpc/grpc-server";
-import { natsLocator, type ServiceLocator } from "./rpc/service-client";
+import { createServiceClients, type ServiceClients } from "./rpc/service-client";
+import { deadlineInterceptor, restDeadline } from "./resilience/deadline";
+import { kvPolicies } from "./resilience/policy-source";
 import { file_health_v1_health } from "../contracts/gen/health/v1/health_pb";
 import { HealthStatus, healthRoutes, ServingStatus } from "./rpc/health";
 import { logInterceptor } from "./rpc/log-interceptor";
@@ -44,8 +46,11 @@ export interface ServiceContext<S extends Record<string, unknown> = Record<strin
   log: Logger;
   nats: NatsConnection;
   metrics: Metrics;
-  /** Finds other services of this platform (namespace) by name, through NATS. */
-  services: ServiceLocator;
+  /**
+   * Clients for the other services of this platform (namespace), by name, found through NATS and
+   * wrapped in the target's resilience policies: `clients.connect(PaymentService)`, `clients.rest("customer")`.
+   */
+  clients: ServiceClients;
   /** The platform namespace this instance registers in (PLATFORM_NAMESPACE). */
   namespace: string;
   /** Present when the definition declares a database; migrated before build runs. */
@@ -88,6 +93,9 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
       MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
+      RESILIENCE_POLICY_BUCKET: text("shop_policies"),
+      DISCOVERY_PING_INTERVAL_MS: integer(500, { min: 50, max: 60_000 }),
+      DISCOVERY_REFRESH_MS: integer(5000, { min: 100, max: 600_000 }),
     },
     // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
     { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`] },
@@ -105,14 +113,23 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   let database: OpenDatabase<S> | undefined;
   let parts: ServiceParts;
   let events: RunningEvents | undefined;
+  let clients: ServiceClients | undefined;
   try {
     if (def.database) {
       database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
     }
-    const services = natsLocator(nats, { namespace: cfg.PLATFORM_NAMESPACE });
-    parts = await def.build({ name: def.name, env, log, nats, metrics, services, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
+    clients = createServiceClients(nats, {
+      namespace: cfg.PLATFORM_NAMESPACE,
+      log,
+      registry: metrics.registry,
+      policies: kvPolicies(nats, { bucket: cfg.RESILIENCE_POLICY_BUCKET, log }),
+      discovery: { pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS, refreshMs: cfg.DISCOVERY_REFRESH_MS },
+    });
+    await clients.ready;
+    parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
     events = await startEvents({ service: def.name, env, log, nats, registry: metrics.registry, database, outbox: !!def.outbox, consumers: parts.consumers ?? [] });
   } catch (e) {
+    await clients?.stop();
     await database?.close();
     await nats.close();
     throw e;
@@ -138,7 +155,8 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     for (const r of healthAndReflection) r(router);
   };
   const routerOptions: ConnectRouterOptions = {
-    interceptors: [logInterceptor(log), metricsInterceptor(metrics)],
+    // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
+    interceptors: [deadlineInterceptor(), logInterceptor(log), metricsInterceptor(metrics)],
     readMaxBytes: cfg.MAX_BODY_BYTES,
   };
 
@@ -150,7 +168,9 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   // gRPC needs trailers, which Bun.serve does not send: the HTTP/1.1 port serves Connect and gRPC-Web.
   const httpRouter = createConnectRouter({ ...routerOptions, grpc: false });
   routes(httpRouter);
-  const app = buildHttpApp({ router: httpRouter, rest: parts.rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
+  // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
+  const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), parts.rest!(a)));
+  const app = buildHttpApp({ router: httpRouter, rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
 
   const httpServer = Bun.serve({
     hostname: cfg.HOST,
@@ -198,6 +218,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
         clearTimeout(forced);
         await events?.stop();
         await parts.stop?.();
+        await clients!.stop();
         await database?.close();
         await nats.drain();
         log.info(`${def.name} stopped`);

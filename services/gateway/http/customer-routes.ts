@@ -7,7 +7,7 @@ import { decideAccess } from "../domain/caller";
 import { apiError, errorResponse } from "./api-error";
 import type { GatewayEnv } from "./gateway-env";
 
-/** fetch() against the customer REST service (serviceFetch(locator, "customer") in production). */
+/** fetch() against the customer REST service (ctx.clients.rest("customer") in production). */
 export type CustomerFetch = (path: string, init?: RequestInit) => Promise<Response>;
 
 const CODE_BY_NAME: Record<string, Code> = Object.fromEntries(

@@ -1,5 +1,6 @@
-import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
+import { isNoResponders } from "../discovery/service-discovery";
 
 export interface Instance {
   name: string;
@@ -32,7 +33,7 @@ export async function listInstances(
     if (stats) for await (const s of await client.stats(name)) byId.set(s.id, s);
   } catch (e) {
     // No instance answered: an empty directory, not a failure.
-    if (!(e instanceof NoRespondersError || (e as Error).cause instanceof NoRespondersError)) throw e;
+    if (!isNoResponders(e)) throw e;
   }
   return infos
     .filter((info) => namespace === undefined || info.metadata?.namespace === namespace)

@@ -1,77 +1,192 @@
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { create, isMessage, type DescMessage, type DescMethodUnary, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { listInstances, type Instance } from "../nats/service-directory";
+import { Registry } from "prom-client";
+import { ServiceDiscovery, type DiscoveryOptions } from "../discovery/service-discovery";
+import type { Logger } from "../log";
+import { codeForHttpStatus } from "../resilience/error-classification";
+import { isIdempotentCall, isIdempotentRequest } from "../resilience/idempotency";
+import { staticPolicies, type PolicySource } from "../resilience/policy-source";
+import { ResilientCaller } from "../resilience/resilient-call";
+import { createResilienceMetrics, type ResilienceMetrics } from "../resilience/resilience-metrics";
+import { ServiceUnavailableError } from "../resilience/service-unavailable-error";
 
-/** Finds a base URL for a service by name; callers never hold a host. */
-export interface ServiceLocator {
-  /** The HTTP/1.1 base URL of one instance of `service`, round-robin over what is registered. */
-  pick(service: string): Promise<string>;
+/** fetch() against a REST service by name: `path` is appended to the base URL of the instance chosen. */
+export type RestClient = (path: string, init?: RestInit) => Promise<Response>;
+
+export interface RestInit extends RequestInit {
+  /** Budget for the whole call, retries included (the deadline of the call being served applies too). */
+  timeoutMs?: number;
 }
 
 /**
- * A locator over the NATS services API: instances of `namespace` from $SRV.INFO, cached for `ttlMs`,
- * taken in turn. A service gets one bound to its PLATFORM_NAMESPACE as `ctx.services` from the kit.
- * Fails with Unavailable when nothing of that name is registered.
+ * What to answer, per method, when the target cannot be used (breaker open, retries spent, bulkhead
+ * full, no instance): the request and the ServiceUnavailableError in, a response out. Only for callers
+ * that have a meaningful answer of their own; a fallback that throws fails the call with its error.
  */
-export function natsLocator(nc: NatsConnection, { namespace, ttlMs = 2000 }: { namespace: string; ttlMs?: number }): ServiceLocator {
-  const cache = new Map<string, { at: number; instances: Instance[]; next: number; refreshing?: Promise<Instance[]> }>();
-  const refresh = async (service: string) => {
-    const entry = cache.get(service) ?? { at: 0, instances: [], next: 0 };
-    cache.set(service, entry);
-    entry.refreshing ??= listInstances(nc, { name: service, namespace, waitMs: 100 })
-      .then((found) => {
-        entry.instances = found.filter((i) => i.http);
-        entry.at = Date.now();
-        return entry.instances;
-      })
-      .finally(() => (entry.refreshing = undefined));
-    return entry.refreshing;
-  };
+export type Fallbacks<S extends DescService> = {
+  [K in keyof S["method"]]?: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageShape<I>, error: ServiceUnavailableError) => MessageInitShape<O> | Promise<MessageInitShape<O>>
+    : never;
+};
+
+export interface ServiceClients {
+  /**
+   * A Connect client for `service`, whose instances are found by name (from its proto package:
+   * shop.payment.v1.PaymentService → "payment", or `target`) and called through the target's policies.
+   * @example ctx.clients.connect(PaymentService).processPayment({ ... }, { timeoutMs: 10_000 })
+   */
+  connect<S extends DescService>(service: S, opts?: { target?: string; fallback?: Fallbacks<S> }): Client<S>;
+  /** The Connect transport behind `connect`, for code that calls methods generically (the gateway). */
+  transport(target: string): Transport;
+  /** A REST client on the same machinery. @example await ctx.clients.rest("customer")(`/v1/customers/${id}`) */
+  rest(target: string): RestClient;
+  readonly discovery: ServiceDiscovery;
+  readonly caller: ResilientCaller;
+  readonly metrics: ResilienceMetrics;
+  /** Resolves once policy settings are loaded. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The name a service is registered under, from its proto package: shop.<name>.v1.Service. */
+export function targetOf(service: DescService): string {
+  const parts = service.typeName.split(".");
+  if (parts.length < 4 || parts[0] !== "shop") throw new Error(`cannot tell the target of ${service.typeName}: pass { target }`);
+  return parts[1]!;
+}
+
+/**
+ * Clients for the other services of this platform, by name: discovery over NATS (namespace-scoped),
+ * load balancing with ejection, and the resilience policies of each target (resilient-call.ts),
+ * deadlines propagated from the call being served. The kit gives every service one as `ctx.clients`.
+ */
+export function createServiceClients(
+  nc: NatsConnection,
+  opts: { namespace: string; log: Logger; registry?: Registry; policies?: PolicySource; discovery?: Omit<DiscoveryOptions, "namespace" | "log"> },
+): ServiceClients {
+  const { log } = opts;
+  const discovery = new ServiceDiscovery(nc, { namespace: opts.namespace, log, ...opts.discovery });
+  const policies = opts.policies ?? staticPolicies();
+  const metrics = createResilienceMetrics(opts.registry ?? new Registry());
+  const caller = new ResilientCaller({ discovery, policies, metrics, log });
+  const transports = new Map<string, Transport>();
+  const transport = (target: string) => transports.get(target) ?? transports.set(target, resilientTransport(caller, target)).get(target)!;
   return {
-    async pick(service) {
-      let entry = cache.get(service);
-      if (!entry || Date.now() - entry.at > ttlMs || entry.instances.length === 0) {
-        await refresh(service);
-        entry = cache.get(service)!;
-      }
-      if (entry.instances.length === 0) throw new ConnectError(`no instance of ${service} is registered`, Code.Unavailable);
-      const instance = entry.instances[entry.next++ % entry.instances.length]!;
-      return instance.http!;
+    connect(service, o = {}) {
+      const target = o.target ?? targetOf(service);
+      return createClient(service, o.fallback ? resilientTransport(caller, target, { fallbacks: o.fallback as Fallbacks<DescService>, metrics, log }) : transport(target));
+    },
+    transport,
+    rest: (target) => restClient(caller, target),
+    discovery,
+    caller,
+    metrics,
+    ready: policies.ready,
+    async stop() {
+      discovery.stop();
+      await policies.stop();
     },
   };
 }
 
 /**
- * A Connect transport (binary, HTTP/1.1) to a service by name: each call goes to an instance the
- * locator picks. A refused connection surfaces as Unavailable.
+ * A Connect transport (binary, HTTP/1.1) to a service by name. Every unary call runs through the
+ * target's policies; each attempt goes to the instance the balancer picks, so a retry may land on
+ * another one. Streams are not retried (their input cannot be replayed): they go to one instance.
  */
-export function serviceTransport(locator: ServiceLocator, service: string): Transport {
+function resilientTransport(caller: ResilientCaller, target: string, fb?: { fallbacks: Fallbacks<DescService>; metrics: ResilienceMetrics; log: Logger }): Transport {
   const byUrl = new Map<string, Transport>();
-  const transportFor = async () => {
-    const url = await locator.pick(service);
-    let t = byUrl.get(url);
-    if (!t) byUrl.set(url, (t = createConnectTransport({ baseUrl: url, httpVersion: "1.1" })));
-    return t;
-  };
+  const to = (url: string) => byUrl.get(url) ?? byUrl.set(url, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).get(url)!;
   return {
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
-      return (await transportFor()).unary(method, signal, timeoutMs, header, input, contextValues);
+    async unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: ConstructorParameters<typeof Headers>[0] | undefined,
+      input: MessageInitShape<I>,
+      contextValues?: Parameters<Transport["unary"]>[5],
+    ): Promise<UnaryResponse<I, O>> {
+      const headers = new Headers(header);
+      try {
+        return await caller.call({
+          target,
+          idempotent: isIdempotentCall(method, input, headers),
+          signal,
+          timeoutMs,
+          send: (a) => to(a.instance.http).unary(method, a.signal, a.timeoutMs, headers, input, contextValues),
+        });
+      } catch (e) {
+        const fallback = fb?.fallbacks[method.localName] as ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
+        if (!fallback || !(e instanceof ServiceUnavailableError)) throw e;
+        fb!.metrics.fallbacks.inc({ target });
+        fb!.log.warn({ target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage }, `${target} unavailable: the caller's fallback answers`);
+        const request = isMessage(input, method.input) ? input : create(method.input, input);
+        const message = create(method.output, (await fallback(request, e)) as MessageInitShape<O>);
+        return { stream: false, service: method.parent, method, header: new Headers(), trailer: new Headers(), message };
+      }
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
-      return (await transportFor()).stream(method, signal, timeoutMs, header, input, contextValues);
+      const { balancer } = caller.target(target);
+      const lease = await balancer.acquire();
+      try {
+        const res = await to(lease.instance.http).stream(method, signal, timeoutMs, header, input, contextValues);
+        lease.release("success");
+        return res;
+      } catch (e) {
+        lease.release("failure");
+        throw e;
+      }
     },
   };
 }
 
-/** fetch() against a REST service by name: `path` is appended to an instance's base URL. */
-export function serviceFetch(locator: ServiceLocator, service: string) {
-  return async (path: string, init?: RequestInit): Promise<Response> => {
-    const base = await locator.pick(service);
+/** A REST answer the policies treat as a failure (429, 5xx); handed back as the Response once nothing more is tried. */
+class HttpStatusError extends ConnectError {
+  /** ConnectError's own instanceof check matches by name; subclasses need the ordinary prototype check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === "object" && v !== null && Object.prototype.isPrototypeOf.call(this.prototype, v);
+  }
+  constructor(readonly response: Response, code: Code, target: string) {
+    super(`${target} answered HTTP ${response.status}`, code);
+  }
+}
+
+function restClient(caller: ResilientCaller, target: string): RestClient {
+  return async (path, init = {}) => {
+    const { timeoutMs, signal, ...rest } = init;
+    const method = (rest.method ?? "GET").toUpperCase();
+    const headers = new Headers(rest.headers);
+    // A retried request sends its body again: read a stream once.
+    const body = rest.body instanceof ReadableStream ? await new Response(rest.body).arrayBuffer() : rest.body;
+    let previous: Response | undefined;
     try {
-      return await fetch(base + path, init);
+      return await caller.call({
+        target,
+        idempotent: isIdempotentRequest(method, headers),
+        signal: signal ?? undefined,
+        timeoutMs,
+        send: async (a) => {
+          await previous?.body?.cancel().catch(() => {});
+          const h = new Headers(headers);
+          h.set("connect-timeout-ms", String(Math.max(1, Math.ceil(a.timeoutMs))));
+          let res: Response;
+          try {
+            res = await fetch(a.instance.http + path, { ...rest, method, headers: h, body, signal: a.signal });
+          } catch (e) {
+            throw new ConnectError(`${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`, Code.Unavailable, undefined, undefined, e);
+          }
+          const code = codeForHttpStatus(res.status);
+          if (code === undefined) return res;
+          previous = res;
+          throw new HttpStatusError(res, code, target);
+        },
+      });
     } catch (e) {
-      throw new ConnectError(`${service} at ${base}: ${e instanceof Error ? e.message : e}`, Code.Unavailable);
+      if (e instanceof HttpStatusError) return e.response;
+      if (e instanceof ServiceUnavailableError && e.reason === "retries-exhausted" && e.lastError instanceof HttpStatusError) return e.lastError.response;
+      throw e;
     }
   };
 }

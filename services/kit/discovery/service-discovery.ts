@@ -1,0 +1,215 @@
+import { Svcm, type ServiceClient, type ServiceIdentity, type ServiceInfo } from "@nats-io/services";
+import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log";
+
+/** One running instance of a service, as registered with the NATS services API. */
+export interface DiscoveredInstance {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  /** Base URL of its HTTP/1.1 port (Connect, gRPC-Web, REST). */
+  readonly http: string;
+  /** Base URL of its HTTP/2 gRPC port, if it has one. */
+  readonly grpc?: string;
+}
+
+export interface DiscoveryOptions {
+  /** Only instances registered with this PLATFORM_NAMESPACE are seen. */
+  namespace: string;
+  /** The cache's TTL: how often the full list is read again ($SRV.INFO) in the background. */
+  refreshMs?: number;
+  /** How often every known instance is asked whether it is alive ($SRV.PING). */
+  pingIntervalMs?: number;
+  /** An instance that misses this many pings in a row is dropped. */
+  missedPings?: number;
+  /** Answers to INFO and PING are gathered until none came for this long. */
+  gatherMs?: number;
+  log?: Logger;
+}
+
+type Listener = (service: string, instances: readonly DiscoveredInstance[]) => void;
+
+/**
+ * Finds the instances of a service by name through the NATS services API, in the caller's namespace.
+ *
+ * The first ask for a service reads $SRV.INFO.<name> and keeps the answer; from then on the list is
+ * refreshed in the background (every `refreshMs`), and right after a call to it failed (`refreshSoon`).
+ * Every `pingIntervalMs` a $SRV.PING.<name> checks who is alive: an instance that stopped deregistered
+ * and no longer answers, nor does one killed with SIGKILL (NATS drops its connection), so it is gone after
+ * `missedPings` pings (about a second by default); an unknown id in the answers triggers a refresh, so
+ * new instances show up as fast.
+ *
+ * @example
+ *   const discovery = new ServiceDiscovery(nc, { namespace: "shop" });
+ *   const [first] = await discovery.instances("payment");
+ */
+export class ServiceDiscovery {
+  readonly #nc: NatsConnection;
+  readonly #opts: Required<Omit<DiscoveryOptions, "log">> & { log?: Logger };
+  readonly #client: ServiceClient;
+  readonly #pools = new Map<string, InstancePool>();
+  readonly #listeners: Listener[] = [];
+  #stopped = false;
+
+  constructor(nc: NatsConnection, { namespace, refreshMs = 5000, pingIntervalMs = 500, missedPings = 2, gatherMs = 50, log }: DiscoveryOptions) {
+    this.#nc = nc;
+    this.#opts = { namespace, refreshMs, pingIntervalMs, missedPings, gatherMs, log };
+    this.#client = new Svcm(nc).client({ strategy: "stall", stall: gatherMs, maxWait: Math.max(1000, gatherMs * 4) });
+  }
+
+  get namespace(): string {
+    return this.#opts.namespace;
+  }
+
+  /** The live instances of `service` (possibly none). Waits for NATS only the first time, or while none is known. */
+  async instances(service: string): Promise<readonly DiscoveredInstance[]> {
+    return this.#pool(service).current();
+  }
+
+  /** A call to `service` failed: read its list again now rather than at the next refresh. */
+  refreshSoon(service: string): void {
+    void this.#pool(service).refresh({ minGapMs: 100 });
+  }
+
+  /** Called whenever the list of a service changes (instances added or dropped). */
+  onChange(listener: Listener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Stops the background refresh and pings. */
+  stop(): void {
+    this.#stopped = true;
+    for (const pool of this.#pools.values()) pool.stop();
+  }
+
+  #pool(service: string): InstancePool {
+    let pool = this.#pools.get(service);
+    if (!pool) {
+      pool = new InstancePool(service, this.#client, this.#opts, (list) => {
+        for (const l of this.#listeners) l(service, list);
+      });
+      this.#pools.set(service, pool);
+      if (!this.#stopped && !this.#nc.isClosed()) pool.start();
+    }
+    return pool;
+  }
+}
+
+/** The known instances of one service and the timers that keep the list true. */
+class InstancePool {
+  #byId = new Map<string, { instance: DiscoveredInstance; missed: number }>();
+  #loadedAt = 0;
+  #refreshing?: Promise<void>;
+  #pinging = false;
+  #timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(
+    readonly service: string,
+    private readonly client: ServiceClient,
+    private readonly opts: Required<Omit<DiscoveryOptions, "log">> & { log?: Logger },
+    private readonly changed: (list: readonly DiscoveredInstance[]) => void,
+  ) {}
+
+  start(): void {
+    this.#timers.push(setInterval(() => void this.ping(), this.opts.pingIntervalMs).unref());
+    this.#timers.push(setInterval(() => void this.refresh(), this.opts.refreshMs).unref());
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  async current(): Promise<readonly DiscoveredInstance[]> {
+    const stale = Date.now() - this.#loadedAt > this.opts.refreshMs * 2;
+    // Nothing known: ask NATS now (at most every 100 ms), an empty cache must not outlive a new instance.
+    if (this.#loadedAt === 0 || stale || this.#byId.size === 0) await this.refresh({ minGapMs: this.#loadedAt === 0 ? 0 : 100 });
+    return this.#list();
+  }
+
+  #list(): DiscoveredInstance[] {
+    return [...this.#byId.values()].map((e) => e.instance);
+  }
+
+  /** Reads $SRV.INFO.<name> and replaces the list. Concurrent callers share one request. */
+  refresh({ minGapMs = 0 } = {}): Promise<void> {
+    if (this.#refreshing) return this.#refreshing;
+    if (Date.now() - this.#loadedAt < minGapMs) return Promise.resolve();
+    this.#refreshing = (async () => {
+      try {
+        const infos = await gather<ServiceInfo>(() => this.client.info(this.service));
+        const next = new Map<string, { instance: DiscoveredInstance; missed: number }>();
+        for (const info of infos) {
+          const instance = toInstance(info, this.opts.namespace);
+          if (instance) next.set(instance.id, { instance, missed: 0 });
+        }
+        const before = [...this.#byId.keys()].sort().join();
+        this.#byId = next;
+        this.#loadedAt = Date.now();
+        if ([...next.keys()].sort().join() !== before) {
+          this.opts.log?.debug({ service: this.service, instances: [...next.keys()] }, "instances changed");
+          this.changed(this.#list());
+        }
+      } catch (e) {
+        // NATS is away (reconnecting, closing): keep what we know; calls will tell if it is wrong.
+        this.opts.log?.debug({ service: this.service, err: e }, "could not refresh instances");
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** $SRV.PING.<name>: who is alive. Misses count towards dropping; an unknown id means a new instance. */
+  async ping(): Promise<void> {
+    if (this.#pinging || this.#loadedAt === 0) return;
+    this.#pinging = true;
+    try {
+      const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
+      const alive = new Set(answers.filter((a) => a.metadata?.namespace === this.opts.namespace && a.metadata?.http_url).map((a) => a.id));
+      let dropped = false;
+      for (const [id, entry] of this.#byId) {
+        if (alive.has(id)) entry.missed = 0;
+        else if (++entry.missed >= this.opts.missedPings) {
+          this.#byId.delete(id);
+          dropped = true;
+          this.opts.log?.info({ service: this.service, instance: id }, "instance stopped answering pings; dropped");
+        }
+      }
+      if (dropped) this.changed(this.#list());
+      if ([...alive].some((id) => !this.#byId.has(id))) await this.refresh();
+    } catch (e) {
+      this.opts.log?.debug({ service: this.service, err: e }, "ping failed");
+    } finally {
+      this.#pinging = false;
+    }
+  }
+}
+
+function toInstance(info: ServiceIdentity, namespace: string): DiscoveredInstance | undefined {
+  const m = info.metadata ?? {};
+  if (m.namespace !== namespace || !m.http_url) return undefined;
+  return { id: info.id, name: info.name, version: info.version, http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
+}
+
+/** Every answer to a services-API request; none answering is an empty list, not a failure. */
+async function gather<T>(ask: () => Promise<AsyncIterable<T>>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const answer of await ask()) out.push(answer);
+  } catch (e) {
+    if (!isNoResponders(e)) throw e;
+  }
+  return out;
+}
+
+/**
+ * Nobody subscribed to the subject. Checked by name as well: @nats-io/services loads nats-core as
+ * CommonJS, so its error classes are not the ones we import.
+ */
+export function isNoResponders(e: unknown): boolean {
+  for (let x = e, depth = 0; x instanceof Error && depth < 4; x = x.cause, depth++) {
+    if (x instanceof NoRespondersError || x.name === "NoResponders" || x.constructor?.name === "NoRespondersError") return true;
+  }
+  return false;
+}

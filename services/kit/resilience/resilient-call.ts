@@ -1,0 +1,242 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  decorrelatedJitterGenerator,
+  ExponentialBackoff,
+  handleWhen,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isIsolatedCircuitError,
+  retry,
+  timeout,
+  TimeoutStrategy,
+  type IBackoff,
+  type IBackoffFactory,
+} from "cockatiel";
+import { InstanceBalancer } from "../discovery/load-balancer";
+import { NoInstanceError } from "../discovery/no-instance-error";
+import type { DiscoveredInstance, ServiceDiscovery } from "../discovery/service-discovery";
+import type { Logger } from "../log";
+import { incomingCall } from "./deadline";
+import { ejectsInstance, isCallerError, isConnectionError, isRetryable, outcomeUnknown } from "./error-classification";
+import type { PolicySource } from "./policy-source";
+import type { ResilienceMetrics } from "./resilience-metrics";
+import { ServiceUnavailableError, type UnavailableReason } from "./service-unavailable-error";
+import { TargetPolicy } from "./target-policy";
+
+/** What one attempt gets: where to send, a signal that aborts it (its timeout, the caller giving up) and its time budget. */
+export interface Attempt {
+  readonly instance: DiscoveredInstance;
+  readonly signal: AbortSignal;
+  /** min(attempt timeout, what the caller still waits): send it as the Connect/gRPC timeout header. */
+  readonly timeoutMs: number;
+  /** 0 for the first attempt. */
+  readonly attempt: number;
+}
+
+export interface CallSpec<T> {
+  /** The target service, by its registered name. */
+  target: string;
+  /** Whether the call may be repeated after it may have reached the callee (see idempotency.ts). */
+  idempotent: boolean;
+  /** The caller's own cancel signal and budget for the whole call, retries included. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  send(attempt: Attempt): Promise<T>;
+}
+
+/**
+ * Runs calls to other services through discovery, load balancing and the policies of their target.
+ *
+ * The composition, outermost first, and why in this order:
+ *   bulkhead      caps the calls this process has open to one target, retries and backoff included, so
+ *                 a sick target cannot pile up every request of ours behind it; the excess is refused
+ *                 at once rather than queued without bound.
+ *   retry         repeats retryable failures with exponential backoff and decorrelated jitter, each time
+ *                 on an instance this call has not tried yet; outside the breaker, so every attempt is
+ *                 judged by it and an opening breaker stops the remaining retries at once.
+ *   breaker       a sampling breaker per target on the failure rate of attempts; open, it fails calls
+ *                 fast; after a while it lets probes through (half-open) and closes on their success.
+ *                 Only target faults count (error-classification.ts), never the caller's mistakes.
+ *   timeout       per attempt: min(the target's attempt timeout, what the caller still waits), sent as
+ *                 the Connect/gRPC timeout header so the callee stops when we do.
+ *   fallback      the caller's, outside everything (service-client.ts): it gets the ServiceUnavailableError
+ *                 this produces when the breaker is open, the bulkhead full, or the retries are spent.
+ * The whole call is bounded by the caller's timeout and the deadline of the call being served
+ * (deadline.ts), whichever ends first; its signals cancel it.
+ */
+export class ResilientCaller {
+  readonly #targets = new Map<string, { policy: TargetPolicy; balancer: InstanceBalancer }>();
+
+  constructor(
+    private readonly deps: { discovery: ServiceDiscovery; policies: PolicySource; metrics: ResilienceMetrics; log: Logger },
+  ) {
+    deps.policies.onChange((target) => {
+      const t = this.#targets.get(target);
+      if (!t) return;
+      const settings = deps.policies.settingsFor(target);
+      t.policy.configure(settings);
+      t.balancer.configure(settings);
+    });
+    deps.discovery.onChange((service, instances) => this.#targets.get(service)?.balancer.forgetAllBut(new Set(instances.map((i) => i.id))));
+  }
+
+  /** The policies and balancer of a target (created on first use). */
+  target(name: string): { policy: TargetPolicy; balancer: InstanceBalancer } {
+    let t = this.#targets.get(name);
+    if (!t) {
+      const settings = this.deps.policies.settingsFor(name);
+      const { metrics, log } = this.deps;
+      t = {
+        policy: new TargetPolicy(name, settings, metrics, log),
+        balancer: new InstanceBalancer(this.deps.discovery, name, settings, (instance, forMs) => {
+          metrics.ejections.inc({ target: name });
+          log.info({ target: name, instance: instance.id, url: instance.http, forMs }, `instance of ${name} ejected after a failed call`);
+        }),
+      };
+      this.#targets.set(name, t);
+    }
+    return t;
+  }
+
+  async call<T>(spec: CallSpec<T>): Promise<T> {
+    const { policy, balancer } = this.target(spec.target);
+    const settings = policy.settings;
+    const { metrics, log } = this.deps;
+    const target = spec.target;
+
+    // The call's deadline: the caller's timeout, or the deadline of the call we are serving, whichever is first.
+    const started = Date.now();
+    const incoming = incomingCall();
+    const ends = [spec.timeoutMs && spec.timeoutMs > 0 ? started + spec.timeoutMs : undefined, incoming?.deadline].filter((d): d is number => d !== undefined);
+    const deadline = ends.length ? Math.min(...ends) : undefined;
+    const expiry = new AbortController();
+    const timer = deadline === undefined ? undefined : setTimeout(() => expiry.abort(), Math.max(0, deadline - started));
+    const cancelled = AbortSignal.any([spec.signal, incoming?.signal].filter((s): s is AbortSignal => !!s));
+    const signal = AbortSignal.any([cancelled, expiry.signal]);
+    const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
+
+    const tried = new Set<string>();
+    let attempts = 0;
+    let lastError: ConnectError | undefined;
+    let unknownOutcome: ConnectError | undefined;
+
+    const attemptOnce = async (attemptNo: number): Promise<T> => {
+      const lease = await balancer.acquire(tried).catch((e) => {
+        if (e instanceof NoInstanceError) metrics.rejections.inc({ target, reason: "no_instance" });
+        lastError = ConnectError.from(e);
+        throw e;
+      });
+      const { instance } = lease;
+      tried.add(instance.id);
+      attempts++;
+      const ms = Math.max(1, Math.min(settings.attemptTimeoutMs, remaining()));
+      const perAttempt = timeout(ms, TimeoutStrategy.Cooperative);
+      let timedOut = false;
+      perAttempt.onTimeout(() => (timedOut = true));
+      try {
+        const value = await perAttempt.execute(({ signal: attemptSignal }) => spec.send({ instance, signal: attemptSignal, timeoutMs: ms, attempt: attemptNo }), signal);
+        lease.release("success");
+        metrics.attempts.inc({ target, instance: instance.id, outcome: "ok" });
+        return value;
+      } catch (e) {
+        let err = ConnectError.from(e);
+        if (expiry.signal.aborted || (timedOut && remaining() <= 0)) {
+          err = new ConnectError(`${target}: the caller's deadline passed during the attempt on ${instance.id}`, Code.DeadlineExceeded, undefined, undefined, e);
+        } else if (cancelled.aborted) {
+          err = new ConnectError(`${target}: call cancelled by the caller`, Code.Canceled, undefined, undefined, e);
+        } else if (timedOut) {
+          metrics.timeouts.inc({ target });
+          err = new ConnectError(`${target} instance ${instance.id} did not answer within ${ms} ms`, Code.DeadlineExceeded, undefined, undefined, e);
+        }
+        lease.release(ejectsInstance(err) ? "eject" : isCallerError(err) ? "success" : "failure");
+        metrics.attempts.inc({ target, instance: instance.id, outcome: Code[err.code] ?? "unknown" });
+        lastError = err;
+        if (outcomeUnknown(err)) unknownOutcome = err;
+        throw err;
+      }
+    };
+
+    const retryPolicy = retry(
+      handleWhen((e) => !signal.aborted && !isBrokenCircuitError(e) && isRetryable(e, spec.idempotent)),
+      {
+        maxAttempts: settings.retry.maxRetries,
+        backoff: cappedBy(remaining, new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.retry.initialDelayMs, maxDelay: settings.retry.maxDelayMs })),
+      },
+    );
+    retryPolicy.onRetry((r) => {
+      metrics.retries.inc({ target });
+      if (log.isLevelEnabled("debug")) log.debug({ target, attempt: r.attempt, delayMs: Math.round(r.delay), error: "error" in r ? ConnectError.from(r.error).message : undefined }, `retrying call to ${target}`);
+    });
+
+    try {
+      const call = policy.bulkhead.execute(
+        () =>
+          retryPolicy.execute(async ({ attempt }) => {
+            if (signal.aborted) throw signal.reason ?? new Error("aborted");
+            return this.target(target).policy.breaker.execute(() => attemptOnce(attempt));
+          }, signal),
+        signal,
+      );
+      return await raceAbort(call, signal);
+    } catch (e) {
+      throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expiry.signal.aborted, cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** What the caller sees when the call failed: the callee's verdict unchanged, or why the target could not be used. */
+  #outcome(
+    e: unknown,
+    s: { target: string; attempts: number; lastError?: ConnectError; unknownOutcome?: ConnectError; expired: boolean; cancelled: boolean; breakerLast?: { error: unknown } | { value: unknown } },
+  ): unknown {
+    const { metrics } = this.deps;
+    const unavailable = (reason: UnavailableReason, code?: Code, detail?: string) =>
+      new ServiceUnavailableError(s.target, reason, {
+        attempts: s.attempts,
+        lastError: s.lastError,
+        outcomeUnknown: !!s.unknownOutcome,
+        code: s.unknownOutcome?.code ?? code,
+        detail,
+      });
+    if (isBrokenCircuitError(e) || isIsolatedCircuitError(e)) {
+      metrics.rejections.inc({ target: s.target, reason: "circuit_open" });
+      const last = s.lastError ?? (s.breakerLast && "error" in s.breakerLast ? ConnectError.from(s.breakerLast.error) : undefined);
+      return new ServiceUnavailableError(s.target, "circuit-open", { attempts: s.attempts, lastError: last, outcomeUnknown: !!s.unknownOutcome, code: s.unknownOutcome?.code, detail: "failing fast until a probe succeeds" });
+    }
+    if (isBulkheadRejectedError(e)) return unavailable("bulkhead-full", Code.ResourceExhausted, "too many calls in flight");
+    if (s.expired) return unavailable("deadline-exceeded", Code.DeadlineExceeded);
+    if (s.cancelled) return new ConnectError(`call to ${s.target} cancelled by the caller`, Code.Canceled, undefined, undefined, e);
+    if (e instanceof NoInstanceError) return unavailable("no-instance");
+    // Transient failures still failing once retries are spent (or not allowed for this call).
+    const code = ConnectError.from(e).code;
+    if (isConnectionError(e) || [Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded].includes(code)) return unavailable("retries-exhausted");
+    // The callee's verdict (InvalidArgument, NotFound, ...) or its own fault (Internal): as it came.
+    return e;
+  }
+}
+
+/** A backoff whose waits never run past the call's deadline (cockatiel's retry delay cannot be aborted). */
+function cappedBy<C>(remaining: () => number, inner: IBackoffFactory<C>): IBackoffFactory<C> {
+  const wrap = (b: IBackoff<C>): IBackoff<C> => ({
+    get duration() {
+      return Math.max(0, Math.min(b.duration, remaining() - 1));
+    },
+    next: (ctx: C) => wrap(b.next(ctx)),
+  });
+  return { next: (ctx: C) => wrap(inner.next(ctx)) };
+}
+
+/** Settles with `p`, or rejects as soon as `signal` aborts (a bulkhead queue does not watch the signal). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
