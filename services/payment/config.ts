@@ -7,6 +7,8 @@ export function paymentConfig(env: Env) {
       PAYMENT_PROVIDER_TIMEOUT_MS: integer(10_000, { min: 100, max: 600_000 }),
       PAYMENT_CLAIM_LEASE_MS: integer(30_000, { min: 1000, max: 3_600_000 }),
       PAYMENT_PENDING_WAIT_MS: integer(5_000, { min: 0, max: 600_000 }),
+      // Makes this instance slow on purpose (see injected-latency.ts); 0 in production.
+      PAYMENT_INJECT_LATENCY_MS: integer(0, { min: 0, max: 600_000 }),
     },
     env,
   );

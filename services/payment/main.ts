@@ -4,6 +4,7 @@ import { paymentConfig } from "./config";
 import { DrizzlePaymentStore } from "./db/drizzle-payment-store";
 import * as schema from "./db/schema";
 import { simulatedProvider } from "./domain/provider";
+import { withInjectedLatency } from "./injected-latency";
 import { countedProvider } from "./provider-metrics";
 import { paymentRoutes } from "./rpc/payment-service";
 import { version } from "../../package.json";
@@ -19,7 +20,7 @@ await runService({
     const cfg = paymentConfig(env);
     const deps = {
       store: new DrizzlePaymentStore(db),
-      provider: countedProvider(simulatedProvider(), metrics.registry),
+      provider: countedProvider(withInjectedLatency(simulatedProvider(), cfg.PAYMENT_INJECT_LATENCY_MS, log), metrics.registry),
       providerTimeoutMs: cfg.PAYMENT_PROVIDER_TIMEOUT_MS,
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
