@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isBulkheadRejectedError, isTaskCancelledError } from "cockatiel";
 import { NoInstanceError } from "../discovery/no-instance-error";
 
 /**
@@ -53,12 +54,18 @@ export function neverSent(e: unknown): boolean {
   return code !== undefined && NOT_CONNECTED.has(code);
 }
 
+/** Our own bulkhead said no, or the wait for it was cancelled: nothing about the target's health. */
+function isLocalRefusal(e: unknown): boolean {
+  return isBulkheadRejectedError(e) || isTaskCancelledError(e);
+}
+
 function codeOf(e: unknown): Code {
   return ConnectError.from(e).code;
 }
 
 /** Whether the failure counts against the target's circuit breaker. A caller's mistake or its own cancel never does. */
 export function countsAsFailure(e: unknown): boolean {
+  if (isLocalRefusal(e)) return false;
   if (isConnectionError(e) || e instanceof NoInstanceError) return true;
   return TARGET_FAULTS.has(codeOf(e));
 }
@@ -69,6 +76,7 @@ export function countsAsFailure(e: unknown): boolean {
  * idempotency_level or an idempotency key): a retried side effect must be safe to do twice.
  */
 export function isRetryable(e: unknown, idempotent: boolean): boolean {
+  if (isLocalRefusal(e)) return false;
   if (neverSent(e)) return true;
   if (!idempotent) return false;
   if (isConnectionError(e)) return true;

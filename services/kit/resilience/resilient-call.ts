@@ -12,7 +12,7 @@ import {
   type IBackoff,
   type IBackoffFactory,
 } from "cockatiel";
-import { InstanceBalancer } from "../discovery/load-balancer";
+import { InstanceBalancer, type Lease } from "../discovery/load-balancer";
 import { NoInstanceError } from "../discovery/no-instance-error";
 import type { DiscoveredInstance, ServiceDiscovery } from "../discovery/service-discovery";
 import type { Logger } from "../log";
@@ -47,22 +47,24 @@ export interface CallSpec<T> {
 /**
  * Runs calls to other services through discovery, load balancing and the policies of their target.
  *
- * The composition, outermost first, and why in this order:
- *   bulkhead      caps the calls this process has open to one target, retries and backoff included, so
- *                 a sick target cannot pile up every request of ours behind it; the excess is refused
- *                 at once rather than queued without bound.
- *   retry         repeats retryable failures with exponential backoff and decorrelated jitter, each time
- *                 on an instance this call has not tried yet; outside the breaker, so every attempt is
- *                 judged by it and an opening breaker stops the remaining retries at once.
- *   breaker       a sampling breaker per target on the failure rate of attempts; open, it fails calls
- *                 fast; after a while it lets probes through (half-open) and closes on their success.
- *                 Only target faults count (error-classification.ts), never the caller's mistakes.
- *   timeout       per attempt: min(the target's attempt timeout, what the caller still waits), sent as
- *                 the Connect/gRPC timeout header so the callee stops when we do.
- *   fallback      the caller's, outside everything (service-client.ts): it gets the ServiceUnavailableError
- *                 this produces when the breaker is open, the bulkhead full, or the retries are spent.
+ * The composition, from the wire outwards (each layer wraps the one before it):
+ *   bulkhead   per attempt: caps the requests this process has on the wire to one target; an attempt
+ *              waits for a slot (within its timeout) or, when the queue is full too, is refused at once.
+ *              Backoff waits hold no slot.
+ *   timeout    per attempt: min(the target's attempt timeout, what the caller still waits), the slot
+ *              wait included; sent as the Connect/gRPC timeout header, so the callee stops when we do.
+ *   retry      repeats retryable failures (error-classification.ts) with exponential backoff and
+ *              decorrelated jitter, each time on an instance this call has not tried yet; only
+ *              idempotent calls, except for requests that certainly never left (connection refused).
+ *   breaker    a sampling breaker per target on the failure rate of whole calls, retries included: a
+ *              transient error that a retry absorbed is no failure, and one logical call counts once.
+ *              Open, it refuses calls before any attempt; after a while it lets probes through
+ *              (half-open) and closes when they succeed. Only target faults count, never the caller's
+ *              mistakes or its giving up.
+ *   fallback   the caller's, outermost (service-client.ts): it gets the ServiceUnavailableError this
+ *              produces when the breaker is open, the bulkhead full, or the retries are spent.
  * The whole call is bounded by the caller's timeout and the deadline of the call being served
- * (deadline.ts), whichever ends first; its signals cancel it.
+ * (deadline.ts), whichever ends first; their signals cancel it.
  */
 export class ResilientCaller {
   readonly #targets = new Map<string, { policy: TargetPolicy; balancer: InstanceBalancer }>();
@@ -121,43 +123,57 @@ export class ResilientCaller {
     let unknownOutcome: ConnectError | undefined;
 
     const attemptOnce = async (attemptNo: number): Promise<T> => {
-      const lease = await balancer.acquire(tried).catch((e) => {
-        if (e instanceof NoInstanceError) metrics.rejections.inc({ target, reason: "no_instance" });
-        lastError = ConnectError.from(e);
-        throw e;
-      });
-      const { instance } = lease;
-      tried.add(instance.id);
-      attempts++;
+      if (signal.aborted) throw signal.reason ?? new Error("aborted");
+      const began = Date.now();
       const ms = Math.max(1, Math.min(settings.attemptTimeoutMs, remaining()));
-      const perAttempt = timeout(ms, TimeoutStrategy.Cooperative);
+      // Not aborted on return: a REST response's body is read after the attempt returned it.
+      const perAttempt = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
       let timedOut = false;
       perAttempt.onTimeout(() => (timedOut = true));
+      let lease: Lease | undefined;
       try {
-        const value = await perAttempt.execute(({ signal: attemptSignal }) => spec.send({ instance, signal: attemptSignal, timeoutMs: ms, attempt: attemptNo }), signal);
-        lease.release("success");
-        metrics.attempts.inc({ target, instance: instance.id, outcome: "ok" });
+        const value = await perAttempt.execute(
+          ({ signal: attemptSignal }) =>
+            raceAbort(
+              policy.bulkhead.execute(async () => {
+                attemptSignal.throwIfAborted();
+                lease = await balancer.acquire(tried);
+                tried.add(lease.instance.id);
+                attempts++;
+                const left = Math.max(1, ms - (Date.now() - began));
+                return spec.send({ instance: lease.instance, signal: attemptSignal, timeoutMs: left, attempt: attemptNo });
+              }, attemptSignal),
+              attemptSignal,
+            ),
+          signal,
+        );
+        lease!.release("success");
+        metrics.attempts.inc({ target, instance: lease!.instance.id, outcome: "ok" });
         return value;
       } catch (e) {
-        let err = ConnectError.from(e);
+        // Refusals before sending (no instance, bulkhead full) go on as they are, for #outcome to name.
+        let err: ConnectError = e instanceof NoInstanceError || isBulkheadRejectedError(e) ? (e as ConnectError) : ConnectError.from(e);
+        const where = lease ? `the attempt on ${lease.instance.id}` : "the wait for a free slot";
         if (expiry.signal.aborted || (timedOut && remaining() <= 0)) {
-          err = new ConnectError(`${target}: the caller's deadline passed during the attempt on ${instance.id}`, Code.DeadlineExceeded, undefined, undefined, e);
+          err = new ConnectError(`${target}: the caller's deadline passed during ${where}`, Code.DeadlineExceeded, undefined, undefined, e);
         } else if (cancelled.aborted) {
           err = new ConnectError(`${target}: call cancelled by the caller`, Code.Canceled, undefined, undefined, e);
         } else if (timedOut) {
           metrics.timeouts.inc({ target });
-          err = new ConnectError(`${target} instance ${instance.id} did not answer within ${ms} ms`, Code.DeadlineExceeded, undefined, undefined, e);
+          err = new ConnectError(`${target}${lease ? ` instance ${lease.instance.id}` : ""} did not answer within ${ms} ms`, Code.DeadlineExceeded, undefined, undefined, e);
         }
+        if (e instanceof NoInstanceError) metrics.rejections.inc({ target, reason: "no_instance" });
+        if (!isBulkheadRejectedError(err)) lastError = err;
+        if (!lease) throw err;
         lease.release(ejectsInstance(err) ? "eject" : isCallerError(err) ? "success" : "failure");
-        metrics.attempts.inc({ target, instance: instance.id, outcome: Code[err.code] ?? "unknown" });
-        lastError = err;
+        metrics.attempts.inc({ target, instance: lease.instance.id, outcome: Code[err.code] ?? "unknown" });
         if (outcomeUnknown(err)) unknownOutcome = err;
         throw err;
       }
     };
 
     const retryPolicy = retry(
-      handleWhen((e) => !signal.aborted && !isBrokenCircuitError(e) && isRetryable(e, spec.idempotent)),
+      handleWhen((e) => !signal.aborted && isRetryable(e, spec.idempotent)),
       {
         maxAttempts: settings.retry.maxRetries,
         backoff: cappedBy(remaining, new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.retry.initialDelayMs, maxDelay: settings.retry.maxDelayMs })),
@@ -169,15 +185,7 @@ export class ResilientCaller {
     });
 
     try {
-      const call = policy.bulkhead.execute(
-        () =>
-          retryPolicy.execute(async ({ attempt }) => {
-            if (signal.aborted) throw signal.reason ?? new Error("aborted");
-            return this.target(target).policy.breaker.execute(() => attemptOnce(attempt));
-          }, signal),
-        signal,
-      );
-      return await raceAbort(call, signal);
+      return await policy.breaker.execute(() => retryPolicy.execute(({ attempt }) => attemptOnce(attempt), signal), signal);
     } catch (e) {
       throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expiry.signal.aborted, cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
     } finally {
