@@ -1,15 +1,29 @@
+import { join } from "node:path";
 import { version } from "../../package.json";
-import { readConfig, text } from "../kit/config";
 import { runService } from "../kit/service";
+import { customerLookup } from "./clients/customer-lookup";
+import { notificationConfig } from "./config";
+import * as schema from "./db/schema";
+import { loadTemplates } from "./domain/templates";
+import { customerCopies } from "./events/customer-copies";
+import { orderEmails } from "./events/order-emails";
 import { mailboxRoutes } from "./http/mailbox-routes";
+import { mailboxMailer, smtpMailer } from "./mail/mailer";
 
 await runService({
   name: "notification",
   version,
   description: "E-mails customers about their orders",
   ports: { http: 8085 },
-  build: ({ env }) => {
-    const { MAILBOX_DIR } = readConfig({ MAILBOX_DIR: text(".data/mailbox") }, env);
-    return { rest: mailboxRoutes(MAILBOX_DIR) };
+  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  build: ({ env, clients }) => {
+    const cfg = notificationConfig(env);
+    const mailer = cfg.SMTP_URL ? smtpMailer(cfg.SMTP_URL) : mailboxMailer(cfg.MAILBOX_DIR);
+    const templates = loadTemplates(join(import.meta.dir, "templates"));
+    return {
+      rest: mailboxRoutes(cfg.MAILBOX_DIR),
+      consumers: [customerCopies(), orderEmails({ templates, mailer, from: cfg.MAIL_FROM, lookupCustomer: customerLookup(clients.rest("customer")) })],
+      stop: async () => mailer.close(),
+    };
   },
 });

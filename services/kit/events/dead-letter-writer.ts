@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { Logger } from "../log";
 import { REPLAY_OF } from "./cloud-event-headers";
@@ -20,8 +20,8 @@ interface Advisory {
 }
 
 /**
- * Turns the advisories about one event consumer's dead messages into dead letters. A durable consumer
- * of the advisory stream, `<consumer>-dead-letters`, shared by the service's replicas: whichever gets
+ * Turns the advisories about one event consumer's dead messages into dead letters. Durable consumers
+ * of the advisory stream, `<consumer>-dead-letters-*`, shared by the service's replicas: whichever gets
  * the advisory fetches the original by stream sequence, takes the last error the consumer recorded,
  * and writes the entry (once: its Nats-Msg-Id is the stream, consumer and sequence).
  */
@@ -37,16 +37,21 @@ export async function startDeadLetterWriter(opts: {
 }): Promise<ConsumerLoop> {
   const { js, jsm, names, stream, consumer, lastErrors, log } = opts;
   const advisories = names.stream("DLQ_ADVISORIES");
-  const name = `${consumer}-dead-letters`;
-  const config = {
+  // One durable per advisory kind: a filter must lie within one of the stream's subjects (servers
+  // before 2.10 take a single filter).
+  const kinds = [
+    { kind: "MAX_DELIVERIES", name: `${consumer}-dead-letters-max-deliveries` },
+    { kind: "MSG_TERMINATED", name: `${consumer}-dead-letters-terminated` },
+  ];
+  const configs = kinds.map(({ kind, name }) => ({
     durable_name: name,
-    description: `writes the dead letters of consumer ${consumer} on ${stream}`,
+    description: `writes the dead letters (${kind}) of consumer ${consumer} on ${stream}`,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: 30_000_000_000,
-    filter_subject: `$JS.EVENT.ADVISORY.CONSUMER.*.${stream}.${consumer}`,
-  };
-  await ensureConsumer(jsm, advisories, config);
+    filter_subject: `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${stream}.${consumer}`,
+  }));
+  for (const config of configs) await ensureConsumer(jsm, advisories, config);
 
   const write = async (adv: Advisory) => {
     const kind: DeadLetterKind = adv.type.endsWith(".terminated") ? "terminated" : "max_deliveries";
@@ -84,27 +89,22 @@ export async function startDeadLetterWriter(opts: {
     );
   };
 
-  return runConsumerLoop({
-    js,
-    jsm,
-    stream: advisories,
-    config,
-    log,
-    handle: async (m) => {
-      let adv: Advisory;
-      try {
-        adv = m.json<Advisory>();
-      } catch {
-        m.term();
-        return;
-      }
-      try {
-        await write(adv);
-        m.ack();
-      } catch (e) {
-        log.warn({ err: e, stream_seq: adv.stream_seq }, "cannot write the dead letter yet; retrying");
-        m.nak(1000);
-      }
-    },
-  });
+  const handle = async (m: JsMsg) => {
+    let adv: Advisory;
+    try {
+      adv = m.json<Advisory>();
+    } catch {
+      m.term();
+      return;
+    }
+    try {
+      await write(adv);
+      m.ack();
+    } catch (e) {
+      log.warn({ err: e, stream_seq: adv.stream_seq }, "cannot write the dead letter yet; retrying");
+      m.nak(1000);
+    }
+  };
+  const loops = configs.map((config) => runConsumerLoop({ js, jsm, stream: advisories, config, log, handle }));
+  return { stop: async (graceMs) => void (await Promise.all(loops.map((l) => l.stop(graceMs)))) };
 }

@@ -1,0 +1,162 @@
+// `bun cli/dlq.ts list | show <id> | replay <id>|--all | purge [<id>]`: the dead letters of the platform
+// (EVENTS_PREFIX) on NATS_URL. A replayed message goes back to the consumer it died in; its entry is
+// resolved (removed) by that consumer once it handled it, which `replay` waits for.
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { ConfigError, integer, readConfig, url } from "../services/kit/config";
+import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letter-queue";
+import { eventsConfig } from "../services/kit/events/events-config";
+import { EVENT_TYPES } from "../services/kit/events/event-types";
+import { EventNames } from "../services/kit/events/streams";
+
+const USAGE = `usage: bun cli/dlq.ts <command>
+  list [--json]              every dead letter: id, when, consumer, event, deliveries, reason
+  show <id> [--json]         one dead letter: headers and the decoded event
+  replay <id>|--all [--no-wait]
+                             put the message back to its consumer; waits until it was handled
+                             (DLQ_REPLAY_WAIT_MS) and says whether the entry is resolved
+  purge [<id>]               remove every dead letter (or one)
+env: NATS_URL, EVENTS_PREFIX, DLQ_REPLAY_WAIT_MS`;
+
+/** Exit codes: 0 done, 1 not done (unknown id, replay not handled in time), 2 bad usage or no connection. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const flags = new Set(args.filter((a) => a.startsWith("--")));
+  const positional = args.filter((a) => !a.startsWith("--"));
+  if (!command || !["list", "show", "replay", "purge"].includes(command)) return usage(command ? `unknown command "${command}"` : "");
+
+  let cfg;
+  try {
+    cfg = {
+      ...readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), DLQ_REPLAY_WAIT_MS: integer(10_000, { min: 0, max: 600_000 }) }),
+      ...eventsConfig(process.env),
+    };
+  } catch (e) {
+    console.error(`dlq: ${e instanceof ConfigError ? e.message : e}`);
+    return 2;
+  }
+  const id = positional[0] === undefined ? undefined : Number(positional[0]);
+  if (id !== undefined && (!Number.isInteger(id) || id <= 0)) return usage(`"${positional[0]}" is not a dead letter id (a positive integer)`);
+  if ((command === "show" || (command === "replay" && !flags.has("--all"))) && id === undefined) return usage(`${command} needs an id`);
+
+  let nc;
+  try {
+    nc = await connect({ servers: cfg.NATS_URL.split(","), timeout: 5000 });
+  } catch (e) {
+    console.error(`dlq: cannot reach NATS at NATS_URL=${cfg.NATS_URL}: ${e instanceof Error ? e.message : e}`);
+    return 2;
+  }
+  try {
+    const jsm = await jetstreamManager(nc);
+    const dlq = new DeadLetters(jsm, jetstream(nc), new EventNames(cfg.EVENTS_PREFIX));
+    switch (command) {
+      case "list": {
+        const letters = await dlq.list();
+        if (flags.has("--json")) console.log(JSON.stringify(letters.map(summary)));
+        else if (letters.length === 0) console.log("no dead letters");
+        else for (const l of letters) console.log(`${l.id}\t${l.failedAt.toISOString()}\t${l.consumer}\t${l.eventType || l.subject}\t${l.eventId}\t${l.kind} after ${l.deliveries}\t${l.reason}`);
+        return 0;
+      }
+      case "show": {
+        const letter = await dlq.get(id!);
+        if (!letter) return notFound(id!);
+        const shown = { ...summary(letter), headers: letter.headers, event: decode(letter) };
+        console.log(flags.has("--json") ? JSON.stringify(shown) : JSON.stringify(shown, null, 2));
+        return 0;
+      }
+      case "replay": {
+        const ids = flags.has("--all") ? (await dlq.list()).map((l) => l.id) : [id!];
+        if (ids.length === 0) console.log("no dead letters");
+        let open = 0;
+        const replayed: DeadLetter[] = [];
+        for (const one of ids) {
+          const letter = await dlq.get(one);
+          if (!letter) {
+            notFound(one);
+            open++;
+            continue;
+          }
+          await dlq.replay(one);
+          replayed.push(letter);
+          console.log(`replayed ${one} (${letter.eventType} ${letter.eventId}) to ${letter.consumer} on ${letter.subject}`);
+        }
+        if (flags.has("--no-wait")) return open ? 1 : 0;
+        for (const one of replayed) {
+          // Gone means handled, unless the copy died too: then its new entry replaced this one.
+          const gone = await waitUntil(async () => !(await dlq.get(one.id)), cfg.DLQ_REPLAY_WAIT_MS);
+          const again = gone ? (await dlq.list()).find((l) => l.id > one.id && l.consumer === one.consumer && l.eventId === one.eventId) : undefined;
+          if (gone && !again) console.log(`resolved ${one.id}: ${one.consumer} handled it`);
+          else {
+            open++;
+            if (again) console.log(`failed again ${one.id}: now dead letter ${again.id}: ${again.reason}`);
+            else console.log(`not resolved ${one.id}: ${one.consumer} did not handle it within ${cfg.DLQ_REPLAY_WAIT_MS} ms; it is still in the DLQ`);
+          }
+        }
+        return open ? 1 : 0;
+      }
+      case "purge": {
+        if (id !== undefined) {
+          if (!(await dlq.resolve(id))) return notFound(id);
+          console.log(`purged ${id}`);
+        } else console.log(`purged ${await dlq.purge()} dead letters`);
+        return 0;
+      }
+    }
+    return 2;
+  } catch (e) {
+    console.error(`dlq: ${e instanceof Error ? e.message : e}`);
+    return 2;
+  } finally {
+    await nc.close();
+  }
+}
+
+function summary(l: DeadLetter) {
+  return {
+    id: l.id,
+    failedAt: l.failedAt.toISOString(),
+    stream: l.stream,
+    consumer: l.consumer,
+    streamSeq: l.streamSeq,
+    subject: l.subject,
+    eventType: l.eventType,
+    eventId: l.eventId,
+    kind: l.kind,
+    deliveries: l.deliveries,
+    reason: l.reason,
+  };
+}
+
+/** The event as JSON when it is one the platform knows and it decodes; else why not, and the bytes. */
+function decode(l: DeadLetter): unknown {
+  const type = EVENT_TYPES.get(l.eventType);
+  if (!type) return { undecoded: `unknown event type "${l.eventType}"`, base64: Buffer.from(l.data).toString("base64") };
+  try {
+    return toJson(type.schema, fromBinary(type.schema, l.data));
+  } catch (e) {
+    return { undecoded: e instanceof Error ? e.message : String(e), base64: Buffer.from(l.data).toString("base64") };
+  }
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(100);
+  }
+}
+
+function notFound(id: number): number {
+  console.error(`dlq: no dead letter ${id}`);
+  return 1;
+}
+
+function usage(problem: string): number {
+  if (problem) console.error(`dlq: ${problem}`);
+  console.error(USAGE);
+  return 2;
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

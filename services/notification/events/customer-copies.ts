@@ -1,0 +1,23 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { CustomerRegistered } from "../../kit/events/event-types";
+import { defineConsumer, on } from "../../kit/events/event-consumer";
+import { saveCustomer } from "../db/notification-store";
+import type * as schema from "../db/schema";
+
+/** Keeps notification's copy of every customer's name and e-mail, from CustomerRegistered. */
+export function customerCopies() {
+  return defineConsumer<typeof schema>({
+    name: "notification-customers",
+    stream: "CUSTOMERS",
+    handlers: [
+      on(
+        CustomerRegistered,
+        async ({ customer }, { tx }) => {
+          const c = customer!;
+          await saveCustomer(tx, { id: c.id, email: c.email, name: c.name, registeredAt: c.createdAt ? timestampDate(c.createdAt) : new Date(0) });
+        },
+        { validate: ({ customer: c }) => (!c ? "customer is missing" : !c.id ? "customer.id is missing" : !c.email ? "customer.email is missing" : undefined) },
+      ),
+    ],
+  });
+}
