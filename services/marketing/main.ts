@@ -1,6 +1,9 @@
+import { join } from "node:path";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
-import { MemoryProfileStore } from "./domain/profiles";
+import { getProfile } from "./db/profile-store";
+import * as schema from "./db/schema";
+import { customerProfiles, orderProfiles } from "./events/profile-builders";
 import { profileRoutes } from "./http/profile-routes";
 
 await runService({
@@ -8,5 +11,9 @@ await runService({
   version,
   description: "Customer behaviour profiles from events",
   ports: { http: 8086 },
-  build: () => ({ rest: profileRoutes(new MemoryProfileStore()) }),
+  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  build: ({ db }) => ({
+    rest: profileRoutes((id) => getProfile(db, id)),
+    consumers: [customerProfiles(), orderProfiles()],
+  }),
 });

@@ -1,0 +1,42 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
+import { defineConsumer, on } from "../../kit/events/event-consumer";
+import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../../kit/events/event-types";
+import { isUuid } from "../../kit/ids";
+import { applyChange } from "../db/profile-store";
+import type * as schema from "../db/schema";
+import { profileChange } from "../domain/profiles";
+
+const orderProblem = ({ order }: { order?: Order }) =>
+  !order ? "order is missing" : !isUuid(order.customerId) ? "order.customer_id must be a UUID" : undefined;
+
+/** Profiles start at registration: CustomerRegistered. */
+export function customerProfiles() {
+  return defineConsumer<typeof schema>({
+    name: "marketing-customer-profiles",
+    stream: "CUSTOMERS",
+    handlers: [
+      on(
+        CustomerRegistered,
+        async ({ customer }, { tx, meta }) => {
+          await applyChange(tx, customer!.id, profileChange.registered(meta.time, customer!.createdAt && timestampDate(customer!.createdAt)));
+        },
+        { validate: ({ customer }) => (!customer ? "customer is missing" : !isUuid(customer.id) ? "customer.id must be a UUID" : undefined) },
+      ),
+    ],
+  });
+}
+
+/** Orders placed, confirmed (spend), failed and cancelled (refunds) move the customer's profile. */
+export function orderProfiles() {
+  return defineConsumer<typeof schema>({
+    name: "marketing-order-profiles",
+    stream: "ORDERS",
+    handlers: [
+      on(OrderCreated, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)), { validate: orderProblem }),
+      on(OrderConfirmed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderConfirmed(meta.time, order!.total)), { validate: orderProblem }),
+      on(OrderPaymentFailed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPaymentFailed(meta.time)), { validate: orderProblem }),
+      on(OrderCancelled, async ({ order, refunded }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderCancelled(meta.time, refunded)), { validate: orderProblem }),
+    ],
+  });
+}
