@@ -23,6 +23,8 @@ export interface OutboxRelay {
 /**
  * Publishes a service's outbox: unpublished rows in `seq` order, each with `Nats-Msg-Id` = event id (a
  * row published again after a crash is dropped by the stream's duplicate window), then marks them sent.
+ * Changes made one after another (one entity's, which its service serialises) keep their order;
+ * transactions racing each other may commit out of seq order and are published as they commit.
  *
  * It wakes on LISTEN/NOTIFY (postgres.js, or PGlite's own listen), with a poll every OUTBOX_POLL_MS
  * as a safety net. While NATS is down, rows wait and the relay retries with a growing pause (up to
