@@ -2,16 +2,25 @@ import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from
 import { writeEvent } from "../../kit/events/outbox";
 import type { Database } from "../../kit/db/database";
 import { toProto } from "../rpc/order-service";
-import type { StoredOrder } from "./order-store";
+import type { OrderLineRow, OrderRow, StoredOrder } from "./order-store";
 import type { OrderState } from "./schema";
+
+/** The states whose arrival is an event; the steps between (reserved, payment_pending) are not. */
+const PUBLISHED = new Set<OrderState>(["pending", "confirmed", "payment_failed", "cancelled"]);
 
 /**
  * Writes the event of an order's state change into the outbox, in the transaction `tx` that makes the
  * change. `from` is the state before (undefined for a new order); moves that change nothing publish
  * nothing, and so do the internal steps (reserved, payment_pending).
  */
-export async function writeOrderEvent(tx: Database<any>, from: OrderState | undefined, order: StoredOrder): Promise<void> {
-  if (from === order.state) return;
+export async function writeOrderEvent(
+  tx: Database<any>,
+  from: OrderState | undefined,
+  row: OrderRow,
+  lines: OrderLineRow[] | (() => Promise<OrderLineRow[]>),
+): Promise<void> {
+  if (from === row.state || !PUBLISHED.has(row.state) || (row.state === "pending" && from !== undefined)) return;
+  const order: StoredOrder = { ...row, lines: typeof lines === "function" ? await lines() : lines };
   const opts = { entityId: order.id };
   const proto = toProto(order);
   switch (order.state) {

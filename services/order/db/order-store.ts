@@ -21,7 +21,7 @@ export class OrderStore {
         .insert(orderLines)
         .values(lines.map((l) => ({ ...l, orderId: order.id })))
         .returning();
-      await writeOrderEvent(tx, undefined, { ...row!, lines: stored });
+      await writeOrderEvent(tx, undefined, row!, stored);
       return { ...row!, lines: stored };
     });
   }
@@ -81,10 +81,7 @@ export class OrderStore {
         .set({ state, ...patch, updatedAt: new Date() })
         .where(eq(orders.id, id))
         .returning();
-      if (row && before) {
-        const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(asc(orderLines.lineNo));
-        await writeOrderEvent(tx, before.state, { ...row, lines });
-      }
+      if (row && before) await writeOrderEvent(tx, before.state, row, () => tx.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(asc(orderLines.lineNo)));
       return row!;
     });
   }
