@@ -115,6 +115,8 @@ export class ResilientCaller {
     const timer = deadline === undefined ? undefined : setTimeout(() => expiry.abort(), Math.max(0, deadline - started));
     const cancelled = AbortSignal.any([spec.signal, incoming?.signal].filter((s): s is AbortSignal => !!s));
     const signal = AbortSignal.any([cancelled, expiry.signal]);
+    // A caller's signal that aborts because its own deadline passed (the served call's, an AbortSignal.timeout) is a deadline too.
+    const expired = () => expiry.signal.aborted || (cancelled.aborted && isDeadline(cancelled.reason));
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
 
     const tried = new Set<string>();
@@ -154,11 +156,12 @@ export class ResilientCaller {
         // Refusals before sending (no instance, bulkhead full) go on as they are, for #outcome to name.
         let err: ConnectError = e instanceof NoInstanceError || isBulkheadRejectedError(e) ? (e as ConnectError) : ConnectError.from(e);
         const where = lease ? `the attempt on ${lease.instance.id}` : "the wait for a free slot";
-        if (expiry.signal.aborted || (timedOut && remaining() <= 0)) {
+        if (expired() || (timedOut && remaining() <= 0)) {
           err = new ConnectError(`${target}: the caller's deadline passed during ${where}`, Code.DeadlineExceeded, undefined, undefined, e);
         } else if (cancelled.aborted) {
           err = new ConnectError(`${target}: call cancelled by the caller`, Code.Canceled, undefined, undefined, e);
-        } else if (timedOut) {
+        } else if (timedOut || err.code === Code.DeadlineExceeded) {
+          // Our timer, or the transport's own (it gets the same budget) firing a moment earlier.
           metrics.timeouts.inc({ target });
           err = new ConnectError(`${target}${lease ? ` instance ${lease.instance.id}` : ""} did not answer within ${ms} ms`, Code.DeadlineExceeded, undefined, undefined, e);
         }
@@ -187,7 +190,7 @@ export class ResilientCaller {
     try {
       return await policy.breaker.execute(() => retryPolicy.execute(({ attempt }) => attemptOnce(attempt), signal), signal);
     } catch (e) {
-      throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expiry.signal.aborted, cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
+      throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expired(), cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
     } finally {
       clearTimeout(timer);
     }
@@ -222,6 +225,10 @@ export class ResilientCaller {
     // The callee's verdict (InvalidArgument, NotFound, ...) or its own fault (Internal): as it came.
     return e;
   }
+}
+
+function isDeadline(reason: unknown): boolean {
+  return (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) || (reason instanceof Error && reason.name === "TimeoutError");
 }
 
 /** A backoff whose waits never run past the call's deadline (cockatiel's retry delay cannot be aborted). */

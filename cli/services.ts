@@ -1,0 +1,78 @@
+// `bun cli/services.ts`: every service registered with NATS in the platform's namespace (PLATFORM_NAMESPACE),
+// one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS.
+//   --all   every namespace on this NATS (adds a NAMESPACE column)
+//   --json  the same as JSON
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, readConfig, text, url } from "../services/kit/config";
+import { listInstances, type Instance } from "../services/kit/nats/service-directory";
+
+/** 3d 4h, 2h 5m, 4m 10s, 12s. */
+export function formatUptime(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/** The instances as an aligned table, grouped by service; `now` for the uptime. */
+export function servicesTable(instances: Instance[], { now = Date.now(), namespaces = false } = {}): string {
+  if (instances.length === 0) return "";
+  const head = [...(namespaces ? ["NAMESPACE"] : []), "SERVICE", "INSTANCE", "VERSION", "HTTP", "GRPC", "UPTIME", "REQUESTS", "ERRORS"];
+  const rows = [...instances]
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id))
+    .map((i) => [
+      ...(namespaces ? [i.namespace] : []),
+      i.name,
+      i.id,
+      i.version,
+      i.http ?? "-",
+      i.grpc ?? "-",
+      i.started ? formatUptime(now - Date.parse(i.started)) : "-",
+      String(i.requests ?? "-"),
+      String(i.errors ?? "-"),
+    ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS"]);
+  const line = (cells: string[]) => cells.map((v, c) => (numeric.has(head[c]!) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+async function main() {
+  const args = new Set(process.argv.slice(2));
+  const unknown = [...args].filter((a) => a !== "--all" && a !== "--json");
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(" ")} (use --all, --json)`);
+  let cfg;
+  try {
+    cfg = readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), PLATFORM_NAMESPACE: text("shop") });
+  } catch (e) {
+    throw new Error(e instanceof ConfigError ? e.problems.join("; ") : String(e));
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: cfg.NATS_URL.split(",").map((s) => s.trim()), name: "services-cli", timeout: 3000, reconnect: false });
+  } catch (e) {
+    throw new Error(`cannot reach NATS at NATS_URL=${cfg.NATS_URL} (${e instanceof Error ? e.message : e})`);
+  }
+  try {
+    const all = args.has("--all");
+    const instances = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
+    if (args.has("--json")) console.log(JSON.stringify(instances, null, 2));
+    else if (instances.length === 0) console.log(all ? "no services registered" : `no services registered in namespace "${cfg.PLATFORM_NAMESPACE}" (is the platform running? --all lists every namespace)`);
+    else {
+      console.log(servicesTable(instances, { namespaces: all }));
+      const services = new Set(instances.map((i) => `${i.namespace}/${i.name}`)).size;
+      console.log(`\n${services} service${services === 1 ? "" : "s"}, ${instances.length} instance${instances.length === 1 ? "" : "s"}`);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+if (import.meta.main) {
+  main().catch((e) => {
+    console.error(`services: ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+  });
+}
