@@ -40,6 +40,14 @@ async function orderMetric(name: string, labels: Record<string, string>): Promis
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
+async function policiesCli(args: string[]) {
+  const proc = Bun.spawn(["bun", "cli/policies.ts", ...args], { cwd: `${import.meta.dir}/..`, env: { ...process.env, RESILIENCE_POLICY_BUCKET: bucket }, stdout: "pipe", stderr: "pipe" });
+  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(killer);
+  return { stdout, stderr, code };
+}
+
 async function confirmWith(cardToken: string) {
   const { order: created } = await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: "sku-kv", quantity: 1 }] });
   await orders.confirmOrder({ orderId: created!.id, cardToken }).catch(() => {});
@@ -82,8 +90,14 @@ test("a lower breaker threshold put in KV opens the breaker of a running order s
   expect(await orderMetric("rpc_client_breaker_state", { target: "payment" })).toBe(0);
   expect(await orderMetric("rpc_client_rejections_total", { target: "payment", reason: "circuit_open" })).toBe(0);
 
-  // 20%: the same failure rate is now too much. The running service picks it up from its watch.
-  const revision = await kv.put("payment", paymentPolicy(0.2));
+  // 20%: the same failure rate is now too much. Set with the CLI; the running service picks it up from its watch.
+  const bad = await policiesCli(["set", "payment", '{"breaker":{"failureRateThreshold":0}}']);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain("breaker.failureRateThreshold must be a number between 0 and 1 (exclusive), got 0");
+  const set = await policiesCli(["set", "payment", paymentPolicy(0.2)]);
+  expect(set.code).toBe(0);
+  const revision = Number(/\(revision (\d+)\)/.exec(set.stdout)?.[1]);
+  expect(JSON.parse((await policiesCli(["get", "payment"])).stdout).breaker).toEqual({ failureRateThreshold: 0.2, minimumCalls: 4, windowMs: 60_000, halfOpenAfterMs: 60_000, halfOpenCalls: 1 });
   await waitFor(() => order.logs.some((l) => l.msg === "policy settings applied" && l.target === "payment" && l.revision === revision), { what: "the order service to apply the new threshold" });
 
   await confirmWith("tok_transient");

@@ -1,0 +1,94 @@
+// `bun cli/policies.ts`: the resilience policy settings in NATS KV (RESILIENCE_POLICY_BUCKET, default
+// shop_policies), one key per target service. Running services watch the bucket and apply a change at once.
+//   list                     every target with overrides, and the defaults
+//   get <target>             the settings in force for calls to <target> (defaults + overrides)
+//   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
+//   delete <target>          back to the defaults
+import { Kvm, type KV } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, readConfig, text, url } from "../services/kit/config";
+import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience/policy-settings";
+
+const USAGE = "usage: bun cli/policies.ts list | get <target> | set <target> '<json>' | delete <target>";
+const TARGET = /^[a-z][a-z0-9-]*$/;
+
+class Refused extends Error {}
+
+async function openBucket(nc: NatsConnection, bucket: string, create: boolean): Promise<KV | undefined> {
+  const kvm = new Kvm(nc);
+  if (create) return kvm.create(bucket, { history: 5 });
+  const kv = await kvm.open(bucket);
+  try {
+    await kv.status();
+    return kv;
+  } catch {
+    return undefined;
+  }
+}
+
+async function overridesOf(kv: KV | undefined, target: string) {
+  const entry = await kv?.get(target);
+  if (!entry || entry.operation !== "PUT") return undefined;
+  const parsed = parsePolicyOverrides(entry.string());
+  return "overrides" in parsed ? parsed.overrides : undefined;
+}
+
+async function run(nc: NatsConnection, bucket: string, [command = "list", target, value, ...extra]: string[]): Promise<string> {
+  if (extra.length) throw new Refused(USAGE);
+  if (command !== "list" && (!target || !TARGET.test(target))) throw new Refused(`${command}: name a target service (lower-case, e.g. payment)\n${USAGE}`);
+  switch (command) {
+    case "list": {
+      const kv = await openBucket(nc, bucket, false);
+      const lines = [`defaults: ${JSON.stringify(DEFAULT_POLICY_SETTINGS)}`];
+      if (!kv) lines.push(`(no bucket ${bucket} yet: every target uses the defaults)`);
+      else for await (const key of await kv.keys()) lines.push(`${key}: ${(await kv.get(key))?.string()}`);
+      return lines.join("\n");
+    }
+    case "get": {
+      const kv = await openBucket(nc, bucket, false);
+      return JSON.stringify(applyOverrides(DEFAULT_POLICY_SETTINGS, await overridesOf(kv, target!)), null, 2);
+    }
+    case "set": {
+      if (value === undefined) throw new Refused(`set: give the overrides as JSON\n${USAGE}`);
+      const parsed = parsePolicyOverrides(value);
+      if ("problems" in parsed) throw new Refused(`set ${target}: not stored:\n  ${parsed.problems.join("\n  ")}`);
+      const kv = (await openBucket(nc, bucket, true))!;
+      const revision = await kv.put(target!, JSON.stringify(parsed.overrides));
+      return `set ${target} in ${bucket} (revision ${revision}): ${JSON.stringify(parsed.overrides)}`;
+    }
+    case "delete": {
+      const kv = await openBucket(nc, bucket, false);
+      if (kv) await kv.delete(target!);
+      return `deleted ${target} from ${bucket}: calls to it use the defaults`;
+    }
+    default:
+      throw new Refused(USAGE);
+  }
+}
+
+async function main() {
+  let cfg;
+  try {
+    cfg = readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), RESILIENCE_POLICY_BUCKET: text("shop_policies") });
+  } catch (e) {
+    throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: cfg.NATS_URL.split(",").map((s) => s.trim()), name: "policies-cli", timeout: 3000, reconnect: false });
+  } catch (e) {
+    throw new Refused(`cannot reach NATS at NATS_URL=${cfg.NATS_URL} (${e instanceof Error ? e.message : e})`);
+  }
+  try {
+    console.log(await run(nc, cfg.RESILIENCE_POLICY_BUCKET, process.argv.slice(2)));
+  } finally {
+    await nc.close();
+  }
+}
+
+if (import.meta.main) {
+  main().catch((e) => {
+    console.error(`policies: ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+  });
+}
