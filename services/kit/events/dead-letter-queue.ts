@@ -71,7 +71,11 @@ export class DeadLetters {
   }
 
   async get(id: number): Promise<DeadLetter | undefined> {
-    const m = await this.jsm.streams.getMessage(this.stream, { seq: id });
+    // Past the end of the stream the server answers "stream store EOF" rather than "not found".
+    const m = await this.jsm.streams.getMessage(this.stream, { seq: id }).catch((e) => {
+      if (/EOF|not found/i.test(String(e))) return null;
+      throw e;
+    });
     return m && m.subject.startsWith(this.names.subject("dlq.")) ? toDeadLetter(m) : undefined;
   }
 
@@ -92,7 +96,7 @@ export class DeadLetters {
   /** Removes an entry: its message was handled. False when it was gone already. */
   async resolve(id: number): Promise<boolean> {
     return this.jsm.streams.deleteMessage(this.stream, id, false).catch((e) => {
-      if (/not found/i.test(String(e))) return false;
+      if (/not found|EOF/i.test(String(e))) return false;
       throw e;
     });
   }
