@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../config";
+import { eventsConfig } from "./events-config";
+import { EVENT_TYPES, eventType, OrderConfirmed } from "./event-types";
+import { OrderConfirmedSchema } from "../../contracts/gen/shop/order/v1/events_pb";
+import { EventNames, streamConfigs } from "./streams";
+
+describe("EventNames", () => {
+  test("no prefix: the shared names", () => {
+    const n = new EventNames("");
+    expect([n.stream("ORDERS"), n.subject("orders.confirmed"), n.errorBucket]).toEqual(["ORDERS", "orders.confirmed", "CONSUMER_ERRORS"]);
+  });
+
+  test("a prefix keeps streams, subjects and the error bucket apart", () => {
+    const n = new EventNames("t1");
+    expect([n.stream("ORDERS"), n.subject("orders.confirmed"), n.unprefixed("t1.orders.confirmed"), n.deadLetterSubject("t1_ORDERS", "c")]).toEqual([
+      "t1_ORDERS",
+      "t1.orders.confirmed",
+      "orders.confirmed",
+      "t1.dlq.t1_ORDERS.c",
+    ]);
+    expect(n.allStreams).toContain("KV_t1_CONSUMER_ERRORS");
+  });
+});
+
+describe("stream settings", () => {
+  test("explicit: file storage, limits retention, duplicate window, replicas and max age from config", () => {
+    const cfg = eventsConfig({ STREAM_REPLICAS: "3", STREAM_MAX_AGE_HOURS: "2", STREAM_DUPLICATE_WINDOW_MS: "60000" });
+    const orders = streamConfigs(new EventNames(""), cfg).find((s) => s.name === "ORDERS")!;
+    expect(orders).toMatchObject({ subjects: ["orders.>"], storage: "file", retention: "limits", num_replicas: 3, max_age: 2 * 3600e9, duplicate_window: 60e9 });
+    const advisories = streamConfigs(new EventNames("p"), cfg).find((s) => s.name === "p_DLQ_ADVISORIES")!;
+    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.p_ORDERS.*");
+    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.p_CUSTOMERS.*");
+  });
+
+  test("bad settings are reported together, by name", () => {
+    try {
+      eventsConfig({ EVENTS_PREFIX: "Bad-Prefix", STREAM_REPLICAS: "0", CONSUMER_BACKOFF_MS: "1s,2s" });
+      throw new Error("expected a ConfigError");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.map((p) => p.split("=")[0])).toEqual(["EVENTS_PREFIX", "STREAM_REPLICAS", "CONSUMER_BACKOFF_MS"]);
+    }
+  });
+
+  test("the backoff schedule parses to milliseconds", () => {
+    expect(eventsConfig({ CONSUMER_BACKOFF_MS: "100, 200,400" }).CONSUMER_BACKOFF_MS).toEqual([100, 200, 400]);
+  });
+});
+
+describe("event types", () => {
+  test("the type is the message's full name; the stream follows from the subject", () => {
+    expect(OrderConfirmed).toMatchObject({ type: "shop.order.v1.OrderConfirmed", subject: "orders.confirmed", stream: "ORDERS" });
+    expect(EVENT_TYPES.get("shop.customer.v1.CustomerRegistered")?.stream).toBe("CUSTOMERS");
+  });
+
+  test("a subject outside the known domains is refused", () => {
+    expect(() => eventType(OrderConfirmedSchema, "shipments.sent")).toThrow("not <domain>.<event>");
+    expect(() => eventType(OrderConfirmedSchema, "orders")).toThrow();
+  });
+});
