@@ -1,20 +1,34 @@
-// `bun run invariants`: reads the order, inventory and payment databases and reports every breach of
-// DESIGN.md's invariants 1 (no oversell), 2 (no double charge), 3 (compensation) and 6 (nothing stuck).
+// `bun run invariants`: reads the order, inventory, payment, customer and notification databases and
+// the dead letters on NATS, and reports every breach of DESIGN.md's invariants 1 (no oversell), 2 (no
+// double charge), 3 (compensation), 4 (one effect per event), 5 (nothing lost) and 6 (nothing stuck).
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import postgres from "postgres";
 import { ConfigError, integer, readConfig, text, url } from "../services/kit/config";
+import { DeadLetters } from "../services/kit/events/dead-letter-queue";
+import { eventsConfig } from "../services/kit/events/events-config";
+import { EventNames } from "../services/kit/events/streams";
 
 export interface InvariantOptions {
   /** One client per service database; the same client for all when they share a server. */
   order: postgres.Sql;
   inventory: postgres.Sql;
   payment: postgres.Sql;
-  schemas: { order: string; inventory: string; payment: string };
-  /** An order in a transitional state, untouched for longer than this and not being worked on, is stuck. */
+  /** Invariants 4 and 5 read these too when given: notification's e-mails, customer's outbox. */
+  notification?: postgres.Sql;
+  customer?: postgres.Sql;
+  schemas: { order: string; inventory: string; payment: string; notification?: string; customer?: string };
+  /** The dead letters (invariant 5); without them only the outboxes are checked for it. */
+  events?: { jsm: JetStreamManager; names: EventNames; deadLetters: DeadLetters };
+  /**
+   * An order in a transitional state, untouched for longer than this and not being worked on, is stuck;
+   * an outbox row, a confirmation e-mail or a dead letter this late is missing.
+   */
   stuckAfterSeconds: number;
 }
 
 export interface Breach {
-  invariant: 1 | 2 | 3 | 6;
+  invariant: 1 | 2 | 3 | 4 | 5 | 6;
   subject: string;
   problem: string;
 }
@@ -91,7 +105,52 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
     if (p.state === "captured" && !known.has(p.order_id)) breaches.push({ invariant: 3, subject: `payment ${p.id}`, problem: `captured for unknown order ${p.order_id}` });
   }
 
+  // 4. Exactly one effect per event: one confirmation e-mail per confirmed order, never two; a confirmed
+  //    order without one, once the consumers had time, is missing its effect (look in the DLQ).
   const counts: Record<string, number> = { products: products.length, payments: payments.length, reservations: reservations.length };
+  if (o.notification && o.schemas.notification) {
+    const mails = await o.notification.unsafe<{ order_id: string; n: number }[]>(`
+      select order_id::text, count(*)::int as n from ${q(o.schemas.notification, "emails")} where kind = 'order_confirmed' group by order_id`);
+    const mailsPerOrder = new Map(mails.map((m) => [m.order_id, m.n]));
+    for (const m of mails) if (m.n > 1) breaches.push({ invariant: 4, subject: `order ${m.order_id}`, problem: `${m.n} confirmation e-mails for one OrderConfirmed` });
+    for (const order of orders) {
+      if (order.state === "confirmed" && order.stale && !mailsPerOrder.has(order.id))
+        breaches.push({ invariant: 4, subject: `order ${order.id}`, problem: `confirmed more than ${o.stuckAfterSeconds} s ago and no confirmation e-mail was sent (is it in the DLQ?)` });
+    }
+    counts["emails.order_confirmed"] = mails.reduce((sum, m) => sum + m.n, 0);
+  }
+
+  // 5. Nothing lost: every outbox row is published (in time), every dead message is a DLQ entry with
+  //    its reason and the original message, and no advisory waits unturned into one.
+  const outboxes: [string, postgres.Sql, string | undefined][] = [
+    ["order", o.order, o.schemas.order],
+    ["inventory", o.inventory, o.schemas.inventory],
+    ["payment", o.payment, o.schemas.payment],
+    ["customer", o.customer ?? o.order, o.customer ? o.schemas.customer : undefined],
+  ];
+  counts["outbox.unpublished"] = 0;
+  for (const [service, client, schema] of outboxes) {
+    if (!schema) continue;
+    const [late] = await client.unsafe<{ n: number; waiting: number }[]>(`
+      select count(*) filter (where created_at < now() - make_interval(secs => ${Number(o.stuckAfterSeconds)}))::int as n, count(*)::int as waiting
+      from ${q(schema, "outbox")} where published_at is null`);
+    counts["outbox.unpublished"] += late!.waiting;
+    if (late!.n) breaches.push({ invariant: 5, subject: `${service} outbox`, problem: `${late!.n} events written more than ${o.stuckAfterSeconds} s ago are not published` });
+  }
+  if (o.events) {
+    const letters = await o.events.deadLetters.list();
+    counts["dlq.entries"] = letters.length;
+    for (const l of letters) {
+      if (!l.reason.trim()) breaches.push({ invariant: 5, subject: `dead letter ${l.id}`, problem: `no reason recorded (${l.consumer}, event ${l.eventId})` });
+      if (l.headers["dlq-original-missing"] === "true" || (!l.eventId && l.data.length === 0))
+        breaches.push({ invariant: 5, subject: `dead letter ${l.id}`, problem: `the original message was gone from ${l.stream} before it was kept` });
+    }
+    const advisories = await o.events.jsm.streams.info(o.events.names.stream("DLQ_ADVISORIES")).catch(() => undefined);
+    const oldest = advisories?.state.messages ? Date.parse(advisories.state.first_ts) : undefined;
+    if (oldest !== undefined && Date.now() - oldest > o.stuckAfterSeconds * 1000)
+      breaches.push({ invariant: 5, subject: "dead letters", problem: `${advisories!.state.messages} dead messages are not written to the DLQ yet, the oldest since ${new Date(oldest).toISOString()}` });
+  }
+
   for (const x of orders) counts[`orders.${x.state}`] = (counts[`orders.${x.state}`] ?? 0) + 1;
   return { breaches, counts };
 }
@@ -99,38 +158,56 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
 if (import.meta.main) {
   let cfg;
   try {
-    cfg = readConfig({
-      DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres", "postgresql"]),
-      ORDER_DATABASE_URL: url("", ["postgres", "postgresql"]),
-      INVENTORY_DATABASE_URL: url("", ["postgres", "postgresql"]),
-      PAYMENT_DATABASE_URL: url("", ["postgres", "postgresql"]),
-      ORDER_SCHEMA: text("order"),
-      INVENTORY_SCHEMA: text("inventory"),
-      PAYMENT_SCHEMA: text("payment"),
-      STUCK_AFTER_SECONDS: integer(60, { min: 1 }),
-    });
+    cfg = {
+      ...readConfig({
+        DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres", "postgresql"]),
+        ORDER_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        INVENTORY_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        PAYMENT_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        CUSTOMER_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        NOTIFICATION_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        ORDER_SCHEMA: text("order"),
+        INVENTORY_SCHEMA: text("inventory"),
+        PAYMENT_SCHEMA: text("payment"),
+        CUSTOMER_SCHEMA: text("customer"),
+        NOTIFICATION_SCHEMA: text("notification"),
+        NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
+        STUCK_AFTER_SECONDS: integer(60, { min: 1 }),
+      }),
+      // Which platform's dead letters (the streams' prefix), as the services read it.
+      EVENTS_PREFIX: eventsConfig(process.env).EVENTS_PREFIX,
+    };
   } catch (e) {
     console.error(`invariants: ${e instanceof ConfigError ? e.message : e}`);
     process.exit(2);
   }
   const open = (u: string) => postgres(u || cfg.DATABASE_URL, { max: 2, onnotice: () => {} });
-  const [order, inventory, payment] = [open(cfg.ORDER_DATABASE_URL), open(cfg.INVENTORY_DATABASE_URL), open(cfg.PAYMENT_DATABASE_URL)];
+  const [order, inventory, payment, customer, notification] = [cfg.ORDER_DATABASE_URL, cfg.INVENTORY_DATABASE_URL, cfg.PAYMENT_DATABASE_URL, cfg.CUSTOMER_DATABASE_URL, cfg.NOTIFICATION_DATABASE_URL].map(open) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
+  const nc = await connect({ servers: cfg.NATS_URL.split(","), timeout: 5000 }).catch((e) => {
+    console.error(`invariants: cannot reach NATS at NATS_URL=${cfg.NATS_URL} (for the dead letters): ${e instanceof Error ? e.message : e}`);
+    process.exit(2);
+  });
   try {
+    const jsm = await jetstreamManager(nc);
+    const names = new EventNames(cfg.EVENTS_PREFIX);
     const { breaches, counts } = await checkInvariants({
       order,
       inventory,
       payment,
-      schemas: { order: cfg.ORDER_SCHEMA, inventory: cfg.INVENTORY_SCHEMA, payment: cfg.PAYMENT_SCHEMA },
+      customer,
+      notification,
+      schemas: { order: cfg.ORDER_SCHEMA, inventory: cfg.INVENTORY_SCHEMA, payment: cfg.PAYMENT_SCHEMA, customer: cfg.CUSTOMER_SCHEMA, notification: cfg.NOTIFICATION_SCHEMA },
+      events: { jsm, names, deadLetters: new DeadLetters(jsm, jetstream(nc), names) },
       stuckAfterSeconds: cfg.STUCK_AFTER_SECONDS,
     });
     console.log(Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" "));
     for (const b of breaches) console.log(`invariant ${b.invariant} broken: ${b.subject}: ${b.problem}`);
-    console.log(breaches.length ? `${breaches.length} breaches` : "all invariants hold (1, 2, 3, 6)");
+    console.log(breaches.length ? `${breaches.length} breaches` : "all invariants hold (1, 2, 3, 4, 5, 6)");
     process.exitCode = breaches.length ? 1 : 0;
   } catch (e) {
-    console.error(`invariants: cannot read the databases: ${e instanceof Error ? e.message : e}`);
+    console.error(`invariants: cannot read the databases or the dead letters: ${e instanceof Error ? e.message : e}`);
     process.exitCode = 2;
   } finally {
-    await Promise.all([order.end(), inventory.end(), payment.end()]);
+    await Promise.all([order.end(), inventory.end(), payment.end(), customer.end(), notification.end(), nc.close()]);
   }
 }

@@ -114,12 +114,17 @@ test("NATS restarted while orders flow: every confirmation and failure e-mailed 
   expect(profile!.spent).toEqual([{ currency: "EUR", amountMinor: String(1250 * confirmed.length) }] as never);
   expect(attempted.length).toBeGreaterThanOrEqual(confirmed.length + failed.length);
 
-  const { breaches } = await checkInvariants({
+  // All six, 4 and 5 included: e-mails per confirmation, outboxes, dead letters.
+  const { breaches, counts } = await checkInvariants({
     order: db.sql,
     inventory: db.sql,
     payment: db.sql,
-    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment") },
+    customer: db.sql,
+    notification: db.sql,
+    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment"), customer: db.schema("customer"), notification: db.schema("notification") },
+    events: { jsm: ev.jsm, names: ev.names, deadLetters: ev.deadLetters },
     stuckAfterSeconds: 60,
   });
   expect(breaches).toEqual([]);
+  expect(counts).toMatchObject({ "emails.order_confirmed": confirmed.length, "outbox.unpublished": 0, "dlq.entries": 0 });
 }, 180_000);
