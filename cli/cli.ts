@@ -1,0 +1,20 @@
+// `bun run cli <command> [args]`: one entry for the operator commands in this folder.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const COMMANDS: Record<string, string> = {
+  services: "every service, its instances, versions, endpoints, uptime, request and error counts",
+  policies: "resilience settings in NATS KV: list | get <target> | set <target> <json> | delete <target>",
+  dlq: "dead letters: list | show <id> | replay <id|--all> | purge",
+  invariants: "check the invariants against the services' databases",
+  seed: "demo customers and products through the running services",
+};
+
+const [command, ...args] = process.argv.slice(2);
+if (!command || !COMMANDS[command] || !existsSync(join(import.meta.dir, `${command}.ts`))) {
+  if (command && command !== "help") console.error(`cli: no command "${command}"`);
+  console.error(["usage: bun run cli <command> [args]", "", ...Object.entries(COMMANDS).map(([c, what]) => `  ${c.padEnd(11)}${what}`)].join("\n"));
+  process.exit(command && command !== "help" ? 2 : 0);
+}
+const proc = Bun.spawn([process.execPath, join(import.meta.dir, `${command}.ts`), ...args], { stdio: ["inherit", "inherit", "inherit"] });
+process.exit(await proc.exited);
