@@ -34,7 +34,8 @@ const notificationEnv = () => ({
   SMTP_URL: smtp.url,
   CONSUMER_BACKOFF_MS: BACKOFF.join(","),
   CONSUMER_MAX_DELIVER: String(MAX_DELIVER),
-  CONSUMER_ACK_WAIT_MS: "10000",
+  // Short, so a slow SMTP server makes JetStream redeliver while the first delivery still works.
+  CONSUMER_ACK_WAIT_MS: "2000",
 });
 
 beforeAll(async () => {
@@ -121,6 +122,22 @@ describe("order e-mails over SMTP", () => {
     expect(rows).toEqual([{ kind: "order_confirmed", order_id: placed.id, recipient: ada.email }] as never);
     const inbox = await db.sql.unsafe(`select count(*)::int as n from "${db.schema("notification")}".inbox where event_id = $1`, [id]);
     expect(inbox[0]!.n).toBe(1);
+  });
+
+  test("redelivered while the first delivery is still sending (ack wait ran out): still one e-mail", async () => {
+    smtp.accept();
+    const al = await registerCustomer("Al");
+    smtp.delay(3500);
+    const { id } = await publishEvent(ev.js, ev.names, OrderConfirmed, { order: order(al.id) }, { source: "/shop/order" });
+    const messageId = messageIdOf("order_confirmed", id);
+    // The second delivery reaches the other replica and waits on the first one's inbox row.
+    await waitFor(() => notifications.flatMap((p) => p.logs).some((l) => l.event_id === id && l.msg === "event handled before; acked without effect" && l.deliveries === 2), {
+      timeoutMs: 15_000,
+      what: "the redelivery acked without effect",
+    });
+    await waitFor(drained, { timeoutMs: 10_000, what: "the event settled" });
+    expect(smtp.mailsWithId(messageId)).toHaveLength(1);
+    expect(smtp.attempts.filter((a) => a.messageId === messageId)).toHaveLength(1);
   });
 
   test("refused three times with 451, then accepted: one e-mail, the retries spaced by the backoff", async () => {

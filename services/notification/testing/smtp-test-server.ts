@@ -30,6 +30,8 @@ export interface SmtpTestServer {
   readonly attempts: Attempt[];
   /** Refuse the next `count` mails with `code` (then accept again); count Infinity: until told otherwise. */
   refuse(code: Exclude<Reply, 250>, count?: number): void;
+  /** Answer the DATA of the next `count` mails only after `ms` (a slow server). */
+  delay(ms: number, count?: number): void;
   accept(): void;
   mailsWithId(messageId: string): ReceivedMail[];
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startSmtpTestServer(): Promise<SmtpTestServer> {
   const mails: ReceivedMail[] = [];
   const attempts: Attempt[] = [];
   let refusal: { code: Exclude<Reply, 250>; left: number } | undefined;
+  let slowness: { ms: number; left: number } | undefined;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
@@ -50,7 +53,11 @@ export async function startSmtpTestServer(): Promise<SmtpTestServer> {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
+      stream.on("end", async () => {
+        if (slowness && slowness.left > 0) {
+          slowness.left--;
+          await Bun.sleep(slowness.ms);
+        }
         const raw = Buffer.concat(chunks).toString("utf8");
         const mail = parseMail(raw, session.envelope.mailFrom ? session.envelope.mailFrom.address : "", session.envelope.rcptTo.map((r) => r.address));
         const messageId = mail.headers["message-id"] ?? "";
@@ -75,8 +82,12 @@ export async function startSmtpTestServer(): Promise<SmtpTestServer> {
     refuse(code, count = Infinity) {
       refusal = { code, left: count };
     },
+    delay(ms, count = 1) {
+      slowness = { ms, left: count };
+    },
     accept() {
       refusal = undefined;
+      slowness = undefined;
     },
     mailsWithId: (messageId) => mails.filter((m) => m.headers["message-id"] === messageId),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
