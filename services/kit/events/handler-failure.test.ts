@@ -31,4 +31,5 @@ describe("backoffDelay", () => {
 test("describeError keeps the kind of error when it has one", () => {
   expect(describeError(new PoisonMessage("no order"))).toBe("PoisonMessage: no order");
   expect(describeError(new Error("plain"))).toBe("plain");
+  expect(describeError(new Error("Failed query: insert into inbox", { cause: new Error('relation "inbox" does not exist') }))).toBe('Failed query: insert into inbox: relation "inbox" does not exist');
 });

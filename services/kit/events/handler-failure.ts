@@ -27,10 +27,14 @@ export function isRetryable(e: unknown): boolean {
   return true;
 }
 
-/** One line for a log or a dead letter: the error's message, with its name when it is not a plain Error. */
+/**
+ * One line for a log or a dead letter: the error's message, with its name when it is not a plain Error,
+ * and its cause's (a query error's "Failed query: …" says what failed, its cause why).
+ */
 export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.name && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  const own = e.name && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message;
+  return e.cause instanceof Error && !own.includes(e.cause.message) ? `${own}: ${e.cause.message}` : own;
 }
 
 /** Delay before the next delivery after delivery `deliveries` failed: the schedule's entry, the last repeating. */
