@@ -105,7 +105,9 @@ async function main(argv: string[]): Promise<number> {
     }
     return 2;
   } catch (e) {
-    console.error(`dlq: ${e instanceof Error ? e.message : e}`);
+    if (/stream not found/i.test(String(e)))
+      console.error(`dlq: there is no stream ${new EventNames(cfg.EVENTS_PREFIX).stream("DLQ")} at NATS_URL=${cfg.NATS_URL}: no service of this platform (EVENTS_PREFIX="${cfg.EVENTS_PREFIX}") has started there`);
+    else console.error(`dlq: ${e instanceof Error ? e.message : e}`);
     return 2;
   } finally {
     await nc.close();

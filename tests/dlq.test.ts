@@ -106,6 +106,9 @@ describe("bun cli/dlq.ts", () => {
     const prefix = await dlq(["list"], { EVENTS_PREFIX: "Not-OK" });
     expect(prefix.code).toBe(2);
     expect(prefix.stderr).toContain("EVENTS_PREFIX");
+    const elsewhere = await dlq(["list"], { EVENTS_PREFIX: `${ev.prefix}x` });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`there is no stream ${ev.prefix}x_DLQ`);
     const unreachable = await dlq(["list"], { NATS_URL: "nats://127.0.0.1:1" });
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toContain("cannot reach NATS at NATS_URL=nats://127.0.0.1:1");
