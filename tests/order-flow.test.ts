@@ -7,11 +7,13 @@ import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/in
 import { OrderService, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService, PaymentStatus } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { checkInvariants } from "../cli/invariants";
-import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
+import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 
 const namespace = `flow${crypto.randomUUID().slice(0, 8)}`;
 let db: TestSchemas;
+let streams: TestEventStreams;
 const procs: ServiceProcess[] = [];
 let orders: Client<typeof OrderService>;
 let inventory: Client<typeof InventoryService>;
@@ -22,7 +24,9 @@ const MUG = "sku-mug";
 const TEE = "sku-tee";
 
 async function start(name: string) {
-  const p = await startServiceProcess(name, { env: { ...db.env(name), PLATFORM_NAMESPACE: namespace, RESERVATION_SWEEP_MS: "200" } });
+  const p = await startServiceProcess(name, {
+    env: { ...db.env(name), ...streams.env, PLATFORM_NAMESPACE: namespace, RESERVATION_SWEEP_MS: "200", CONSUMER_BACKOFF_MS: "100,200,400" },
+  });
   procs.push(p);
   return p;
 }
@@ -46,6 +50,7 @@ const errorOf = async (p: Promise<unknown>) => ConnectError.from(await p.then(()
 
 beforeAll(async () => {
   db = testSchemas();
+  streams = await testEventStreams();
   const [customer, inv, pay, order] = await Promise.all(["customer", "inventory", "payment", "order"].map(start));
   orders = createClient(OrderService, createGrpcTransport({ baseUrl: order!.grpc! }));
   inventory = createClient(InventoryService, createConnectTransport({ baseUrl: inv!.http, httpVersion: "1.1" }));
@@ -57,6 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
+  await streams?.drop();
   await db?.drop();
 });
 
@@ -79,20 +85,29 @@ describe("one order at a time", () => {
     expect((await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" })).order?.paymentId).toBe(confirmed.paymentId);
   });
 
-  for (const [token, reason] of [
-    ["tok_declined", "card declined by issuer"],
-    ["tok_transient", "provider temporarily unavailable"],
-  ] as const) {
-    test(`${token} → PAYMENT_FAILED with the stock back where it was`, async () => {
-      const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
-      const { order } = await place();
-      const failed = (await orders.confirmOrder({ orderId: order!.id, cardToken: token })).order!;
-      expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
-      expect(failed.statusReason).toContain(reason);
-      expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
-      expect((await errorOf(orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" }))).code).toBe(Code.FailedPrecondition);
-    });
-  }
+  test("tok_declined → PAYMENT_FAILED with the stock back where it was", async () => {
+    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+    const { order } = await place();
+    const failed = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_declined" })).order!;
+    expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
+    expect(failed.statusReason).toContain("card declined by issuer");
+    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
+    expect((await errorOf(orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" }))).code).toBe(Code.FailedPrecondition);
+  });
+
+  test("tok_transient: retries spent → PAYMENT_PENDING, then the asynchronous charge fails it and the stock comes back", async () => {
+    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+    const { order } = await place();
+    const waiting = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_transient" })).order!;
+    expect(waiting.status).toBe(OrderStatus.PAYMENT_PENDING);
+    const failed = await waitFor(async () => {
+      const o = (await orders.getOrder({ orderId: order!.id })).order!;
+      return o.status === OrderStatus.PAYMENT_PENDING ? undefined : o;
+    }, { timeoutMs: 20_000, what: "the asynchronous charge to settle" });
+    expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
+    expect(failed.statusReason).toContain("provider unavailable after 3 attempts");
+    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
+  });
 
   test("cancel: a pending order is just cancelled; a confirmed one is refunded; a cancelled one cannot be confirmed", async () => {
     const pending = (await place()).order!;
@@ -181,12 +196,14 @@ test("500 mixed orders placed concurrently leave every invariant intact", async 
   const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
   const tokens = ["tok_success", "tok_declined", "tok_transient", "cancel"] as const;
   const outcomes: Record<string, number> = {};
+  const placed: { id: string; kind: string }[] = [];
   let next = 0;
   const worker = async () => {
     while (next < 500) {
       const i = next++;
       const kind = tokens[i % tokens.length]!;
       const { order } = await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: MUG, quantity: 1 + (i % 3) }, { productId: TEE, quantity: 1 }] });
+      placed.push({ id: order!.id, kind });
       const final =
         kind === "cancel"
           ? (await orders.cancelOrder({ orderId: order!.id, reason: "load test" })).order!
@@ -195,7 +212,19 @@ test("500 mixed orders placed concurrently leave every invariant intact", async 
     }
   };
   await Promise.all(Array.from({ length: 25 }, worker));
-  expect(outcomes).toEqual({ "tok_success:CONFIRMED": 125, "tok_declined:PAYMENT_FAILED": 125, "tok_transient:PAYMENT_FAILED": 125, "cancel:CANCELLED": 125 });
+  // Answers may be PAYMENT_PENDING (retries spent on the transient token, or the breaker opened by them);
+  // those settle asynchronously. Every order must end where its token says.
+  const finals = await waitFor(
+    async () => {
+      const rows = await db.sql.unsafe<{ id: string; state: string }[]>(`select id, state from "${db.schema("order")}".orders where id = any($1::uuid[])`, [placed.map((p) => p.id)]);
+      return rows.some((r) => r.state === "payment_pending" || r.state === "reserved") ? undefined : new Map(rows.map((r) => [r.id, r.state]));
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: "every order of the run to leave PAYMENT_PENDING" },
+  );
+  const ended: Record<string, number> = {};
+  for (const p of placed) ended[`${p.kind}:${finals.get(p.id)}`] = (ended[`${p.kind}:${finals.get(p.id)}`] ?? 0) + 1;
+  expect(ended).toEqual({ "tok_success:confirmed": 125, "tok_declined:payment_failed": 125, "tok_transient:payment_failed": 125, "cancel:cancelled": 125 });
+  expect(Object.keys(outcomes).every((k) => !k.endsWith(":RESERVED") && !k.endsWith(":PENDING"))).toBe(true);
 
   // Confirmed orders i ≡ 0 (mod 4) took 1 + (i mod 3) mugs and one tee each.
   let mugs = 0;

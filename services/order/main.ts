@@ -5,6 +5,7 @@ import { integer, readConfig } from "../kit/config";
 import { runService } from "../kit/service";
 import { customerDirectory } from "./clients/customer-directory";
 import { OrderStore } from "./db/order-store";
+import { paymentOutcomesConsumer } from "./events/payment-outcomes";
 import * as schema from "./db/schema";
 import { orderRoutes } from "./rpc/order-service";
 
@@ -17,16 +18,15 @@ await runService({
   outbox: true,
   build: ({ env, log, clients, db }) => {
     const cfg = readConfig({ ORDER_LEASE_MS: integer(30_000, { min: 1000 }), RESERVATION_TTL_SECONDS: integer(900, { min: 1, max: 3600 }) }, env);
-    return {
-      rpc: orderRoutes({
-        store: new OrderStore(db),
-        inventory: clients.connect(InventoryService),
-        payment: clients.connect(PaymentService),
-        customerExists: customerDirectory(clients.rest("customer")),
-        log,
-        leaseMs: cfg.ORDER_LEASE_MS,
-        reservationTtlSeconds: cfg.RESERVATION_TTL_SECONDS,
-      }),
+    const saga = {
+      store: new OrderStore(db),
+      inventory: clients.connect(InventoryService),
+      payment: clients.connect(PaymentService),
+      customerExists: customerDirectory(clients.rest("customer")),
+      log,
+      leaseMs: cfg.ORDER_LEASE_MS,
+      reservationTtlSeconds: cfg.RESERVATION_TTL_SECONDS,
     };
+    return { rpc: orderRoutes(saga), consumers: [paymentOutcomesConsumer(saga)] };
   },
 });

@@ -9,6 +9,8 @@ export function paymentConfig(env: Env) {
       PAYMENT_PENDING_WAIT_MS: integer(5_000, { min: 0, max: 600_000 }),
       // Makes this instance slow on purpose (see injected-latency.ts); 0 in production.
       PAYMENT_INJECT_LATENCY_MS: integer(0, { min: 0, max: 600_000 }),
+      // Deliveries of a PaymentRequested command the provider may fail transiently before the charge fails.
+      PAYMENT_ASYNC_ATTEMPTS: integer(3, { min: 1, max: 100 }),
     },
     env,
   );

@@ -6,6 +6,7 @@ import * as schema from "./db/schema";
 import { simulatedProvider } from "./domain/provider";
 import { withInjectedLatency } from "./injected-latency";
 import { countedProvider } from "./provider-metrics";
+import { paymentRequestsConsumer } from "./events/payment-requests";
 import { paymentRoutes } from "./rpc/payment-service";
 import { version } from "../../package.json";
 
@@ -25,6 +26,6 @@ await runService({
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
     };
-    return { rpc: paymentRoutes(deps, log) };
+    return { rpc: paymentRoutes(deps, log), consumers: [paymentRequestsConsumer(deps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })] };
   },
 });

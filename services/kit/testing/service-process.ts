@@ -1,5 +1,8 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { join } from "node:path";
+import { EventNames, isNotFound } from "../events/streams";
 
 const ROOT = join(import.meta.dir, "../../..");
 
@@ -25,9 +28,12 @@ export async function startServiceProcess(
   { env = {}, timeoutMs = 20_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   const prefix = name.toUpperCase();
+  // Streams of its own unless the test shares some between its services (EVENTS_PREFIX): a lone service
+  // never reads another test's events, and its streams go away with it.
+  const ownEvents = env.EVENTS_PREFIX === undefined ? `p${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}` : undefined;
   const proc = Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
     cwd: ROOT,
-    env: { ...process.env, [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", LOG_LEVEL: "info", ...env },
+    env: { ...process.env, [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", LOG_LEVEL: "info", ...(ownEvents ? { EVENTS_PREFIX: ownEvents } : {}), ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -67,8 +73,10 @@ export async function startServiceProcess(
       timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
     }),
   ])
-    .catch((e) => {
+    .catch(async (e) => {
       proc.kill("SIGKILL"); // never leave a half-started service behind
+      await proc.exited;
+      if (ownEvents) await dropEventStreams(ownEvents, env.NATS_URL);
       throw e;
     })
     .finally(() => clearTimeout(timer));
@@ -85,23 +93,42 @@ export async function startServiceProcess(
       const killer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       const code = await proc.exited;
       clearTimeout(killer);
+      if (ownEvents) await dropEventStreams(ownEvents, env.NATS_URL);
       return code;
     },
   };
 }
 
 /** Polls `condition` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(condition: () => T | Promise<T>, { timeoutMs = 5000, intervalMs = 25, what = "condition" } = {}): Promise<T> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs = 5000, intervalMs = 25, what = "condition" } = {},
+): Promise<Exclude<T, undefined | null | false | 0 | "">> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await condition();
-      if (value) return value;
+      if (value) return value as Exclude<T, undefined | null | false | 0 | "">;
     } catch (e) {
       last = e;
     }
     await Bun.sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Deletes every stream (and the error bucket) a service made under an events prefix. */
+export async function dropEventStreams(prefix: string, natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222"): Promise<void> {
+  const nc = await connect({ servers: natsUrl.split(",") });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const stream of new EventNames(prefix).allStreams) {
+      await jsm.streams.delete(stream).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
+  } finally {
+    await nc.close();
+  }
 }

@@ -72,9 +72,18 @@ export class OrderStore {
     await this.db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, id));
   }
 
-  /** Moves the order to `state` (with what came with it), for the lease holder; its event commits with it. */
-  async transition(id: string, state: OrderState, patch: { reservationId?: string; paymentId?: string; stateReason?: string } = {}): Promise<OrderRow> {
+  /**
+   * Moves the order to `state` (with what came with it), for the lease holder; its event commits with
+   * it, and so does whatever `alsoInTx` writes (a command for another service, say).
+   */
+  async transition(
+    id: string,
+    state: OrderState,
+    patch: { reservationId?: string; paymentId?: string; stateReason?: string } = {},
+    alsoInTx?: (tx: Database<typeof schema>) => Promise<unknown>,
+  ): Promise<OrderRow> {
     return this.db.transaction(async (tx) => {
+      await alsoInTx?.(tx);
       const [before] = await tx.select({ state: orders.state }).from(orders).where(eq(orders.id, id)).for("update");
       const [row] = await tx
         .update(orders)

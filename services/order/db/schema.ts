@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { inboxTable } from "../../kit/events/inbox-table";
 import { outboxTable } from "../../kit/events/outbox-table";
 
 export const ORDER_STATES = ["pending", "reserved", "payment_pending", "confirmed", "payment_failed", "cancelled"] as const;
@@ -44,3 +45,6 @@ export const orderLines = pgTable(
 
 /** Order events (OrderCreated, OrderConfirmed, …), written with each state change; the kit's relay publishes them. */
 export const outbox = outboxTable();
+
+/** Events this service has handled (its consumers' idempotency), written with their effects. */
+export const inbox = inboxTable();

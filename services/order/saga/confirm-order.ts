@@ -1,6 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PaymentStatus, type Payment } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
+import { PaymentRequested } from "../../kit/events/event-types";
+import { writeEvent } from "../../kit/events/outbox";
 import { isUuid } from "../../kit/ids";
+import { isServiceUnavailable } from "../../kit/resilience/service-unavailable-error";
 import type { OrderRow, StoredOrder } from "../db/order-store";
 import { confirmStep } from "../domain/order-rules";
 import { remoteError, withOrderLease, type SagaDependencies } from "./dependencies";
@@ -57,6 +60,7 @@ async function pay(deps: SagaDependencies, order: OrderRow, cardToken: string): 
   try {
     payment = (await charge()).payment;
   } catch (first) {
+    if (isServiceUnavailable(first, "payment")) return chargeLater(deps, order, cardToken, first.message);
     const err = remoteError("payment", first);
     if (!NOT_CHARGED.has(err.code)) {
       // The outcome is unknown (a timeout, a dropped connection): ask again with the same key.
@@ -76,22 +80,39 @@ async function pay(deps: SagaDependencies, order: OrderRow, cardToken: string): 
   }
   if (!payment) throw new ConnectError("payment answered without a payment", Code.Internal);
   if (payment.status !== PaymentStatus.CAPTURED) return fail(deps, order, payment.declineReason || "payment declined", payment.id);
+  await completeCaptured(deps, order, payment.id);
+}
 
+/**
+ * The payment fallback: payment cannot be used now (breaker open, retries spent, no instance), so the
+ * order waits PAYMENT_PENDING and a PaymentRequested command, written in the same transaction, asks the
+ * payment service to charge when it is back. Same idempotency key, so a charge that did land is found,
+ * not repeated; no payment id is made up. The outcome event finishes the order (events/payment-outcomes).
+ */
+async function chargeLater(deps: SagaDependencies, order: OrderRow, cardToken: string, why: string): Promise<void> {
+  deps.log.warn({ orderId: order.id, why }, "payment unavailable: order waits for an asynchronous charge");
+  await deps.store.transition(order.id, "payment_pending", { stateReason: `waiting for payment: ${why}` }, (tx) =>
+    writeEvent(tx, PaymentRequested, { orderId: order.id, amount: { amountMinor: order.totalMinor, currency: order.currency }, cardToken, idempotencyKey: `order-${order.id}` }, { entityId: order.id }),
+  );
+}
+
+/** A captured payment: take the reserved units for good and confirm, or give the money back. */
+export async function completeCaptured(deps: SagaDependencies, order: OrderRow, paymentId: string): Promise<void> {
   try {
     await deps.inventory.commitReservation({ reservationId: order.reservationId });
   } catch (e) {
     // The reservation ran out (or was released) before the charge landed: give the money back.
     const err = remoteError("inventory", e);
     if (err.code !== Code.FailedPrecondition && err.code !== Code.NotFound) throw err;
-    await deps.payment.refundPayment({ paymentId: payment.id, reason: "reservation expired before confirmation" });
-    await deps.store.transition(order.id, "cancelled", { paymentId: payment.id, stateReason: `reservation lost before confirmation (${err.rawMessage}); payment refunded` });
+    await deps.payment.refundPayment({ paymentId, reason: "reservation expired before confirmation" });
+    await deps.store.transition(order.id, "cancelled", { paymentId, stateReason: `reservation lost before confirmation (${err.rawMessage}); payment refunded` });
     return;
   }
-  await deps.store.transition(order.id, "confirmed", { paymentId: payment.id, stateReason: "" });
+  await deps.store.transition(order.id, "confirmed", { paymentId, stateReason: "" });
 }
 
 /** Compensation: give the stock back, then record why the payment failed. */
-async function fail(deps: SagaDependencies, order: OrderRow, reason: string, paymentId = ""): Promise<void> {
+export async function fail(deps: SagaDependencies, order: OrderRow, reason: string, paymentId = ""): Promise<void> {
   await deps.inventory.releaseReservation({ reservationId: order.reservationId, reason }).catch((e) => {
     throw remoteError("inventory", e);
   });

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { inboxTable } from "../../kit/events/inbox-table";
 import { outboxTable } from "../../kit/events/outbox-table";
 import { PAYMENT_STATES } from "../domain/payments";
 
@@ -38,3 +39,6 @@ export const payments = pgTable(
 
 /** PaymentProcessed / PaymentFailed / PaymentRefunded, written when a payment settles or is refunded; the kit's relay publishes them. */
 export const outbox = outboxTable();
+
+/** Events this service has handled (its consumers' idempotency), written with their effects. */
+export const inbox = inboxTable();

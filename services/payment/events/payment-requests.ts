@@ -1,0 +1,47 @@
+import { defineConsumer, on } from "../../kit/events/event-consumer";
+import { PaymentFailed, PaymentProcessed, PaymentRequested } from "../../kit/events/event-types";
+import { PoisonMessage } from "../../kit/events/handler-failure";
+import { writeEvent } from "../../kit/events/outbox";
+import { PaymentProblem } from "../domain/payments";
+import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
+import { chargeProblem } from "../domain/request-problems";
+
+/**
+ * Works off the charges the order service could not make synchronously (its payment fallback). The
+ * charge goes through the same idempotent path as ProcessPayment, so a charge that did land earlier is
+ * found, not repeated. The outcome is always announced (PaymentProcessed / PaymentFailed), even when the
+ * payment existed already: the order may have missed the first announcement while it was not yet
+ * waiting for one. A provider that stays unavailable for `attempts` deliveries fails the charge, so the
+ * order is released rather than left waiting.
+ */
+export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: { attempts: number }) {
+  return defineConsumer({
+    name: "payment-requests",
+    stream: "PAYMENTS",
+    handlers: [
+      on(
+        PaymentRequested,
+        async (e, ctx) => {
+          const request = { orderId: e.orderId, amountMinor: e.amount!.amountMinor, currency: e.amount!.currency, cardToken: e.cardToken, idempotencyKey: e.idempotencyKey };
+          let payment;
+          try {
+            payment = await processPayment(deps, request, AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs));
+          } catch (err) {
+            if (!(err instanceof PaymentProblem)) throw err;
+            if (err.kind === "conflict") throw new PoisonMessage(err.message);
+            if (err.kind === "already_paid") return; // another key charged this order; its outcome was announced then
+            if (err.kind === "provider_unavailable" && ctx.deliveryCount >= attempts) {
+              await writeEvent(ctx.tx, PaymentFailed, { orderId: e.orderId, reason: `provider unavailable after ${attempts} attempts: ${err.message}` }, { entityId: e.orderId });
+              return;
+            }
+            throw err; // in progress, claim lost, provider unavailable: later
+          }
+          const amount = { amountMinor: payment.amountMinor, currency: payment.currency };
+          if (payment.state === "declined") await writeEvent(ctx.tx, PaymentFailed, { orderId: payment.orderId, paymentId: payment.id, reason: payment.declineReason }, { entityId: payment.id });
+          else await writeEvent(ctx.tx, PaymentProcessed, { orderId: payment.orderId, paymentId: payment.id, amount }, { entityId: payment.id });
+        },
+        { validate: (e) => chargeProblem(e) },
+      ),
+    ],
+  });
+}
