@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { checkInvariants } from "../cli/invariants";
+import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
 
@@ -11,11 +12,13 @@ const db = testSchemas();
 const secrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
 const procs = new Map<string, ServiceProcess>();
 let gw: string;
+let streams: TestEventStreams;
 
 beforeAll(async () => {
+  streams = await testEventStreams();
   const started = await Promise.all(
     ["customer", "inventory", "payment", "order", "gateway"].map((name) =>
-      startServiceProcess(name, { env: { ...(name === "gateway" ? secrets : db.env(name)), PLATFORM_NAMESPACE: namespace } }),
+      startServiceProcess(name, { env: { ...(name === "gateway" ? secrets : db.env(name)), ...streams.env, PLATFORM_NAMESPACE: namespace } }),
     ),
   );
   for (const p of started) procs.set(p.name, p);
@@ -31,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([...procs.values()].map((p) => p.stop()));
+  await streams?.drop();
   await db.drop();
 });
 
