@@ -1,0 +1,125 @@
+// Part 1: one unary call with a small message, 32 concurrent callers, client (this process) and server
+// (its own process) apart. Variants, measured in alternating rounds in one run:
+//   platform     ctx.clients-style: createServiceClients (NATS discovery, cockatiel policies, Connect binary)
+//                against a service started through the kit (runService)
+//   bare Bun     fetch() → Bun.serve, protobuf decode/encode only: the limit of the stack
+//   connect-es   stock createConnectTransport (connect-node, and connect-web's fetch one) → createFetchHandler on Bun.serve
+//   Moleculer    broker.call over the same NATS, two processes
+// Run: bun bench/rpc.ts   (BENCH_RPC_SECONDS, BENCH_RPC_ROUNDS, BENCH_CONCURRENCY to change the load)
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport as nodeTransport } from "@connectrpc/connect-node";
+import { createConnectTransport as fetchTransport } from "@connectrpc/connect-web";
+import { connect } from "@nats-io/transport-node";
+import { ServiceBroker } from "moleculer";
+import { join } from "node:path";
+import pino from "pino";
+import { GetPaymentStatusRequestSchema, GetPaymentStatusResponseSchema, PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import { createServiceClients } from "../services/kit/rpc/service-client";
+import { staticPolicies } from "../services/kit/resilience/policy-source";
+import { combine, runLoad, type LoadResult } from "./lib/load";
+import { spawnProcess, spawnService, runId, type BenchProcess } from "./lib/processes";
+import { markdownTable, progress, ratio, writeResult } from "./lib/report";
+
+const PART = "rpc";
+const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_RPC_ROUNDS ?? 2);
+const PAYMENT_ID = "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f";
+
+interface Variant {
+  key: string;
+  label: string;
+  call: () => Promise<unknown>;
+}
+
+export async function runRpcBench() {
+  const namespace = runId("benchrpc");
+  const procs: BenchProcess[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    progress(PART, `starting servers (namespace ${namespace})`);
+    const server = (file: string) => join(import.meta.dir, "servers", file);
+    const [kit, bare, stock, mol] = await Promise.all([
+      spawnService("payment", { PLATFORM_NAMESPACE: namespace, NATS_URL }, server("kit-payment.ts")),
+      spawnProcess("bare-bun", server("bare-bun.ts"), { isReady: (l) => l.ready === true }),
+      spawnProcess("stock-connect", server("stock-connect.ts"), { isReady: (l) => l.ready === true }),
+      spawnProcess("moleculer", server("moleculer-payment.ts"), { env: { BENCH_NAMESPACE: namespace, NATS_URL }, isReady: (l) => l.ready === true }),
+    ]);
+    procs.push(kit, bare, stock, mol);
+
+    // (a) the platform's client, as the kit builds ctx.clients for a service
+    const nc = await connect({ servers: NATS_URL.split(",") });
+    cleanups.push(() => nc.close());
+    const clients = createServiceClients(nc, { namespace, log: pino({ level: "silent" }), policies: staticPolicies() });
+    cleanups.push(() => clients.stop());
+    await clients.ready;
+    const platform = clients.connect(PaymentService);
+
+    // (b) bare fetch
+    const bareUrl = String(bare.ready.url);
+    const bareBody = toBinary(GetPaymentStatusRequestSchema, create(GetPaymentStatusRequestSchema, { paymentId: PAYMENT_ID }));
+    const bareCall = async () => {
+      const res = await fetch(bareUrl, { method: "POST", body: bareBody, headers: { "content-type": "application/proto" } });
+      return fromBinary(GetPaymentStatusResponseSchema, new Uint8Array(await res.arrayBuffer()));
+    };
+
+    // (c) stock connect-es clients
+    const stockUrl = String(stock.ready.url);
+    const stockNode = createClient(PaymentService, nodeTransport({ baseUrl: stockUrl, httpVersion: "1.1" }));
+    const stockFetch = createClient(PaymentService, fetchTransport({ baseUrl: stockUrl, useBinaryFormat: true }));
+
+    // (d) Moleculer client broker
+    const broker = new ServiceBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: { type: "NATS", options: { url: NATS_URL } }, logger: false });
+    await broker.start();
+    cleanups.push(() => broker.stop());
+    await broker.waitForServices(["payment"], 10_000);
+
+    const variants: Variant[] = [
+      { key: "platform", label: "platform (kit client → kit service: discovery, policies, Connect binary)", call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }) },
+      { key: "bare", label: "bare Bun fetch → Bun.serve (limit of the stack)", call: bareCall },
+      { key: "connectNode", label: "stock connect-es (connect-node transport → createFetchHandler)", call: () => stockNode.getPaymentStatus({ paymentId: PAYMENT_ID }) },
+      { key: "connectFetch", label: "stock connect-es (connect-web fetch transport → createFetchHandler)", call: () => stockFetch.getPaymentStatus({ paymentId: PAYMENT_ID }) },
+      { key: "moleculer", label: "Moleculer over NATS (JSON)", call: () => broker.call("payment.getPaymentStatus", { paymentId: PAYMENT_ID }) },
+    ];
+    // Every variant answers correctly before anything is timed.
+    for (const v of variants) {
+      const answer = (await v.call()) as { payment?: { id?: string } };
+      if (answer.payment?.id !== PAYMENT_ID) throw new Error(`${v.key}: unexpected answer ${JSON.stringify(answer)}`);
+    }
+
+    const rounds = new Map<string, Awaited<ReturnType<typeof runLoad>>[]>();
+    for (let r = 1; r <= ROUNDS; r++) {
+      for (const v of variants) {
+        const res = await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000, warmupMs: 1000 });
+        (rounds.get(v.key) ?? rounds.set(v.key, []).get(v.key)!).push(res);
+        progress(PART, `round ${r}/${ROUNDS} ${v.key}: ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms${res.errors ? `, ${res.errors} errors (${res.firstError})` : ""}`);
+      }
+    }
+    const results: Record<string, LoadResult & { label: string }> = {};
+    for (const v of variants) results[v.key] = { label: v.label, ...combine(rounds.get(v.key)!) };
+    const memoryMb = Object.fromEntries(procs.map((p) => [p.name, p.rssMb()]));
+    const ratios = {
+      platformOverLimit: ratio(results.platform!.rate, results.bare!.rate),
+      platformOverMoleculer: ratio(results.platform!.rate, results.moleculer!.rate),
+      connectNodeOverLimit: ratio(results.connectNode!.rate, results.bare!.rate),
+      connectFetchOverLimit: ratio(results.connectFetch!.rate, results.bare!.rate),
+      moleculerOverLimit: ratio(results.moleculer!.rate, results.bare!.rate),
+    };
+    const table = markdownTable(
+      ["RPC, unary, 32 callers, 2 processes", "calls/s", "p50 ms", "p99 ms", "× bare Bun"],
+      variants.map((v) => {
+        const r = results[v.key]!;
+        return [v.label, r.rate, r.p50Ms, r.p99Ms, ratio(r.rate, results.bare!.rate)];
+      }),
+    );
+    writeResult(PART, { concurrency: CONCURRENCY, secondsPerRound: SECONDS, rounds: ROUNDS, results, ratios, serverRssMbAfter: memoryMb }, table);
+    return { results, ratios };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+}
+
+if (import.meta.main) await runRpcBench();
