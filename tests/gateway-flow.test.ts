@@ -2,8 +2,8 @@
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { checkInvariants } from "../cli/invariants";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { breachesIn } from "./support/invariants";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
 
@@ -126,12 +126,5 @@ test("the generated Connect client example places, confirms and fetches an order
   expect(code).toBe(0);
   expect(out).toMatch(/^placed [0-9a-f-]{36}: PENDING, total 4399 EUR\nconfirmed with tok_success: CONFIRMED\nfetched: CONFIRMED, payment [0-9a-f-]{36}\n$/);
 
-  const { breaches } = await checkInvariants({
-    order: db.sql,
-    inventory: db.sql,
-    payment: db.sql,
-    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment") },
-    stuckAfterSeconds: 60,
-  });
-  expect(breaches).toEqual([]);
+  expect(await breachesIn(db)).toEqual([]);
 });

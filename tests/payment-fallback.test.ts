@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { checkInvariants } from "../cli/invariants";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { breachesIn } from "./support/invariants";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
 
@@ -87,12 +87,5 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
   const transient = final.find((p) => p.token === "tok_transient")!;
   expect(transient.order.statusReason).toContain("provider unavailable after 3 attempts");
 
-  const { breaches } = await checkInvariants({
-    order: db.sql,
-    inventory: db.sql,
-    payment: db.sql,
-    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment") },
-    stuckAfterSeconds: 60,
-  });
-  expect(breaches).toEqual([]);
+  expect(await breachesIn(db)).toEqual([]);
 });
