@@ -1,10 +1,10 @@
 // Part 4: what the resilience stack costs. The same GetPaymentStatus call to a kit service, through
 // createServiceClients (discovery, balancer, bulkhead, timeout, retry, breaker) and through the bare
-// connect-node transport the kit uses underneath, straight to the instance's URL; at 32 callers
+// Connect transport the kit uses underneath (connect-web's, over fetch), straight to the instance's URL; at 32 callers
 // (throughput) and 1 caller (latency). Then the breaker open: how fast a refused call fails.
 // Run: bun bench/policy.ts
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
 import pino from "pino";
@@ -39,7 +39,7 @@ export async function runPolicyBench() {
   try {
     await Promise.all([clients.ready, failing.ready]);
     const withStack = clients.connect(PaymentService);
-    const without = createClient(PaymentService, createConnectTransport({ baseUrl: String(kit.ready.http), httpVersion: "1.1" }));
+    const without = createClient(PaymentService, createConnectTransport({ baseUrl: String(kit.ready.http), useBinaryFormat: true }));
     const variants = [
       { key: "withPolicies", label: "kit client (discovery + cockatiel stack)", call: () => withStack.getPaymentStatus({ paymentId: PAYMENT_ID }) },
       { key: "withoutPolicies", label: "same transport, straight to the instance", call: () => without.getPaymentStatus({ paymentId: PAYMENT_ID }) },
