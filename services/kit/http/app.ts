@@ -5,7 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
-import { mountConnect, rpcNotFound } from "../rpc/connect-on-hono";
+import { connectUnaryFastLane, mountConnect, rpcNotFound } from "../rpc/connect-on-hono";
 import { probeRoutes, type Readiness } from "./probes";
 
 export type KitEnv = { Variables: { requestId: string } };
@@ -13,7 +13,9 @@ export type KitEnv = { Variables: { requestId: string } };
 /**
  * The HTTP/1.1 side of a service, built without I/O so tests can call `app.request()`: Connect routes
  * first (no middleware in their way), then probes, then the service's own REST routes behind a
- * request id and a body limit. Errors come back as JSON, never as a stack trace.
+ * request id and a body limit. Errors come back as JSON, never as a stack trace. Connect unary POSTs
+ * are answered ahead of Hono's routing (connectUnaryFastLane); `app.fetch` (and so `app.request()`)
+ * goes through that lane first.
  */
 export function buildHttpApp(opts: {
   router?: ConnectRouter;
@@ -44,5 +46,10 @@ export function buildHttpApp(opts: {
     opts.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
     return c.json({ error: { code: "internal", message: "internal error" } }, 500);
   });
+  if (opts.router) {
+    const fastLane = connectUnaryFastLane(opts.router);
+    const honoFetch = app.fetch;
+    app.fetch = (req, env, ctx) => fastLane(req) ?? honoFetch(req, env, ctx);
+  }
   return app;
 }
