@@ -109,14 +109,16 @@ export class ResilientCaller {
     // The call's deadline: the caller's timeout, or the deadline of the call we are serving, whichever is first.
     const started = Date.now();
     const incoming = incomingCall();
-    const ends = [spec.timeoutMs && spec.timeoutMs > 0 ? started + spec.timeoutMs : undefined, incoming?.deadline].filter((d): d is number => d !== undefined);
-    const deadline = ends.length ? Math.min(...ends) : undefined;
-    const expiry = new AbortController();
-    const timer = deadline === undefined ? undefined : setTimeout(() => expiry.abort(), Math.max(0, deadline - started));
-    const cancelled = AbortSignal.any([spec.signal, incoming?.signal].filter((s): s is AbortSignal => !!s));
-    const signal = AbortSignal.any([cancelled, expiry.signal]);
+    const own = spec.timeoutMs && spec.timeoutMs > 0 ? started + spec.timeoutMs : undefined;
+    const deadline = own === undefined ? incoming?.deadline : incoming?.deadline === undefined ? own : Math.min(own, incoming.deadline);
+    // Signals are combined only when there is more than one (AbortSignal.any and its listeners cost a good
+    // part of a fast call): the caller's and the served call's, then the deadline's.
+    const expiry = deadline === undefined ? undefined : new AbortController();
+    const timer = expiry && setTimeout(() => expiry.abort(), Math.max(0, deadline! - started));
+    const cancelled = spec.signal && incoming?.signal ? AbortSignal.any([spec.signal, incoming.signal]) : (spec.signal ?? incoming?.signal ?? NEVER);
+    const signal = !expiry ? cancelled : cancelled === NEVER ? expiry.signal : AbortSignal.any([cancelled, expiry.signal]);
     // A caller's signal that aborts because its own deadline passed (the served call's, an AbortSignal.timeout) is a deadline too.
-    const expired = () => expiry.signal.aborted || (cancelled.aborted && isDeadline(cancelled.reason));
+    const expired = () => !!expiry?.signal.aborted || (cancelled.aborted && isDeadline(cancelled.reason));
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
 
     const tried = new Set<string>();
@@ -175,20 +177,31 @@ export class ResilientCaller {
       }
     };
 
-    const retryPolicy = retry(
-      handleWhen((e) => !signal.aborted && isRetryable(e, spec.idempotent)),
-      {
-        maxAttempts: settings.retry.maxRetries,
-        backoff: cappedBy(remaining, new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.retry.initialDelayMs, maxDelay: settings.retry.maxDelayMs })),
-      },
-    );
-    retryPolicy.onRetry((r) => {
-      metrics.retries.inc({ target });
-      if (log.isLevelEnabled("debug")) log.debug({ target, attempt: r.attempt, delayMs: Math.round(r.delay), error: "error" in r ? ConnectError.from(r.error).message : undefined }, `retrying call to ${target}`);
-    });
+    // The retry policy is built only once the first attempt failed (most calls never need it); it then
+    // starts from that failure, so what it decides, waits and counts is as if it had run the first attempt.
+    const withRetries = async (): Promise<T> => {
+      let first: unknown;
+      try {
+        return await attemptOnce(0);
+      } catch (e) {
+        first = e;
+      }
+      const retryPolicy = retry(
+        handleWhen((e) => !signal.aborted && isRetryable(e, spec.idempotent)),
+        {
+          maxAttempts: settings.retry.maxRetries,
+          backoff: cappedBy(remaining, new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.retry.initialDelayMs, maxDelay: settings.retry.maxDelayMs })),
+        },
+      );
+      retryPolicy.onRetry((r) => {
+        metrics.retries.inc({ target });
+        if (log.isLevelEnabled("debug")) log.debug({ target, attempt: r.attempt, delayMs: Math.round(r.delay), error: "error" in r ? ConnectError.from(r.error).message : undefined }, `retrying call to ${target}`);
+      });
+      return retryPolicy.execute(({ attempt }) => (attempt === 0 ? Promise.reject(first) : attemptOnce(attempt)), signal);
+    };
 
     try {
-      return await policy.breaker.execute(() => retryPolicy.execute(({ attempt }) => attemptOnce(attempt), signal), signal);
+      return await policy.breaker.execute(withRetries, signal);
     } catch (e) {
       throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expired(), cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
     } finally {
@@ -226,6 +239,9 @@ export class ResilientCaller {
     return e;
   }
 }
+
+/** The signal of a call nobody can cancel. */
+const NEVER = new AbortController().signal;
 
 function isDeadline(reason: unknown): boolean {
   return (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) || (reason instanceof Error && reason.name === "TimeoutError");
