@@ -2,7 +2,7 @@ import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/proto
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
-import { readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
+import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
 import { ensureConsumer, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
 import type { DeadLetters } from "./dead-letter-queue";
 import type { EventType } from "./event-types";
@@ -72,7 +72,8 @@ export function defineConsumer<S extends Record<string, unknown>>(def: { name: s
 }
 
 /**
- * Runs an event consumer: explicit ack after the handler's transaction committed (with the inbox row in
+ * Runs an event consumer, CONSUMER_CONCURRENCY messages at a time (one entity's, by ce-subject, in
+ * order): explicit ack after the handler's transaction committed (with the inbox row in
  * it); a retryable failure is nak'ed with the CONSUMER_BACKOFF_MS delay for that delivery, and on the
  * last allowed delivery without one, so the server dead-letters it at once; poison (no event headers,
  * undecodable, invalid, a non-retryable error) is terminated. Every failure's reason is recorded for
@@ -176,5 +177,16 @@ export async function startEventConsumer(
     }
   };
 
-  return runConsumerLoop({ js: deps.js, jsm: deps.jsm, stream, config, log, handle });
+  return runConsumerLoop({
+    js: deps.js,
+    jsm: deps.jsm,
+    stream,
+    config,
+    log,
+    handle,
+    concurrency: cfg.CONSUMER_CONCURRENCY,
+    // One entity's events (ce-subject) are handled in stream order; different entities' side by side.
+    keyOf: (m) => m.headers?.get(CE.subject) || undefined,
+    ackWaitMs: cfg.CONSUMER_ACK_WAIT_MS,
+  });
 }

@@ -45,6 +45,8 @@ export function eventsConfig(env: Env) {
       OUTBOX_RELAY_HALT: oneOf(["", "before_publish", "after_publish"] as const, ""),
       /** How long a delivery may take before JetStream gives it to another consumer instance. */
       CONSUMER_ACK_WAIT_MS: integer(30_000, { min: 100, max: 3_600_000 }),
+      /** Messages one consumer instance handles at once (one entity's still one after another, in order). */
+      CONSUMER_CONCURRENCY: integer(16, { min: 1, max: 500 }),
       /** Deliveries of one message before it becomes a dead letter. */
       CONSUMER_MAX_DELIVER: integer(5, { min: 1, max: 1000 }),
       /** Delay before delivery n+1 after a retryable failure of delivery n; the last value repeats. */

@@ -75,20 +75,27 @@ export async function startOutboxRelay(opts: {
       const due = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.seq)).limit(cfg.OUTBOX_BATCH);
       const sent: string[] = [];
       let failure: unknown;
-      for (const row of due) {
-        if (cfg.OUTBOX_RELAY_HALT === "before_publish") await halt(log_, "before_publish", due.map((r) => r.id));
-        try {
-          const ack = await js.publish(names.subject(row.subject), row.payload, {
-            msgID: row.id,
-            headers: eventHeaders({ id: row.id, type: row.type, source: opts.source, time: row.createdAt, subject: row.entityId, traceparent: row.traceparent }),
-            timeout: PUBLISH_TIMEOUT_MS,
-          });
-          published.inc({ type: row.type, duplicate: String(ack.duplicate) });
-          sent.push(row.id);
-        } catch (e) {
-          failure = e;
-          break;
-        }
+      if (cfg.OUTBOX_RELAY_HALT === "before_publish" && due.length) await halt(log_, "before_publish", due.map((r) => r.id));
+      // Published in waves with each entity at most once per wave, every wave's acks awaited together: one
+      // connection keeps the publishing order, and a failed row stops its entity's later rows (in a later
+      // wave) from going out before it. Other entities' rows of the failed wave that went out are marked.
+      for (const wave of waves(due)) {
+        const acks = await Promise.allSettled(
+          wave.map((row) =>
+            js.publish(names.subject(row.subject), row.payload, {
+              msgID: row.id,
+              headers: eventHeaders({ id: row.id, type: row.type, source: opts.source, time: row.createdAt, subject: row.entityId, traceparent: row.traceparent }),
+              timeout: PUBLISH_TIMEOUT_MS,
+            }),
+          ),
+        );
+        acks.forEach((ack, i) => {
+          if (ack.status === "fulfilled") {
+            published.inc({ type: wave[i]!.type, duplicate: String(ack.value.duplicate) });
+            sent.push(wave[i]!.id);
+          } else failure ??= ack.reason;
+        });
+        if (failure) break;
       }
       if (cfg.OUTBOX_RELAY_HALT === "after_publish" && sent.length) await halt(log_, "after_publish", sent);
       // What went out is marked even when a later row failed: the failed one and those after it wait.
@@ -134,6 +141,25 @@ export async function startOutboxRelay(opts: {
       await unlisten().catch(() => {});
     },
   };
+}
+
+/** Splits rows (in seq order) into runs in which no entity appears twice (rows without one promise no order). */
+function waves<R extends { entityId: string }>(rows: R[]): R[][] {
+  const out: R[][] = [];
+  let wave: R[] = [];
+  let entities = new Set<string>();
+  for (const row of rows) {
+    const entity = row.entityId;
+    if (entity && entities.has(entity)) {
+      out.push(wave);
+      wave = [];
+      entities = new Set();
+    }
+    wave.push(row);
+    if (entity) entities.add(entity);
+  }
+  if (wave.length) out.push(wave);
+  return out;
 }
 
 /** LISTEN on the service's own database, whichever driver is under drizzle. */
