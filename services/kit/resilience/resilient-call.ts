@@ -7,8 +7,6 @@ import {
   isBulkheadRejectedError,
   isIsolatedCircuitError,
   retry,
-  timeout,
-  TimeoutStrategy,
   type IBackoff,
   type IBackoffFactory,
 } from "cockatiel";
@@ -130,26 +128,27 @@ export class ResilientCaller {
       if (signal.aborted) throw signal.reason ?? new Error("aborted");
       const began = Date.now();
       const ms = Math.max(1, Math.min(settings.attemptTimeoutMs, remaining()));
-      // Not aborted on return: a REST response's body is read after the attempt returned it.
-      const perAttempt = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+      // The attempt's timeout, cooperative (cockatiel's TimeoutPolicy semantics, without a policy object and
+      // its emitters per attempt): its signal aborts at `ms` or with the call's; the attempt is not aborted
+      // on return, as a REST response's body is read after the attempt returned it.
+      const attempt = new AbortController();
+      const attemptSignal = attempt.signal;
       let timedOut = false;
-      perAttempt.onTimeout(() => (timedOut = true));
+      const attemptTimer = setTimeout(() => ((timedOut = true), attempt.abort()), ms);
+      const onCallAbort = () => ((timedOut = true), attempt.abort(signal.reason));
+      signal.addEventListener("abort", onCallAbort, { once: true });
       let lease: Lease | undefined;
       try {
-        const value = await perAttempt.execute(
-          ({ signal: attemptSignal }) =>
-            raceAbort(
-              policy.bulkhead.execute(async () => {
-                attemptSignal.throwIfAborted();
-                lease = await balancer.acquire(tried);
-                tried.add(lease.instance.id);
-                attempts++;
-                const left = Math.max(1, ms - (Date.now() - began));
-                return spec.send({ instance: lease.instance, signal: attemptSignal, timeoutMs: left, attempt: attemptNo });
-              }, attemptSignal),
-              attemptSignal,
-            ),
-          signal,
+        const value = await raceAbort(
+          policy.bulkhead.execute(async () => {
+            attemptSignal.throwIfAborted();
+            lease = await balancer.acquire(tried);
+            tried.add(lease.instance.id);
+            attempts++;
+            const left = Math.max(1, ms - (Date.now() - began));
+            return spec.send({ instance: lease.instance, signal: attemptSignal, timeoutMs: left, attempt: attemptNo });
+          }, attemptSignal),
+          attemptSignal,
         );
         lease!.release("success");
         metrics.attempts.inc({ target, instance: lease!.instance.id, outcome: "ok" });
@@ -174,6 +173,9 @@ export class ResilientCaller {
         metrics.attempts.inc({ target, instance: lease.instance.id, outcome: Code[err.code] ?? "unknown" });
         if (outcomeUnknown(err)) unknownOutcome = err;
         throw err;
+      } finally {
+        clearTimeout(attemptTimer);
+        signal.removeEventListener("abort", onCallAbort);
       }
     };
 
