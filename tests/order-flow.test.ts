@@ -233,7 +233,7 @@ test("500 mixed orders placed concurrently leave every invariant intact", async 
   expect(await stockOf(TEE)).toEqual({ stock: before[1]!.stock - 125, reserved: 0 });
 
   expect(await breachesIn(db)).toEqual([]);
-});
+}, 240_000); // 1000 saga steps across four processes: minutes on a busy 2-core machine
 
 test("the invariant checker notices a breach", async () => {
   const inv = db.schema("inventory");
