@@ -24,7 +24,7 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
   const natsUrl = `nats://127.0.0.1:${freePort()}`;
   const ports = Object.fromEntries(SERVICES.flatMap((s) => [[`${s.toUpperCase()}_HTTP_PORT`, "0"], [`${s.toUpperCase()}_GRPC_PORT`, "0"]]));
   const dev = Bun.spawn(["bun", join(import.meta.dir, "../cli/dev.ts")], {
-    env: { ...process.env, ...ports, ...db.prefixEnv("order", "payment", "inventory", "customer"), NATS_URL: natsUrl, DATA_DIR: dataDir, MAILBOX_DIR: join(dataDir, "mailbox") },
+    env: { ...process.env, ...ports, ...db.prefixEnv("order", "payment", "inventory", "customer", "notification", "marketing"), NATS_URL: natsUrl, DATA_DIR: dataDir, MAILBOX_DIR: join(dataDir, "mailbox") },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -15,7 +15,7 @@ const running = new Map<string, ServiceProcess>();
 const mailbox = mkdtempSync(join(tmpdir(), "mailbox-"));
 // Databases on the real Postgres, schemas of this run's own (each service's PGlite boot has its own test).
 const db = testSchemas();
-const WITH_DATABASE = new Set(["order", "payment", "inventory", "customer"]);
+const WITH_DATABASE = new Set(["order", "payment", "inventory", "customer", "notification", "marketing"]);
 const namespace = `boot${crypto.randomUUID().slice(0, 8)}`;
 // The gateway's required secrets, fresh per run.
 const gatewaySecrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
