@@ -1,4 +1,5 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { and, eq } from "drizzle-orm";
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
@@ -28,6 +29,8 @@ export interface EventHandler<S extends Record<string, unknown> = Record<string,
   readonly type: EventType;
   handle(event: unknown, ctx: HandlerContext<S>): Promise<void>;
   validate?(event: unknown): string | undefined;
+  /** See `on`'s option of the same name. */
+  readonly ownTransactions?: boolean;
 }
 
 /**
@@ -41,12 +44,23 @@ export interface EventHandler<S extends Record<string, unknown> = Record<string,
 export function on<D extends DescMessage, S extends Record<string, unknown> = Record<string, never>>(
   type: EventType<D>,
   handle: (event: MessageShape<D>, ctx: HandlerContext<S>) => Promise<void>,
-  opts: { validate?(event: MessageShape<D>): string | undefined } = {},
+  opts: {
+    validate?(event: MessageShape<D>): string | undefined;
+    /**
+     * The handler calls other services or runs transactions of its own, so no transaction is held open
+     * while it works (that would pin a connection across remote calls, and with PGlite's single
+     * connection, or a pool full of such handlers, wait for itself). `ctx.tx` is then the database
+     * itself, the inbox row is written after the handler, and the handler's effects must be idempotent:
+     * a crash between them and the inbox row repeats them on redelivery.
+     */
+    ownTransactions?: boolean;
+  } = {},
 ): EventHandler<S> {
   return {
     type,
     handle: (event, ctx) => handle(event as MessageShape<D>, ctx),
     validate: opts.validate && ((event) => opts.validate!(event as MessageShape<D>)),
+    ownTransactions: opts.ownTransactions,
   };
 }
 
@@ -147,13 +161,22 @@ export async function startEventConsumer(
 
     const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries });
     try {
-      const fresh = await deps.db.transaction(async (tx) => {
-        // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
-        const claimed = await tx.insert(inbox).values({ consumer: def.name, eventId: meta.id, eventType: meta.type }).onConflictDoNothing().returning({ id: inbox.eventId });
-        if (claimed.length === 0) return false;
-        await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
-        return true;
-      });
+      const row = { consumer: def.name, eventId: meta.id, eventType: meta.type };
+      const fresh = handler.ownTransactions
+        ? await (async () => {
+            const seen = await deps.db.select({ id: inbox.eventId }).from(inbox).where(and(eq(inbox.consumer, def.name), eq(inbox.eventId, meta.id)));
+            if (seen.length > 0) return false;
+            await handler.handle(event, { tx: deps.db, meta, deliveryCount: deliveries, log: elog });
+            await deps.db.insert(inbox).values(row).onConflictDoNothing();
+            return true;
+          })()
+        : await deps.db.transaction(async (tx) => {
+            // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
+            const claimed = await tx.insert(inbox).values(row).onConflictDoNothing().returning({ id: inbox.eventId });
+            if (claimed.length === 0) return false;
+            await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
+            return true;
+          });
       m.ack();
       outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
       if (fresh) elog.info("event handled");

@@ -7,7 +7,8 @@ import { withOrderLease, type SagaDependencies } from "../saga/dependencies";
  * Finishes orders that waited PAYMENT_PENDING for an asynchronous charge: a processed payment confirms
  * the order (or is refunded when the reservation ran out meanwhile), a failed one releases the stock.
  * Outcomes of charges made synchronously find the order already past PAYMENT_PENDING and change nothing.
- * A busy order (another step holds its lease) or an unreachable inventory is retried later.
+ * A busy order (another step holds its lease) or an unreachable inventory is retried later. The saga
+ * steps call inventory and write in transactions of their own, and are idempotent by the order's state.
  */
 export function paymentOutcomesConsumer(deps: SagaDependencies) {
   const settle = async (orderId: string, outcome: { paymentId: string } & ({ captured: true } | { captured: false; reason: string })) => {
@@ -23,8 +24,8 @@ export function paymentOutcomesConsumer(deps: SagaDependencies) {
     name: "order-payment-outcomes",
     stream: "PAYMENTS",
     handlers: [
-      on(PaymentProcessed, (e) => settle(e.orderId, { captured: true, paymentId: e.paymentId }), { validate: (e) => (e.orderId && e.paymentId ? undefined : "order_id and payment_id are required") }),
-      on(PaymentFailed, (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }), { validate: (e) => (e.orderId ? undefined : "order_id is required") }),
+      on(PaymentProcessed, (e) => settle(e.orderId, { captured: true, paymentId: e.paymentId }), { validate: (e) => (e.orderId && e.paymentId ? undefined : "order_id and payment_id are required"), ownTransactions: true }),
+      on(PaymentFailed, (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }), { validate: (e) => (e.orderId ? undefined : "order_id is required"), ownTransactions: true }),
     ],
   });
 }

@@ -14,9 +14,10 @@ const NOT_CHARGED = new Set([Code.Unavailable, Code.InvalidArgument, Code.Failed
 /**
  * ConfirmOrder: reserve every item (one reservation, with an expiry) → charge with an idempotency key
  * tied to the order → commit the reservation and confirm; on a decline or a certain payment failure,
- * release the reservation and mark the order PAYMENT_FAILED. A confirm that stopped half-way (crash,
- * unknown payment outcome) resumes from the stored state, and the idempotency key makes the charge safe
- * to repeat.
+ * release the reservation and mark the order PAYMENT_FAILED. When payment cannot be used, or the
+ * outcome of the charge is unknown, the order waits PAYMENT_PENDING for an asynchronous charge. A confirm
+ * that stopped half-way (a crash) resumes from the stored state; the idempotency key makes the charge
+ * safe to repeat.
  */
 export async function confirmOrder(deps: SagaDependencies, orderId: string, cardToken: string): Promise<StoredOrder> {
   if (!orderId) throw new ConnectError("order_id is required", Code.InvalidArgument);
@@ -59,24 +60,13 @@ async function pay(deps: SagaDependencies, order: OrderRow, cardToken: string): 
   let payment: Payment | undefined;
   try {
     payment = (await charge()).payment;
-  } catch (first) {
-    if (isServiceUnavailable(first, "payment")) return chargeLater(deps, order, cardToken, first.message);
-    const err = remoteError("payment", first);
-    if (!NOT_CHARGED.has(err.code)) {
-      // The outcome is unknown (a timeout, a dropped connection): ask again with the same key.
-      try {
-        payment = (await charge()).payment;
-      } catch (second) {
-        const again = remoteError("payment", second);
-        if (!NOT_CHARGED.has(again.code)) {
-          await deps.store.transition(order.id, "reserved", { stateReason: `payment outcome unknown: ${again.rawMessage}` });
-          throw new ConnectError(`payment outcome for order ${order.id} is unknown; confirm again to resume`, Code.Unavailable);
-        }
-        return fail(deps, order, `payment failed: ${again.rawMessage}`);
-      }
-    } else {
-      return fail(deps, order, `payment failed: ${err.rawMessage}`);
-    }
+  } catch (e) {
+    if (isServiceUnavailable(e, "payment")) return chargeLater(deps, order, cardToken, e.message);
+    const err = remoteError("payment", e);
+    if (NOT_CHARGED.has(err.code)) return fail(deps, order, `payment failed: ${err.rawMessage}`);
+    // The outcome is unknown (a timeout, a dropped connection): the asynchronous charge, with the same
+    // key, finds a charge that landed and makes one that did not.
+    return chargeLater(deps, order, cardToken, `payment outcome unknown: ${err.rawMessage}`);
   }
   if (!payment) throw new ConnectError("payment answered without a payment", Code.Internal);
   if (payment.status !== PaymentStatus.CAPTURED) return fail(deps, order, payment.declineReason || "payment declined", payment.id);

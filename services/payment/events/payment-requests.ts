@@ -40,7 +40,9 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
           if (payment.state === "declined") await writeEvent(ctx.tx, PaymentFailed, { orderId: payment.orderId, paymentId: payment.id, reason: payment.declineReason }, { entityId: payment.id });
           else await writeEvent(ctx.tx, PaymentProcessed, { orderId: payment.orderId, paymentId: payment.id, amount }, { entityId: payment.id });
         },
-        { validate: (e) => chargeProblem(e) },
+        // The charge runs its own claim/settle transactions and is idempotent on its key; the outcome
+        // announcement may go out twice after a crash, which its consumers shrug off.
+        { validate: (e) => chargeProblem(e), ownTransactions: true },
       ),
     ],
   });
