@@ -5,8 +5,9 @@
 //   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
 //   delete <target>          back to the defaults
 import { Kvm, type KV } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text, url } from "../services/kit/config";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, readConfig, text } from "../services/kit/config";
+import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience/policy-settings";
 
 const USAGE = "usage: bun cli/policies.ts list | get <target> | set <target> '<json>' | delete <target>";
@@ -69,16 +70,11 @@ async function run(nc: NatsConnection, bucket: string, [command = "list", target
 async function main() {
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), RESILIENCE_POLICY_BUCKET: text("shop_policies") });
+    cfg = readConfig({ NATS_URL: natsUrlSetting(), RESILIENCE_POLICY_BUCKET: text("shop_policies") });
   } catch (e) {
     throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers: cfg.NATS_URL.split(",").map((s) => s.trim()), name: "policies-cli", timeout: 3000, reconnect: false });
-  } catch (e) {
-    throw new Refused(`cannot reach NATS at NATS_URL=${cfg.NATS_URL} (${e instanceof Error ? e.message : e})`);
-  }
+  const nc = await connectOperatorNats(cfg.NATS_URL, "policies-cli", (m) => new Refused(m));
   try {
     console.log(await run(nc, cfg.RESILIENCE_POLICY_BUCKET, process.argv.slice(2)));
   } finally {

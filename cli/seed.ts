@@ -2,8 +2,9 @@
 // through NATS), so the data goes through the same validation as any client's. Idempotent: what is
 // already there is reported as found and left alone.
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text, url } from "../services/kit/config";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, readConfig, text } from "../services/kit/config";
+import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { createLogger } from "../services/kit/log";
@@ -122,17 +123,12 @@ export function describeSeed({ customers, products }: Awaited<ReturnType<typeof 
 async function main() {
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), PLATFORM_NAMESPACE: text("shop") });
+    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: text("shop") });
   } catch (e) {
     if (e instanceof ConfigError) throw new SeedFailure(e.problems.join("; "));
     throw e;
   }
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers: cfg.NATS_URL.split(",").map((s) => s.trim()), name: "seed", timeout: 3000, reconnect: false });
-  } catch (e) {
-    throw new SeedFailure(`cannot reach NATS at NATS_URL=${cfg.NATS_URL} (${e instanceof Error ? e.message : e}); is the platform running?`);
-  }
+  const nc = await connectOperatorNats(cfg.NATS_URL, "seed", (m) => new SeedFailure(m), "; is the platform running?");
   try {
     console.log(describeSeed(await seed(nc, cfg.PLATFORM_NAMESPACE)));
   } finally {

@@ -2,8 +2,9 @@
 // one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS.
 //   --all   every namespace on this NATS (adds a NAMESPACE column)
 //   --json  the same as JSON
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text, url } from "../services/kit/config";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, readConfig, text } from "../services/kit/config";
+import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 import { listInstances, type Instance } from "../services/kit/nats/service-directory";
 
 /** 3d 4h, 2h 5m, 4m 10s, 12s. */
@@ -45,16 +46,11 @@ async function main() {
   if (unknown.length) throw new Error(`unknown option ${unknown.join(" ")} (use --all, --json)`);
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), PLATFORM_NAMESPACE: text("shop") });
+    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: text("shop") });
   } catch (e) {
     throw new Error(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers: cfg.NATS_URL.split(",").map((s) => s.trim()), name: "services-cli", timeout: 3000, reconnect: false });
-  } catch (e) {
-    throw new Error(`cannot reach NATS at NATS_URL=${cfg.NATS_URL} (${e instanceof Error ? e.message : e})`);
-  }
+  const nc = await connectOperatorNats(cfg.NATS_URL, "services-cli", (m) => new Error(m));
   try {
     const all = args.has("--all");
     const instances = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
