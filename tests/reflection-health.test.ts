@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../services/contracts/gen/health/v1/health_pb";
-import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
+import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 
 const BUF = join(import.meta.dir, "../node_modules/.bin/buf");
 let payment: ServiceProcess;
@@ -82,8 +82,7 @@ test("Health/Watch reports SERVING, then NOT_SERVING when the service shuts down
       // The stream ends when the server closes; what was seen is what counts.
     }
   })();
-  const deadline = Date.now() + 5000;
-  while (seen.length === 0 && Date.now() < deadline) await Bun.sleep(10);
+  await waitFor(() => seen.length > 0, { what: "the first Watch answer" });
   expect(seen).toEqual([Serving.SERVING]);
   const exit = own.stop("SIGTERM");
   await watching;

@@ -1,6 +1,7 @@
 import { Svcm, type ServiceClient, type ServiceIdentity, type ServiceInfo } from "@nats-io/services";
-import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log";
+import { gatherAnswers as gather, registeredEndpoints } from "../nats/service-directory";
 
 /** One running instance of a service, as registered with the NATS services API. */
 export interface DiscoveredInstance {
@@ -166,7 +167,7 @@ class InstancePool {
     this.#pinging = true;
     try {
       const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
-      const alive = new Set(answers.filter((a) => a.metadata?.namespace === this.opts.namespace && a.metadata?.http_url).map((a) => a.id));
+      const alive = new Set(answers.filter((a) => registeredEndpoints(a, this.opts.namespace)).map((a) => a.id));
       let dropped = false;
       for (const [id, entry] of this.#byId) {
         if (alive.has(id)) entry.missed = 0;
@@ -187,29 +188,6 @@ class InstancePool {
 }
 
 function toInstance(info: ServiceIdentity, namespace: string): DiscoveredInstance | undefined {
-  const m = info.metadata ?? {};
-  if (m.namespace !== namespace || !m.http_url) return undefined;
-  return { id: info.id, name: info.name, version: info.version, http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
-}
-
-/** Every answer to a services-API request; none answering is an empty list, not a failure. */
-async function gather<T>(ask: () => Promise<AsyncIterable<T>>): Promise<T[]> {
-  const out: T[] = [];
-  try {
-    for await (const answer of await ask()) out.push(answer);
-  } catch (e) {
-    if (!isNoResponders(e)) throw e;
-  }
-  return out;
-}
-
-/**
- * Nobody subscribed to the subject. Checked by name as well: @nats-io/services loads nats-core as
- * CommonJS, so its error classes are not the ones we import.
- */
-export function isNoResponders(e: unknown): boolean {
-  for (let x = e, depth = 0; x instanceof Error && depth < 4; x = x.cause, depth++) {
-    if (x instanceof NoRespondersError || x.name === "NoResponders" || x.constructor?.name === "NoRespondersError") return true;
-  }
-  return false;
+  const at = registeredEndpoints(info, namespace);
+  return at && { id: info.id, name: info.name, version: info.version, ...at };
 }

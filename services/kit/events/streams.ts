@@ -126,3 +126,12 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
 export function isNotFound(e: unknown): boolean {
   return /not found/i.test(String(e)) || (e as { code?: unknown })?.code === "404" || (e as { api_error?: { code?: number } })?.api_error?.code === 404;
 }
+
+/** Deletes every stream (and the error bucket) of these names; already gone is fine. */
+export async function deleteStreams(jsm: JetStreamManager, names: EventNames): Promise<void> {
+  for (const stream of names.allStreams) {
+    await jsm.streams.delete(stream).catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+}

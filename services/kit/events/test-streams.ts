@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { DeadLetters } from "./dead-letter-queue";
 import { eventsConfig } from "./events-config";
-import { EventNames, ensureStreams, isNotFound } from "./streams";
+import { deleteStreams, EventNames, ensureStreams } from "./streams";
 
 export interface TestEventStreams {
   /** EVENTS_PREFIX for this test file's service processes: streams and subjects of its own. */
@@ -54,11 +54,7 @@ export async function testEventStreams(natsUrl = process.env.NATS_URL ?? "nats:/
       }
     },
     async drop() {
-      for (const stream of names.allStreams) {
-        await jsm.streams.delete(stream).catch((e) => {
-          if (!isNotFound(e)) throw e;
-        });
-      }
+      await deleteStreams(jsm, names);
       await nc.close();
     },
   };

@@ -1,6 +1,5 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
-import { isNoResponders } from "../discovery/service-discovery";
+import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
+import { Svcm, type ServiceIdentity, type ServiceInfo, type ServiceStats } from "@nats-io/services";
 
 export interface Instance {
   name: string;
@@ -26,15 +25,8 @@ export async function listInstances(
   { name, namespace, stats = false, waitMs = 250 }: { name?: string; namespace?: string; stats?: boolean; waitMs?: number } = {},
 ): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
-  const infos: ServiceInfo[] = [];
-  const byId = new Map<string, ServiceStats>();
-  try {
-    for await (const info of await client.info(name)) infos.push(info);
-    if (stats) for await (const s of await client.stats(name)) byId.set(s.id, s);
-  } catch (e) {
-    // No instance answered: an empty directory, not a failure.
-    if (!isNoResponders(e)) throw e;
-  }
+  const infos = await gatherAnswers(() => client.info(name));
+  const byId = new Map((stats ? await gatherAnswers(() => client.stats(name)) : []).map((st: ServiceStats) => [st.id, st]));
   return infos
     .filter((info) => namespace === undefined || info.metadata?.namespace === namespace)
     .map((info) => {
@@ -52,4 +44,36 @@ export async function listInstances(
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+/**
+ * The endpoint URLs an instance registered (metadata written by registration.ts), when it belongs to
+ * `namespace` and can be called; undefined otherwise.
+ */
+export function registeredEndpoints(info: ServiceIdentity, namespace: string): { http: string; grpc?: string } | undefined {
+  const m = info.metadata ?? {};
+  if (m.namespace !== namespace || !m.http_url) return undefined;
+  return { http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
+}
+
+/** Every answer to a services-API request; none answering is an empty list, not a failure. */
+export async function gatherAnswers<T>(ask: () => Promise<AsyncIterable<T>>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const answer of await ask()) out.push(answer);
+  } catch (e) {
+    if (!isNoResponders(e)) throw e;
+  }
+  return out;
+}
+
+/**
+ * Nobody subscribed to the subject. Checked by name as well: @nats-io/services loads nats-core as
+ * CommonJS, so its error classes are not the ones we import.
+ */
+export function isNoResponders(e: unknown): boolean {
+  for (let x = e, depth = 0; x instanceof Error && depth < 4; x = x.cause, depth++) {
+    if (x instanceof NoRespondersError || x.name === "NoResponders" || x.constructor?.name === "NoRespondersError") return true;
+  }
+  return false;
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 
 /**
  * The answer for a path no handler serves, in the protocol the caller speaks: gRPC and gRPC-Web get a
@@ -24,7 +24,6 @@ export function unimplementedResponse(path: string, contentType: string | null):
   };
 }
 
-export const unimplementedError = (path: string) => new ConnectError(`${path} is not a method of this server`, Code.Unimplemented);
 
 /** grpc-message is percent-encoded, but only outside printable ASCII (and "%" itself), as the gRPC spec says. */
 const grpcMessage = (message: string) => message.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));

@@ -2,7 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { join } from "node:path";
-import { EventNames, isNotFound } from "../events/streams";
+import { deleteStreams, EventNames } from "../events/streams";
 
 const ROOT = join(import.meta.dir, "../../..");
 
@@ -122,12 +122,7 @@ export async function waitFor<T>(
 export async function dropEventStreams(prefix: string, natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222"): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(",") });
   try {
-    const jsm = await jetstreamManager(nc);
-    for (const stream of new EventNames(prefix).allStreams) {
-      await jsm.streams.delete(stream).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
-    }
+    await deleteStreams(await jetstreamManager(nc), new EventNames(prefix));
   } finally {
     await nc.close();
   }
