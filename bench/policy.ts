@@ -1,14 +1,14 @@
 // Part 4: what the resilience stack costs. The same GetPaymentStatus call to a kit service, through
 // createServiceClients (discovery, balancer, bulkhead, timeout, retry, breaker) and through the bare
-// Connect transport the kit uses underneath (connect-web's, over fetch), straight to the instance's URL; at 32 callers
+// Connect send the kit uses underneath (callConnectUnary, over fetch), straight to the instance's URL; at 32 callers
 // (throughput) and 1 caller (latency). Then the breaker open: how fast a refused call fails.
 // Run: bun bench/policy.ts
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
 import pino from "pino";
 import { PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import { callConnectUnary } from "../services/kit/rpc/connect-unary-call";
 import { createServiceClients } from "../services/kit/rpc/service-client";
 import { staticPolicies } from "../services/kit/resilience/policy-source";
 import { ServiceUnavailableError } from "../services/kit/resilience/service-unavailable-error";
@@ -21,6 +21,7 @@ const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const SECONDS = Number(process.env.BENCH_POLICY_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_POLICY_ROUNDS ?? 2);
 const FAIL_FAST_CALLS = 20_000;
+const NEVER = new AbortController().signal;
 const PAYMENT_ID = "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f";
 
 export async function runPolicyBench() {
@@ -39,7 +40,12 @@ export async function runPolicyBench() {
   try {
     await Promise.all([clients.ready, failing.ready]);
     const withStack = clients.connect(PaymentService);
-    const without = createClient(PaymentService, createConnectTransport({ baseUrl: String(kit.ready.http), useBinaryFormat: true }));
+    const url = String(kit.ready.http);
+    const bareSend: Transport = {
+      unary: (method, signal, timeoutMs, header, input) => callConnectUnary(url, method, signal ?? NEVER, timeoutMs, header, input),
+      stream: () => Promise.reject(new ConnectError("unary only", Code.Unimplemented)),
+    };
+    const without = createClient(PaymentService, bareSend);
     const variants = [
       { key: "withPolicies", label: "kit client (discovery + cockatiel stack)", call: () => withStack.getPaymentStatus({ paymentId: PAYMENT_ID }) },
       { key: "withoutPolicies", label: "same transport, straight to the instance", call: () => without.getPaymentStatus({ paymentId: PAYMENT_ID }) },

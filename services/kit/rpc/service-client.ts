@@ -1,9 +1,9 @@
 import { create, isMessage, type DescMessage, type DescMethodUnary, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { createConnectTransport as createFetchTransport } from "@connectrpc/connect-web";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
+import { callConnectUnary } from "./connect-unary-call";
 import { ServiceDiscovery, type DiscoveryOptions } from "../discovery/service-discovery";
 import type { Logger } from "../log";
 import { codeForHttpStatus } from "../resilience/error-classification";
@@ -98,11 +98,10 @@ export function createServiceClients(
  * another one. Streams are not retried (their input cannot be replayed): they go to one instance.
  */
 function resilientTransport(caller: ResilientCaller, target: string, fb?: { fallbacks: Fallbacks<DescService>; metrics: ResilienceMetrics; log: Logger }): Transport {
-  // Unary calls go over Bun's native fetch (its connection pool): the profile of bench/rpc.ts showed the
-  // node:http emulation under connect-node's transport as the largest cost of a call, and the fetch
-  // transport at about twice its rate. Streams keep connect-node (fetch cannot stream a request body).
-  const unaryByUrl = new Map<string, Transport>();
-  const unaryTo = (url: string) => unaryByUrl.get(url) ?? unaryByUrl.set(url, createFetchTransport({ baseUrl: url, useBinaryFormat: true })).get(url)!;
+  // Unary calls go over Bun's native fetch (its connection pool), without a transport object in between
+  // (connect-unary-call.ts): the profile of bench/rpc.ts showed connect-node's node:http emulation as the
+  // largest cost of a call, then connect-es's per-call signal plumbing. Streams keep connect-node (fetch
+  // cannot stream a request body).
   const byUrl = new Map<string, Transport>();
   const to = (url: string) => byUrl.get(url) ?? byUrl.set(url, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).get(url)!;
   return {
@@ -121,7 +120,7 @@ function resilientTransport(caller: ResilientCaller, target: string, fb?: { fall
           idempotent: isIdempotentCall(method, input, headers),
           signal,
           timeoutMs,
-          send: (a) => unaryTo(a.instance.http).unary(method, a.signal, a.timeoutMs, headers, input, contextValues),
+          send: (a) => callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input),
         });
       } catch (e) {
         const fallback = fb?.fallbacks[method.localName] as ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
