@@ -165,12 +165,9 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     ready: () => accepting,
     checks: { nats: () => nats.flush(), ...(database ? { database: database.check } : {}), ...parts.checks },
   };
-  // gRPC needs trailers, which Bun.serve does not send: the HTTP/1.1 port serves Connect and gRPC-Web.
-  const httpRouter = createConnectRouter({ ...routerOptions, grpc: false });
-  routes(httpRouter);
   // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
   const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), parts.rest!(a)));
-  const app = buildHttpApp({ router: httpRouter, rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
+  const app = buildHttpApp({ rpc: { routes, options: routerOptions }, rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
 
   const httpServer = Bun.serve({
     hostname: cfg.HOST,

@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -18,7 +18,8 @@ export type KitEnv = { Variables: { requestId: string } };
  * goes through that lane first.
  */
 export function buildHttpApp(opts: {
-  router?: ConnectRouter;
+  /** The RPC implementations (registered on a router) and the router's options. */
+  rpc?: { routes: (router: ConnectRouter) => void; options: ConnectRouterOptions };
   rest?: (app: Hono<KitEnv>) => void;
   readiness: Readiness;
   metrics: Metrics;
@@ -26,7 +27,12 @@ export function buildHttpApp(opts: {
   maxBodyBytes: number;
 }): Hono<KitEnv> {
   const app = new Hono<KitEnv>();
-  if (opts.router) mountConnect(app, opts.router);
+  if (opts.rpc) {
+    // gRPC needs trailers, which Bun.serve does not send: this port serves Connect and gRPC-Web.
+    const router = createConnectRouter({ ...opts.rpc.options, grpc: false });
+    opts.rpc.routes(router);
+    mountConnect(app, router);
+  }
   probeRoutes(app, opts.readiness, opts.metrics);
   app.use(requestId());
   app.use(
@@ -46,8 +52,8 @@ export function buildHttpApp(opts: {
     opts.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
     return c.json({ error: { code: "internal", message: "internal error" } }, 500);
   });
-  if (opts.router) {
-    const fastLane = connectUnaryFastLane(opts.router);
+  if (opts.rpc) {
+    const fastLane = connectUnaryFastLane(opts.rpc.routes, opts.rpc.options);
     const honoFetch = app.fetch;
     app.fetch = (req, env, ctx) => fastLane(req) ?? honoFetch(req, env, ctx);
   }

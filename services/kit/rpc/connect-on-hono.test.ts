@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
 import { connectUnaryFastLane } from "./connect-on-hono";
@@ -13,8 +13,8 @@ const tagging: Interceptor = (next) => async (req) => {
   res.header.set("x-intercepted", "yes");
   return res;
 };
-const router = createConnectRouter({ interceptors: [tagging], readMaxBytes: 64 });
-router.service(Health, {
+const options = { interceptors: [tagging], readMaxBytes: 64 };
+const routes = (router: ConnectRouter) => router.service(Health, {
   async check(req, ctx) {
     if (req.service === "slow") {
       await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
@@ -31,7 +31,9 @@ router.service(Health, {
   },
   async *watch() {},
 });
-const fast = connectUnaryFastLane(router);
+const fast = connectUnaryFastLane(routes, options);
+const router = createConnectRouter(options);
+routes(router);
 const stock = new Map(router.handlers.map((h) => [h.requestPath, createFetchHandler(h, { httpVersion: "1.1" })]));
 
 const URL_CHECK = "http://svc.test/grpc.health.v1.Health/Check";
@@ -108,5 +110,28 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     expect(fast(new Request("http://svc.test/grpc.health.v1.Health/Watch", { method: "POST", headers: { "content-type": "application/connect+proto" }, body }))).toBeUndefined();
     expect(fast(new Request("http://svc.test/grpc.health.v1.Health/Nope", { method: "POST", headers: { "content-type": "application/proto" }, body }))).toBeUndefined();
     expect(fast(new Request(`${URL_CHECK}?x=1`, { method: "POST", headers: { "content-type": "application/proto" }, body }))).toBeDefined();
+  });
+
+  test("methods with options of their own, and response compression a client may ask for, take the usual route", async () => {
+    const body = proto("");
+    const init = { method: "POST", headers: { "content-type": "application/proto" }, body };
+    const own = connectUnaryFastLane((r) => r.service(Health, { check: () => ({ status: Status.SERVING }) }, { readMaxBytes: 8 }));
+    expect(own(new Request(URL_CHECK, init))).toBeUndefined();
+    const { compressionGzip } = await import("@connectrpc/connect-node");
+    const gzip = connectUnaryFastLane((r) => r.service(Health, { check: () => ({ status: Status.SERVING }) }), { acceptCompression: [compressionGzip] });
+    expect(gzip(new Request(URL_CHECK, { ...init, headers: { ...init.headers, "accept-encoding": "gzip" } }))).toBeUndefined();
+    expect(gzip(new Request(URL_CHECK, init))).toBeDefined();
+  });
+
+  test("the request gate runs before the body is read, as in connect-es", async () => {
+    const gated = { requestGate: () => Promise.reject(new ConnectError("not now", Code.PermissionDenied)) };
+    const gatedRoutes = (r: ConnectRouter) => r.service(Health, { check: () => ({ status: Status.SERVING }) });
+    const lane = connectUnaryFastLane(gatedRoutes, gated);
+    const stockRouter = createConnectRouter(gated);
+    gatedRoutes(stockRouter);
+    const handler = createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" });
+    const init = { method: "POST", headers: { "content-type": "application/proto" }, body: proto("") };
+    const r = await expectSame([await lane(new Request(URL_CHECK, init))!, await handler(new Request(URL_CHECK, init))]);
+    expect(r.status).toBe(403);
   });
 });

@@ -1,5 +1,29 @@
-import type { ConnectRouter } from "@connectrpc/connect";
-import { createFetchHandler, type UniversalHandler } from "@connectrpc/connect/protocol";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, createMethodImplSpec, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type MethodImplSpec } from "@connectrpc/connect";
+import {
+  createAsyncIterable,
+  createFetchHandler,
+  createMethodSerializationLookup,
+  createMethodUrl,
+  invokeUnaryImplementation,
+  mergeNonProtocolHeaders,
+  readAllBytes,
+  validateUniversalHandlerOptions,
+  type MethodSerializationLookup,
+} from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  errorToJsonBytes,
+  headerContentType,
+  headerTimeout,
+  headerUnaryAcceptEncoding,
+  headerUnaryContentLength,
+  headerUnaryEncoding,
+  parseTimeout,
+  trailerMux,
+} from "@connectrpc/connect/protocol-connect";
 import type { Hono } from "hono";
 import { unimplementedResponse } from "./unimplemented";
 
@@ -21,56 +45,110 @@ export function mountConnect(app: Hono<any>, router: ConnectRouter): void {
 /**
  * The fast lane for the common call, Connect unary POST (`application/proto` or `application/json`,
  * uncompressed), answered before any routing: a Map lookup on the path, the body read in one piece,
- * and the router's own handler (connect-es: protocol negotiation, size limit, timeout header,
- * interceptors, context, error JSON, headers and trailers) run on it. Only the adaptation between the
- * fetch Request/Response and connect-es's universal request/response is ours; createFetchHandler's
- * stream plumbing costs a third of a call for a body that is one chunk either way. Everything else
- * (GET, streams, gRPC-Web, compressed bodies, unknown paths) returns undefined and takes the usual route.
+ * and connect-es's own unary steps run on it, from its exported pieces: timeout header, handler
+ * context, request gate, serialization with its size limits, interceptors, error JSON and status,
+ * trailers as headers. What it leaves out is connect-es's universal request/response plumbing
+ * (async iterables around a body that is one chunk either way, a copy of the request headers, protocol
+ * negotiation already decided by the content type), which the profile of bench/rpc.ts put at a third
+ * of the server's time for a small call. connect-on-hono.test.ts holds it to answering byte for byte as
+ * createFetchHandler does. Everything else (GET, streams, gRPC-Web, compressed bodies, response
+ * compression a client asked for, methods registered with options of their own, unknown paths)
+ * returns undefined and takes the usual route.
+ *
+ * `routes` registers the implementations (as on a ConnectRouter), `options` are the router's.
  */
-export function connectUnaryFastLane(router: ConnectRouter): (req: Request) => Promise<Response> | undefined {
-  const unary = new Map<string, UniversalHandler>();
-  for (const h of router.handlers) if (h.method.methodKind === "unary") unary.set(h.requestPath, h);
-  return (req) => {
-    if (req.method !== "POST") return undefined;
-    const handler = unary.get(pathOf(req.url));
-    if (!handler) return undefined;
-    const contentType = req.headers.get("content-type");
-    if (contentType !== "application/proto" && contentType !== "application/json") return undefined;
-    if (req.headers.has("content-encoding")) return undefined;
-    return serveUnary(handler, req);
+export function connectUnaryFastLane(routes: (router: ConnectRouter) => void, options: ConnectRouterOptions = {}): (req: Request) => Promise<Response> | undefined {
+  const opt = validateUniversalHandlerOptions(options);
+  const unary = new Map<string, UnaryMethod>();
+  // Only methods served with the router's own options: per-service or per-method options take the usual route.
+  const add = (spec: MethodImplSpec) => {
+    if (spec.kind !== "unary") return;
+    unary.set(createMethodUrl("/", spec.method), { spec, serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt) });
   };
-}
-
-async function serveUnary(handler: UniversalHandler, req: Request): Promise<Response> {
-  const body = new Uint8Array(await req.arrayBuffer());
-  const res = await handler({
-    httpVersion: "1.1",
-    method: req.method,
-    url: req.url,
-    header: req.headers,
-    // An iterable, not the bytes themselves, so connect-es applies readMaxBytes and the Content-Length check as usual.
-    body: oneChunk(body),
-    signal: req.signal,
-  });
-  if (res.body === undefined) return new Response(null, { status: res.status, headers: res.header });
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of res.body) chunks.push(chunk);
-  return new Response(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { status: res.status, headers: res.header });
-}
-
-function oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  return {
-    [Symbol.asyncIterator]() {
-      let done = false;
-      return {
-        next: () => {
-          if (done) return Promise.resolve({ done: true, value: undefined });
-          done = true;
-          return Promise.resolve({ done: false, value: bytes });
-        },
-      };
+  const recorder: ConnectRouter = {
+    handlers: [],
+    service(service, implementation, own) {
+      if (!own) for (const spec of Object.values(createServiceImplSpec(service, implementation).methods)) add(spec);
+      return recorder;
+    },
+    rpc(method, implementation, own) {
+      if (!own) add(createMethodImplSpec(method, implementation));
+      return recorder;
     },
   };
+  routes(recorder);
+  if (options.connect === false || opt.requireConnectProtocolHeader) unary.clear();
+  const compressing = opt.acceptCompression.length > 0;
+  return (req) => {
+    if (req.method !== "POST") return undefined;
+    const method = unary.get(pathOf(req.url));
+    if (!method) return undefined;
+    const contentType = req.headers.get(headerContentType);
+    if (contentType !== contentTypeUnaryProto && contentType !== contentTypeUnaryJson) return undefined;
+    if (req.headers.has(headerUnaryEncoding) || (compressing && req.headers.has(headerUnaryAcceptEncoding))) return undefined;
+    return serveUnary(method, opt, req, contentType === contentTypeUnaryProto);
+  };
+}
+
+const CALL_ENDED = new ConnectError("the call has ended", Code.Canceled);
+
+interface UnaryMethod {
+  spec: MethodImplSpec & { kind: "unary" };
+  serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+}
+
+/** connect-es's unary handler (protocol-connect/handler-factory.js) for an uncompressed POST. */
+async function serveUnary({ spec, serialization }: UnaryMethod, opt: ReturnType<typeof validateUniversalHandlerOptions>, req: Request, binary: boolean): Promise<Response> {
+  const timeout = parseTimeout(req.headers.get(headerTimeout), opt.maxTimeoutMs);
+  const context = createHandlerContext({
+    ...spec,
+    service: spec.method.parent,
+    requestMethod: req.method,
+    protocolName: "connect",
+    timeoutMs: timeout.timeoutMs,
+    shutdownSignal: opt.shutdownSignal,
+    requestSignal: req.signal,
+    requestHeader: req.headers,
+    url: req.url,
+    responseHeader: { [headerContentType]: binary ? contentTypeUnaryProto : contentTypeUnaryJson },
+  });
+  let status = 200;
+  let body: Uint8Array;
+  try {
+    if (opt.requestGate !== undefined) await opt.requestGate(context);
+    if (timeout.error) throw timeout.error;
+    const input = serialization.getI(binary).parse(await readBody(req, opt.readMaxBytes));
+    const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
+    body = serialization.getO(binary).serialize(output);
+  } catch (e) {
+    context.abort(e);
+    const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+    status = codeToHttpStatus(error.code);
+    context.responseHeader.set(headerContentType, contentTypeUnaryJson);
+    // Metadata of an error parsed from the wire (a downstream call's) is not relayed, only its payload.
+    if (!error.isWireError) mergeNonProtocolHeaders(context.responseHeader, error.metadata);
+    body = errorToJsonBytes(error, opt.jsonOptions);
+  } finally {
+    // Ends the context's signal and deadline timer. With a reason made once: abort() without one builds a
+    // DOMException (with its stack) per call, a twentieth of the server's time in the profile.
+    context.abort(CALL_ENDED);
+  }
+  const header = trailerMux(context.responseHeader, context.responseTrailer);
+  header.set(headerUnaryContentLength, body.byteLength.toString(10));
+  return new Response(body, { status, headers: header });
+}
+
+/**
+ * The request body in one piece. A body whose length matches its Content-Length and fits readMaxBytes is
+ * used as read; anything else goes through connect-es's readAllBytes for its exact errors.
+ */
+async function readBody(req: Request, readMaxBytes: number): Promise<Uint8Array> {
+  const declared = req.headers.get(headerUnaryContentLength);
+  const hint = declared === null ? NaN : Number(declared);
+  if (hint > readMaxBytes) return readAllBytes(createAsyncIterable([]), readMaxBytes, declared);
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength === hint && hint <= readMaxBytes) return bytes;
+  return readAllBytes(createAsyncIterable([bytes]), readMaxBytes, declared);
 }
 
 /** The path of an absolute request URL, without parsing the whole URL. */
