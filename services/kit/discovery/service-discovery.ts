@@ -99,6 +99,8 @@ export class ServiceDiscovery {
 /** The known instances of one service and the timers that keep the list true. */
 class InstancePool {
   #byId = new Map<string, { instance: DiscoveredInstance; missed: number }>();
+  /** The list every call reads, made once per change of #byId. */
+  #listed?: DiscoveredInstance[];
   #loadedAt = 0;
   #refreshing?: Promise<void>;
   #pinging = false;
@@ -129,7 +131,7 @@ class InstancePool {
   }
 
   #list(): DiscoveredInstance[] {
-    return [...this.#byId.values()].map((e) => e.instance);
+    return (this.#listed ??= [...this.#byId.values()].map((e) => e.instance));
   }
 
   /** Reads $SRV.INFO.<name> and replaces the list. Concurrent callers share one request. */
@@ -146,6 +148,7 @@ class InstancePool {
         }
         const before = [...this.#byId.keys()].sort().join();
         this.#byId = next;
+        this.#listed = undefined;
         this.#loadedAt = Date.now();
         if ([...next.keys()].sort().join() !== before) {
           this.opts.log?.debug({ service: this.service, instances: [...next.keys()] }, "instances changed");
@@ -173,6 +176,7 @@ class InstancePool {
         if (alive.has(id)) entry.missed = 0;
         else if (++entry.missed >= this.opts.missedPings) {
           this.#byId.delete(id);
+          this.#listed = undefined;
           dropped = true;
           this.opts.log?.info({ service: this.service, instance: id }, "instance stopped answering pings; dropped");
         }

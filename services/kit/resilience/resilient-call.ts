@@ -65,7 +65,7 @@ export interface CallSpec<T> {
  * (deadline.ts), whichever ends first; their signals cancel it.
  */
 export class ResilientCaller {
-  readonly #targets = new Map<string, { policy: TargetPolicy; balancer: InstanceBalancer }>();
+  readonly #targets = new Map<string, TargetState>();
 
   constructor(
     private readonly deps: { discovery: ServiceDiscovery; policies: PolicySource; metrics: ResilienceMetrics; log: Logger },
@@ -77,11 +77,21 @@ export class ResilientCaller {
       t.policy.configure(settings);
       t.balancer.configure(settings);
     });
-    deps.discovery.onChange((service, instances) => this.#targets.get(service)?.balancer.forgetAllBut(new Set(instances.map((i) => i.id))));
+    deps.discovery.onChange((service, instances) => {
+      const t = this.#targets.get(service);
+      if (!t) return;
+      const ids = new Set(instances.map((i) => i.id));
+      t.balancer.forgetAllBut(ids);
+      for (const id of t.okCounters.keys()) if (!ids.has(id)) t.okCounters.delete(id);
+    });
   }
 
   /** The policies and balancer of a target (created on first use). */
   target(name: string): { policy: TargetPolicy; balancer: InstanceBalancer } {
+    return this.#target(name);
+  }
+
+  #target(name: string): TargetState {
     let t = this.#targets.get(name);
     if (!t) {
       const settings = this.deps.policies.settingsFor(name);
@@ -92,6 +102,7 @@ export class ResilientCaller {
           metrics.ejections.inc({ target: name });
           log.info({ target: name, instance: instance.id, url: instance.http, forMs }, `instance of ${name} ejected after a failed call`);
         }),
+        okCounters: new Map(),
       };
       this.#targets.set(name, t);
     }
@@ -99,7 +110,7 @@ export class ResilientCaller {
   }
 
   async call<T>(spec: CallSpec<T>): Promise<T> {
-    const { policy, balancer } = this.target(spec.target);
+    const { policy, balancer, okCounters } = this.#target(spec.target);
     const settings = policy.settings;
     const { metrics, log } = this.deps;
     const target = spec.target;
@@ -120,6 +131,7 @@ export class ResilientCaller {
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
 
     const tried = new Set<string>();
+    const okAttempts = (instance: string) => okCounters.get(instance) ?? okCounters.set(instance, metrics.attempts.labels({ target, instance, outcome: "ok" })).get(instance)!;
     let attempts = 0;
     let lastError: ConnectError | undefined;
     let unknownOutcome: ConnectError | undefined;
@@ -134,12 +146,21 @@ export class ResilientCaller {
       const attempt = new AbortController();
       const attemptSignal = attempt.signal;
       let timedOut = false;
-      const attemptTimer = setTimeout(() => ((timedOut = true), attempt.abort()), ms);
-      const onCallAbort = () => ((timedOut = true), attempt.abort(signal.reason));
-      signal.addEventListener("abort", onCallAbort, { once: true });
+      // Settles the attempt as soon as it is aborted, wherever it waits (a bulkhead queue does not watch
+      // the signal): a promise rejected by whoever aborts, cheaper than an abort listener per attempt.
+      let cutOff!: (reason: unknown) => void;
+      const abandoned = new Promise<never>((_, reject) => (cutOff = reject));
+      const stop = (reason?: unknown) => {
+        timedOut = true;
+        attempt.abort(reason);
+        cutOff(attemptSignal.reason);
+      };
+      const attemptTimer = setTimeout(stop, ms);
+      const onCallAbort = () => stop(signal.reason);
+      if (signal !== NEVER) signal.addEventListener("abort", onCallAbort, { once: true });
       let lease: Lease | undefined;
       try {
-        const value = await raceAbort(
+        const value = await Promise.race([
           policy.bulkhead.execute(async () => {
             attemptSignal.throwIfAborted();
             lease = await balancer.acquire(tried);
@@ -148,10 +169,10 @@ export class ResilientCaller {
             const left = Math.max(1, ms - (Date.now() - began));
             return spec.send({ instance: lease.instance, signal: attemptSignal, timeoutMs: left, attempt: attemptNo });
           }, attemptSignal),
-          attemptSignal,
-        );
+          abandoned,
+        ]);
         lease!.release("success");
-        metrics.attempts.inc({ target, instance: lease!.instance.id, outcome: "ok" });
+        okAttempts(lease!.instance.id).inc();
         return value;
       } catch (e) {
         // Refusals before sending (no instance, bulkhead full) go on as they are, for #outcome to name.
@@ -175,7 +196,7 @@ export class ResilientCaller {
         throw err;
       } finally {
         clearTimeout(attemptTimer);
-        signal.removeEventListener("abort", onCallAbort);
+        if (signal !== NEVER) signal.removeEventListener("abort", onCallAbort);
       }
     };
 
@@ -242,6 +263,13 @@ export class ResilientCaller {
   }
 }
 
+interface TargetState {
+  policy: TargetPolicy;
+  balancer: InstanceBalancer;
+  /** rpc_client_attempts_total{outcome="ok"} per instance, looked up once: labelling a counter hashes its labels on every call. */
+  okCounters: Map<string, { inc(): void }>;
+}
+
 /** The signal of a call nobody can cancel. */
 const NEVER = new AbortController().signal;
 
@@ -259,17 +287,3 @@ function cappedBy<C>(remaining: () => number, inner: IBackoffFactory<C>): IBacko
   });
   return { next: (ctx: C) => wrap(inner.next(ctx)) };
 }
-
-/** Settles with `p`, or rejects as soon as `signal` aborts (a bulkhead queue does not watch the signal). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
