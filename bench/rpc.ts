@@ -5,7 +5,9 @@
 //   bare Bun     fetch() → Bun.serve, protobuf decode/encode only: the limit of the stack
 //   connect-es   stock createConnectTransport (connect-node, and connect-web's fetch one) → createFetchHandler on Bun.serve
 //   Moleculer    broker.call over the same NATS, two processes
-// Run: bun bench/rpc.ts   (BENCH_RPC_SECONDS, BENCH_RPC_ROUNDS, BENCH_CONCURRENCY to change the load)
+// Besides calls/s: CPU time per call, client + server (+ nats-server for Moleculer), which other load on
+// the machine disturbs far less than throughput.
+// Run: bun bench/rpc.ts   (BENCH_RPC_SECONDS, BENCH_RPC_ROUNDS, BENCH_CONCURRENCY to change the load; BENCH_RPC_ONLY=platform,moleculer)
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport as nodeTransport } from "@connectrpc/connect-node";
@@ -17,6 +19,7 @@ import pino from "pino";
 import { GetPaymentStatusRequestSchema, GetPaymentStatusResponseSchema, PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { createServiceClients } from "../services/kit/rpc/service-client";
 import { staticPolicies } from "../services/kit/resilience/policy-source";
+import { cpuMeter, natsServerPid } from "./lib/cpu";
 import { combine, runLoad, type LoadResult } from "./lib/load";
 import { spawnProcess, spawnService, runId, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
@@ -26,12 +29,16 @@ const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_RPC_ROUNDS ?? 2);
+/** A comma-separated subset of the variants (bare Bun is always measured: the ratios need it), for quick comparisons while working. */
+const ONLY = process.env.BENCH_RPC_ONLY;
 const PAYMENT_ID = "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f";
 
 interface Variant {
   key: string;
   label: string;
   call: () => Promise<unknown>;
+  /** The processes besides this one that do work for a call (its CPU per call counts theirs). */
+  pids: number[];
 }
 
 export async function runRpcBench() {
@@ -76,13 +83,16 @@ export async function runRpcBench() {
     cleanups.push(() => broker.stop());
     await broker.waitForServices(["payment"], 10_000);
 
-    const variants: Variant[] = [
-      { key: "platform", label: "platform (kit client → kit service: discovery, policies, Connect binary)", call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }) },
-      { key: "bare", label: "bare Bun fetch → Bun.serve (limit of the stack)", call: bareCall },
-      { key: "connectNode", label: "stock connect-es (connect-node transport → createFetchHandler)", call: () => stockNode.getPaymentStatus({ paymentId: PAYMENT_ID }) },
-      { key: "connectFetch", label: "stock connect-es (connect-web fetch transport → createFetchHandler)", call: () => stockFetch.getPaymentStatus({ paymentId: PAYMENT_ID }) },
-      { key: "moleculer", label: "Moleculer over NATS (JSON)", call: () => broker.call("payment.getPaymentStatus", { paymentId: PAYMENT_ID }) },
+    const natsPid = natsServerPid();
+    const allVariants: Variant[] = [
+      { key: "platform", label: "platform (kit client → kit service: discovery, policies, Connect binary)", call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [kit.pid] },
+      { key: "bare", label: "bare Bun fetch → Bun.serve (limit of the stack)", call: bareCall, pids: [bare.pid] },
+      { key: "connectNode", label: "stock connect-es (connect-node transport → createFetchHandler)", call: () => stockNode.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [stock.pid] },
+      { key: "connectFetch", label: "stock connect-es (connect-web fetch transport → createFetchHandler)", call: () => stockFetch.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [stock.pid] },
+      { key: "moleculer", label: "Moleculer over NATS (JSON)", call: () => broker.call("payment.getPaymentStatus", { paymentId: PAYMENT_ID }), pids: [mol.pid, ...(natsPid ? [natsPid] : [])] },
     ];
+    const only = ONLY ? new Set([...ONLY.split(","), "bare"]) : undefined;
+    const variants = allVariants.filter((v) => !only || only.has(v.key));
     // Every variant answers correctly before anything is timed.
     for (const v of variants) {
       const answer = (await v.call()) as { payment?: { id?: string } };
@@ -90,31 +100,41 @@ export async function runRpcBench() {
     }
 
     const rounds = new Map<string, Awaited<ReturnType<typeof runLoad>>[]>();
+    const cpuMs = new Map<string, number>();
     for (let r = 1; r <= ROUNDS; r++) {
       for (const v of variants) {
-        const res = await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000, warmupMs: 1000 });
+        await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: 1000 });
+        const cpu = cpuMeter(v.pids);
+        const res = await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 });
+        cpuMs.set(v.key, (cpuMs.get(v.key) ?? 0) + cpu());
         (rounds.get(v.key) ?? rounds.set(v.key, []).get(v.key)!).push(res);
         progress(PART, `round ${r}/${ROUNDS} ${v.key}: ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms${res.errors ? `, ${res.errors} errors (${res.firstError})` : ""}`);
       }
     }
-    const results: Record<string, LoadResult & { label: string }> = {};
-    for (const v of variants) results[v.key] = { label: v.label, ...combine(rounds.get(v.key)!) };
+    const results: Record<string, LoadResult & { label: string; cpuUsPerCall: number }> = {};
+    for (const v of variants) {
+      const combined = combine(rounds.get(v.key)!);
+      results[v.key] = { label: v.label, ...combined, cpuUsPerCall: Math.round((cpuMs.get(v.key)! * 1000) / combined.calls) };
+    }
     const memoryMb = Object.fromEntries(procs.map((p) => [p.name, p.rssMb()]));
+    const rate = (key: string) => results[key]?.rate ?? NaN;
     const ratios = {
-      platformOverLimit: ratio(results.platform!.rate, results.bare!.rate),
-      platformOverMoleculer: ratio(results.platform!.rate, results.moleculer!.rate),
-      connectNodeOverLimit: ratio(results.connectNode!.rate, results.bare!.rate),
-      connectFetchOverLimit: ratio(results.connectFetch!.rate, results.bare!.rate),
-      moleculerOverLimit: ratio(results.moleculer!.rate, results.bare!.rate),
+      platformOverLimit: ratio(rate("platform"), rate("bare")),
+      platformOverMoleculer: ratio(rate("platform"), rate("moleculer")),
+      connectNodeOverLimit: ratio(rate("connectNode"), rate("bare")),
+      connectFetchOverLimit: ratio(rate("connectFetch"), rate("bare")),
+      moleculerOverLimit: ratio(rate("moleculer"), rate("bare")),
     };
     const table = markdownTable(
-      ["RPC, unary, 32 callers, 2 processes", "calls/s", "p50 ms", "p99 ms", "× bare Bun"],
+      ["RPC, unary, 32 callers, 2 processes", "calls/s", "p50 ms", "p99 ms", "× bare Bun", "CPU µs/call"],
       variants.map((v) => {
         const r = results[v.key]!;
-        return [v.label, r.rate, r.p50Ms, r.p99Ms, ratio(r.rate, results.bare!.rate)];
+        return [v.label, r.rate, r.p50Ms, r.p99Ms, ratio(r.rate, results.bare!.rate), r.cpuUsPerCall];
       }),
     );
-    writeResult(PART, { concurrency: CONCURRENCY, secondsPerRound: SECONDS, rounds: ROUNDS, results, ratios, serverRssMbAfter: memoryMb }, table);
+    // A subset is a working comparison, not a result: it is printed, bench/results keeps the full run.
+    if (only) console.log(`\n${table}\n\n(BENCH_RPC_ONLY: not written to bench/results)`);
+    else writeResult(PART, { concurrency: CONCURRENCY, secondsPerRound: SECONDS, rounds: ROUNDS, results, ratios, serverRssMbAfter: memoryMb }, table);
     return { results, ratios };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
