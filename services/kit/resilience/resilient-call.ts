@@ -77,21 +77,11 @@ export class ResilientCaller {
       t.policy.configure(settings);
       t.balancer.configure(settings);
     });
-    deps.discovery.onChange((service, instances) => {
-      const t = this.#targets.get(service);
-      if (!t) return;
-      const ids = new Set(instances.map((i) => i.id));
-      t.balancer.forgetAllBut(ids);
-      for (const id of t.okCounters.keys()) if (!ids.has(id)) t.okCounters.delete(id);
-    });
+    deps.discovery.onChange((service, instances) => this.#targets.get(service)?.balancer.forgetAllBut(new Set(instances.map((i) => i.id))));
   }
 
   /** The policies and balancer of a target (created on first use). */
-  target(name: string): { policy: TargetPolicy; balancer: InstanceBalancer } {
-    return this.#target(name);
-  }
-
-  #target(name: string): TargetState {
+  target(name: string): TargetState {
     let t = this.#targets.get(name);
     if (!t) {
       const settings = this.deps.policies.settingsFor(name);
@@ -102,7 +92,6 @@ export class ResilientCaller {
           metrics.ejections.inc({ target: name });
           log.info({ target: name, instance: instance.id, url: instance.http, forMs }, `instance of ${name} ejected after a failed call`);
         }),
-        okCounters: new Map(),
       };
       this.#targets.set(name, t);
     }
@@ -110,7 +99,7 @@ export class ResilientCaller {
   }
 
   async call<T>(spec: CallSpec<T>): Promise<T> {
-    const { policy, balancer, okCounters } = this.#target(spec.target);
+    const { policy, balancer } = this.target(spec.target);
     const settings = policy.settings;
     const { metrics, log } = this.deps;
     const target = spec.target;
@@ -131,7 +120,6 @@ export class ResilientCaller {
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
 
     const tried = new Set<string>();
-    const okAttempts = (instance: string) => okCounters.get(instance) ?? okCounters.set(instance, metrics.attempts.labels({ target, instance, outcome: "ok" })).get(instance)!;
     let attempts = 0;
     let lastError: ConnectError | undefined;
     let unknownOutcome: ConnectError | undefined;
@@ -172,7 +160,7 @@ export class ResilientCaller {
           abandoned,
         ]);
         lease!.release("success");
-        okAttempts(lease!.instance.id).inc();
+        metrics.okAttempt(target, lease!.instance.id);
         return value;
       } catch (e) {
         // Refusals before sending (no instance, bulkhead full) go on as they are, for #outcome to name.
@@ -266,8 +254,6 @@ export class ResilientCaller {
 interface TargetState {
   policy: TargetPolicy;
   balancer: InstanceBalancer;
-  /** rpc_client_attempts_total{outcome="ok"} per instance, looked up once: labelling a counter hashes its labels on every call. */
-  okCounters: Map<string, { inc(): void }>;
 }
 
 /** The signal of a call nobody can cancel. */
