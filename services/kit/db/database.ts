@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { integer, readConfig, text, url, type Env } from "../config";
 import type { Logger } from "../log";
+import { trackCommits } from "./after-commit";
 
 /** A drizzle database, whichever driver is under it; services write their queries against this. */
 export type Database<S extends Record<string, unknown> = Record<string, never>> = PgDatabase<PgQueryResultHKT, S>;
@@ -75,7 +76,8 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
     }
     const client = connect(cfg.DATABASE_POOL_MAX);
     opts.log.info({ driver: "postgres", schema }, "database ready");
-    const db = drizzlePostgres(client, { schema: opts.schema }) as unknown as Database<S>;
+    // Tracked so work can follow a commit (afterCommit), e.g. waking the outbox relay.
+    const db = trackCommits(drizzlePostgres(client, { schema: opts.schema }) as unknown as Database<S>);
     return {
       db,
       driver: "postgres",
@@ -92,7 +94,7 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
   await migratePglite(db, migrationOptions);
   opts.log.info({ driver: "pglite", dir, schema }, "database ready");
   return {
-    db: db as unknown as Database<S>,
+    db: trackCommits(db as unknown as Database<S>),
     driver: "pglite",
     schema,
     check: async () => void (await db.execute(sql`select 1`)),

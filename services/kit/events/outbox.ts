@@ -1,5 +1,6 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { sql } from "drizzle-orm";
+import { afterCommit } from "../db/after-commit";
 import type { Database } from "../db/database";
 import { newTraceparent } from "./cloud-event-headers";
 import type { EventType } from "./event-types";
@@ -11,10 +12,13 @@ const outbox = outboxTable();
 /** The LISTEN/NOTIFY channel on which a schema's relay is woken: outbox_<schema>. */
 export const outboxChannel = (schema: string) => `outbox_${schema}`;
 
+const notifyRelay = sql`select pg_notify('outbox_' || current_schema(), '')`;
+
 /**
  * Writes an event into the outbox, inside `tx`, the transaction that makes the change it reports:
- * both commit or neither does. The relay publishes it after the commit (woken by the NOTIFY that
- * commits with it). Returns the event id.
+ * both commit or neither does. The relay publishes it after the commit, woken by a NOTIFY sent right
+ * after it (on a database from openDatabase), or at the latest by its OUTBOX_POLL_MS poll. Returns the
+ * event id.
  *
  * @example
  *   await db.transaction(async (tx) => {
@@ -38,7 +42,39 @@ export async function writeEvent<D extends DescMessage>(
     traceparent: opts.traceparent || newTraceparent(),
     payload: toBinary(type.schema, create(type.schema, message)),
   });
-  // Delivered when (and only if) the transaction commits.
-  await tx.execute(sql`select pg_notify('outbox_' || current_schema(), '')`);
+  // Not a NOTIFY inside the transaction: Postgres holds one database-wide lock from a notifying
+  // transaction's commit until its WAL is flushed, so every writer would commit (and fsync) one after
+  // another. A NOTIFY of its own after the commit writes no WAL and holds that lock for a moment.
+  if (!afterCommit(tx, wakeRelay)) await tx.execute(notifyRelay);
   return id;
+}
+
+/** Per database: a NOTIFY in flight, and whether another commit since it began needs one more. */
+const waking = new WeakMap<object, { again: boolean }>();
+
+/**
+ * Sends the relay's NOTIFY once this commit is visible. Commits that come while one is in flight share
+ * the next: every commit is followed by a NOTIFY sent after it. A lost one (the process died between
+ * commit and NOTIFY, the database did not answer) leaves the rows to the relay's next pass or poll.
+ */
+function wakeRelay(db: Database<any>): void {
+  const inFlight = waking.get(db);
+  if (inFlight) {
+    inFlight.again = true;
+    return;
+  }
+  const state = { again: false };
+  waking.set(db, state);
+  void (async () => {
+    try {
+      do {
+        state.again = false;
+        await db.execute(notifyRelay);
+      } while (state.again);
+    } catch {
+      // The poll is the safety net for exactly this.
+    } finally {
+      waking.delete(db);
+    }
+  })();
 }
