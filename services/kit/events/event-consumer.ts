@@ -12,6 +12,7 @@ import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { inboxTable } from "./inbox-table";
 import { LastErrors } from "./last-errors";
+import { PREPARED } from "./prepared";
 import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
 
 const inbox = inboxTable();
@@ -164,15 +165,15 @@ export async function startEventConsumer(
       const row = { consumer: def.name, eventId: meta.id, eventType: meta.type };
       const fresh = handler.ownTransactions
         ? await (async () => {
-            const seen = await deps.db.select({ id: inbox.eventId }).from(inbox).where(and(eq(inbox.consumer, def.name), eq(inbox.eventId, meta.id)));
+            const seen = await deps.db.select({ id: inbox.eventId }).from(inbox).where(and(eq(inbox.consumer, def.name), eq(inbox.eventId, meta.id))).prepare(PREPARED.inboxSeen).execute();
             if (seen.length > 0) return false;
             await handler.handle(event, { tx: deps.db, meta, deliveryCount: deliveries, log: elog });
-            await deps.db.insert(inbox).values(row).onConflictDoNothing();
+            await deps.db.insert(inbox).values(row).onConflictDoNothing().prepare(PREPARED.inboxRecord).execute();
             return true;
           })()
         : await deps.db.transaction(async (tx) => {
             // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
-            const claimed = await tx.insert(inbox).values(row).onConflictDoNothing().returning({ id: inbox.eventId });
+            const claimed = await tx.insert(inbox).values(row).onConflictDoNothing().returning({ id: inbox.eventId }).prepare(PREPARED.inboxClaim).execute();
             if (claimed.length === 0) return false;
             await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
             return true;

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { asc, inArray, isNull, lt, sql } from "drizzle-orm";
+import { asc, isNull, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
 import { eventHeaders } from "./cloud-event-headers";
@@ -7,6 +7,7 @@ import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
 import { outboxChannel } from "./outbox";
 import { outboxTable } from "./outbox-table";
+import { PREPARED } from "./prepared";
 import { rowsOf } from "./rows";
 import type { EventNames } from "./streams";
 
@@ -67,12 +68,14 @@ export async function startOutboxRelay(opts: {
 
   const unlisten = await listen(db, opts.driver, outboxChannel(schema), wake);
   let lastPrune = 0;
+  // The key as a literal: a query without parameters goes out in one round trip (see PREPARED).
+  const electLeader = sql.raw(`select pg_try_advisory_xact_lock(hashtext('outbox:${schema.replaceAll("'", "''")}')) as leader`);
 
   const relayOnce = () =>
     db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ leader: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(hashtext(${`outbox:${schema}`})) as leader`));
+      const [lock] = rowsOf<{ leader: boolean }>(await tx.execute(electLeader));
       if (!lock?.leader) return { sent: 0, leader: false, failure: undefined as unknown };
-      const due = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.seq)).limit(cfg.OUTBOX_BATCH);
+      const due = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.seq)).limit(cfg.OUTBOX_BATCH).prepare(PREPARED.outboxDue).execute();
       const sent: string[] = [];
       let failure: unknown;
       if (cfg.OUTBOX_RELAY_HALT === "before_publish" && due.length) await halt(log_, "before_publish", due.map((r) => r.id));
@@ -99,7 +102,8 @@ export async function startOutboxRelay(opts: {
       }
       if (cfg.OUTBOX_RELAY_HALT === "after_publish" && sent.length) await halt(log_, "after_publish", sent);
       // What went out is marked even when a later row failed: the failed one and those after it wait.
-      if (sent.length) await tx.update(outbox).set({ publishedAt: sql`now()` }).where(inArray(outbox.id, sent));
+      // One array parameter rather than a list: the same statement text (prepared) for any number of rows.
+      if (sent.length) await tx.update(outbox).set({ publishedAt: sql`now()` }).where(sql`${outbox.id} = any(${`{${sent.join(",")}}`}::uuid[])`).prepare(PREPARED.outboxMarkSent).execute();
       if (Date.now() - lastPrune > 3_600_000) {
         lastPrune = Date.now();
         await tx.delete(outbox).where(lt(outbox.publishedAt, sql`now() - make_interval(secs => ${KEEP_PUBLISHED_MS / 1000})`));
