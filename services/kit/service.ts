@@ -1,6 +1,4 @@
-import type { DescFile } from "@bufbuild/protobuf";
-import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
-import { createConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { hostname } from "node:os";
@@ -15,13 +13,10 @@ import { connectNats } from "./nats/connection";
 import { registerService, type Endpoints } from "./nats/registration";
 import { startGrpcServer, type GrpcServer } from "./rpc/grpc-server";
 import { createServiceClients, type ServiceClients } from "./rpc/service-client";
-import { deadlineInterceptor, restDeadline } from "./resilience/deadline";
+import { restDeadline } from "./resilience/deadline";
 import { kvPolicies } from "./resilience/policy-source";
-import { file_health_v1_health } from "../contracts/gen/health/v1/health_pb";
-import { HealthStatus, healthRoutes, ServingStatus } from "./rpc/health";
-import { logInterceptor } from "./rpc/log-interceptor";
-import { metricsInterceptor } from "./rpc/metrics-interceptor";
-import { reflectionRoutes } from "./rpc/reflection";
+import { ServingStatus } from "./rpc/health";
+import { serviceRpc } from "./rpc/service-rpc";
 
 /** What a service hands the kit: its name, default ports and a function that builds its parts. */
 export interface ServiceDefinition<S extends Record<string, unknown> = Record<string, never>> {
@@ -135,30 +130,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     throw e;
   }
 
-  const userServices: string[] = [];
-  const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
-  if (parts.rpc) {
-    const probe = createConnectRouter();
-    parts.rpc(probe);
-    for (const h of probe.handlers) {
-      if (!userServices.includes(h.service.typeName)) userServices.push(h.service.typeName);
-      files.set(h.service.file.name, h.service.file);
-    }
-  }
-  const health = new HealthStatus(userServices);
-  const healthAndReflection = [
-    healthRoutes(health),
-    reflectionRoutes([...files.values()], () => [...userServices, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]),
-  ];
-  const routes = (router: ConnectRouter) => {
-    parts.rpc?.(router);
-    for (const r of healthAndReflection) r(router);
-  };
-  const routerOptions: ConnectRouterOptions = {
-    // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
-    interceptors: [deadlineInterceptor(), logInterceptor(log), metricsInterceptor(metrics)],
-    readMaxBytes: cfg.MAX_BODY_BYTES,
-  };
+  const { routes, options: routerOptions, health } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES });
 
   let accepting = true;
   const readiness = {

@@ -1,0 +1,54 @@
+import type { DescFile } from "@bufbuild/protobuf";
+import { createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import { file_health_v1_health } from "../../contracts/gen/health/v1/health_pb";
+import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
+import { deadlineInterceptor } from "../resilience/deadline";
+import { HealthStatus, healthRoutes } from "./health";
+import { logInterceptor } from "./log-interceptor";
+import { metricsInterceptor } from "./metrics-interceptor";
+import { reflectionRoutes } from "./reflection";
+
+/** What both listeners of a service serve over RPC, and how. */
+export interface ServiceRpc {
+  /** Registers the service's own RPC services, grpc.health.v1.Health and server reflection on a router. */
+  routes: (router: ConnectRouter) => void;
+  /** The router options every call goes through: interceptors and the message size limit. */
+  options: ConnectRouterOptions;
+  /** The health of each service served, for Check/Watch/List (all NOT_SERVING until the service says so). */
+  health: HealthStatus;
+}
+
+/**
+ * Assembles the RPC side of a service from the implementations it registers (`rpc`): health and
+ * reflection over exactly the services and files it serves, and the interceptors in their order.
+ */
+export function serviceRpc(opts: { rpc?: (router: ConnectRouter) => void; log: Logger; metrics: Metrics; maxBodyBytes: number }): ServiceRpc {
+  const userServices: string[] = [];
+  const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
+  if (opts.rpc) {
+    const probe = createConnectRouter();
+    opts.rpc(probe);
+    for (const h of probe.handlers) {
+      if (!userServices.includes(h.service.typeName)) userServices.push(h.service.typeName);
+      files.set(h.service.file.name, h.service.file);
+    }
+  }
+  const health = new HealthStatus(userServices);
+  const healthAndReflection = [
+    healthRoutes(health),
+    reflectionRoutes([...files.values()], () => [...userServices, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]),
+  ];
+  return {
+    routes: (router) => {
+      opts.rpc?.(router);
+      for (const r of healthAndReflection) r(router);
+    },
+    options: {
+      // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
+      interceptors: [deadlineInterceptor(), logInterceptor(opts.log), metricsInterceptor(opts.metrics)],
+      readMaxBytes: opts.maxBodyBytes,
+    },
+    health,
+  };
+}
