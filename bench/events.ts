@@ -1,14 +1,25 @@
-// Part 3: events end to end. The platform path: a transaction writes the event into the outbox
-// (writeEvent) → the kit's relay publishes it to JetStream → a kit consumer (defineConsumer) handles
-// it in a transaction with its inbox row. The raw path: publishEvent (the same message and CloudEvents
-// headers) straight to JetStream → a pull consumer that acks. Both with 16 concurrent producers, in one
-// process, each on streams of its own prefix (deleted after) and the platform on a schema of its own
-// (dropped after). events/s from the first write to the last handled; lag = handled − written.
-// Run: bun bench/events.ts   (BENCH_EVENTS to change the count)
+// Part 3: events end to end, laid out as a deployment runs them: the publishing side in this process,
+// the consuming side in a process of its own.
+// - platform: a transaction writes the event into the outbox (writeEvent) → the kit's relay publishes it
+//   to JetStream (here, as in the payment service) → a kit consumer (defineConsumer) handles it in a
+//   transaction with its inbox row (in the consumer process, on a schema of its own, as the order
+//   service does);
+// - raw JetStream: publishEvent (the same message and CloudEvents headers, awaited ack) → a pull
+//   consumer that acks (in the consumer process).
+// Both with 16 concurrent producers, on streams of their own prefix (deleted after), the platform on
+// schemas of its own (dropped after). The machine is shared and its speed drifts, so the two flows take
+// turns: after a warm-up, ROUNDS rounds of EVENTS/ROUNDS events each, alternating which goes first.
+// events/s = events / time from the first write to the last handled, over all rounds; lag = handled −
+// write started. The consumer process reports what it handled over core NATS, in small batches.
+// CPU per event is each process's CPU time (and, where this machine runs the Postgres server, that of
+// the Postgres backends serving each side) divided by the events: what an event costs, wherever it runs.
+// Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts)
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
+import { afterCommit } from "../services/kit/db/after-commit";
 import { openDatabase } from "../services/kit/db/database";
 import { readEventMeta } from "../services/kit/events/cloud-event-headers";
 import { defineConsumer, on } from "../services/kit/events/event-consumer";
@@ -17,21 +28,273 @@ import { PaymentProcessed } from "../services/kit/events/event-types";
 import { writeEvent } from "../services/kit/events/outbox";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { startEvents } from "../services/kit/events/start-events";
-import { EventNames, ensureStreams, isNotFound } from "../services/kit/events/streams";
-import { testSchemas } from "../services/kit/testing/test-database";
+import { deleteStreams, EventNames, ensureStreams } from "../services/kit/events/streams";
+import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
+import * as orderSchema from "../services/order/db/schema";
 import * as paymentSchema from "../services/payment/db/schema";
 import { percentile, round, Samples } from "./lib/load";
-import { runId } from "./lib/processes";
+import { runId, spawnProcess, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
 
 const PART = "events";
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP = 200;
 const PRODUCERS = 16;
-const TIMEOUT_MS = 90_000;
+const ROUND_TIMEOUT_MS = 60_000;
 const event = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(1000 + i), currency: "EUR" } });
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable between the two processes. */
+const now = () => performance.timeOrigin + performance.now();
+const silent = pino({ level: "silent" });
+
+// ── the consumer process ────────────────────────────────────────────────────────────────────────────
+
+/** Runs one flow's consuming side until SIGTERM: BENCH_EVENTS_ROLE is "raw" or "platform". */
+async function consumerProcess(role: string) {
+  const env = process.env as Record<string, string>;
+  const nc = await connect({ servers: NATS_URL.split(",") });
+  const subject = env.BENCH_REPORT_SUBJECT!;
+  // [event id, handled at] pairs, sent every few milliseconds: reporting costs both flows the same, and little.
+  let batch: [string, number][] = [];
+  const flush = () => {
+    if (batch.length) nc.publish(subject, JSON.stringify(batch));
+    batch = [];
+  };
+  const flusher = setInterval(flush, 5);
+  const handled = (id: string) => void batch.push([id, now()]);
+  // The bench asks for this process's CPU time at the start and end of each round.
+  nc.subscribe(`${subject}.cpu`, { callback: (_e, m) => void m.respond(JSON.stringify(process.cpuUsage())) });
+  const names = new EventNames(env.EVENTS_PREFIX!);
+  let stop: () => Promise<void>;
+  if (role === "raw") {
+    const js = jetstream(nc);
+    const messages = await (await js.consumers.get(names.stream("PAYMENTS"), "bench-raw")).consume();
+    void (async () => {
+      for await (const m of messages) {
+        const meta = readEventMeta(m.headers);
+        m.ack();
+        if ("id" in meta) handled(meta.id);
+      }
+    })();
+    stop = async () => void messages.stop();
+  } else {
+    // The consuming service's own database (the order service's schema: it consumes payments.*).
+    const database = await openDatabase({ service: "order", env, log: silent, schema: orderSchema, migrationsFolder: join(import.meta.dir, "../services/order/db/migrations") });
+    // The handler runs inside the inbox transaction: reported once that committed.
+    const handler = on(PaymentProcessed, async (_e, { tx, meta }) => void afterCommit(tx, () => handled(meta.id)));
+    const consumer = defineConsumer({ name: "bench-events", stream: "PAYMENTS", handlers: [handler] });
+    const events = await startEvents({ service: "order", env, log: silent, nats: nc, database, outbox: false, consumers: [consumer] });
+    stop = async () => {
+      await events?.stop();
+      await database.close();
+    };
+  }
+  console.log(JSON.stringify({ ready: true }));
+  process.once("SIGTERM", async () => {
+    await stop();
+    clearInterval(flusher);
+    flush();
+    await nc.drain();
+    process.exit(0);
+  });
+}
+
+// ── the bench ───────────────────────────────────────────────────────────────────────────────────────
+
+interface Round {
+  events: number;
+  /** From the first write to the last event handled. */
+  seconds: number;
+  /** From the first write to the last producer's answer. */
+  producedSeconds: number;
+  lags: Samples;
+  /** CPU seconds spent in the round, per process (and Postgres backends, where readable). */
+  cpu: Record<string, number>;
+}
 
 interface Flow {
+  /** Produces `n` events from PRODUCERS loops and resolves once every one was handled. */
+  round(n: number): Promise<Round>;
+  close(): Promise<void>;
+}
+
+/** Starts this file as a flow's consuming process; `onHandled` gets what it reports. */
+async function startConsumer(nc: NatsConnection, role: "raw" | "platform", env: Record<string, string>, onHandled: (id: string, at: number) => void) {
+  const subject = `bench.${runId("report")}`;
+  const sub = nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (!err) for (const [id, at] of msg.json<[string, number][]>()) onHandled(id, at);
+    },
+  });
+  await nc.flush();
+  const proc: BenchProcess = await spawnProcess(`${role} consumer`, import.meta.path, {
+    env: { ...env, BENCH_EVENTS_ROLE: role, BENCH_REPORT_SUBJECT: subject, NATS_URL },
+    isReady: (l) => l.ready === true,
+    timeoutMs: 60_000,
+  });
+  return {
+    /** The consumer process's CPU seconds so far. */
+    async cpuSeconds() {
+      const { user, system } = (await nc.request(`${subject}.cpu`, "", { timeout: 5000 })).json<{ user: number; system: number }>();
+      return (user + system) / 1e6;
+    },
+    async stop() {
+      await proc.stop();
+      sub.unsubscribe();
+    },
+  };
+}
+
+/**
+ * CPU seconds so far of the Postgres backends whose application_name is `app`, when the server runs on
+ * this machine (its processes readable under /proc); undefined when not.
+ */
+async function backendCpuSeconds(schemas: TestSchemas, app: string): Promise<number | undefined> {
+  const rows = await schemas.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${app}`;
+  let total = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ 100)
+    } catch {
+      return undefined;
+    }
+  }
+  return rows.length ? total : undefined;
+}
+
+/**
+ * Runs rounds of a flow: `produce(i, id)` writes event `id`; `handled` is fed what the consumer
+ * reported; `cpu()` reads the CPU counters that matter to this flow.
+ */
+function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () => Promise<Record<string, number | undefined>>) {
+  let expected = new Map<string, number>();
+  let remaining = 0;
+  let lags = new Samples();
+  let lastAt = 0;
+  let allHandled: () => void = () => {};
+  const handled = (id: string, at: number) => {
+    const t0 = expected.get(id);
+    // Not of this round (a redelivery of an earlier one), or seen already.
+    if (t0 === undefined) return;
+    expected.delete(id);
+    lags.add(Math.max(0, at - t0));
+    lastAt = Math.max(lastAt, at);
+    if (--remaining === 0) allHandled();
+  };
+  const round = async (n: number): Promise<Round> => {
+    expected = new Map();
+    remaining = n;
+    lags = new Samples();
+    const done = new Promise<void>((resolve) => (allHandled = resolve));
+    const cpuBefore = await cpu();
+    const started = now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PRODUCERS }, async () => {
+        while (next < n) {
+          const i = next++;
+          const id = crypto.randomUUID();
+          // Lag from the start of the write: the consumer may see it before produce() returns.
+          expected.set(id, now());
+          await produce(i, id);
+        }
+      }),
+    );
+    const producedSeconds = (now() - started) / 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${remaining} of ${n} events not handled within ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS)));
+    await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+    const seconds = (lastAt - started) / 1000;
+    const cpuAfter = await cpu();
+    const spent: Record<string, number> = {};
+    for (const [k, after] of Object.entries(cpuAfter)) if (after !== undefined && cpuBefore[k] !== undefined) spent[k] = after - cpuBefore[k]!;
+    return { events: n, seconds, producedSeconds, lags, cpu: spent };
+  };
+  return { handled, round };
+}
+
+const processCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+async function rawFlow(): Promise<Flow> {
+  const names = new EventNames(runId("braw"));
+  const nc = await connect({ servers: NATS_URL.split(",") });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  let consumer: Awaited<ReturnType<typeof startConsumer>> | undefined;
+  const close = async () => {
+    await consumer?.stop();
+    await deleteStreams(jsm, names);
+    await nc.close();
+  };
+  try {
+    await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: names.prefix }), silent);
+    await jsm.consumers.add(names.stream("PAYMENTS"), { durable_name: "bench-raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: names.subject("payments.>") });
+    const flow = rounds(
+      (i, id) => publishEvent(js, names, PaymentProcessed, event(i), { source: "/bench/raw", id }),
+      async () => ({ producer: processCpuSeconds(), consumer: await consumer!.cpuSeconds() }),
+    );
+    consumer = await startConsumer(nc, "raw", { EVENTS_PREFIX: names.prefix }, flow.handled);
+    return { round: flow.round, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function platformFlow(): Promise<Flow> {
+  const prefix = runId("bobx");
+  const schemas = testSchemas();
+  // Names for the Postgres backends of each side, to read their CPU time.
+  const apps = { producer: `${prefix}-producer`, consumer: `${prefix}-consumer` };
+  const env = { ...schemas.env("payment"), EVENTS_PREFIX: prefix, NATS_URL, PGAPPNAME: apps.producer };
+  const nc = await connect({ servers: NATS_URL.split(",") });
+  let consumer: Awaited<ReturnType<typeof startConsumer>> | undefined;
+  let events: Awaited<ReturnType<typeof startEvents>>;
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  const close = async () => {
+    await consumer?.stop();
+    await events?.stop();
+    await database?.close();
+    await deleteStreams(await jetstreamManager(nc), new EventNames(prefix));
+    await nc.close();
+    await schemas.drop();
+  };
+  try {
+    // The publishing service: its database (with the outbox) and its relay. postgres.js names its
+    // connections from PGAPPNAME when it opens the pool.
+    const appName = process.env.PGAPPNAME;
+    process.env.PGAPPNAME = apps.producer;
+    try {
+      database = await openDatabase({ service: "payment", env, log: silent, schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../services/payment/db/migrations") });
+    } finally {
+      if (appName === undefined) delete process.env.PGAPPNAME;
+      else process.env.PGAPPNAME = appName;
+    }
+    events = await startEvents({ service: "payment", env, log: silent, nats: nc, database, outbox: true, consumers: [] });
+    const db = database.db;
+    const flow = rounds(
+      (i, id) => db.transaction((tx) => writeEvent(tx, PaymentProcessed, event(i), { id })),
+      async () => ({
+        producer: processCpuSeconds(),
+        producerPostgres: await backendCpuSeconds(schemas, apps.producer),
+        consumer: await consumer!.cpuSeconds(),
+        consumerPostgres: await backendCpuSeconds(schemas, apps.consumer),
+      }),
+    );
+    consumer = await startConsumer(nc, "platform", { ...schemas.env("order"), EVENTS_PREFIX: prefix, PGAPPNAME: apps.consumer }, flow.handled);
+    return { round: flow.round, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+interface Totals {
   events: number;
   seconds: number;
   eventsPerSecond: number;
@@ -39,121 +302,78 @@ interface Flow {
   producedPerSecond: number;
   lagP50Ms: number;
   lagP99Ms: number;
+  /** CPU milliseconds per event, by where it was spent. */
+  cpuMsPerEvent: Record<string, number>;
+  /** events/s of each round. */
+  roundsPerSecond: number[];
 }
 
-/** Produces EVENTS events from PRODUCERS loops and resolves once every one was handled. */
-async function measure(produce: (i: number) => Promise<string>, written: Map<string, number>, handled: { done: Promise<void> }, lags: Samples): Promise<Flow> {
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: PRODUCERS }, async () => {
-      while (next < EVENTS) {
-        const i = next++;
-        const t0 = performance.now();
-        const id = await produce(i);
-        // Lag from the start of the write: the consumer may see it before produce() returns.
-        if (!written.has(id)) written.set(id, t0);
-      }
-    }),
-  );
-  const producedSeconds = (performance.now() - started) / 1000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([handled.done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`not every event was handled within ${TIMEOUT_MS} ms`)), TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
-  const seconds = (performance.now() - started) / 1000;
+function totals(rs: Round[]): Totals {
+  const events = rs.reduce((a, r) => a + r.events, 0);
+  const seconds = rs.reduce((a, r) => a + r.seconds, 0);
+  const produced = rs.reduce((a, r) => a + r.producedSeconds, 0);
+  const lags = new Samples();
+  for (const r of rs) lags.merge(r.lags);
   const sorted = lags.sorted();
-  return { events: EVENTS, seconds: round(seconds, 2), eventsPerSecond: Math.round(EVENTS / seconds), producedPerSecond: Math.round(EVENTS / producedSeconds), lagP50Ms: round(percentile(sorted, 50), 2), lagP99Ms: round(percentile(sorted, 99), 2) };
-}
-
-/** Counts handled events (once each) and records their lag; `done` resolves at EVENTS. */
-function tracker(written: Map<string, number>, lags: Samples) {
-  const seen = new Set<string>();
-  let resolve!: () => void;
-  const done = new Promise<void>((r) => (resolve = r));
+  const cpu: Record<string, number> = {};
+  for (const k of Object.keys(rs[0]!.cpu)) if (rs.every((r) => k in r.cpu)) cpu[k] = round((1000 * rs.reduce((a, r) => a + r.cpu[k]!, 0)) / events, 3);
   return {
-    done,
-    handled(id: string) {
-      if (seen.has(id)) return;
-      seen.add(id);
-      const t0 = written.get(id);
-      // Handled before its producer returned: its write began no later than now.
-      lags.add(t0 === undefined ? 0 : performance.now() - t0);
-      if (seen.size >= EVENTS) resolve();
-    },
+    events,
+    seconds: round(seconds, 2),
+    eventsPerSecond: Math.round(events / seconds),
+    producedPerSecond: Math.round(events / produced),
+    lagP50Ms: round(percentile(sorted, 50), 2),
+    lagP99Ms: round(percentile(sorted, 99), 2),
+    cpuMsPerEvent: cpu,
+    roundsPerSecond: rs.map((r) => Math.round(r.events / r.seconds)),
   };
 }
 
-async function rawFlow(): Promise<Flow> {
-  const names = new EventNames(runId("braw"));
-  const nc = await connect({ servers: NATS_URL.split(",") });
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const log = pino({ level: "silent" });
-  try {
-    await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: names.prefix }), log);
-    const stream = names.stream("PAYMENTS");
-    await jsm.consumers.add(stream, { durable_name: "bench-raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: names.subject("payments.>") });
-    const written = new Map<string, number>();
-    const lags = new Samples();
-    const t = tracker(written, lags);
-    const messages = await (await js.consumers.get(stream, "bench-raw")).consume();
-    void (async () => {
-      for await (const m of messages) {
-        const meta = readEventMeta(m.headers);
-        m.ack();
-        if ("id" in meta) t.handled(meta.id);
-      }
-    })();
-    const flow = await measure(async (i) => (await publishEvent(js, names, PaymentProcessed, event(i), { source: "/bench/raw" })).id, written, t, lags);
-    messages.stop();
-    return flow;
-  } finally {
-    for (const s of names.allStreams) await jsm.streams.delete(s).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    await nc.close();
-  }
-}
-
-async function outboxFlow(): Promise<Flow> {
-  const prefix = runId("bobx");
-  const schemas = testSchemas();
-  const env = { ...schemas.env("payment"), EVENTS_PREFIX: prefix, NATS_URL };
-  const nc = await connect({ servers: NATS_URL.split(",") });
-  const log = pino({ level: "silent" });
-  const database = await openDatabase({ service: "payment", env, log, schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../services/payment/db/migrations") });
-  const written = new Map<string, number>();
-  const lags = new Samples();
-  const t = tracker(written, lags);
-  const consumer = defineConsumer({ name: "bench-events", stream: "PAYMENTS", handlers: [on(PaymentProcessed, async (_e, { meta }) => void t.handled(meta.id))] });
-  // The handler runs inside the inbox transaction: count it only once that committed.
-  const events = await startEvents({ service: "payment", env, log, nats: nc, database, outbox: true, consumers: [consumer] });
-  try {
-    return await measure((i) => database.db.transaction((tx) => writeEvent(tx, PaymentProcessed, event(i))), written, t, lags);
-  } finally {
-    await events?.stop();
-    await database.close();
-    const jsm = await jetstreamManager(nc);
-    for (const s of new EventNames(prefix).allStreams) await jsm.streams.delete(s).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    await nc.close();
-    await schemas.drop();
-  }
-}
-
 export async function runEventsBench() {
-  progress(PART, `raw JetStream: ${EVENTS} events, ${PRODUCERS} publishers`);
+  const perRound = Math.ceil(EVENTS / ROUNDS);
+  progress(PART, `raw JetStream and outbox → JetStream → kit consumer, ${PRODUCERS} producers, consumers in processes of their own: warm-up ${WARMUP}, then ${ROUNDS} rounds of ${perRound} events each, taking turns`);
   const raw = await rawFlow();
-  progress(PART, `raw: ${raw.eventsPerSecond} events/s, lag p50 ${raw.lagP50Ms} ms, p99 ${raw.lagP99Ms} ms`);
-  progress(PART, `outbox → JetStream → kit consumer: ${EVENTS} events, ${PRODUCERS} writers`);
-  const outbox = await outboxFlow();
-  progress(PART, `outbox: ${outbox.eventsPerSecond} events/s (${outbox.producedPerSecond}/s written), lag p50 ${outbox.lagP50Ms} ms, p99 ${outbox.lagP99Ms} ms`);
-  const ratios = { outboxOverRaw: ratio(outbox.eventsPerSecond, raw.eventsPerSecond) };
+  let platform: Flow | undefined;
+  const results: { raw: Round[]; platform: Round[] } = { raw: [], platform: [] };
+  try {
+    platform = await platformFlow();
+    await raw.round(WARMUP);
+    await platform.round(WARMUP);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? (["raw", "platform"] as const) : (["platform", "raw"] as const);
+      for (const which of order) {
+        const result = await (which === "raw" ? raw : platform).round(perRound);
+        results[which].push(result);
+        progress(PART, `round ${r + 1} ${which}: ${Math.round(result.events / result.seconds)} events/s (${Math.round(result.events / result.producedSeconds)}/s produced)`);
+      }
+    }
+  } finally {
+    await platform?.close();
+    await raw.close();
+  }
+  const rawTotals = totals(results.raw);
+  const outbox = totals(results.platform);
+  const ratios = {
+    outboxOverRaw: ratio(outbox.eventsPerSecond, rawTotals.eventsPerSecond),
+    byRound: results.platform.map((p, i) => ratio(p.events / p.seconds, results.raw[i]!.events / results.raw[i]!.seconds)),
+  };
+  const cpuCell = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
   const table = markdownTable(
-    [`events, ${EVENTS} × PaymentProcessed, ${PRODUCERS} producers`, "events/s end to end", "produced/s", "lag p50 ms", "lag p99 ms", "× raw"],
+    [`events, ${rawTotals.events} × PaymentProcessed, ${PRODUCERS} producers, consumer in its own process`, "events/s end to end", "produced/s", "lag p50 ms", "lag p99 ms", "CPU ms per event", "× raw"],
     [
-      ["platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx)", outbox.eventsPerSecond, outbox.producedPerSecond, outbox.lagP50Ms, outbox.lagP99Ms, ratios.outboxOverRaw],
-      ["raw JetStream: publish (awaited ack) → pull consumer, ack", raw.eventsPerSecond, raw.producedPerSecond, raw.lagP50Ms, raw.lagP99Ms, 1],
+      ["platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx)", outbox.eventsPerSecond, outbox.producedPerSecond, outbox.lagP50Ms, outbox.lagP99Ms, cpuCell(outbox.cpuMsPerEvent), ratios.outboxOverRaw],
+      ["raw JetStream: publish (awaited ack) → pull consumer, ack", rawTotals.eventsPerSecond, rawTotals.producedPerSecond, rawTotals.lagP50Ms, rawTotals.lagP99Ms, cpuCell(rawTotals.cpuMsPerEvent), 1],
     ],
   );
-  writeResult(PART, { events: EVENTS, producers: PRODUCERS, results: { outbox, raw }, ratios }, table);
-  return { outbox, raw, ratios };
+  writeResult(PART, { events: rawTotals.events, rounds: ROUNDS, producers: PRODUCERS, layout: "producers (and the relay) in the bench process, the consumer in a process of its own", results: { outbox, raw: rawTotals }, ratios }, table);
+  return { outbox, raw: rawTotals, ratios };
 }
 
-if (import.meta.main) await runEventsBench();
+if (import.meta.main) {
+  const role = process.env.BENCH_EVENTS_ROLE;
+  if (role) await consumerProcess(role);
+  else await runEventsBench();
+}
