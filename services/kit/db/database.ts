@@ -1,12 +1,6 @@
-import { PGlite } from "@electric-sql/pglite";
-import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { integer, readConfig, text, url, type Env } from "../config";
@@ -87,43 +81,8 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
     };
   }
 
+  // Imported here, not at the top: a service on Postgres never loads PGlite.
+  const { openPgliteDatabase } = await import("./pglite");
   const dir = resolve(join(cfg.DATA_DIR, opts.service, "pglite"));
-  const client = await openPglite(dir);
-  await client.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
-  const db = drizzlePglite(client, { schema: opts.schema });
-  await migratePglite(db, migrationOptions);
-  opts.log.info({ driver: "pglite", dir, schema }, "database ready");
-  return {
-    db: trackCommits(db as unknown as Database<S>),
-    driver: "pglite",
-    schema,
-    check: async () => void (await db.execute(sql`select 1`)),
-    close: () => client.close(),
-  };
-}
-
-/** A freshly initialised, empty PGlite data directory, kept per PGlite version for every later first start. */
-const PGLITE_TEMPLATE = join(tmpdir(), `shop-pglite-template-${pgliteVersion()}.tar.gz`);
-
-function pgliteVersion(): string {
-  const manifest = join(import.meta.dir, "../../../node_modules/@electric-sql/pglite/package.json");
-  return existsSync(manifest) ? String(JSON.parse(readFileSync(manifest, "utf8")).version) : "unknown";
-}
-
-/**
- * Opens (or creates) an embedded database. A first start runs initdb in WASM, several CPU-seconds; it
- * is done once per machine and the result reused as a template, so a new DATA_DIR starts in a moment.
- */
-async function openPglite(dir: string): Promise<PGlite> {
-  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
-  mkdirSync(dir, { recursive: true });
-  if (fresh && existsSync(PGLITE_TEMPLATE)) return PGlite.create(dir, { loadDataDir: Bun.file(PGLITE_TEMPLATE) });
-  const client = await PGlite.create(dir);
-  if (fresh) {
-    const template = await client.dumpDataDir("gzip");
-    const partial = `${PGLITE_TEMPLATE}.${process.pid}`;
-    await Bun.write(partial, template);
-    renameSync(partial, PGLITE_TEMPLATE); // atomic: concurrent first starts never see half a template
-  }
-  return client;
+  return openPgliteDatabase({ dir, schema, tables: opts.schema, migrationsFolder: opts.migrationsFolder, log: opts.log });
 }

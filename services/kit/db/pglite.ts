@@ -1,0 +1,61 @@
+// The embedded database for running without Postgres. Its own module, loaded by openDatabase only when
+// DATABASE_URL is unset: PGlite and its drizzle driver cost a service ~2 MB it never uses on Postgres.
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/pglite";
+import { migrate } from "drizzle-orm/pglite/migrator";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../log";
+import { trackCommits } from "./after-commit";
+import type { Database, OpenDatabase } from "./database";
+
+/** Opens (or creates) the PGlite database in `dir`, with the service's tables migrated into `schema`. */
+export async function openPgliteDatabase<S extends Record<string, unknown>>(opts: {
+  dir: string;
+  schema: string;
+  tables: S;
+  migrationsFolder: string;
+  log: Logger;
+}): Promise<OpenDatabase<S>> {
+  const { dir, schema } = opts;
+  const client = await openPglite(dir);
+  await client.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
+  const db = drizzle(client, { schema: opts.tables });
+  await migrate(db, { migrationsFolder: opts.migrationsFolder, migrationsSchema: schema, migrationsTable: "migrations" });
+  opts.log.info({ driver: "pglite", dir, schema }, "database ready");
+  return {
+    db: trackCommits(db as unknown as Database<S>),
+    driver: "pglite",
+    schema,
+    check: async () => void (await db.execute(sql`select 1`)),
+    close: () => client.close(),
+  };
+}
+
+/** A freshly initialised, empty PGlite data directory, kept per PGlite version for every later first start. */
+const PGLITE_TEMPLATE = join(tmpdir(), `shop-pglite-template-${pgliteVersion()}.tar.gz`);
+
+function pgliteVersion(): string {
+  const manifest = join(import.meta.dir, "../../../node_modules/@electric-sql/pglite/package.json");
+  return existsSync(manifest) ? String(JSON.parse(readFileSync(manifest, "utf8")).version) : "unknown";
+}
+
+/**
+ * Opens (or creates) an embedded database. A first start runs initdb in WASM, several CPU-seconds; it
+ * is done once per machine and the result reused as a template, so a new DATA_DIR starts in a moment.
+ */
+async function openPglite(dir: string): Promise<PGlite> {
+  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
+  mkdirSync(dir, { recursive: true });
+  if (fresh && existsSync(PGLITE_TEMPLATE)) return PGlite.create(dir, { loadDataDir: Bun.file(PGLITE_TEMPLATE) });
+  const client = await PGlite.create(dir);
+  if (fresh) {
+    const template = await client.dumpDataDir("gzip");
+    const partial = `${PGLITE_TEMPLATE}.${process.pid}`;
+    await Bun.write(partial, template);
+    renameSync(partial, PGLITE_TEMPLATE); // atomic: concurrent first starts never see half a template
+  }
+  return client;
+}
