@@ -40,6 +40,7 @@ import { simulatedProvider } from "../services/payment/domain/provider";
 import { paymentRequestsConsumer } from "../services/payment/events/payment-requests";
 import { countedProvider } from "../services/payment/provider-metrics";
 import { paymentRoutes } from "../services/payment/rpc/payment-service";
+import { processCpuMs } from "./lib/cpu";
 import { combine, runLoad, type LoadResult } from "./lib/load";
 import { runId, spawnService, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
@@ -62,8 +63,14 @@ export interface OrdersOptions {
 
 export interface MemoryRow {
   service: string;
+  /** RSS, as the 100 MB limit counts it. */
   idleMb: number;
   loadPeakMb: number;
+  /** The private part (anonymous pages); the rest is mostly the bun executable's pages, shared by every Bun process. */
+  idlePrivateMb: number;
+  loadPeakPrivateMb: number;
+  /** CPU the service used from the start of the load to its end, per order placed (warm-up included). */
+  cpuMsPerOrder: number;
 }
 
 async function deleteStreams(nc: NatsConnection, prefix: string) {
@@ -72,7 +79,7 @@ async function deleteStreams(nc: NatsConnection, prefix: string) {
 }
 
 /** The platform: five (or seven) processes, driven through the gateway's REST API. */
-async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Promise<{ load: LoadResult; memory: MemoryRow[] }> {
+async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Promise<{ load: LoadResult; ordersPlaced: number; memory: MemoryRow[] }> {
   const part = o.part;
   const schemas = testSchemas();
   const prefix = runId("bord");
@@ -105,10 +112,16 @@ async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     }
     // Wait for the platform to be idle (discovery settled, relays caught up) before the idle sample.
     await Bun.sleep(2000);
-    const idle = new Map(procs.map((p) => [p.name, p.rssMb()]));
-    const peak = new Map(idle);
+    const idle = new Map(procs.map((p) => [p.name, p.memory()]));
+    const peak = new Map([...idle].map(([name, m]) => [name, { ...m }]));
+    const cpuAtStart = new Map(procs.map((p) => [p.name, processCpuMs(p.pid)]));
     const sampler = setInterval(() => {
-      for (const p of procs) peak.set(p.name, Math.max(peak.get(p.name)!, p.rssMb()));
+      for (const p of procs) {
+        const now = p.memory();
+        const top = peak.get(p.name)!;
+        top.rssMb = Math.max(top.rssMb, now.rssMb);
+        top.privateMb = Math.max(top.privateMb, now.privateMb);
+      }
     }, 200);
     let n = 0;
     const placeAndConfirm = async () => {
@@ -123,7 +136,15 @@ async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     clearInterval(sampler);
     const load = combine([res]);
     progress(part, `platform: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`);
-    return { load, memory: procs.map((p) => ({ service: p.name, idleMb: idle.get(p.name)!, loadPeakMb: peak.get(p.name)! })) };
+    const memory = procs.map((p) => ({
+      service: p.name,
+      idleMb: idle.get(p.name)!.rssMb,
+      loadPeakMb: peak.get(p.name)!.rssMb,
+      idlePrivateMb: idle.get(p.name)!.privateMb,
+      loadPeakPrivateMb: peak.get(p.name)!.privateMb,
+      cpuMsPerOrder: Math.round((processCpuMs(p.pid) - cpuAtStart.get(p.name)!) / Math.max(1, n)),
+    }));
+    return { load, ordersPlaced: n, memory };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await deleteStreams(nc, prefix);
@@ -226,7 +247,10 @@ export async function runOrdersFlows(opts: OrdersOptions = {}) {
 }
 
 export function memoryTable(memory: MemoryRow[]): string {
-  return markdownTable(["service", "RSS idle MB", "RSS peak under order load MB"], memory.map((m) => [m.service, m.idleMb, m.loadPeakMb]));
+  return markdownTable(
+    ["service", "RSS idle MB", "RSS peak under order load MB", "private idle MB", "private peak MB", "CPU ms per order"],
+    memory.map((m) => [m.service, m.idleMb, m.loadPeakMb, m.idlePrivateMb, m.loadPeakPrivateMb, m.cpuMsPerOrder]),
+  );
 }
 
 export async function runOrdersBench(opts: OrdersOptions = {}) {

@@ -12,6 +12,8 @@ export interface BenchProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Resident memory now, in MB (from /proc). */
   rssMb(): number;
+  /** Resident memory now split by kind, in MB (from /proc). */
+  memory(): ResidentMemory;
   stop(): Promise<number | null>;
 }
 
@@ -74,6 +76,7 @@ export async function spawnProcess(
     ready: entry,
     proc,
     rssMb: () => rssMb(proc.pid),
+    memory: () => residentMemory(proc.pid),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
       const killer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
@@ -88,17 +91,40 @@ export async function spawnProcess(
 export function spawnService(name: string, env: Record<string, string>, file = join(ROOT, "services", name, "main.ts")): Promise<BenchProcess> {
   const prefix = name.toUpperCase();
   return spawnProcess(name, file, {
+    args: serviceBunArgs(),
     env: { [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", LOG_LEVEL: "info", ...env },
     isReady: (l) => l.msg === `${name} started`,
   });
 }
 
+/** Extra `bun` flags for every service process (BENCH_SERVICE_BUN_ARGS="--smol"), to measure runtime options side by side. */
+export const serviceBunArgs = () => (process.env.BENCH_SERVICE_BUN_ARGS ?? "").split(" ").filter(Boolean);
+
 export function rssMb(pid: number): number {
+  return residentMemory(pid).rssMb;
+}
+
+/**
+ * A process's resident memory: private is what it alone holds (anonymous pages: JS heap, JIT code,
+ * malloc); shared file is mapped files, almost all the bun executable's own pages, which every Bun
+ * process on the machine shares (one copy in RAM) but each one's RSS counts in full.
+ */
+export interface ResidentMemory {
+  rssMb: number;
+  privateMb: number;
+  sharedFileMb: number;
+}
+
+export function residentMemory(pid: number): ResidentMemory {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const mb = (field: string) => {
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+      return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
+    };
+    return { rssMb: mb("VmRSS"), privateMb: mb("RssAnon"), sharedFileMb: mb("RssFile") };
   } catch {
-    return NaN;
+    return { rssMb: NaN, privateMb: NaN, sharedFileMb: NaN };
   }
 }
 
