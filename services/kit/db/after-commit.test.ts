@@ -89,6 +89,21 @@ describe("afterCommit", () => {
     expect(await visible(r.id)).toBe(true);
   });
 
+  test("a savepoint rolled back runs none of its callbacks, though the outer transaction commits", async () => {
+    let callbacks = 0;
+    await database.db.transaction(async (tx) => {
+      await tx
+        .transaction(async (inner) => {
+          await inner.insert(outbox).values(row());
+          afterCommit(inner, () => void callbacks++);
+          throw new Error("undo the savepoint");
+        })
+        .catch(() => {});
+      afterCommit(tx, () => void (callbacks += 10));
+    });
+    expect(callbacks).toBe(10);
+  });
+
   test("on the database itself (statements commit as they return) it runs at once", async () => {
     let callbacks = 0;
     await database.db.insert(outbox).values(row());

@@ -36,11 +36,16 @@ export function trackCommits<D extends Database<any>>(db: D): D {
 function remember(tx: Database<any>, db: Database<any>, callbacks: Callback[]) {
   open.set(tx, { db, callbacks });
   const savepoint = tx.transaction.bind(tx) as (fn: (inner: Database<any>) => Promise<unknown>, config?: unknown) => Promise<unknown>;
-  (tx as { transaction: unknown }).transaction = (fn: (inner: Database<any>) => Promise<unknown>, config?: unknown) =>
-    savepoint((inner) => {
-      remember(inner, db, callbacks);
+  // A savepoint's callbacks join the outer transaction's only when the savepoint was released: one rolled back runs none.
+  (tx as { transaction: unknown }).transaction = async (fn: (inner: Database<any>) => Promise<unknown>, config?: unknown) => {
+    const own: Callback[] = [];
+    const result = await savepoint((inner) => {
+      remember(inner, db, own);
       return fn(inner);
     }, config);
+    callbacks.push(...own);
+    return result;
+  };
 }
 
 /**
