@@ -111,7 +111,6 @@ function resilientTransport(caller: ResilientCaller, target: string, fb?: { fall
       timeoutMs: number | undefined,
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
-      contextValues?: Parameters<Transport["unary"]>[5],
     ): Promise<UnaryResponse<I, O>> {
       const headers = new Headers(header);
       try {
