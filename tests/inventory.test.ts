@@ -393,7 +393,8 @@ describe("expiry", () => {
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
     await waitFor(async () => (await reservationRows(orderId))[0]?.status === "expired", { timeoutMs: 10_000, what: "the reservation to expire" });
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
-    expect(a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id)).toBe(true);
+    // The sweeper logs after its commit, and the line reaches us through the process's stdout: wait for it too.
+    await waitFor(() => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id), { timeoutMs: 5_000, what: "the sweeper's log line" });
 
     const e = await refusal(viaB.commitReservation({ reservationId: reservation!.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
