@@ -16,7 +16,6 @@
 // Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts)
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterCommit } from "../services/kit/db/after-commit";
@@ -32,6 +31,7 @@ import { deleteStreams, EventNames, ensureStreams } from "../services/kit/events
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 import * as orderSchema from "../services/order/db/schema";
 import * as paymentSchema from "../services/payment/db/schema";
+import { processCpuMs } from "./lib/cpu";
 import { percentile, round, Samples } from "./lib/load";
 import { runId, spawnProcess, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
@@ -154,12 +154,9 @@ async function backendCpuSeconds(schemas: TestSchemas, app: string): Promise<num
   const rows = await schemas.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${app}`;
   let total = 0;
   for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ 100)
-    } catch {
-      return undefined;
-    }
+    const ms = processCpuMs(pid);
+    if (Number.isNaN(ms)) return undefined;
+    total += ms / 1000;
   }
   return rows.length ? total : undefined;
 }
