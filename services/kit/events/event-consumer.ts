@@ -1,5 +1,5 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
@@ -12,10 +12,22 @@ import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { inboxTable } from "./inbox-table";
 import { LastErrors } from "./last-errors";
-import { PREPARED } from "./prepared";
+import { fixedStatement, PREPARED } from "./prepared";
+import { rowsOf } from "./rows";
 import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
 
 const inbox = inboxTable();
+
+// The inbox's statements, built once (see fixedStatement).
+const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType") };
+const claimInbox = fixedStatement(PREPARED.inboxClaim, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }));
+const inboxHas = fixedStatement(PREPARED.inboxSeen, (db) =>
+  db
+    .select({ id: inbox.eventId })
+    .from(inbox)
+    .where(and(eq(inbox.consumer, sql.placeholder("consumer")), eq(inbox.eventId, sql.placeholder("eventId")))),
+);
+const recordInbox = fixedStatement(PREPARED.inboxRecord, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing());
 
 export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
   /** The transaction that also records the event in the inbox: write the handler's effect through it. */
@@ -165,16 +177,14 @@ export async function startEventConsumer(
       const row = { consumer: def.name, eventId: meta.id, eventType: meta.type };
       const fresh = handler.ownTransactions
         ? await (async () => {
-            const seen = await deps.db.select({ id: inbox.eventId }).from(inbox).where(and(eq(inbox.consumer, def.name), eq(inbox.eventId, meta.id))).prepare(PREPARED.inboxSeen).execute();
-            if (seen.length > 0) return false;
+            if (rowsOf(await inboxHas(deps.db, row)).length > 0) return false;
             await handler.handle(event, { tx: deps.db, meta, deliveryCount: deliveries, log: elog });
-            await deps.db.insert(inbox).values(row).onConflictDoNothing().prepare(PREPARED.inboxRecord).execute();
+            await recordInbox(deps.db, row);
             return true;
           })()
         : await deps.db.transaction(async (tx) => {
             // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
-            const claimed = await tx.insert(inbox).values(row).onConflictDoNothing().returning({ id: inbox.eventId }).prepare(PREPARED.inboxClaim).execute();
-            if (claimed.length === 0) return false;
+            if (rowsOf(await claimInbox(tx, row)).length === 0) return false;
             await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
             return true;
           });

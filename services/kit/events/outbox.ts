@@ -5,10 +5,22 @@ import type { Database } from "../db/database";
 import { newTraceparent } from "./cloud-event-headers";
 import type { EventType } from "./event-types";
 import { outboxTable } from "./outbox-table";
-import { PREPARED } from "./prepared";
+import { fixedStatement, PREPARED } from "./prepared";
 
 // Every service's outbox has the same name and columns, so one definition writes to any of them.
 const outbox = outboxTable();
+
+// See PREPARED: one round trip instead of two; see fixedStatement: built once.
+const insertRow = fixedStatement(PREPARED.outboxInsert, (db) =>
+  db.insert(outbox).values({
+    id: sql.placeholder("id"),
+    subject: sql.placeholder("subject"),
+    type: sql.placeholder("type"),
+    entityId: sql.placeholder("entityId"),
+    traceparent: sql.placeholder("traceparent"),
+    payload: sql.placeholder("payload"),
+  }),
+);
 
 /** The LISTEN/NOTIFY channel on which a schema's relay is woken: outbox_<schema>. */
 export const outboxChannel = (schema: string) => `outbox_${schema}`;
@@ -35,19 +47,14 @@ export async function writeEvent<D extends DescMessage>(
   opts: { entityId?: string; traceparent?: string; id?: string } = {},
 ): Promise<string> {
   const id = opts.id ?? crypto.randomUUID();
-  await tx
-    .insert(outbox)
-    .values({
-      id,
-      subject: type.subject,
-      type: type.type,
-      entityId: opts.entityId ?? "",
-      traceparent: opts.traceparent || newTraceparent(),
-      payload: toBinary(type.schema, create(type.schema, message)),
-    })
-    // See PREPARED: one round trip instead of two.
-    .prepare(PREPARED.outboxInsert)
-    .execute();
+  await insertRow(tx, {
+    id,
+    subject: type.subject,
+    type: type.type,
+    entityId: opts.entityId ?? "",
+    traceparent: opts.traceparent || newTraceparent(),
+    payload: toBinary(type.schema, create(type.schema, message)),
+  });
   // Not a NOTIFY inside the transaction: Postgres holds one database-wide lock from a notifying
   // transaction's commit until its WAL is flushed, so every writer would commit (and fsync) one after
   // another. A NOTIFY of its own after the commit writes no WAL and holds that lock for a moment.
