@@ -3,13 +3,19 @@ import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectr
 import { createClientMethodSerializers, createMethodUrl } from "@connectrpc/connect/protocol";
 import { errorFromJson, requestHeader, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
 
-const serializersByMethod = new WeakMap<object, unknown>();
+/** What a method's calls share, made on its first call: its serializers and its URL at each base URL it was called on. */
+const perMethod = new WeakMap<object, { serializers: unknown; urls: Map<string, string> }>();
 
-function serializersOf<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>) {
-  type Serializers = ReturnType<typeof createClientMethodSerializers<I, O>>;
-  let s = serializersByMethod.get(method) as Serializers | undefined;
-  if (!s) serializersByMethod.set(method, (s = createClientMethodSerializers(method, true)));
-  return s;
+function methodOf<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>) {
+  let m = perMethod.get(method);
+  if (!m) perMethod.set(method, (m = { serializers: createClientMethodSerializers(method, true), urls: new Map() }));
+  return m as { serializers: ReturnType<typeof createClientMethodSerializers<I, O>>; urls: Map<string, string> };
+}
+
+function urlOf(m: { urls: Map<string, string> }, baseUrl: string, method: DescMethodUnary<DescMessage, DescMessage>): string {
+  let url = m.urls.get(baseUrl);
+  if (url === undefined) m.urls.set(baseUrl, (url = createMethodUrl(baseUrl, method)));
+  return url;
 }
 
 /**
@@ -28,15 +34,16 @@ export async function callConnectUnary<I extends DescMessage, O extends DescMess
   header: ConstructorParameters<typeof Headers>[0] | undefined,
   input: MessageInitShape<I>,
 ): Promise<UnaryResponse<I, O>> {
-  const serializers = serializersOf(method);
-  const message = isMessage(input, method.input) ? input : create(method.input, input);
+  const m = methodOf(method);
+  const serializers = m.serializers;
+  const request = isMessage(input, method.input) ? input : create(method.input, input);
   let response: Response;
   try {
-    response = await fetch(createMethodUrl(baseUrl, method), {
+    response = await fetch(urlOf(m, baseUrl, method as DescMethodUnary<DescMessage, DescMessage>), {
       method: "POST",
       redirect: "error",
       headers: requestHeader(method.methodKind, true, timeoutMs, header, false),
-      body: serializers.serialize(message),
+      body: serializers.serialize(request),
       signal,
     });
   } catch (e) {
@@ -45,13 +52,21 @@ export async function callConnectUnary<I extends DescMessage, O extends DescMess
   }
   const { isUnaryError, unaryError } = validateResponse(method.methodKind, true, response.status, response.headers);
   if (isUnaryError) throw errorFromJson((await response.json()) as JsonValue, appendHeaders(...trailerDemux(response.headers)), unaryError);
-  const [responseHeader, trailer] = trailerDemux(response.headers);
+  const message = serializers.parse(new Uint8Array(await response.arrayBuffer()));
+  // Headers and trailers are split apart only when read (most callers read neither): two Headers objects
+  // and a pass over the response's headers per call otherwise.
+  let split: [Headers, Headers] | undefined;
+  const headers = response.headers;
   return {
     stream: false,
     service: method.parent,
     method,
-    header: responseHeader,
-    message: serializers.parse(new Uint8Array(await response.arrayBuffer())),
-    trailer,
+    message,
+    get header() {
+      return (split ??= trailerDemux(headers))[0];
+    },
+    get trailer() {
+      return (split ??= trailerDemux(headers))[1];
+    },
   };
 }

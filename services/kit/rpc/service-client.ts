@@ -112,7 +112,7 @@ function resilientTransport(caller: ResilientCaller, target: string, fb?: { fall
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
     ): Promise<UnaryResponse<I, O>> {
-      const headers = new Headers(header);
+      const headers = header === undefined ? undefined : new Headers(header);
       try {
         return await caller.call({
           target,
