@@ -7,11 +7,18 @@ import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
 import { outboxChannel } from "./outbox";
 import { outboxTable } from "./outbox-table";
-import { PREPARED } from "./prepared";
+import { fixedStatement, PREPARED } from "./prepared";
 import { rowsOf } from "./rows";
 import type { EventNames } from "./streams";
 
 const outbox = outboxTable();
+// One array parameter rather than a list: the same statement text (prepared, built once) for any number of rows.
+const markSent = fixedStatement(PREPARED.outboxMarkSent, (db) =>
+  db
+    .update(outbox)
+    .set({ publishedAt: sql`now()` })
+    .where(sql`${outbox.id} = any(${sql.placeholder("ids")}::uuid[])`),
+);
 /** Published rows are kept this long (for operators and the invariant checker), then deleted. */
 const KEEP_PUBLISHED_MS = 7 * 24 * 3_600_000;
 const PUBLISH_TIMEOUT_MS = 5000;
@@ -102,8 +109,7 @@ export async function startOutboxRelay(opts: {
       }
       if (cfg.OUTBOX_RELAY_HALT === "after_publish" && sent.length) await halt(log_, "after_publish", sent);
       // What went out is marked even when a later row failed: the failed one and those after it wait.
-      // One array parameter rather than a list: the same statement text (prepared) for any number of rows.
-      if (sent.length) await tx.update(outbox).set({ publishedAt: sql`now()` }).where(sql`${outbox.id} = any(${`{${sent.join(",")}}`}::uuid[])`).prepare(PREPARED.outboxMarkSent).execute();
+      if (sent.length) await markSent(tx, { ids: `{${sent.join(",")}}` });
       if (Date.now() - lastPrune > 3_600_000) {
         lastPrune = Date.now();
         await tx.delete(outbox).where(lt(outbox.publishedAt, sql`now() - make_interval(secs => ${KEEP_PUBLISHED_MS / 1000})`));

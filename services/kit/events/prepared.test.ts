@@ -1,0 +1,57 @@
+// fixedStatement on a real Postgres (a schema of this file's own): a statement built once runs on the
+// transaction it is given each time (not on the database it was first built with), with each call's
+// values, through the columns' encoders.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq, sql } from "drizzle-orm";
+import { join } from "node:path";
+import pino from "pino";
+import * as paymentSchema from "../../payment/db/schema";
+import { openDatabase, type OpenDatabase } from "../db/database";
+import { testSchemas, type TestSchemas } from "../testing/test-database";
+import { outboxTable } from "./outbox-table";
+import { fixedStatement, PREPARED } from "./prepared";
+import { rowsOf } from "./rows";
+
+const outbox = outboxTable();
+let schemas: TestSchemas;
+let database: OpenDatabase<typeof paymentSchema>;
+
+beforeAll(async () => {
+  schemas = testSchemas();
+  database = await openDatabase({ service: "payment", env: schemas.env("payment"), log: pino({ level: "silent" }), schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../../payment/db/migrations") });
+});
+
+afterAll(async () => {
+  await database?.close();
+  await schemas?.drop();
+});
+
+const insert = fixedStatement(PREPARED.outboxInsert, (db) =>
+  db
+    .insert(outbox)
+    .values({ id: sql.placeholder("id"), subject: "s", type: "t", traceparent: "x", payload: sql.placeholder("payload") })
+    .returning({ id: outbox.id }),
+);
+const row = async (id: string) => (await database.db.select().from(outbox).where(eq(outbox.id, id)))[0];
+
+describe("fixedStatement", () => {
+  test("runs in the transaction it is given: rolled back with it, committed with it, each call with its own values", async () => {
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    // Built on the database itself by the first call.
+    expect(rowsOf<{ id: string }>(await insert(database.db, { id: a, payload: new Uint8Array([1, 2]) }))).toEqual([{ id: a }]);
+    await expect(
+      database.db.transaction(async (tx) => {
+        await insert(tx, { id: b, payload: new Uint8Array([3]) });
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    await database.db.transaction(async (tx) => {
+      await insert(tx, { id: c, payload: new Uint8Array([4, 5, 6]) });
+      // Not yet visible outside the transaction.
+      expect((await schemas.sql.unsafe(`select 1 from "${schemas.schema("payment")}".outbox where id = $1`, [c])).length).toBe(0);
+    });
+    expect((await row(a))?.payload).toEqual(new Uint8Array([1, 2]));
+    expect(await row(b)).toBeUndefined();
+    expect((await row(c))?.payload).toEqual(new Uint8Array([4, 5, 6]));
+  });
+});
