@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { fixedQuery } from "../../kit/db/fixed-query";
 import { writeOrderEvent } from "./order-events";
 import { orderLines, orders, type OrderState } from "./schema";
 import type * as schema from "./schema";
@@ -8,6 +9,57 @@ export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;
 export interface StoredOrder extends OrderRow {
   lines: OrderLineRow[];
+}
+
+/**
+ * The statements every order runs (get, lease, state change), built by drizzle once and prepared: see
+ * fixedQuery. The ones whose shape changes per call (the insert's lines, a customer's page) are built
+ * per call.
+ */
+const Q = {
+  order: fixedQuery("order_get", (db) => db.select().from(orders).where(eq(orders.id, sql.placeholder("id")))),
+  lines: fixedQuery("order_lines_get", (db) =>
+    db.select().from(orderLines).where(eq(orderLines.orderId, sql.placeholder("id"))).orderBy(asc(orderLines.lineNo)),
+  ),
+  claim: fixedQuery("order_claim", (db) =>
+    db
+      .update(orders)
+      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval` })
+      .where(and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
+      .returning(),
+  ),
+  release: fixedQuery("order_release", (db) => db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, sql.placeholder("id")))),
+  stateForUpdate: fixedQuery("order_state_for_update", (db) =>
+    db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update"),
+  ),
+};
+
+type Patch = { reservationId?: string; paymentId?: string; stateReason?: string };
+const PATCH_FIELDS = ["reservationId", "paymentId", "stateReason"] as const;
+
+/** The state change's update, one per set of patched fields (at most 8, made on first use). */
+const transitions = new Map<string, ReturnType<typeof transitionQuery>>();
+function transitionQuery(fields: readonly (typeof PATCH_FIELDS)[number][]) {
+  return fixedQuery(`order_transition${fields.map((f) => `_${f}`).join("")}`, (db) =>
+    db
+      .update(orders)
+      // drizzle takes placeholders in set() (as Params of the column, so the values still go through
+      // its encoder at execute); its types only admit values.
+      .set({
+        state: sql.placeholder("state") as unknown as OrderState,
+        updatedAt: sql.placeholder("updatedAt") as unknown as Date,
+        ...Object.fromEntries(fields.map((f) => [f, sql.placeholder(f)])),
+      })
+      .where(eq(orders.id, sql.placeholder("id")))
+      .returning(),
+  );
+}
+function transitionFor(patch: Patch) {
+  const fields = PATCH_FIELDS.filter((f) => patch[f] !== undefined);
+  const key = fields.join();
+  let q = transitions.get(key);
+  if (!q) transitions.set(key, (q = transitionQuery(fields)));
+  return q;
 }
 
 /** Orders and their lines in the order service's own schema. */
@@ -27,9 +79,9 @@ export class OrderStore {
   }
 
   async get(id: string): Promise<StoredOrder | undefined> {
-    const [row] = await this.db.select().from(orders).where(eq(orders.id, id));
+    const [row] = await Q.order(this.db, { id });
     if (!row) return undefined;
-    const lines = await this.db.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(asc(orderLines.lineNo));
+    const lines = await Q.lines(this.db, { id });
     return { ...row, lines };
   }
 
@@ -60,16 +112,12 @@ export class OrderStore {
    * someone else holds it. A crashed holder's lease simply runs out.
    */
   async claim(id: string, ms: number): Promise<OrderRow | undefined> {
-    const [row] = await this.db
-      .update(orders)
-      .set({ leaseUntil: sql`now() + ${`${ms} milliseconds`}::interval` })
-      .where(and(eq(orders.id, id), or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
-      .returning();
+    const [row] = await Q.claim(this.db, { id, lease: `${ms} milliseconds` });
     return row;
   }
 
   async release(id: string): Promise<void> {
-    await this.db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, id));
+    await Q.release(this.db, { id });
   }
 
   /**
@@ -79,18 +127,14 @@ export class OrderStore {
   async transition(
     id: string,
     state: OrderState,
-    patch: { reservationId?: string; paymentId?: string; stateReason?: string } = {},
+    patch: Patch = {},
     alsoInTx?: (tx: Database<typeof schema>) => Promise<unknown>,
   ): Promise<OrderRow> {
     return this.db.transaction(async (tx) => {
       await alsoInTx?.(tx);
-      const [before] = await tx.select({ state: orders.state }).from(orders).where(eq(orders.id, id)).for("update");
-      const [row] = await tx
-        .update(orders)
-        .set({ state, ...patch, updatedAt: new Date() })
-        .where(eq(orders.id, id))
-        .returning();
-      if (row && before) await writeOrderEvent(tx, before.state, row, () => tx.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(asc(orderLines.lineNo)));
+      const [before] = await Q.stateForUpdate(tx, { id });
+      const [row] = await transitionFor(patch)(tx, { ...patch, id, state, updatedAt: new Date() });
+      if (row && before) await writeOrderEvent(tx, before.state, row, () => Q.lines(tx, { id }));
       return row!;
     });
   }
