@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { asc, isNull, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/database";
+import { fixedQuery } from "../db/fixed-query";
 import type { Logger } from "../log";
 import { eventHeaders } from "./cloud-event-headers";
 import type { EventsConfig } from "./events-config";
@@ -18,6 +19,10 @@ const markSent = fixedStatement(PREPARED.outboxMarkSent, (db) =>
     .update(outbox)
     .set({ publishedAt: sql`now()` })
     .where(sql`${outbox.id} = any(${sql.placeholder("ids")}::uuid[])`),
+);
+// The batch to publish, built once with its rows still decoded (ids, times, payload bytes).
+const dueRows = fixedQuery(PREPARED.outboxDue, (db) =>
+  db.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.seq)).limit(sql.placeholder("limit")),
 );
 /** Published rows are kept this long (for operators and the invariant checker), then deleted. */
 const KEEP_PUBLISHED_MS = 7 * 24 * 3_600_000;
@@ -82,7 +87,7 @@ export async function startOutboxRelay(opts: {
     db.transaction(async (tx) => {
       const [lock] = rowsOf<{ leader: boolean }>(await tx.execute(electLeader));
       if (!lock?.leader) return { sent: 0, leader: false, failure: undefined as unknown };
-      const due = await tx.select().from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.seq)).limit(cfg.OUTBOX_BATCH).prepare(PREPARED.outboxDue).execute();
+      const due = await dueRows(tx, { limit: cfg.OUTBOX_BATCH });
       const sent: string[] = [];
       let failure: unknown;
       if (cfg.OUTBOX_RELAY_HALT === "before_publish" && due.length) await halt(log_, "before_publish", due.map((r) => r.id));
