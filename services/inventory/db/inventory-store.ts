@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { fixedQuery } from "../../kit/db/fixed-query";
 import { ReservationExpired } from "../../kit/events/event-types";
 import { writeEvent } from "../../kit/events/outbox";
 import { InventoryError } from "../domain/inventory-error";
@@ -29,6 +30,108 @@ export type InventoryDatabase = Database<typeof schema>;
  * expiry sweep takes reservation rows with SKIP LOCKED, so replicas sweeping together split the work
  * instead of queueing, and it never waits on a reservation row at all.
  */
+/** A text[] literal for one array parameter: the same statement text for any number of ids. */
+const textArray = (values: readonly string[]) => `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+
+/**
+ * The statements of the order flow (availability, reserve, commit, release, the expiry sweep), built by
+ * drizzle once and prepared (see fixedQuery): building them per call was most of the service's JS work
+ * and short-lived garbage. Lists of ids go as one array parameter; what varies in shape (the items a
+ * reservation inserts, the admin paths) is built per call.
+ */
+const Q = {
+  products: fixedQuery("inventory_products", (db) => db.select().from(products).where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`)),
+  productIds: fixedQuery("inventory_product_ids", (db) =>
+    db.select({ id: products.id }).from(products).where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`),
+  ),
+  createReservation: fixedQuery("inventory_reservation_create", (db) =>
+    db
+      .insert(reservations)
+      .values({
+        id: sql.placeholder("id"),
+        orderId: sql.placeholder("orderId"),
+        status: "active",
+        expiresAt: sql`now() + make_interval(secs => ${sql.placeholder("ttlSeconds")})`,
+      })
+      .onConflictDoNothing()
+      .returning(),
+  ),
+  take: fixedQuery("inventory_take", (db) =>
+    db
+      .update(products)
+      .set({ reserved: sql`${products.reserved} + ${sql.placeholder("quantity")}`, updatedAt: sql`now()` })
+      .where(and(eq(products.id, sql.placeholder("productId")), sql`${products.stock} - ${products.reserved} >= ${sql.placeholder("quantity")}`))
+      .returning({ id: products.id }),
+  ),
+  product: fixedQuery("inventory_product", (db) => db.select().from(products).where(eq(products.id, sql.placeholder("id")))),
+  lockReservation: fixedQuery("inventory_reservation_lock", (db) =>
+    db
+      .select({ ...reservationColumns(), overdue: sql<boolean>`${reservations.expiresAt} <= now()` })
+      .from(reservations)
+      .where(eq(reservations.id, sql.placeholder("id")))
+      .for("update"),
+  ),
+  items: fixedQuery("inventory_reservation_items", (db) =>
+    db
+      .select()
+      .from(reservationItems)
+      .where(sql`${reservationItems.reservationId} = any(${sql.placeholder("ids")}::uuid[])`)
+      .orderBy(asc(reservationItems.productId)),
+  ),
+  release: fixedQuery("inventory_reservation_release", (db) =>
+    db
+      .update(reservations)
+      // A placeholder as a value: drizzle binds it as the column's parameter (encoded at execute); its types only admit values.
+      .set({ status: "released", releaseReason: sql.placeholder("reason") as unknown as string, updatedAt: sql`now()` })
+      .where(eq(reservations.id, sql.placeholder("id")))
+      .returning(),
+  ),
+  setStatus: fixedQuery("inventory_reservation_status", (db) =>
+    db
+      .update(reservations)
+      .set({ status: sql.placeholder("status") as unknown as "active", updatedAt: sql`now()` })
+      .where(eq(reservations.id, sql.placeholder("id")))
+      .returning(),
+  ),
+  overdue: fixedQuery("inventory_overdue", (db) =>
+    db
+      .select({ id: reservations.id })
+      .from(reservations)
+      .where(and(eq(reservations.status, "active"), lte(reservations.expiresAt, sql`now()`)))
+      .orderBy(asc(reservations.expiresAt))
+      .limit(sql.placeholder("limit"))
+      .for("update", { skipLocked: true }),
+  ),
+  overdueOfOrder: fixedQuery("inventory_overdue_of_order", (db) =>
+    db
+      .select({ id: reservations.id })
+      .from(reservations)
+      .where(and(eq(reservations.status, "active"), lte(reservations.expiresAt, sql`now()`), eq(reservations.orderId, sql.placeholder("orderId"))))
+      .orderBy(asc(reservations.expiresAt))
+      .limit(sql.placeholder("limit"))
+      .for("update", { skipLocked: true }),
+  ),
+  expire: fixedQuery("inventory_reservations_expire", (db) =>
+    db
+      .update(reservations)
+      .set({ status: "expired", updatedAt: sql`now()` })
+      .where(sql`${reservations.id} = any(${sql.placeholder("ids")}::uuid[])`)
+      .returning(),
+  ),
+  giveBack: fixedQuery("inventory_give_back", (db) =>
+    db
+      .update(products)
+      .set({ reserved: sql`${products.reserved} - ${sql.placeholder("quantity")}`, updatedAt: sql`now()` })
+      .where(eq(products.id, sql.placeholder("productId"))),
+  ),
+  sell: fixedQuery("inventory_sell", (db) =>
+    db
+      .update(products)
+      .set({ reserved: sql`${products.reserved} - ${sql.placeholder("quantity")}`, stock: sql`${products.stock} - ${sql.placeholder("quantity")}`, updatedAt: sql`now()` })
+      .where(eq(products.id, sql.placeholder("productId"))),
+  ),
+};
+
 export class PgInventoryStore implements InventoryStore {
   constructor(private readonly db: InventoryDatabase) {}
 
@@ -51,7 +154,7 @@ export class PgInventoryStore implements InventoryStore {
 
   async getProducts(ids: readonly string[]) {
     if (ids.length === 0) return new Map<string, ProductRecord>();
-    const rows = await this.db.select().from(products).where(inArray(products.id, [...ids]));
+    const rows = await Q.products(this.db, { ids: textArray(ids) });
     return new Map(rows.map((r) => [r.id, toProduct(r)]));
   }
 
@@ -65,17 +168,13 @@ export class PgInventoryStore implements InventoryStore {
     // end it first (its own transaction, so its product locks are not mixed with the ones below).
     await this.expireOverdue({ limit: 1, orderId });
     const outcome = await this.db.transaction(async (tx) => {
-      const known = new Set((await tx.select({ id: products.id }).from(products).where(inArray(products.id, items.map((i) => i.productId)))).map((r) => r.id));
+      const known = new Set((await Q.productIds(tx, { ids: textArray(items.map((i) => i.productId)) })).map((r) => r.id));
       const unknown = items.find((i) => !known.has(i.productId));
       if (unknown) throw new InventoryError("not_found", `product ${unknown.productId} not found`);
 
       // The reservation row goes first: the unique index on live reservations per order makes a second
       // ReserveItems for the same order wait here, holding no product lock, and then find the first one.
-      const [created] = await tx
-        .insert(reservations)
-        .values({ id: crypto.randomUUID(), orderId, status: "active", expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
-        .onConflictDoNothing()
-        .returning();
+      const [created] = await Q.createReservation(tx, { id: crypto.randomUUID(), orderId, ttlSeconds });
       if (!created) {
         const existing = await liveReservationOf(tx, orderId);
         if (existing) return { reservation: existing, created: false };
@@ -83,13 +182,9 @@ export class PgInventoryStore implements InventoryStore {
       }
 
       for (const { productId, quantity } of unitsByProduct(items)) {
-        const taken = await tx
-          .update(products)
-          .set({ reserved: sql`${products.reserved} + ${quantity}`, updatedAt: sql`now()` })
-          .where(and(eq(products.id, productId), sql`${products.stock} - ${products.reserved} >= ${quantity}`))
-          .returning({ id: products.id });
+        const taken = await Q.take(tx, { productId, quantity });
         if (taken.length === 0) {
-          const [p] = await tx.select().from(products).where(eq(products.id, productId));
+          const [p] = await Q.product(tx, { id: productId });
           throw new InventoryError("insufficient_stock", `not enough stock for product ${productId}: ${quantity} requested, ${available(toProduct(p))} available`);
         }
       }
@@ -106,7 +201,7 @@ export class PgInventoryStore implements InventoryStore {
       if (step.kind === "refuse") throw new InventoryError("illegal_state", step.reason);
       const items = await itemsOf(tx, [id]);
       if (step.kind === "unchanged") return toReservation(row, items.get(id) ?? []);
-      const [released] = await tx.update(reservations).set({ status: "released", releaseReason: reason, updatedAt: sql`now()` }).where(eq(reservations.id, id)).returning();
+      const [released] = await Q.release(tx, { id, reason });
       await giveBack(tx, items.get(id) ?? [], { sold: false });
       return toReservation(released, items.get(id) ?? []);
     });
@@ -120,7 +215,7 @@ export class PgInventoryStore implements InventoryStore {
       const items = (await itemsOf(tx, [id])).get(id) ?? [];
       if (step.kind === "unchanged") return { reservation: toReservation(row, items) };
       const status = step.kind === "commit" ? "committed" : "expired";
-      const [updated] = await tx.update(reservations).set({ status, updatedAt: sql`now()` }).where(eq(reservations.id, id)).returning();
+      const [updated] = await Q.setStatus(tx, { id, status });
       await giveBack(tx, items, { sold: status === "committed" });
       if (status === "expired") await writeEvent(tx, ReservationExpired, { reservationId: id, orderId: updated.orderId }, { entityId: id });
       // The expiry must be kept, so the refusal is thrown only once the transaction committed.
@@ -132,16 +227,10 @@ export class PgInventoryStore implements InventoryStore {
 
   async expireOverdue({ limit, orderId }: { limit: number; orderId?: string }) {
     return this.db.transaction(async (tx) => {
-      const due = await tx
-        .select({ id: reservations.id })
-        .from(reservations)
-        .where(and(eq(reservations.status, "active"), lte(reservations.expiresAt, sql`now()`), orderId === undefined ? undefined : eq(reservations.orderId, orderId)))
-        .orderBy(asc(reservations.expiresAt))
-        .limit(limit)
-        .for("update", { skipLocked: true });
+      const due = orderId === undefined ? await Q.overdue(tx, { limit }) : await Q.overdueOfOrder(tx, { limit, orderId });
       if (due.length === 0) return [];
       const ids = due.map((d) => d.id);
-      const expired = await tx.update(reservations).set({ status: "expired", updatedAt: sql`now()` }).where(inArray(reservations.id, ids)).returning();
+      const expired = await Q.expire(tx, { ids: textArray(ids) });
       const items = await itemsOf(tx, ids);
       await giveBack(tx, [...items.values()].flat(), { sold: false });
       for (const r of expired) await writeEvent(tx, ReservationExpired, { reservationId: r.id, orderId: r.orderId }, { entityId: r.id });
@@ -165,28 +254,26 @@ const toReservation = (r: ReservationRow, items: readonly ReservedItem[]): Reser
 
 /** The reservation, row-locked for the rest of the transaction, and whether it is past its expiry (by the database's clock). */
 async function lockReservation(tx: InventoryDatabase, id: string) {
-  const [row] = await tx
-    .select({ ...reservationColumns, overdue: sql<boolean>`${reservations.expiresAt} <= now()` })
-    .from(reservations)
-    .where(eq(reservations.id, id))
-    .for("update");
+  const [row] = await Q.lockReservation(tx, { id });
   if (!row) throw new InventoryError("not_found", `reservation ${id} not found`);
   return row;
 }
 
-const reservationColumns = {
-  id: reservations.id,
-  orderId: reservations.orderId,
-  status: reservations.status,
-  expiresAt: reservations.expiresAt,
-  releaseReason: reservations.releaseReason,
-  createdAt: reservations.createdAt,
-  updatedAt: reservations.updatedAt,
-};
+function reservationColumns() {
+  return {
+    id: reservations.id,
+    orderId: reservations.orderId,
+    status: reservations.status,
+    expiresAt: reservations.expiresAt,
+    releaseReason: reservations.releaseReason,
+    createdAt: reservations.createdAt,
+    updatedAt: reservations.updatedAt,
+  };
+}
 
 /** Each reservation's items, by product id. */
 async function itemsOf(tx: InventoryDatabase, ids: string[]) {
-  const rows = await tx.select().from(reservationItems).where(inArray(reservationItems.reservationId, ids)).orderBy(asc(reservationItems.productId));
+  const rows = await Q.items(tx, { ids: textArray(ids) });
   const byReservation = new Map<string, ReservedItem[]>();
   for (const r of rows) byReservation.set(r.reservationId, [...(byReservation.get(r.reservationId) ?? []), { productId: r.productId, quantity: r.quantity }]);
   return byReservation;
@@ -201,9 +288,6 @@ async function liveReservationOf(tx: InventoryDatabase, orderId: string) {
 /** Units leave `reserved`; when sold they leave `stock` too. Products in id order (see the note above). */
 async function giveBack(tx: InventoryDatabase, items: readonly ReservedItem[], { sold }: { sold: boolean }) {
   for (const { productId, quantity } of unitsByProduct(items)) {
-    await tx
-      .update(products)
-      .set({ reserved: sql`${products.reserved} - ${quantity}`, ...(sold ? { stock: sql`${products.stock} - ${quantity}` } : {}), updatedAt: sql`now()` })
-      .where(eq(products.id, productId));
+    await (sold ? Q.sell : Q.giveBack)(tx, { productId, quantity });
   }
 }
