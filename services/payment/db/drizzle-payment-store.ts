@@ -1,5 +1,6 @@
 import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
+import { fixedQuery } from "../../kit/db/fixed-query";
 import { PaymentFailed, PaymentProcessed, PaymentRefunded } from "../../kit/events/event-types";
 import { writeEvent } from "../../kit/events/outbox";
 import type { ChargeRequest, PaymentRecord, PaymentStore, Settlement } from "../domain/payments";
@@ -7,6 +8,52 @@ import * as schema from "./schema";
 
 const { payments } = schema;
 type Row = typeof payments.$inferSelect;
+
+/**
+ * The statements of a charge (claim, settle), built by drizzle once and prepared (see fixedQuery):
+ * building them per call was most of the service's JS work and short-lived garbage under load.
+ */
+const Q = {
+  clearStale: fixedQuery("payment_clear_stale_claim", (db) =>
+    db
+      .delete(payments)
+      .where(
+        and(
+          eq(payments.state, "pending"),
+          lt(payments.claimExpiresAt, sql`now()`),
+          or(eq(payments.idempotencyKey, sql.placeholder("idempotencyKey")), eq(payments.orderId, sql.placeholder("orderId"))),
+        ),
+      ),
+  ),
+  claim: fixedQuery("payment_claim", (db) =>
+    db
+      .insert(payments)
+      .values({
+        id: sql.placeholder("id"),
+        orderId: sql.placeholder("orderId"),
+        amountMinor: sql.placeholder("amountMinor"),
+        currency: sql.placeholder("currency"),
+        state: "pending",
+        idempotencyKey: sql.placeholder("idempotencyKey"),
+        claimExpiresAt: sql`now() + make_interval(secs => ${sql.placeholder("leaseSeconds")})`,
+      })
+      .onConflictDoNothing()
+      .returning({ id: payments.id }),
+  ),
+  settle: fixedQuery("payment_settle", (db) =>
+    db
+      .update(payments)
+      // Placeholders as values: drizzle binds them as the columns' parameters (encoded at execute); its types only admit values.
+      .set({
+        state: sql.placeholder("state") as unknown as "captured",
+        declineReason: sql.placeholder("declineReason") as unknown as string,
+        claimExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))
+      .returning(),
+  ),
+};
 
 /**
  * Payments in Postgres (or PGlite). Each method is a single statement (claim: a cleanup and an
@@ -19,29 +66,16 @@ export class DrizzlePaymentStore implements PaymentStore {
   async claim(id: string, req: ChargeRequest, leaseMs: number): Promise<boolean> {
     // A claim whose lease ran out belongs to a process that died mid-charge; clear it so the key and
     // the order are not stuck. Its provider call was abandoned at the provider timeout, before the lease.
-    await this.db
-      .delete(payments)
-      .where(
-        and(
-          eq(payments.state, "pending"),
-          lt(payments.claimExpiresAt, sql`now()`),
-          or(eq(payments.idempotencyKey, req.idempotencyKey), eq(payments.orderId, req.orderId)),
-        ),
-      );
+    await Q.clearStale(this.db, { idempotencyKey: req.idempotencyKey, orderId: req.orderId });
     // No conflict target: a taken key and an order with a live payment both mean "not claimed".
-    const inserted = await this.db
-      .insert(payments)
-      .values({
-        id,
-        orderId: req.orderId,
-        amountMinor: req.amountMinor,
-        currency: req.currency,
-        state: "pending",
-        idempotencyKey: req.idempotencyKey,
-        claimExpiresAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
-      })
-      .onConflictDoNothing()
-      .returning({ id: payments.id });
+    const inserted = await Q.claim(this.db, {
+      id,
+      orderId: req.orderId,
+      amountMinor: req.amountMinor,
+      currency: req.currency,
+      idempotencyKey: req.idempotencyKey,
+      leaseSeconds: leaseMs / 1000,
+    });
     return inserted.length === 1;
   }
 
@@ -60,16 +94,7 @@ export class DrizzlePaymentStore implements PaymentStore {
 
   async settle(id: string, settlement: Settlement) {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .update(payments)
-        .set({
-          state: settlement.state,
-          declineReason: settlement.state === "declined" ? settlement.reason : "",
-          claimExpiresAt: null,
-          updatedAt: sql`now()`,
-        })
-        .where(and(eq(payments.id, id), eq(payments.state, "pending")))
-        .returning();
+      const [row] = await Q.settle(tx, { id, state: settlement.state, declineReason: settlement.state === "declined" ? settlement.reason : "" });
       if (row?.state === "captured")
         await writeEvent(tx, PaymentProcessed, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
       if (row?.state === "declined") await writeEvent(tx, PaymentFailed, { paymentId: row.id, orderId: row.orderId, reason: row.declineReason }, { entityId: row.id });
