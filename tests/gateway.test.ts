@@ -227,6 +227,7 @@ describe("auth", () => {
     expect(asCustomer.status).toBe(403);
     expect(asCustomer.json).toMatchObject({ code: 7, status: "PERMISSION_DENIED" });
     expect(await productRows(sku("cust"))).toBe(0);
+    expect((await call("GET", "/v1/services", { headers: bearer(token) })).status).toBe(403);
 
     expect((await call("PUT", `/v1/products/${sku("cust")}`, { body: product("Cust", "100", 1), headers: { "x-api-key": `${ADMIN_KEY}x` } })).status).toBe(401);
     const forged = await sign({ sub: crypto.randomUUID(), role: "customer", iss: "shop-gateway", exp: Math.floor(Date.now() / 1000) + 60 }, "x".repeat(40), "HS256");
@@ -360,8 +361,12 @@ test("over the rate limit: 429 with Retry-After and the error shape, counted per
   await waitFor(async () => (await call("GET", "/v1/products?page_size=1", { base: limited.http })).status === 200, { timeoutMs: 5000, intervalMs: 300, what: "a refill" });
 });
 
-test("GET /v1/services, probes and metrics keep working", async () => {
-  const res = await call("GET", "/v1/services");
+test("GET /v1/services (admins only), probes and metrics keep working", async () => {
+  // The instance list shows internal URLs: nobody else gets it.
+  const anonymous = await call("GET", "/v1/services");
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.json).toEqual({ code: 16, status: "UNAUTHENTICATED", message: expect.stringContaining("X-API-Key") });
+  const res = await call("GET", "/v1/services", { headers: admin });
   expect(res.status).toBe(200);
   const ids = res.json.instances.map((i: Json) => i.id);
   expect(ids).toEqual(expect.arrayContaining([gateway.id, inventory.id]));

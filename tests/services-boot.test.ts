@@ -50,7 +50,7 @@ describe("each service", () => {
 });
 
 test("the gateway lists every running instance from NATS, with its URLs", async () => {
-  const res = await fetch(`${svc("gateway").http}/v1/services`);
+  const res = await fetch(`${svc("gateway").http}/v1/services`, { headers: { "x-api-key": gatewaySecrets.GATEWAY_ADMIN_API_KEY } });
   expect(res.status).toBe(200);
   const { instances } = (await res.json() as any) as { instances: { id: string; http: string; grpc?: string }[] };
   for (const s of running.values()) {

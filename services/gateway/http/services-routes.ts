@@ -1,12 +1,22 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
+import { Code } from "@connectrpc/connect";
 import { listInstances } from "../../kit/nats/service-directory";
+import { decideAccess } from "../domain/caller";
+import { apiError } from "./api-error";
 import type { GatewayEnv } from "./gateway-env";
 
-/** GET /v1/services: what is running in this platform's namespace, as the NATS services API sees it. */
+/**
+ * GET /v1/services: what is running in this platform's namespace, as the NATS services API sees it.
+ * Admins only: it shows every instance's internal URLs and call counts.
+ */
 export function servicesRoutes(nc: NatsConnection, namespace: string) {
   return (app: Hono<GatewayEnv>) => {
-    app.get("/v1/services", async (c) => c.json({ instances: await listInstances(nc, { namespace, stats: true }) }));
+    app.get("/v1/services", async (c) => {
+      const access = decideAccess(c.get("caller"), "admin");
+      if (!access.allowed) return apiError(access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied, access.message);
+      return c.json({ instances: await listInstances(nc, { namespace, stats: true }) });
+    });
   };
 }
 
@@ -15,9 +25,13 @@ export const servicesOpenApiPaths = {
     get: {
       operationId: "ListServiceInstances",
       tags: ["Platform"],
-      summary: "Every running service instance, from the NATS services API",
-      security: [],
-      responses: { "200": { description: "OK", content: { "application/json": { schema: { type: "object", properties: { instances: { type: "array", items: { type: "object" } } } } } } } },
+      summary: "Every running service instance, from the NATS services API (admin)",
+      security: [{ adminApiKey: [] }],
+      responses: {
+        "200": { description: "OK", content: { "application/json": { schema: { type: "object", properties: { instances: { type: "array", items: { type: "object" } } } } } } },
+        "401": { description: "No or bad API key", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        "403": { description: "Not an admin", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+      },
     },
   },
 };
