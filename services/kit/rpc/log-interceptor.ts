@@ -11,22 +11,25 @@ export const REQUEST_ID_HEADER = "x-request-id";
 export function logInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
     const requestId = req.header.get(REQUEST_ID_HEADER) || crypto.randomUUID();
-    const method = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
     try {
       const res = await next(req);
       res.header.set(REQUEST_ID_HEADER, requestId);
-      if (log.isLevelEnabled("debug")) log.debug({ requestId, method, ms: elapsed(started) }, "rpc ok");
+      if (log.isLevelEnabled("debug")) log.debug({ requestId, method: methodName(req), ms: elapsed(started) }, "rpc ok");
       return res;
     } catch (e) {
       const err = ConnectError.from(e);
       err.metadata.set(REQUEST_ID_HEADER, requestId);
-      const fields = { requestId, method, code: Code[err.code], ms: elapsed(started) };
+      const fields = { requestId, method: methodName(req), code: Code[err.code], ms: elapsed(started) };
       if (isServerFault(err.code)) log.error({ ...fields, err: e }, err.rawMessage);
       else log.debug(fields, err.rawMessage);
       throw err;
     }
   };
+}
+
+function methodName(req: { service: { typeName: string }; method: { name: string } }): string {
+  return `${req.service.typeName}/${req.method.name}`;
 }
 
 function isServerFault(code: Code): boolean {
