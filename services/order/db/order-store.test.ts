@@ -70,6 +70,18 @@ describe.each(["postgres", "pglite"])("OrderStore on %s", (driver) => {
     expect(gb).toMatchObject({ id: b.id, totalMinor: 9_007_199_254_740_993n });
     expect(gb!.lines.map((l) => l.unitPriceMinor)).toEqual([9_007_199_254_740_993n]);
     expect(await store().get(crypto.randomUUID())).toBeUndefined();
+    expect(await store().state(a.id)).toBe("pending");
+    expect(await store().state(crypto.randomUUID())).toBeUndefined();
+  });
+
+  test("orders of different numbers of lines each get exactly their own", async () => {
+    for (const n of [3, 1, 3, 50]) {
+      const o = newOrder(BigInt(n) * 10n);
+      const lines = Array.from({ length: n }, (_, i) => ({ lineNo: i + 1, productId: `sku-${n}-${i}`, quantity: i + 1, unitPriceMinor: 10n }));
+      const stored = await store().insert(o, lines);
+      expect(stored.lines.map((l) => [l.orderId, l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual(lines.map((l) => [o.id, l.lineNo, l.productId, l.quantity, 10n]));
+      expect((await store().get(o.id))!.lines).toEqual(stored.lines);
+    }
   });
 
   test("claim takes the lease once until released; release frees it", async () => {

@@ -29,6 +29,7 @@ const Q = {
       .returning(),
   ),
   release: fixedQuery("order_release", (db) => db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, sql.placeholder("id")))),
+  state: fixedQuery("order_state", (db) => db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id")))),
   stateForUpdate: fixedQuery("order_state_for_update", (db) =>
     db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update"),
   ),
@@ -36,6 +37,56 @@ const Q = {
 
 type Patch = { reservationId?: string; paymentId?: string; stateReason?: string };
 const PATCH_FIELDS = ["reservationId", "paymentId", "stateReason"] as const;
+
+/** An order row's insert: every column a placeholder, so one statement. */
+const insertOrder = fixedQuery("order_insert", (db) =>
+  db
+    .insert(orders)
+    .values({
+      id: sql.placeholder("id"),
+      customerId: sql.placeholder("customerId"),
+      state: sql.placeholder("state"),
+      currency: sql.placeholder("currency"),
+      totalMinor: sql.placeholder("totalMinor"),
+      reservationId: sql.placeholder("reservationId"),
+      paymentId: sql.placeholder("paymentId"),
+      stateReason: sql.placeholder("stateReason"),
+      createdAt: sql.placeholder("createdAt"),
+      updatedAt: sql.placeholder("updatedAt"),
+    })
+    .returning(),
+);
+
+/** The lines' insert, one statement per number of lines (at most MAX_LINES, made on first use). */
+const lineInserts = new Map<number, ReturnType<typeof lineInsertQuery>>();
+function lineInsertQuery(n: number) {
+  return fixedQuery(`order_lines_insert_${n}`, (db) =>
+    db
+      .insert(orderLines)
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          orderId: sql.placeholder("orderId"),
+          lineNo: sql.placeholder(`lineNo${i}`),
+          productId: sql.placeholder(`productId${i}`),
+          quantity: sql.placeholder(`quantity${i}`),
+          unitPriceMinor: sql.placeholder(`unitPriceMinor${i}`),
+        })),
+      )
+      .returning(),
+  );
+}
+function insertLines(db: Database<any>, orderId: string, lines: Omit<OrderLineRow, "orderId">[]) {
+  let q = lineInserts.get(lines.length);
+  if (!q) lineInserts.set(lines.length, (q = lineInsertQuery(lines.length)));
+  const values: Record<string, unknown> = { orderId };
+  lines.forEach((l, i) => {
+    values[`lineNo${i}`] = l.lineNo;
+    values[`productId${i}`] = l.productId;
+    values[`quantity${i}`] = l.quantity;
+    values[`unitPriceMinor${i}`] = l.unitPriceMinor;
+  });
+  return q(db, values);
+}
 
 /** The state change's update, one per set of patched fields (at most 8, made on first use). */
 const transitions = new Map<string, ReturnType<typeof transitionQuery>>();
@@ -68,11 +119,8 @@ export class OrderStore {
 
   async insert(order: Omit<OrderRow, "leaseUntil">, lines: Omit<OrderLineRow, "orderId">[]): Promise<StoredOrder> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.insert(orders).values(order).returning();
-      const stored = await tx
-        .insert(orderLines)
-        .values(lines.map((l) => ({ ...l, orderId: order.id })))
-        .returning();
+      const [row] = await insertOrder(tx, order);
+      const stored = await insertLines(tx, order.id, lines);
       await writeOrderEvent(tx, undefined, row!, stored);
       return { ...row!, lines: stored };
     });
@@ -83,6 +131,12 @@ export class OrderStore {
     if (!row) return undefined;
     const lines = await Q.lines(this.db, { id });
     return { ...row, lines };
+  }
+
+  /** Just the order's state (undefined when there is no such order). */
+  async state(id: string): Promise<OrderState | undefined> {
+    const [row] = await Q.state(this.db, { id });
+    return row?.state;
   }
 
   /** A customer's orders, newest first, strictly after the keyset cursor. */

@@ -12,8 +12,8 @@ import { withOrderLease, type SagaDependencies } from "../saga/dependencies";
  */
 export function paymentOutcomesConsumer(deps: SagaDependencies) {
   const settle = async (orderId: string, outcome: { paymentId: string } & ({ captured: true } | { captured: false; reason: string })) => {
-    const order = await deps.store.get(orderId);
-    if (!order || order.state !== "payment_pending") return;
+    // Most outcomes are of charges made synchronously: the order is past PAYMENT_PENDING, and its state is all there is to read.
+    if ((await deps.store.state(orderId)) !== "payment_pending") return;
     await withOrderLease(deps, orderId, async (current) => {
       if (current.state !== "payment_pending") return;
       if (outcome.captured) await completeCaptured(deps, current, outcome.paymentId);
