@@ -134,4 +134,74 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     const r = await expectSame([await lane(new Request(URL_CHECK, init))!, await handler(new Request(URL_CHECK, init))]);
     expect(r.status).toBe(403);
   });
+
+  test("the handler's signal ends as in connect-es: at the deadline, when the client goes, when the server shuts down, when answered", async () => {
+    // What the handler's signal said, and when it aborted, for each way a call ends.
+    const observe = (shutdownSignal?: AbortSignal) => {
+      const seen: { aborted: boolean; reason?: string; code?: string }[] = [];
+      let waiting!: () => void;
+      const started = new Promise<void>((r) => (waiting = r));
+      const r = (router: ConnectRouter) => router.service(Health, {
+        async check(req, ctx) {
+          const record = () => seen.push({ aborted: ctx.signal.aborted, reason: String(ctx.signal.reason?.message ?? ctx.signal.reason), code: ctx.signal.reason instanceof ConnectError ? Code[ctx.signal.reason.code] : undefined });
+          if (req.service === "wait") {
+            waiting();
+            await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+          }
+          // Read once the call is over: the signal must end with the call.
+          setTimeout(record, 5);
+          record();
+          return { status: Status.SERVING };
+        },
+      });
+      const opts = { shutdownSignal };
+      const stockRouter = createConnectRouter(opts);
+      r(stockRouter);
+      return { seen, started, lane: connectUnaryFastLane(r, opts), stock: createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" }) };
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    const outcomes = async (call: (o: ReturnType<typeof observe>, handler: (req: Request) => Promise<Response>) => Promise<unknown>, shutdown?: () => AbortController) => {
+      const out = [];
+      for (const which of ["lane", "stock"] as const) {
+        const controller = shutdown?.();
+        const o = observe(controller?.signal);
+        await call(o, (req) => (which === "lane" ? o.lane(req)! : o.stock(req)));
+        if (controller) controller.abort(new ConnectError("server stopping", Code.Unavailable));
+        await settle();
+        out.push(o.seen);
+      }
+      // While the call runs, the same state and reason; once it is over, both aborted (an answered call's
+      // reason differs: connect-es gives none, an AbortError; the lane a Canceled "the call has ended" made once).
+      expect(out[0]![0]).toEqual(out[1]![0]!);
+      expect(out[0]!.map((s) => s.aborted)).toEqual(out[1]!.map((s) => s.aborted));
+      return out[0]!;
+    };
+    const init = (service: string, headers: Record<string, string> = {}, signal?: AbortSignal) => ({ method: "POST", headers: { "content-type": "application/proto", ...headers }, body: proto(service), signal });
+
+    // Answered at once: not aborted while it runs, aborted after.
+    const answered = await outcomes((_, h) => h(new Request(URL_CHECK, init(""))));
+    expect(answered.map((s) => s.aborted)).toEqual([false, true]);
+    expect(answered[1]).toMatchObject({ code: "Canceled" });
+    // The deadline from the timeout header.
+    const deadline = await outcomes((_, h) => h(new Request(URL_CHECK, init("wait", { "connect-timeout-ms": "10" }))));
+    expect(deadline[0]).toMatchObject({ aborted: true, code: "DeadlineExceeded" });
+    // The client going away.
+    const gone = await outcomes(async (o, h) => {
+      const client = new AbortController();
+      const res = h(new Request(URL_CHECK, init("wait", {}, client.signal)));
+      await o.started;
+      client.abort(new Error("client gone"));
+      await res.catch(() => {});
+    });
+    expect(gone[0]).toMatchObject({ aborted: true, reason: "client gone" });
+    // The server shutting down.
+    let stopping!: AbortController;
+    const stopped = await outcomes(async (o, h) => {
+      const res = h(new Request(URL_CHECK, init("wait")));
+      await o.started;
+      stopping.abort(new ConnectError("server stopping", Code.Unavailable));
+      await res;
+    }, () => (stopping = new AbortController()));
+    expect(stopped[0]).toMatchObject({ aborted: true, code: "Unavailable" });
+  });
 });
