@@ -1,0 +1,59 @@
+import { afterAll, expect, test } from "bun:test";
+import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import { createFetchHandler } from "@connectrpc/connect/protocol";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
+import { callConnectUnary } from "./connect-unary-call";
+
+// A stock connect-es server (createFetchHandler on Bun.serve) holds the kit's client to the protocol.
+const router = createConnectRouter();
+router.service(Health, {
+  async check(req, ctx) {
+    if (req.service === "slow") {
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+      throw ctx.signal.reason;
+    }
+    if (req.service !== "") throw new ConnectError(`unknown service ${req.service}`, Code.NotFound, { "x-why": "unknown" });
+    ctx.responseHeader.set("x-served-by", "test");
+    ctx.responseTrailer.set("x-done", "1");
+    return { status: Status.SERVING };
+  },
+  async list() {
+    return { statuses: {} };
+  },
+  async *watch() {},
+});
+const check = createFetchHandler(router.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" });
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: check });
+afterAll(() => server.stop(true));
+const base = `http://127.0.0.1:${server.port}`;
+const open = new AbortController().signal;
+
+test("an answer: the message, and headers and trailers apart", async () => {
+  const res = await callConnectUnary(base, Health.method.check, open, 1000, { "x-tag": "a" }, { service: "" });
+  expect(res.message.status).toBe(Status.SERVING);
+  expect(res.header.get("x-served-by")).toBe("test");
+  expect(res.header.get("trailer-x-done")).toBeNull();
+  expect(res.trailer.get("x-done")).toBe("1");
+  expect(res.trailer.get("x-served-by")).toBeNull();
+});
+
+test("an error: its code, message and metadata (headers and trailers)", async () => {
+  const e = await callConnectUnary(base, Health.method.check, open, undefined, undefined, { service: "nope" }).catch((e) => e);
+  expect(e).toBeInstanceOf(ConnectError);
+  expect(e.code).toBe(Code.NotFound);
+  expect(e.rawMessage).toBe("unknown service nope");
+  expect(e.metadata.get("x-why")).toBe("unknown");
+});
+
+test("the signal cancels the call with its reason; the timeout goes out as Connect-Timeout-Ms", async () => {
+  const caller = new AbortController();
+  const pending = callConnectUnary(base, Health.method.check, caller.signal, undefined, undefined, { service: "slow" }).catch((e) => e);
+  setTimeout(() => caller.abort(new ConnectError("caller gave up", Code.Canceled)), 20);
+  const e = await pending;
+  expect(e).toBeInstanceOf(ConnectError);
+  expect(e.code).toBe(Code.Canceled);
+  expect(e.rawMessage).toBe("caller gave up");
+  // The server ends the call at the deadline the header carries.
+  const late = await callConnectUnary(base, Health.method.check, open, 30, undefined, { service: "slow" }).catch((e) => e);
+  expect(late.code).toBe(Code.DeadlineExceeded);
+});
