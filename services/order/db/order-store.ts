@@ -133,6 +133,11 @@ export class OrderStore {
     return { ...row, lines };
   }
 
+  /** The order's lines, in line order. */
+  lines(id: string): Promise<OrderLineRow[]> {
+    return Q.lines(this.db, { id });
+  }
+
   /** Just the order's state (undefined when there is no such order). */
   async state(id: string): Promise<OrderState | undefined> {
     const [row] = await Q.state(this.db, { id });

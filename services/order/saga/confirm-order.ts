@@ -35,7 +35,8 @@ export async function confirmOrder(deps: SagaDependencies, orderId: string, card
 }
 
 async function reserve(deps: SagaDependencies, order: OrderRow): Promise<OrderRow> {
-  const { lines } = (await deps.store.get(order.id))!;
+  // The lease gave the order's row; its lines are all that is left to read.
+  const lines = await deps.store.lines(order.id);
   try {
     const { reservation } = await deps.inventory.reserveItems({
       orderId: order.id,
