@@ -12,22 +12,22 @@ import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { inboxTable } from "./inbox-table";
 import { LastErrors } from "./last-errors";
-import { fixedStatement, PREPARED } from "./prepared";
-import { rowsOf } from "./rows";
+import { fixedQuery } from "../db/fixed-query";
+import { PREPARED } from "./prepared";
 import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
 
 const inbox = inboxTable();
 
-// The inbox's statements, built once (see fixedStatement).
+// The inbox's statements, built once (see fixedQuery).
 const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType") };
-const claimInbox = fixedStatement(PREPARED.inboxClaim, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }));
-const inboxHas = fixedStatement(PREPARED.inboxSeen, (db) =>
+const claimInbox = fixedQuery(PREPARED.inboxClaim, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }));
+const inboxHas = fixedQuery(PREPARED.inboxSeen, (db) =>
   db
     .select({ id: inbox.eventId })
     .from(inbox)
     .where(and(eq(inbox.consumer, sql.placeholder("consumer")), eq(inbox.eventId, sql.placeholder("eventId")))),
 );
-const recordInbox = fixedStatement(PREPARED.inboxRecord, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing());
+const recordInbox = fixedQuery(PREPARED.inboxRecord, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing());
 
 export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
   /** The transaction that also records the event in the inbox: write the handler's effect through it. */
@@ -177,14 +177,14 @@ export async function startEventConsumer(
       const row = { consumer: def.name, eventId: meta.id, eventType: meta.type };
       const fresh = handler.ownTransactions
         ? await (async () => {
-            if (rowsOf(await inboxHas(deps.db, row)).length > 0) return false;
+            if ((await inboxHas(deps.db, row)).length > 0) return false;
             await handler.handle(event, { tx: deps.db, meta, deliveryCount: deliveries, log: elog });
             await recordInbox(deps.db, row);
             return true;
           })()
         : await deps.db.transaction(async (tx) => {
             // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
-            if (rowsOf(await claimInbox(tx, row)).length === 0) return false;
+            if ((await claimInbox(tx, row)).length === 0) return false;
             await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
             return true;
           });

@@ -8,13 +8,13 @@ import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
 import { outboxChannel } from "./outbox";
 import { outboxTable } from "./outbox-table";
-import { fixedStatement, PREPARED } from "./prepared";
+import { PREPARED } from "./prepared";
 import { rowsOf } from "./rows";
 import type { EventNames } from "./streams";
 
 const outbox = outboxTable();
 // One array parameter rather than a list: the same statement text (prepared, built once) for any number of rows.
-const markSent = fixedStatement(PREPARED.outboxMarkSent, (db) =>
+const markSent = fixedQuery(PREPARED.outboxMarkSent, (db) =>
   db
     .update(outbox)
     .set({ publishedAt: sql`now()` })

@@ -5,13 +5,14 @@ import type { Database } from "../db/database";
 import { newTraceparent } from "./cloud-event-headers";
 import type { EventType } from "./event-types";
 import { outboxTable } from "./outbox-table";
-import { fixedStatement, PREPARED } from "./prepared";
+import { fixedQuery } from "../db/fixed-query";
+import { PREPARED } from "./prepared";
 
 // Every service's outbox has the same name and columns, so one definition writes to any of them.
 const outbox = outboxTable();
 
-// See PREPARED: one round trip instead of two; see fixedStatement: built once.
-const insertRow = fixedStatement(PREPARED.outboxInsert, (db) =>
+// See PREPARED: one round trip instead of two; see fixedQuery: built once.
+const insertRow = fixedQuery(PREPARED.outboxInsert, (db) =>
   db.insert(outbox).values({
     id: sql.placeholder("id"),
     subject: sql.placeholder("subject"),

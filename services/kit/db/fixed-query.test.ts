@@ -1,4 +1,4 @@
-// fixedStatement on a real Postgres (a schema of this file's own): a statement built once runs on the
+// fixedQuery on a real Postgres (a schema of this file's own): a statement built once runs on the
 // transaction it is given each time (not on the database it was first built with), with each call's
 // values, through the columns' encoders.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -6,11 +6,11 @@ import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
 import * as paymentSchema from "../../payment/db/schema";
-import { openDatabase, type OpenDatabase } from "../db/database";
+import { openDatabase, type OpenDatabase } from "./database";
 import { testSchemas, type TestSchemas } from "../testing/test-database";
-import { outboxTable } from "./outbox-table";
-import { fixedStatement, PREPARED } from "./prepared";
-import { rowsOf } from "./rows";
+import { outboxTable } from "../events/outbox-table";
+import { PREPARED } from "../events/prepared";
+import { fixedQuery } from "./fixed-query";
 
 const outbox = outboxTable();
 let schemas: TestSchemas;
@@ -26,7 +26,7 @@ afterAll(async () => {
   await schemas?.drop();
 });
 
-const insert = fixedStatement(PREPARED.outboxInsert, (db) =>
+const insert = fixedQuery(PREPARED.outboxInsert, (db) =>
   db
     .insert(outbox)
     .values({ id: sql.placeholder("id"), subject: "s", type: "t", traceparent: "x", payload: sql.placeholder("payload") })
@@ -34,11 +34,11 @@ const insert = fixedStatement(PREPARED.outboxInsert, (db) =>
 );
 const row = async (id: string) => (await database.db.select().from(outbox).where(eq(outbox.id, id)))[0];
 
-describe("fixedStatement", () => {
+describe("fixedQuery", () => {
   test("runs in the transaction it is given: rolled back with it, committed with it, each call with its own values", async () => {
     const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     // Built on the database itself by the first call.
-    expect(rowsOf<{ id: string }>(await insert(database.db, { id: a, payload: new Uint8Array([1, 2]) }))).toEqual([{ id: a }]);
+    expect(await insert(database.db, { id: a, payload: new Uint8Array([1, 2]) })).toEqual([{ id: a }]);
     await expect(
       database.db.transaction(async (tx) => {
         await insert(tx, { id: b, payload: new Uint8Array([3]) });
