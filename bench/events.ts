@@ -38,13 +38,13 @@ import { markdownTable, progress, ratio, writeResult } from "./lib/report";
 
 const PART = "events";
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 12000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = 200;
 const PRODUCERS = 16;
 const ROUND_TIMEOUT_MS = 60_000;
 const event = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(1000 + i), currency: "EUR" } });
-/** Wall-clock milliseconds with sub-millisecond resolution, comparable between the two processes. */
+/** Wall-clock milliseconds with sub-millisecond resolution; the consumer process's are lined up with these by clockOffset. */
 const now = () => performance.timeOrigin + performance.now();
 const silent = pino({ level: "silent" });
 
@@ -65,6 +65,8 @@ async function consumerProcess(role: string) {
   const handled = (id: string) => void batch.push([id, now()]);
   // The bench asks for this process's CPU time at the start and end of each round.
   nc.subscribe(`${subject}.cpu`, { callback: (_e, m) => void m.respond(JSON.stringify(process.cpuUsage())) });
+  // And for its clock, to line it up with its own (see clockOffset).
+  nc.subscribe(`${subject}.clock`, { callback: (_e, m) => void m.respond(JSON.stringify(now())) });
   const names = new EventNames(env.EVENTS_PREFIX!);
   let stop: () => Promise<void>;
   if (role === "raw") {
@@ -122,9 +124,10 @@ interface Flow {
 /** Starts this file as a flow's consuming process; `onHandled` gets what it reports. */
 async function startConsumer(nc: NatsConnection, role: "raw" | "platform", env: Record<string, string>, onHandled: (id: string, at: number) => void) {
   const subject = `bench.${runId("report")}`;
+  let offset = 0;
   const sub = nc.subscribe(subject, {
     callback: (err, msg) => {
-      if (!err) for (const [id, at] of msg.json<[string, number][]>()) onHandled(id, at);
+      if (!err) for (const [id, at] of msg.json<[string, number][]>()) onHandled(id, at - offset);
     },
   });
   await nc.flush();
@@ -133,6 +136,8 @@ async function startConsumer(nc: NatsConnection, role: "raw" | "platform", env: 
     isReady: (l) => l.ready === true,
     timeoutMs: 60_000,
   });
+  offset = await clockOffset(nc, `${subject}.clock`);
+  if (Math.abs(offset) > 1) progress(PART, `the ${role} consumer's clock is ${offset.toFixed(1)} ms off this process's: its times are corrected`);
   return {
     /** The consumer process's CPU seconds so far. */
     async cpuSeconds() {
@@ -144,6 +149,23 @@ async function startConsumer(nc: NatsConnection, role: "raw" | "platform", env: 
       sub.unsubscribe();
     },
   };
+}
+
+/**
+ * How far the consumer process's clock runs ahead of this one's, in ms. Both read the wall clock's
+ * origin once, when they start (performance.timeOrigin); when the machine's clock is stepped in between
+ * (a VM syncing its time), they disagree by as much, seen here as seconds of lag. Read as the answer
+ * with the shortest round trip of a few, against the middle of that round trip.
+ */
+async function clockOffset(nc: NatsConnection, subject: string): Promise<number> {
+  let best = { rtt: Infinity, offset: 0 };
+  for (let i = 0; i < 7; i++) {
+    const sent = now();
+    const theirs = (await nc.request(subject, "", { timeout: 5000 })).json<number>();
+    const back = now();
+    if (back - sent < best.rtt) best = { rtt: back - sent, offset: theirs - (sent + back) / 2 };
+  }
+  return best.offset;
 }
 
 /**

@@ -11,7 +11,9 @@
 // Runtime options are measured by passing them to the service processes: `bun` flags through
 // BENCH_SERVICE_BUN_ARGS (e.g. "--smol"), JavaScriptCore options as BUN_JSC_* variables in the
 // environment (e.g. BUN_JSC_useDFGJIT=0), which the services inherit. The result records which were set.
-// Run: bun bench/memory.ts   (BENCH_MEMORY_SECONDS)
+// The load is paced (BENCH_MEMORY_RATE orders/s, default 30) so that runs compare like with like: faster
+// code would otherwise place more orders in the same time and peak higher for it.
+// Run: bun bench/memory.ts   (BENCH_MEMORY_SECONDS, BENCH_MEMORY_RATE; 0 for as fast as the customers go)
 import { memoryTable, runOrdersFlows, type MemoryRow } from "./orders";
 import { serviceBunArgs } from "./lib/processes";
 import { writeResult } from "./lib/report";
@@ -22,20 +24,21 @@ function runtimeOptions() {
   return { bunArgs: serviceBunArgs(), env: jsc };
 }
 
-export function writeMemory(memory: MemoryRow[], orders: { rate: number; seconds: number; ordersPlaced: number }) {
+export function writeMemory(memory: MemoryRow[], orders: { rate: number; seconds: number; ordersPlaced: number; pacedAt?: number }) {
   const over = memory.filter((m) => m.loadPeakMb >= 100).map((m) => m.service);
   const runtime = runtimeOptions();
   const options = [...runtime.bunArgs, ...Object.entries(runtime.env).map(([k, v]) => `${k}=${v}`)];
   const table =
-    `${memoryTable(memory)}\n\n${orders.ordersPlaced} orders placed (${orders.rate} orders/s for ${orders.seconds} s after a 2 s warm-up)` +
+    `${memoryTable(memory)}\n\n${orders.ordersPlaced} orders placed (${orders.rate} orders/s${orders.pacedAt ? `, paced at ${orders.pacedAt}` : ""}, for ${orders.seconds} s after a 2 s warm-up)` +
     `${options.length ? ` with ${options.join(" ")}` : ""}; ${over.length ? `over 100 MB: ${over.join(", ")}` : "every service stayed under 100 MB"}.`;
   writeResult("memory", { limitMb: 100, overLimit: over, load: orders, runtime, memory }, table);
 }
 
 export async function runMemoryBench() {
   const seconds = Number(process.env.BENCH_MEMORY_SECONDS ?? 15);
-  const { platform } = await runOrdersFlows({ part: "memory", seconds, downstream: true, baseline: false });
-  writeMemory(platform.memory, { rate: platform.load.rate, seconds, ordersPlaced: platform.ordersPlaced });
+  const pacedAt = Number(process.env.BENCH_MEMORY_RATE ?? 30);
+  const { platform } = await runOrdersFlows({ part: "memory", seconds, downstream: true, baseline: false, ratePerSecond: pacedAt });
+  writeMemory(platform.memory, { rate: platform.load.rate, seconds, ordersPlaced: platform.ordersPlaced, pacedAt });
 }
 
 if (import.meta.main) await runMemoryBench();

@@ -58,6 +58,8 @@ export interface OrdersOptions {
   concurrency?: number;
   /** Also run notification and marketing (they consume the order events), for the memory part. */
   downstream?: boolean;
+  /** Orders started per second at most (0: as fast as the customers go). The memory part fixes it, as a peak grows with the orders placed. */
+  ratePerSecond?: number;
   baseline?: boolean;
 }
 
@@ -124,14 +126,20 @@ async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       }
     }, 200);
     let n = 0;
+    let paceFrom: number | undefined;
     const placeAndConfirm = async () => {
       const i = n++;
+      if (o.ratePerSecond > 0) {
+        paceFrom ??= performance.now();
+        const wait = paceFrom + (i * 1000) / o.ratePerSecond - performance.now();
+        if (wait > 0) await Bun.sleep(wait);
+      }
       const auth = { authorization: `Bearer ${tokens[i % tokens.length]}` };
       const placed = await call("POST", "/v1/orders", { items: itemsFor(i), currency: "EUR" }, auth);
       const confirmed = await call("POST", `/v1/orders/${placed.order.id}:confirm`, { cardToken: "tok_success" }, auth);
       if (confirmed.order.status !== "ORDER_STATUS_CONFIRMED") throw new Error(`order ${placed.order.id} ended ${confirmed.order.status}`);
     };
-    progress(part, `platform: ${o.concurrency} customers placing and confirming orders for ${o.seconds} s`);
+    progress(part, `platform: ${o.concurrency} customers placing and confirming orders for ${o.seconds} s${o.ratePerSecond > 0 ? `, at most ${o.ratePerSecond} orders/s` : ""}`);
     const res = await runLoad(placeAndConfirm, { concurrency: o.concurrency, durationMs: o.seconds * 1000, warmupMs: 2000 });
     clearInterval(sampler);
     const load = combine([res]);
@@ -209,8 +217,14 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       customerIds.push(c!.id);
     }
     let n = 0;
+    let paceFrom: number | undefined;
     const placeAndConfirm = async () => {
       const i = n++;
+      if (o.ratePerSecond > 0) {
+        paceFrom ??= performance.now();
+        const wait = paceFrom + (i * 1000) / o.ratePerSecond - performance.now();
+        if (wait > 0) await Bun.sleep(wait);
+      }
       const placed = await orders.createOrder({ customerId: customerIds[i % customerIds.length]!, items: itemsFor(i), currency: "EUR" });
       const confirmed = await orders.confirmOrder({ orderId: placed.order!.id, cardToken: "tok_success" });
       if (confirmed.order?.status !== OrderStatus.CONFIRMED) throw new Error(`order ${placed.order!.id} ended ${OrderStatus[confirmed.order!.status]}`);
@@ -235,6 +249,7 @@ export async function runOrdersFlows(opts: OrdersOptions = {}) {
     concurrency: opts.concurrency ?? Number(process.env.BENCH_ORDERS_CONCURRENCY ?? 16),
     downstream: opts.downstream ?? false,
     baseline: opts.baseline ?? true,
+    ratePerSecond: opts.ratePerSecond ?? 0,
   };
   const nc = await connect({ servers: NATS_URL.split(",") });
   try {
