@@ -1,9 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { RestClient } from "../../kit/rpc/service-client";
 
 /** Asks the customer service (plain REST) whether a customer exists. */
-export function customerDirectory(customers: (path: string, init?: RequestInit) => Promise<Response>) {
+export function customerDirectory(customers: RestClient) {
   return async (id: string): Promise<boolean> => {
-    const res = await customers(`/v1/customers/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) });
+    // The call's own budget (retries included): its timer ends with the call, where an AbortSignal.timeout would live on for the full 5 s.
+    const res = await customers(`/v1/customers/${encodeURIComponent(id)}`, { timeoutMs: 5000 });
     await res.body?.cancel();
     if (res.status === 200) return true;
     if (res.status === 404) return false;
