@@ -5,41 +5,33 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { join } from "node:path";
-import pino from "pino";
 import postgres from "postgres";
 import * as paymentSchema from "../../payment/db/schema";
 import { PaymentProcessed } from "../events/event-types";
 import { outboxChannel, writeEvent } from "../events/outbox";
 import { outboxTable } from "../events/outbox-table";
-import { testSchemas, TEST_DATABASE_URL, type TestSchemas } from "../testing/test-database";
+import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
+import { TEST_DATABASE_URL } from "../testing/test-database";
 import { waitFor } from "../testing/service-process";
 import { afterCommit } from "./after-commit";
-import { openDatabase, type OpenDatabase } from "./database";
 
 const outbox = outboxTable();
-let schemas: TestSchemas;
-let database: OpenDatabase<typeof paymentSchema>;
-
-beforeAll(async () => {
-  schemas = testSchemas();
-  database = await openDatabase({ service: "payment", env: schemas.env("payment"), log: pino({ level: "silent" }), schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../../payment/db/migrations") });
-});
-
-afterAll(async () => {
-  await database?.close();
-  await schemas?.drop();
-});
+let dbs: ServiceDatabases<typeof paymentSchema>;
+beforeAll(async () => (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))));
+afterAll(() => dbs?.close());
+/** The payment schema's database on Postgres. */
+const db = () => dbs.on.postgres!;
 
 const row = () => ({ id: crypto.randomUUID(), subject: "payments.processed", type: "t", traceparent: "x", payload: new Uint8Array([1]) });
 /** Whether another session sees the outbox row `id` (committed). */
-const visible = async (id: string) => (await schemas.sql.unsafe(`select 1 from "${schemas.schema("payment")}".outbox where id = $1`, [id])).length === 1;
+const visible = async (id: string) => (await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [id])).length === 1;
 
 describe("afterCommit", () => {
   test("runs after the commit, when the writes are visible to other sessions", async () => {
     const r = row();
     const seen: boolean[] = [];
     let callbacks = 0;
-    await database.db.transaction(async (tx) => {
+    await db().db.transaction(async (tx) => {
       await tx.insert(outbox).values(r);
       expect(afterCommit(tx, () => void callbacks++)).toBe(true);
       expect(afterCommit(tx, () => void visible(r.id).then((v) => seen.push(v)))).toBe(true);
@@ -53,7 +45,7 @@ describe("afterCommit", () => {
   test("a rolled-back transaction runs nothing", async () => {
     const r = row();
     let callbacks = 0;
-    const failed = database.db.transaction(async (tx) => {
+    const failed = db().db.transaction(async (tx) => {
       await tx.insert(outbox).values(r);
       afterCommit(tx, () => void callbacks++);
       throw new Error("changed my mind");
@@ -65,9 +57,9 @@ describe("afterCommit", () => {
 
   test("a transaction whose COMMIT fails (a deferred constraint) runs nothing", async () => {
     // Checked only at COMMIT: the transaction body succeeds, the commit does not.
-    await schemas.sql.unsafe(`create table if not exists "${database.schema}".deferred_parent (id int primary key, parent int references "${database.schema}".deferred_parent (id) deferrable initially deferred)`);
+    await dbs.schemas.sql.unsafe(`create table if not exists "${db().schema}".deferred_parent (id int primary key, parent int references "${db().schema}".deferred_parent (id) deferrable initially deferred)`);
     let callbacks = 0;
-    const failed = database.db.transaction(async (tx) => {
+    const failed = db().db.transaction(async (tx) => {
       await tx.execute(sql`insert into deferred_parent values (1, 2)`);
       afterCommit(tx, () => void callbacks++);
     });
@@ -78,7 +70,7 @@ describe("afterCommit", () => {
   test("a savepoint's callbacks wait for the outer commit", async () => {
     const r = row();
     let callbacks = 0;
-    await database.db.transaction(async (tx) => {
+    await db().db.transaction(async (tx) => {
       await tx.transaction(async (inner) => {
         await inner.insert(outbox).values(r);
         expect(afterCommit(inner, () => void callbacks++)).toBe(true);
@@ -91,7 +83,7 @@ describe("afterCommit", () => {
 
   test("a savepoint rolled back runs none of its callbacks, though the outer transaction commits", async () => {
     let callbacks = 0;
-    await database.db.transaction(async (tx) => {
+    await db().db.transaction(async (tx) => {
       await tx
         .transaction(async (inner) => {
           await inner.insert(outbox).values(row());
@@ -106,8 +98,8 @@ describe("afterCommit", () => {
 
   test("on the database itself (statements commit as they return) it runs at once", async () => {
     let callbacks = 0;
-    await database.db.insert(outbox).values(row());
-    expect(afterCommit(database.db, () => void callbacks++)).toBe(true);
+    await db().db.insert(outbox).values(row());
+    expect(afterCommit(db().db, () => void callbacks++)).toBe(true);
     expect(callbacks).toBe(1);
   });
 
@@ -131,14 +123,14 @@ describe("writeEvent's NOTIFY", () => {
   test("follows the commit: a listener hears it and then finds the row", async () => {
     const id = crypto.randomUUID();
     const heard: boolean[] = [];
-    const { unlisten } = await schemas.sql.listen(outboxChannel(database.schema), async () => {
+    const { unlisten } = await dbs.schemas.sql.listen(outboxChannel(db().schema), async () => {
       heard.push(await visible(id));
     });
     try {
-      await database.db.transaction((tx) => writeEvent(tx, PaymentProcessed, { paymentId: crypto.randomUUID(), orderId: crypto.randomUUID() }, { id }));
+      await db().db.transaction((tx) => writeEvent(tx, PaymentProcessed, { paymentId: crypto.randomUUID(), orderId: crypto.randomUUID() }, { id }));
       await waitFor(() => heard.length > 0, { what: "the outbox NOTIFY" });
       expect(heard[0]).toBe(true);
-      const [stored] = await database.db.select().from(outbox).where(eq(outbox.id, id));
+      const [stored] = await db().db.select().from(outbox).where(eq(outbox.id, id));
       expect(stored?.type).toBe("shop.payment.v1.PaymentProcessed");
     } finally {
       await unlisten();

@@ -4,27 +4,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
-import pino from "pino";
 import * as paymentSchema from "../../payment/db/schema";
-import { openDatabase, type OpenDatabase } from "./database";
-import { testSchemas, type TestSchemas } from "../testing/test-database";
+import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
 import { outboxTable } from "../events/outbox-table";
 import { PREPARED } from "../events/prepared";
 import { fixedQuery } from "./fixed-query";
 
 const outbox = outboxTable();
-let schemas: TestSchemas;
-let database: OpenDatabase<typeof paymentSchema>;
-
-beforeAll(async () => {
-  schemas = testSchemas();
-  database = await openDatabase({ service: "payment", env: schemas.env("payment"), log: pino({ level: "silent" }), schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../../payment/db/migrations") });
-});
-
-afterAll(async () => {
-  await database?.close();
-  await schemas?.drop();
-});
+let dbs: ServiceDatabases<typeof paymentSchema>;
+beforeAll(async () => (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))));
+afterAll(() => dbs?.close());
+/** The payment schema's database on Postgres. */
+const db = () => dbs.on.postgres!;
 
 const insert = fixedQuery(PREPARED.outboxInsert, (db) =>
   db
@@ -32,23 +23,23 @@ const insert = fixedQuery(PREPARED.outboxInsert, (db) =>
     .values({ id: sql.placeholder("id"), subject: "s", type: "t", traceparent: "x", payload: sql.placeholder("payload") })
     .returning({ id: outbox.id }),
 );
-const row = async (id: string) => (await database.db.select().from(outbox).where(eq(outbox.id, id)))[0];
+const row = async (id: string) => (await db().db.select().from(outbox).where(eq(outbox.id, id)))[0];
 
 describe("fixedQuery", () => {
   test("runs in the transaction it is given: rolled back with it, committed with it, each call with its own values", async () => {
     const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     // Built on the database itself by the first call.
-    expect(await insert(database.db, { id: a, payload: new Uint8Array([1, 2]) })).toEqual([{ id: a }]);
+    expect(await insert(db().db, { id: a, payload: new Uint8Array([1, 2]) })).toEqual([{ id: a }]);
     await expect(
-      database.db.transaction(async (tx) => {
+      db().db.transaction(async (tx) => {
         await insert(tx, { id: b, payload: new Uint8Array([3]) });
         throw new Error("roll back");
       }),
     ).rejects.toThrow("roll back");
-    await database.db.transaction(async (tx) => {
+    await db().db.transaction(async (tx) => {
       await insert(tx, { id: c, payload: new Uint8Array([4, 5, 6]) });
       // Not yet visible outside the transaction.
-      expect((await schemas.sql.unsafe(`select 1 from "${schemas.schema("payment")}".outbox where id = $1`, [c])).length).toBe(0);
+      expect((await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [c])).length).toBe(0);
     });
     expect((await row(a))?.payload).toEqual(new Uint8Array([1, 2]));
     expect(await row(b)).toBeUndefined();

@@ -3,37 +3,22 @@
 // decode its rows; a customer's copy only moves forward in time.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
-import { openDatabase, type OpenDatabase } from "../../kit/db/database";
-import { testSchemas, type TestSchemas } from "../../kit/testing/test-database";
+import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
 import { findCustomer, recordEmail, saveCustomer } from "./notification-store";
 import * as schema from "./schema";
 
-const migrationsFolder = join(import.meta.dir, "migrations");
-const log = pino({ level: "silent" });
-let schemas: TestSchemas;
-let dataDir: string;
-const databases: Record<string, OpenDatabase<typeof schema>> = {};
+let dbs: ServiceDatabases<typeof schema>;
 
 beforeAll(async () => {
-  schemas = testSchemas();
-  dataDir = mkdtempSync(join(tmpdir(), "notification-store-"));
-  databases.postgres = await openDatabase({ service: "notification", env: schemas.env("notification"), log, schema, migrationsFolder });
-  databases.pglite = await openDatabase({ service: "notification", env: { DATA_DIR: dataDir }, log, schema, migrationsFolder });
+  dbs = await serviceDatabases("notification", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
 });
 
-afterAll(async () => {
-  for (const d of Object.values(databases)) await d.close();
-  await schemas?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => dbs?.close());
 
-describe.each(["postgres", "pglite"])("the notification store on %s", (driver) => {
+describe.each(["postgres", "pglite"] as const)("the notification store on %s", (driver) => {
   test("a customer's copy: found as saved, a newer registration replaces it, an older one does not", async () => {
-    const db = databases[driver]!.db;
+    const db = dbs.on[driver]!.db;
     const id = crypto.randomUUID();
     expect(await findCustomer(db, id)).toBeUndefined();
     const first = { id, email: "ada@example.com", name: "Ada", registeredAt: new Date("2026-01-01T10:00:00.000Z") };
@@ -51,7 +36,7 @@ describe.each(["postgres", "pglite"])("the notification store on %s", (driver) =
   });
 
   test("an e-mail row, with the database's time, committed or rolled back with its transaction", async () => {
-    const db = databases[driver]!.db;
+    const db = dbs.on[driver]!.db;
     const row = (eventId: string) => ({ eventId, kind: "order_confirmed" as const, orderId: crypto.randomUUID(), customerId: crypto.randomUUID(), recipient: "ada@example.com", subject: "Confirmed", messageId: `<${eventId}@notification.shop>` });
     const kept = row(crypto.randomUUID());
     const before = Date.now() - 60_000;

@@ -3,33 +3,18 @@
 // they are given, so each call must see its own values, decode its rows (bigint, timestamps), and a state
 // change must commit or roll back with its transaction.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
-import { openDatabase, type OpenDatabase } from "../../kit/db/database";
-import { testSchemas, type TestSchemas } from "../../kit/testing/test-database";
+import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
 import { OrderStore } from "./order-store";
 import * as schema from "./schema";
 
-const migrationsFolder = join(import.meta.dir, "migrations");
-const log = pino({ level: "silent" });
-let schemas: TestSchemas;
-let dataDir: string;
-const databases: Record<string, OpenDatabase<typeof schema>> = {};
+let dbs: ServiceDatabases<typeof schema>;
 
 beforeAll(async () => {
-  schemas = testSchemas();
-  dataDir = mkdtempSync(join(tmpdir(), "order-store-"));
-  databases.postgres = await openDatabase({ service: "order", env: schemas.env("order"), log, schema, migrationsFolder });
-  databases.pglite = await openDatabase({ service: "order", env: { DATA_DIR: dataDir }, log, schema, migrationsFolder });
+  dbs = await serviceDatabases("order", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
 });
 
-afterAll(async () => {
-  for (const d of Object.values(databases)) await d.close();
-  await schemas?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => dbs?.close());
 
 const newOrder = (totalMinor: bigint) => {
   const now = new Date(Date.now() - 1000);
@@ -47,9 +32,9 @@ const newOrder = (totalMinor: bigint) => {
   };
 };
 
-describe.each(["postgres", "pglite"])("OrderStore on %s", (driver) => {
-  const store = () => new OrderStore(databases[driver]!.db);
-  const outbox = async () => (await databases[driver]!.db.select().from(schema.outbox)).map((r) => r.type);
+describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
+  const store = () => new OrderStore(dbs.on[driver]!.db);
+  const outbox = async () => (await dbs.on[driver]!.db.select().from(schema.outbox)).map((r) => r.type);
 
   test("get returns each order with its own lines, decoded", async () => {
     const a = newOrder(3600n);

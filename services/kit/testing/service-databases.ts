@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { openDatabase, type OpenDatabase } from "../db/database";
+import { testSchemas, type TestSchemas } from "./test-database";
+
+export type Driver = "postgres" | "pglite";
+
+export interface ServiceDatabases<S extends Record<string, unknown>> {
+  /** The service's database, migrated, on each driver asked for. */
+  readonly on: Partial<Record<Driver, OpenDatabase<S>>>;
+  /** The Postgres schemas (to read a table from another session, say). */
+  readonly schemas: TestSchemas;
+  /** Closes the databases, drops the schema and removes PGlite's directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * A service's database for a test file, migrated as the service migrates it: on Postgres in a schema of
+ * the file's own, and (when asked) on PGlite in a temporary directory, for a store that must behave
+ * the same on both drivers.
+ *
+ * @example
+ *   let dbs: ServiceDatabases<typeof schema>;
+ *   beforeAll(async () => (dbs = await serviceDatabases("order", schema, migrationsFolder, ["postgres", "pglite"])));
+ *   afterAll(() => dbs?.close());
+ */
+export async function serviceDatabases<S extends Record<string, unknown>>(service: string, schema: S, migrationsFolder: string, drivers: Driver[] = ["postgres"]): Promise<ServiceDatabases<S>> {
+  const log = pino({ level: "silent" });
+  const schemas = testSchemas();
+  const dataDir = drivers.includes("pglite") ? mkdtempSync(join(tmpdir(), `${service}-db-`)) : undefined;
+  const on: Partial<Record<Driver, OpenDatabase<S>>> = {};
+  const close = async () => {
+    for (const d of Object.values(on)) await d?.close();
+    await schemas.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    for (const driver of drivers) {
+      const env = driver === "postgres" ? schemas.env(service) : { DATA_DIR: dataDir! };
+      on[driver] = await openDatabase({ service, env, log, schema, migrationsFolder });
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { on, schemas, close };
+}
