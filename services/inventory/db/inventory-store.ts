@@ -30,6 +30,7 @@ export type InventoryDatabase = Database<typeof schema>;
  * expiry sweep takes reservation rows with SKIP LOCKED, so replicas sweeping together split the work
  * instead of queueing, and it never waits on a reservation row at all.
  */
+
 /** A text[] literal for one array parameter: the same statement text for any number of ids. */
 const textArray = (values: readonly string[]) => `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 
