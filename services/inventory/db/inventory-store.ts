@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
-import { fixedQuery } from "../../kit/db/fixed-query";
+import { arrayParameter, fixedQuery } from "../../kit/db/fixed-query";
 import { ReservationExpired } from "../../kit/events/event-types";
 import { writeEvent } from "../../kit/events/outbox";
 import { InventoryError } from "../domain/inventory-error";
@@ -30,9 +30,6 @@ export type InventoryDatabase = Database<typeof schema>;
  * expiry sweep takes reservation rows with SKIP LOCKED, so replicas sweeping together split the work
  * instead of queueing, and it never waits on a reservation row at all.
  */
-
-/** A text[] literal for one array parameter: the same statement text for any number of ids. */
-const textArray = (values: readonly string[]) => `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 
 /**
  * The statements of the order flow (availability, reserve, commit, release, the expiry sweep), built by
@@ -155,7 +152,7 @@ export class PgInventoryStore implements InventoryStore {
 
   async getProducts(ids: readonly string[]) {
     if (ids.length === 0) return new Map<string, ProductRecord>();
-    const rows = await Q.products(this.db, { ids: textArray(ids) });
+    const rows = await Q.products(this.db, { ids: arrayParameter(ids) });
     return new Map(rows.map((r) => [r.id, toProduct(r)]));
   }
 
@@ -169,7 +166,7 @@ export class PgInventoryStore implements InventoryStore {
     // end it first (its own transaction, so its product locks are not mixed with the ones below).
     await this.expireOverdue({ limit: 1, orderId });
     const outcome = await this.db.transaction(async (tx) => {
-      const known = new Set((await Q.productIds(tx, { ids: textArray(items.map((i) => i.productId)) })).map((r) => r.id));
+      const known = new Set((await Q.productIds(tx, { ids: arrayParameter(items.map((i) => i.productId)) })).map((r) => r.id));
       const unknown = items.find((i) => !known.has(i.productId));
       if (unknown) throw new InventoryError("not_found", `product ${unknown.productId} not found`);
 
@@ -231,7 +228,7 @@ export class PgInventoryStore implements InventoryStore {
       const due = orderId === undefined ? await Q.overdue(tx, { limit }) : await Q.overdueOfOrder(tx, { limit, orderId });
       if (due.length === 0) return [];
       const ids = due.map((d) => d.id);
-      const expired = await Q.expire(tx, { ids: textArray(ids) });
+      const expired = await Q.expire(tx, { ids: arrayParameter(ids) });
       const items = await itemsOf(tx, ids);
       await giveBack(tx, [...items.values()].flat(), { sold: false });
       for (const r of expired) await writeEvent(tx, ReservationExpired, { reservationId: r.id, orderId: r.orderId }, { entityId: r.id });
@@ -274,7 +271,7 @@ function reservationColumns() {
 
 /** Each reservation's items, by product id. */
 async function itemsOf(tx: InventoryDatabase, ids: string[]) {
-  const rows = await Q.items(tx, { ids: textArray(ids) });
+  const rows = await Q.items(tx, { ids: arrayParameter(ids) });
   const byReservation = new Map<string, ReservedItem[]>();
   for (const r of rows) byReservation.set(r.reservationId, [...(byReservation.get(r.reservationId) ?? []), { productId: r.productId, quantity: r.quantity }]);
   return byReservation;

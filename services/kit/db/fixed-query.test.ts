@@ -8,7 +8,7 @@ import * as paymentSchema from "../../payment/db/schema";
 import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
 import { outboxTable } from "../events/outbox-table";
 import { PREPARED } from "../events/prepared";
-import { fixedQuery } from "./fixed-query";
+import { arrayParameter, fixedQuery } from "./fixed-query";
 
 const outbox = outboxTable();
 let dbs: ServiceDatabases<typeof paymentSchema>;
@@ -45,4 +45,11 @@ describe("fixedQuery", () => {
     expect(await row(b)).toBeUndefined();
     expect((await row(c))?.payload).toEqual(new Uint8Array([4, 5, 6]));
   });
+});
+
+test("arrayParameter: any values, quotes, backslashes, commas and braces included, arrive as one text[]", async () => {
+  const values = ["plain", 'with "quotes"', "back\\slash", "a,b", "{braces}", "", "NULL", " spaced "];
+  const rows = await dbs.schemas.sql.unsafe<{ v: string }[]>("select unnest($1::text[]) as v", [arrayParameter(values)]);
+  expect(rows.map((r) => r.v)).toEqual(values);
+  expect((await dbs.schemas.sql.unsafe("select unnest($1::uuid[]) as v", [arrayParameter([])])).length).toBe(0);
 });

@@ -44,3 +44,11 @@ export function fixedQuery<P extends { execute(values?: Record<string, unknown>)
     return prepared.execute(values) as ReturnType<P["execute"]>;
   };
 }
+
+/**
+ * A list as one Postgres array parameter (`= any($1::text[])`, `::uuid[]`): the same statement text for
+ * any number of values, where an IN list would make a statement per length. Each element is quoted.
+ */
+export function arrayParameter(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+}

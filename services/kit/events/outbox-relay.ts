@@ -1,7 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { asc, isNull, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/database";
-import { fixedQuery } from "../db/fixed-query";
+import { arrayParameter, fixedQuery } from "../db/fixed-query";
 import type { Logger } from "../log";
 import { eventHeaders } from "./cloud-event-headers";
 import type { EventsConfig } from "./events-config";
@@ -13,7 +13,7 @@ import { rowsOf } from "./rows";
 import type { EventNames } from "./streams";
 
 const outbox = outboxTable();
-// One array parameter rather than a list: the same statement text (prepared, built once) for any number of rows.
+// One array parameter (arrayParameter) rather than a list: one statement text for any number of rows.
 const markSent = fixedQuery(PREPARED.outboxMarkSent, (db) =>
   db
     .update(outbox)
@@ -114,7 +114,7 @@ export async function startOutboxRelay(opts: {
       }
       if (cfg.OUTBOX_RELAY_HALT === "after_publish" && sent.length) await halt(log_, "after_publish", sent);
       // What went out is marked even when a later row failed: the failed one and those after it wait.
-      if (sent.length) await markSent(tx, { ids: `{${sent.join(",")}}` });
+      if (sent.length) await markSent(tx, { ids: arrayParameter(sent) });
       if (Date.now() - lastPrune > 3_600_000) {
         lastPrune = Date.now();
         await tx.delete(outbox).where(lt(outbox.publishedAt, sql`now() - make_interval(secs => ${KEEP_PUBLISHED_MS / 1000})`));
