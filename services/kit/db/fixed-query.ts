@@ -46,6 +46,19 @@ export function fixedQuery<P extends { execute(values?: Record<string, unknown>)
 }
 
 /**
+ * One fixedQuery per shape, for a statement whose shape follows a small, bounded key (how many rows an
+ * insert takes, which columns an update sets): `make(key)` runs once per key, on its first use.
+ */
+export function fixedQueryPerShape<K, Q>(make: (key: K) => Q): (key: K) => Q {
+  const made = new Map<K, Q>();
+  return (key) => {
+    let q = made.get(key);
+    if (q === undefined) made.set(key, (q = make(key)));
+    return q;
+  };
+}
+
+/**
  * A list as one Postgres array parameter (`= any($1::text[])`, `::uuid[]`): the same statement text for
  * any number of values, where an IN list would make a statement per length. Each element is quoted.
  */

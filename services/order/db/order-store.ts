@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
-import { fixedQuery } from "../../kit/db/fixed-query";
+import { fixedQuery, fixedQueryPerShape } from "../../kit/db/fixed-query";
 import { writeOrderEvent } from "./order-events";
 import { orderLines, orders, type OrderState } from "./schema";
 import type * as schema from "./schema";
@@ -57,10 +57,9 @@ const insertOrder = fixedQuery("order_insert", (db) =>
     .returning(),
 );
 
-/** The lines' insert, one statement per number of lines (at most MAX_LINES, made on first use). */
-const lineInserts = new Map<number, ReturnType<typeof lineInsertQuery>>();
-function lineInsertQuery(n: number) {
-  return fixedQuery(`order_lines_insert_${n}`, (db) =>
+/** The lines' insert, one statement per number of lines (at most MAX_LINES). */
+const lineInsert = fixedQueryPerShape((n: number) =>
+  fixedQuery(`order_lines_insert_${n}`, (db) =>
     db
       .insert(orderLines)
       .values(
@@ -73,11 +72,9 @@ function lineInsertQuery(n: number) {
         })),
       )
       .returning(),
-  );
-}
+  ),
+);
 function insertLines(db: Database<any>, orderId: string, lines: Omit<OrderLineRow, "orderId">[]) {
-  let q = lineInserts.get(lines.length);
-  if (!q) lineInserts.set(lines.length, (q = lineInsertQuery(lines.length)));
   const values: Record<string, unknown> = { orderId };
   lines.forEach((l, i) => {
     values[`lineNo${i}`] = l.lineNo;
@@ -85,12 +82,12 @@ function insertLines(db: Database<any>, orderId: string, lines: Omit<OrderLineRo
     values[`quantity${i}`] = l.quantity;
     values[`unitPriceMinor${i}`] = l.unitPriceMinor;
   });
-  return q(db, values);
+  return lineInsert(lines.length)(db, values);
 }
 
-/** The state change's update, one per set of patched fields (at most 8, made on first use). */
-const transitions = new Map<string, ReturnType<typeof transitionQuery>>();
-function transitionQuery(fields: readonly (typeof PATCH_FIELDS)[number][]) {
+/** The state change's update, one per set of patched fields (at most 8), keyed by their names joined. */
+const transition = fixedQueryPerShape((key: string) => {
+  const fields = key === "" ? [] : key.split(",");
   return fixedQuery(`order_transition${fields.map((f) => `_${f}`).join("")}`, (db) =>
     db
       .update(orders)
@@ -104,14 +101,8 @@ function transitionQuery(fields: readonly (typeof PATCH_FIELDS)[number][]) {
       .where(eq(orders.id, sql.placeholder("id")))
       .returning(),
   );
-}
-function transitionFor(patch: Patch) {
-  const fields = PATCH_FIELDS.filter((f) => patch[f] !== undefined);
-  const key = fields.join();
-  let q = transitions.get(key);
-  if (!q) transitions.set(key, (q = transitionQuery(fields)));
-  return q;
-}
+});
+const transitionFor = (patch: Patch) => transition(PATCH_FIELDS.filter((f) => patch[f] !== undefined).join());
 
 /** Orders and their lines in the order service's own schema. */
 export class OrderStore {
