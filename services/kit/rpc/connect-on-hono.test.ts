@@ -3,6 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
+import { healthFixtureRoutes } from "../testing/health-fixture";
 import { connectUnaryFastLane } from "./connect-on-hono";
 
 // The fast lane must answer exactly as connect-es's createFetchHandler does: same status, headers and body.
@@ -14,23 +15,7 @@ const tagging: Interceptor = (next) => async (req) => {
   return res;
 };
 const options = { interceptors: [tagging], readMaxBytes: 64 };
-const routes = (router: ConnectRouter) => router.service(Health, {
-  async check(req, ctx) {
-    if (req.service === "slow") {
-      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-      throw new ConnectError("gave up", Code.DeadlineExceeded);
-    }
-    if (req.service === "crash") throw new Error("boom");
-    if (req.service !== "") throw new ConnectError(`unknown service ${req.service}`, Code.NotFound, { "x-why": "unknown" });
-    ctx.responseHeader.set("x-served-by", "test");
-    ctx.responseTrailer.set("x-done", "1");
-    return { status: Status.SERVING };
-  },
-  async list() {
-    return { statuses: {} };
-  },
-  async *watch() {},
-});
+const routes = healthFixtureRoutes;
 const fast = connectUnaryFastLane(routes, options);
 const router = createConnectRouter(options);
 routes(router);

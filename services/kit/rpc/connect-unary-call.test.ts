@@ -2,26 +2,12 @@ import { afterAll, expect, test } from "bun:test";
 import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
+import { healthFixtureRoutes } from "../testing/health-fixture";
 import { callConnectUnary } from "./connect-unary-call";
 
 // A stock connect-es server (createFetchHandler on Bun.serve) holds the kit's client to the protocol.
 const router = createConnectRouter();
-router.service(Health, {
-  async check(req, ctx) {
-    if (req.service === "slow") {
-      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-      throw ctx.signal.reason;
-    }
-    if (req.service !== "") throw new ConnectError(`unknown service ${req.service}`, Code.NotFound, { "x-why": "unknown" });
-    ctx.responseHeader.set("x-served-by", "test");
-    ctx.responseTrailer.set("x-done", "1");
-    return { status: Status.SERVING };
-  },
-  async list() {
-    return { statuses: {} };
-  },
-  async *watch() {},
-});
+healthFixtureRoutes(router);
 const check = createFetchHandler(router.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" });
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: check });
 afterAll(() => server.stop(true));
