@@ -4,6 +4,7 @@ import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Inter
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
 import { healthFixtureRoutes } from "../testing/health-fixture";
+import { waitFor } from "../testing/service-process";
 import { connectUnaryFastLane } from "./connect-on-hono";
 
 // The fast lane must answer exactly as connect-es's createFetchHandler does: same status, headers and body.
@@ -124,27 +125,28 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     // What the handler's signal said, and when it aborted, for each way a call ends.
     const observe = (shutdownSignal?: AbortSignal) => {
       const seen: { aborted: boolean; reason?: string; code?: string }[] = [];
+      const state = (signal: AbortSignal) => ({ aborted: signal.aborted, reason: String(signal.reason?.message ?? signal.reason), code: signal.reason instanceof ConnectError ? Code[signal.reason.code] : undefined });
       let waiting!: () => void;
       const started = new Promise<void>((r) => (waiting = r));
+      let signal: AbortSignal | undefined;
       const r = (router: ConnectRouter) => router.service(Health, {
         async check(req, ctx) {
-          const record = () => seen.push({ aborted: ctx.signal.aborted, reason: String(ctx.signal.reason?.message ?? ctx.signal.reason), code: ctx.signal.reason instanceof ConnectError ? Code[ctx.signal.reason.code] : undefined });
+          signal = ctx.signal;
           if (req.service === "wait") {
             waiting();
             await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
           }
-          // Read once the call is over: the signal must end with the call.
-          setTimeout(record, 5);
-          record();
+          seen.push(state(ctx.signal));
           return { status: Status.SERVING };
         },
       });
       const opts = { shutdownSignal };
       const stockRouter = createConnectRouter(opts);
       r(stockRouter);
-      return { seen, started, lane: connectUnaryFastLane(r, opts), stock: createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" }) };
+      // Once the call is over, the signal must end with it (read then, within a bound).
+      const ended = async () => seen.push(state(await waitFor(() => signal?.aborted && signal, { timeoutMs: 2000, what: "the handler's signal to end with the call" })));
+      return { seen, started, ended, lane: connectUnaryFastLane(r, opts), stock: createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" }) };
     };
-    const settle = () => new Promise((r) => setTimeout(r, 20));
     const outcomes = async (call: (o: ReturnType<typeof observe>, handler: (req: Request) => Promise<Response>) => Promise<unknown>, shutdown?: () => AbortController) => {
       const out = [];
       for (const which of ["lane", "stock"] as const) {
@@ -152,7 +154,7 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
         const o = observe(controller?.signal);
         await call(o, (req) => (which === "lane" ? o.lane(req)! : o.stock(req)));
         if (controller) controller.abort(new ConnectError("server stopping", Code.Unavailable));
-        await settle();
+        await o.ended();
         out.push(o.seen);
       }
       // While the call runs, the same state and reason; once it is over, both aborted (an answered call's
