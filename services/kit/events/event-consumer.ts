@@ -12,11 +12,14 @@ import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { inboxTable } from "./inbox-table";
 import { LastErrors } from "./last-errors";
-import { fixedQuery } from "../db/fixed-query";
+import { arrayParameter, fixedQuery } from "../db/fixed-query";
+import { batches } from "./batches";
 import { PREPARED } from "./prepared";
 import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
 
 const inbox = inboxTable();
+/** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
+const BATCHES_IN_FLIGHT = 2;
 
 // The inbox's statements, built once (see fixedQuery).
 const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType") };
@@ -28,6 +31,16 @@ const inboxHas = fixedQuery(PREPARED.inboxSeen, (db) =>
     .where(and(eq(inbox.consumer, sql.placeholder("consumer")), eq(inbox.eventId, sql.placeholder("eventId")))),
 );
 const recordInbox = fixedQuery(PREPARED.inboxRecord, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing());
+// A batch's rows in one statement, whatever their number (ids and types as two array parameters).
+const claimInboxBatch = fixedQuery(PREPARED.inboxClaimBatch, (db) =>
+  db
+    .insert(inbox)
+    .select(
+      sql`select ${sql.placeholder("consumer")}::text, e.id, e.type, now() from unnest(${sql.placeholder("eventIds")}::text[], ${sql.placeholder("eventTypes")}::text[]) as e(id, type)`,
+    )
+    .onConflictDoNothing()
+    .returning({ id: inbox.eventId }),
+);
 
 export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
   /** The transaction that also records the event in the inbox: write the handler's effect through it. */
@@ -86,10 +99,23 @@ export interface EventConsumer {
   readonly stream: DomainStream;
   // Handlers of any service schema: the kit runs them over that service's database.
   readonly handlers: readonly EventHandler<any>[];
+  /** See defineConsumer. */
+  readonly batch?: number;
 }
 
-export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: DomainStream; handlers: EventHandler<S>[] }): EventConsumer {
+/**
+ * `batch`: up to this many events, of different entities, are handled in one transaction with one
+ * inbox insert, so a busy consumer commits (and waits for the WAL flush) once per batch rather than once
+ * per event. Only for handlers whose whole effect is in that transaction (afterCommit callbacks
+ * included): when any event of a batch fails, the batch rolls back and each of its events is handled
+ * again in a transaction of its own, so an effect outside the transaction (an e-mail sent, a call made)
+ * could happen twice. Not with `ownTransactions` handlers.
+ */
+export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: DomainStream; handlers: EventHandler<S>[]; batch?: number }): EventConsumer {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name)) throw new Error(`consumer name "${def.name}" must be lower-case letters, digits and dashes`);
+  if (def.batch !== undefined && !(Number.isInteger(def.batch) && def.batch >= 1 && def.batch <= 1000)) throw new Error(`consumer ${def.name}: batch must be an integer from 1 to 1000`);
+  const own = def.batch && def.batch > 1 && def.handlers.find((h) => h.ownTransactions);
+  if (own) throw new Error(`consumer ${def.name} batches events in one transaction, but its ${own.type.type} handler runs its own (ownTransactions)`);
   const types = def.handlers.map((h) => h.type.type);
   const twice = types.find((t, i) => types.indexOf(t) !== i);
   if (twice) throw new Error(`consumer ${def.name} has two handlers for ${twice}`);
@@ -104,7 +130,8 @@ export function defineConsumer<S extends Record<string, unknown>>(def: { name: s
  * it); a retryable failure is nak'ed with the CONSUMER_BACKOFF_MS delay for that delivery, and on the
  * last allowed delivery without one, so the server dead-letters it at once; poison (no event headers,
  * undecodable, invalid, a non-retryable error) is terminated. Every failure's reason is recorded for
- * the dead letter.
+ * the dead letter. A consumer defined with `batch` handles events of different entities together, in one
+ * transaction per batch (see defineConsumer).
  */
 export async function startEventConsumer(
   def: EventConsumer,
@@ -151,10 +178,21 @@ export async function startEventConsumer(
     else m.term();
   };
 
-  const handle = async (m: JsMsg) => {
-    const deliveries = m.info.deliveryCount;
+  /** A message that is an event this consumer handles, decoded and valid: what is left is to handle it. */
+  interface Delivery {
+    m: JsMsg;
+    meta: Extract<EventMeta, { id: string }>;
+    handler: EventHandler<any>;
+    event: unknown;
+    log: Logger;
+  }
+  const contextOf = (d: Delivery, tx: Database<any>): HandlerContext<any> => ({ tx, meta: d.meta, deliveryCount: d.m.info.deliveryCount, log: d.log });
+  const inboxRowOf = (d: Delivery) => ({ consumer: def.name, eventId: d.meta.id, eventType: d.meta.type });
+
+  /** Acks, skips or terminates what is not for a handler; the rest is a Delivery. */
+  const accept = async (m: JsMsg): Promise<Delivery | undefined> => {
     const meta = readEventMeta(m.headers);
-    if ("problem" in meta) return poison(m, "", `not an event: ${meta.problem}`);
+    if ("problem" in meta) return void (await poison(m, "", `not an event: ${meta.problem}`));
     const replayFor = m.headers?.get(REPLAY_FOR);
     const handler = byType.get(meta.type);
     if ((replayFor && replayFor !== def.name) || !handler) {
@@ -167,48 +205,108 @@ export async function startEventConsumer(
     try {
       event = fromBinary(handler.type.schema, m.data);
     } catch (e) {
-      return poison(m, meta.type, `undecodable ${meta.type}: ${describeError(e)}`);
+      return void (await poison(m, meta.type, `undecodable ${meta.type}: ${describeError(e)}`));
     }
     const invalid = handler.validate?.(event);
-    if (invalid) return poison(m, meta.type, `invalid ${meta.type}: ${invalid}`);
+    if (invalid) return void (await poison(m, meta.type, `invalid ${meta.type}: ${invalid}`));
+    const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries: m.info.deliveryCount });
+    return { m, meta, handler, event, log: elog };
+  };
 
-    const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries });
+  /** Once its transaction committed (or the inbox said it was handled before). */
+  const handled = async (d: Delivery, fresh: boolean) => {
+    const { m, meta } = d;
+    m.ack();
+    outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
+    if (fresh) d.log.info("event handled");
+    else d.log.info("event handled before; acked without effect");
+    if (m.info.deliveryCount > 1) await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
+    const replayOf = Number(m.headers?.get(REPLAY_OF));
+    if (replayOf) {
+      await deps.deadLetters.resolve(replayOf).catch((e) => d.log.warn({ err: e, dlq_id: replayOf }, "cannot resolve the replayed dead letter"));
+      d.log.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
+    }
+  };
+
+  /** Retried later with the backoff, or terminated when the error says it never will succeed. */
+  const failed = async (d: Delivery, e: unknown) => {
+    const { m, meta } = d;
+    if (!isRetryable(e)) return poison(m, meta.type, `${meta.type} ${meta.id}: ${describeError(e)}`);
+    const deliveries = m.info.deliveryCount;
+    const last = deliveries >= cfg.CONSUMER_MAX_DELIVER;
+    const delay = last ? 0 : backoffDelay(cfg.CONSUMER_BACKOFF_MS, deliveries);
+    const key = LastErrors.key(stream, def.name, m.info.streamSequence);
+    await lastErrors.record(key, { error: `${meta.type} ${meta.id}: ${describeError(e)}`, kind: "retry", deliveries, at: new Date().toISOString() });
+    d.log.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: cfg.CONSUMER_MAX_DELIVER }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
+    outcomes.inc({ consumer: def.name, type: meta.type, outcome: "retry" });
+    m.nak(delay);
+  };
+
+  /** One event in a transaction of its own (or, for ownTransactions handlers, none). */
+  const handleAlone = async (d: Delivery) => {
+    let fresh: boolean;
     try {
-      const row = { consumer: def.name, eventId: meta.id, eventType: meta.type };
-      const fresh = handler.ownTransactions
+      const row = inboxRowOf(d);
+      fresh = d.handler.ownTransactions
         ? await (async () => {
             if ((await inboxHas(deps.db, row)).length > 0) return false;
-            await handler.handle(event, { tx: deps.db, meta, deliveryCount: deliveries, log: elog });
+            await d.handler.handle(d.event, contextOf(d, deps.db));
             await recordInbox(deps.db, row);
             return true;
           })()
         : await deps.db.transaction(async (tx) => {
             // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
             if ((await claimInbox(tx, row)).length === 0) return false;
-            await handler.handle(event, { tx, meta, deliveryCount: deliveries, log: elog });
+            await d.handler.handle(d.event, contextOf(d, tx));
             return true;
           });
-      m.ack();
-      outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
-      if (fresh) elog.info("event handled");
-      else elog.info("event handled before; acked without effect");
     } catch (e) {
-      if (!isRetryable(e)) return poison(m, meta.type, `${meta.type} ${meta.id}: ${describeError(e)}`);
-      const last = deliveries >= cfg.CONSUMER_MAX_DELIVER;
-      const delay = last ? 0 : backoffDelay(cfg.CONSUMER_BACKOFF_MS, deliveries);
-      const key = LastErrors.key(stream, def.name, m.info.streamSequence);
-      await lastErrors.record(key, { error: `${meta.type} ${meta.id}: ${describeError(e)}`, kind: "retry", deliveries, at: new Date().toISOString() });
-      elog.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: cfg.CONSUMER_MAX_DELIVER }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
-      outcomes.inc({ consumer: def.name, type: meta.type, outcome: "retry" });
-      m.nak(delay);
+      return failed(d, e);
+    }
+    await handled(d, fresh);
+  };
+
+  /**
+   * Events of different entities in one transaction. If a handler fails, that event is tried again
+   * alone and the others together; if the transaction fails otherwise (the inbox insert, the commit),
+   * each is tried alone. Either way only an event's own failure counts against it.
+   */
+  const handleTogether = async (ds: Delivery[]): Promise<void> => {
+    if (ds.length === 1) return handleAlone(ds[0]!);
+    let fresh: boolean[];
+    let failing: Delivery | undefined;
+    try {
+      fresh = await deps.db.transaction(async (tx) => {
+        const claimed = new Set(
+          (await claimInboxBatch(tx, { consumer: def.name, eventIds: arrayParameter(ds.map((d) => d.meta.id)), eventTypes: arrayParameter(ds.map((d) => d.meta.type)) })).map((r) => r.id),
+        );
+        const out: boolean[] = [];
+        for (const d of ds) {
+          // delete: two copies of one event in a batch (published twice) are handled once.
+          const first = claimed.delete(d.meta.id);
+          if (first) {
+            failing = d;
+            await d.handler.handle(d.event, contextOf(d, tx));
+            failing = undefined;
+          }
+          out.push(first);
+        }
+        return out;
+      });
+    } catch (e) {
+      log.debug({ err: e, events: ds.length, failing_event_id: failing?.meta.id }, "batch rolled back; its events are handled again");
+      if (failing) await Promise.all([handleAlone(failing), handleTogether(ds.filter((d) => d !== failing))]);
+      else await Promise.all(ds.map(handleAlone));
       return;
     }
-    if (deliveries > 1) await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
-    const replayOf = Number(m.headers?.get(REPLAY_OF));
-    if (replayOf) {
-      await deps.deadLetters.resolve(replayOf).catch((e) => elog.warn({ err: e, dlq_id: replayOf }, "cannot resolve the replayed dead letter"));
-      elog.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
-    }
+    await Promise.all(ds.map((d, i) => handled(d, fresh[i]!)));
+  };
+
+  const batchSize = def.batch ?? 1;
+  const handleDelivery = batchSize > 1 ? batches(handleTogether, { max: batchSize, parallel: BATCHES_IN_FLIGHT }) : handleAlone;
+  const handle = async (m: JsMsg) => {
+    const d = await accept(m);
+    if (d) await handleDelivery(d);
   };
 
   return runConsumerLoop({
@@ -218,7 +316,8 @@ export async function startEventConsumer(
     config,
     log,
     handle,
-    concurrency: cfg.CONSUMER_CONCURRENCY,
+    // A batching consumer holds enough for its batches in flight and the next one filling.
+    concurrency: Math.max(cfg.CONSUMER_CONCURRENCY, batchSize * (BATCHES_IN_FLIGHT + 1)),
     // One entity's events (ce-subject) are handled in stream order; different entities' side by side.
     keyOf: (m) => m.headers?.get(CE.subject) || undefined,
     ackWaitMs: cfg.CONSUMER_ACK_WAIT_MS,

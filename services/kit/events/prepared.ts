@@ -11,6 +11,7 @@ export const PREPARED = {
   outboxDue: "kit_outbox_due",
   outboxMarkSent: "kit_outbox_mark_sent",
   inboxClaim: "kit_inbox_claim",
+  inboxClaimBatch: "kit_inbox_claim_batch",
   inboxSeen: "kit_inbox_seen",
   inboxRecord: "kit_inbox_record",
 } as const;

@@ -1,0 +1,109 @@
+// A batching consumer on the real JetStream and Postgres: events of different entities share
+// transactions, each is handled once, and one event's failure neither loses nor repeats its batch-mates.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { sql } from "drizzle-orm";
+import { join } from "node:path";
+import pino from "pino";
+import { afterCommit } from "../db/after-commit";
+import { openDatabase, type OpenDatabase } from "../db/database";
+import { testSchemas, type TestSchemas } from "../testing/test-database";
+import { waitFor } from "../testing/service-process";
+import * as marketingSchema from "../../marketing/db/schema";
+import { eventHeaders } from "./cloud-event-headers";
+import { defineConsumer, on } from "./event-consumer";
+import { PaymentProcessed } from "./event-types";
+import { PoisonMessage } from "./handler-failure";
+import { publishEvent } from "./publish-event";
+import { rowsOf } from "./rows";
+import { startEvents, type RunningEvents } from "./start-events";
+import { testEventStreams, type TestEventStreams } from "./test-streams";
+
+const log = pino({ level: "silent" });
+let ev: TestEventStreams;
+let schemas: TestSchemas;
+let database: OpenDatabase<typeof marketingSchema>;
+let events: RunningEvents | undefined;
+
+beforeAll(async () => {
+  ev = await testEventStreams();
+  await ev.ensure();
+  schemas = testSchemas();
+  // Any service schema with an inbox will do; marketing's is small.
+  database = await openDatabase({ service: "marketing", env: schemas.env("marketing"), log, schema: marketingSchema, migrationsFolder: join(import.meta.dir, "../../marketing/db/migrations") });
+});
+
+afterAll(async () => {
+  await events?.stop();
+  await database?.close();
+  await ev?.drop();
+  await schemas?.drop();
+});
+
+const payment = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(i), currency: "EUR" } });
+
+test("a batching consumer: events share transactions, each is handled once, one event's failures cost its batch-mates nothing", async () => {
+  const source = "/test/batches";
+  const ids: string[] = [];
+  for (let i = 0; i < 120; i++) ids.push((await publishEvent(ev.js, ev.names, PaymentProcessed, payment(i), { source, entityId: `payment-${i}` })).id);
+  const failsOnce = ids[7]!;
+  const poison = ids[50]!;
+  // One event stored twice (published again under another Nats-Msg-Id), without an entity, so both
+  // copies may land in one batch.
+  const copied = crypto.randomUUID();
+  const copy = () =>
+    ev.js.publish(ev.names.subject(PaymentProcessed.subject), toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, payment(999))), {
+      headers: eventHeaders({ id: copied, type: PaymentProcessed.type, source, time: new Date(), subject: "", traceparent: "" }),
+      msgID: crypto.randomUUID(),
+    });
+  await copy();
+  await copy();
+
+  // Committed handlings (afterCommit: a rolled-back batch's don't count), with their transaction.
+  const commits: { id: string; txid: string; delivery: number }[] = [];
+  const consumer = defineConsumer({
+    name: "test-batches",
+    stream: "PAYMENTS",
+    batch: 16,
+    handlers: [
+      on(PaymentProcessed, async (_e, { tx, meta, deliveryCount }) => {
+        const [row] = rowsOf<{ txid: string }>(await tx.execute(sql`select txid_current()::text as txid`));
+        if (meta.id === poison) throw new PoisonMessage("never handled");
+        if (meta.id === failsOnce && deliveryCount === 1) throw new Error("fails on its first delivery");
+        afterCommit(tx, () => commits.push({ id: meta.id, txid: row!.txid, delivery: deliveryCount }));
+      }),
+    ],
+  });
+  // Started after the events are stored: the first pulls bring many at once.
+  events = await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, database, outbox: false, consumers: [consumer] });
+
+  const expected = ids.filter((id) => id !== poison).concat(copied);
+  await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), { timeoutMs: 15_000, what: "every event but the poison handled" });
+  // Nothing left pending or unacknowledged: the poison was terminated, not left to come back.
+  await waitFor(
+    async () => {
+      const info = await ev.jsm.consumers.info(ev.names.stream("PAYMENTS"), "test-batches");
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    },
+    { timeoutMs: 10_000, what: "the consumer drained" },
+  );
+
+  const count = (id: string) => commits.filter((c) => c.id === id).length;
+  expect(expected.filter((id) => count(id) !== 1)).toEqual([]);
+  expect(count(poison)).toBe(0);
+  // Batched: far fewer transactions than events.
+  const transactions = new Set(commits.map((c) => c.txid));
+  expect(transactions.size).toBeLessThan(commits.length / 4);
+  // The event that failed once came back on its second delivery; its batch-mates committed on their first.
+  expect(commits.find((c) => c.id === failsOnce)!.delivery).toBe(2);
+  expect(commits.filter((c) => c.id !== failsOnce && c.delivery !== 1)).toEqual([]);
+  const inbox = await schemas.sql.unsafe<{ n: string }[]>(`select count(*)::text as n from "${schemas.schema("marketing")}".inbox where consumer = 'test-batches'`);
+  expect(Number(inbox[0]!.n)).toBe(expected.length);
+});
+
+test("a batching consumer refuses handlers that run their own transactions, and a batch size out of range", () => {
+  const own = on(PaymentProcessed, async () => {}, { ownTransactions: true });
+  expect(() => defineConsumer({ name: "own", stream: "PAYMENTS", batch: 8, handlers: [own] })).toThrow(/batches events in one transaction.*ownTransactions/);
+  expect(() => defineConsumer({ name: "single", stream: "PAYMENTS", batch: 1, handlers: [own] })).not.toThrow();
+  for (const batch of [0, 1.5, 1001]) expect(() => defineConsumer({ name: "sized", stream: "PAYMENTS", batch, handlers: [] })).toThrow(/batch must be an integer from 1 to 1000/);
+});
