@@ -10,11 +10,15 @@ import { profileChange } from "../domain/profiles";
 const orderProblem = ({ order }: { order?: Order }) =>
   !order ? "order is missing" : !isUuid(order.customerId) ? "order.customer_id must be a UUID" : undefined;
 
+// A profile change is a database write and nothing else, so a busy consumer can commit many at once.
+const PROFILE_BATCH = 32;
+
 /** Profiles start at registration: CustomerRegistered. */
 export function customerProfiles() {
   return defineConsumer<typeof schema>({
     name: "marketing-customer-profiles",
     stream: "CUSTOMERS",
+    batch: PROFILE_BATCH,
     handlers: [
       on(
         CustomerRegistered,
@@ -32,6 +36,7 @@ export function orderProfiles() {
   return defineConsumer<typeof schema>({
     name: "marketing-order-profiles",
     stream: "ORDERS",
+    batch: PROFILE_BATCH,
     handlers: [
       on(OrderCreated, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)), { validate: orderProblem }),
       on(OrderConfirmed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderConfirmed(meta.time, order!.total)), { validate: orderProblem }),

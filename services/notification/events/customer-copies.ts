@@ -9,6 +9,8 @@ export function customerCopies() {
   return defineConsumer<typeof schema>({
     name: "notification-customers",
     stream: "CUSTOMERS",
+    // Saving the copy is its only effect: many registrations can share a transaction.
+    batch: 32,
     handlers: [
       on(
         CustomerRegistered,
