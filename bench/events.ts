@@ -4,9 +4,13 @@
 //   to JetStream (here, as in the payment service) → a kit consumer (defineConsumer) handles it in a
 //   transaction with its inbox row (in the consumer process, on a schema of its own, as the order
 //   service does);
+// - platform, batched: the same, with the consumer handling up to BATCH events of different entities in
+//   one inbox transaction (defineConsumer's `batch`, which the marketing consumers use);
+// - the producing transactions alone: the same transactions writing the outbox, with no relay and no
+//   consumer, the Postgres part of the platform's cost (its limit on this machine);
 // - raw JetStream: publishEvent (the same message and CloudEvents headers, awaited ack) → a pull
 //   consumer that acks (in the consumer process).
-// Both with 16 concurrent producers, on streams of their own prefix (deleted after), the platform on
+// All with 16 concurrent producers, on streams of their own prefix (deleted after), the platform on
 // schemas of its own (dropped after). The machine is shared and its speed drifts, so the two flows take
 // turns: after a warm-up, ROUNDS rounds of EVENTS/ROUNDS events each, alternating which goes first.
 // events/s = events / time from the first write to the last handled, over all rounds; lag = handled −
@@ -42,6 +46,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 12000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = 200;
 const PRODUCERS = 16;
+const BATCH = Number(process.env.BENCH_EVENTS_BATCH ?? 32);
 const ROUND_TIMEOUT_MS = 60_000;
 const event = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(1000 + i), currency: "EUR" } });
 /** Wall-clock milliseconds with sub-millisecond resolution; the consumer process's are lined up with these by clockOffset. */
@@ -50,7 +55,7 @@ const silent = pino({ level: "silent" });
 
 // ── the consumer process ────────────────────────────────────────────────────────────────────────────
 
-/** Runs one flow's consuming side until SIGTERM: BENCH_EVENTS_ROLE is "raw" or "platform". */
+/** Runs one flow's consuming side until SIGTERM: BENCH_EVENTS_ROLE is "raw", "platform" or "batched". */
 async function consumerProcess(role: string) {
   const env = process.env as Record<string, string>;
   const nc = await connect({ servers: NATS_URL.split(",") });
@@ -85,7 +90,7 @@ async function consumerProcess(role: string) {
     const database = await openDatabase({ service: "order", env, log: silent, schema: orderSchema, migrationsFolder: join(import.meta.dir, "../services/order/db/migrations") });
     // The handler runs inside the inbox transaction: reported once that committed.
     const handler = on(PaymentProcessed, async (_e, { tx, meta }) => void afterCommit(tx, () => handled(meta.id)));
-    const consumer = defineConsumer({ name: "bench-events", stream: "PAYMENTS", handlers: [handler] });
+    const consumer = defineConsumer({ name: "bench-events", stream: "PAYMENTS", handlers: [handler], batch: role === "batched" ? BATCH : undefined });
     const events = await startEvents({ service: "order", env, log: silent, nats: nc, database, outbox: false, consumers: [consumer] });
     stop = async () => {
       await events?.stop();
@@ -103,6 +108,8 @@ async function consumerProcess(role: string) {
 }
 
 // ── the bench ───────────────────────────────────────────────────────────────────────────────────────
+
+type Role = "raw" | "platform" | "batched" | "transactions";
 
 interface Round {
   events: number;
@@ -122,7 +129,7 @@ interface Flow {
 }
 
 /** Starts this file as a flow's consuming process; `onHandled` gets what it reports. */
-async function startConsumer(nc: NatsConnection, role: "raw" | "platform", env: Record<string, string>, onHandled: (id: string, at: number) => void) {
+async function startConsumer(nc: NatsConnection, role: Role, env: Record<string, string>, onHandled: (id: string, at: number) => void) {
   const subject = `bench.${runId("report")}`;
   let offset = 0;
   const sub = nc.subscribe(subject, {
@@ -185,9 +192,10 @@ async function backendCpuSeconds(schemas: TestSchemas, app: string): Promise<num
 
 /**
  * Runs rounds of a flow: `produce(i, id)` writes event `id`; `handled` is fed what the consumer
- * reported; `cpu()` reads the CPU counters that matter to this flow.
+ * reported; `cpu()` reads the CPU counters that matter to this flow. Without a consumer (`consumed`
+ * false) a round ends with its last write.
  */
-function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () => Promise<Record<string, number | undefined>>) {
+function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () => Promise<Record<string, number | undefined>>, consumed = true) {
   let expected = new Map<string, number>();
   let remaining = 0;
   let lags = new Samples();
@@ -222,6 +230,10 @@ function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () =>
       }),
     );
     const producedSeconds = (now() - started) / 1000;
+    if (!consumed) {
+      lastAt = now();
+      allHandled();
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${remaining} of ${n} events not handled within ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS)));
     await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
@@ -265,8 +277,8 @@ async function rawFlow(): Promise<Flow> {
   }
 }
 
-async function platformFlow(): Promise<Flow> {
-  const prefix = runId("bobx");
+async function platformFlow(role: "platform" | "batched" | "transactions"): Promise<Flow> {
+  const prefix = runId({ platform: "bobx", batched: "bbat", transactions: "btxn" }[role]);
   const schemas = testSchemas();
   // Names for the Postgres backends of each side, to read their CPU time.
   const apps = { producer: `${prefix}-producer`, consumer: `${prefix}-consumer` };
@@ -294,18 +306,20 @@ async function platformFlow(): Promise<Flow> {
       if (appName === undefined) delete process.env.PGAPPNAME;
       else process.env.PGAPPNAME = appName;
     }
-    events = await startEvents({ service: "payment", env, log: silent, nats: nc, database, outbox: true, consumers: [] });
     const db = database.db;
-    const flow = rounds(
-      (i, id) => db.transaction((tx) => writeEvent(tx, PaymentProcessed, event(i), { id })),
-      async () => ({
-        producer: processCpuSeconds(),
-        producerPostgres: await backendCpuSeconds(schemas, apps.producer),
-        consumer: await consumer!.cpuSeconds(),
-        consumerPostgres: await backendCpuSeconds(schemas, apps.consumer),
-      }),
-    );
-    consumer = await startConsumer(nc, "platform", { ...schemas.env("order"), EVENTS_PREFIX: prefix, PGAPPNAME: apps.consumer }, flow.handled);
+    const write = (i: number, id: string) => db.transaction((tx) => writeEvent(tx, PaymentProcessed, event(i), { id }));
+    if (role === "transactions") {
+      const flow = rounds(write, async () => ({ producer: processCpuSeconds(), producerPostgres: await backendCpuSeconds(schemas, apps.producer) }), false);
+      return { round: flow.round, close };
+    }
+    events = await startEvents({ service: "payment", env, log: silent, nats: nc, database, outbox: true, consumers: [] });
+    const flow = rounds(write, async () => ({
+      producer: processCpuSeconds(),
+      producerPostgres: await backendCpuSeconds(schemas, apps.producer),
+      consumer: await consumer!.cpuSeconds(),
+      consumerPostgres: await backendCpuSeconds(schemas, apps.consumer),
+    }));
+    consumer = await startConsumer(nc, role, { ...schemas.env("order"), EVENTS_PREFIX: prefix, PGAPPNAME: apps.consumer }, flow.handled);
     return { round: flow.round, close };
   } catch (e) {
     await close();
@@ -350,45 +364,61 @@ function totals(rs: Round[]): Totals {
 
 export async function runEventsBench() {
   const perRound = Math.ceil(EVENTS / ROUNDS);
-  progress(PART, `raw JetStream and outbox → JetStream → kit consumer, ${PRODUCERS} producers, consumers in processes of their own: warm-up ${WARMUP}, then ${ROUNDS} rounds of ${perRound} events each, taking turns`);
-  const raw = await rawFlow();
-  let platform: Flow | undefined;
-  const results: { raw: Round[]; platform: Round[] } = { raw: [], platform: [] };
+  const roles: Role[] = ["raw", "platform", "batched", "transactions"];
+  progress(PART, `raw JetStream, outbox → JetStream → kit consumer, the same with a batching consumer (${BATCH}), and the outbox transactions alone; ${PRODUCERS} producers, consumers in processes of their own: warm-up ${WARMUP}, then ${ROUNDS} rounds of ${perRound} events each, taking turns`);
+  const flows = new Map<Role, Flow>();
+  const results: Record<Role, Round[]> = { raw: [], platform: [], batched: [], transactions: [] };
   try {
-    platform = await platformFlow();
-    await raw.round(WARMUP);
-    await platform.round(WARMUP);
+    flows.set("raw", await rawFlow());
+    flows.set("platform", await platformFlow("platform"));
+    flows.set("batched", await platformFlow("batched"));
+    flows.set("transactions", await platformFlow("transactions"));
+    for (const role of roles) await flows.get(role)!.round(WARMUP);
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? (["raw", "platform"] as const) : (["platform", "raw"] as const);
-      for (const which of order) {
-        const result = await (which === "raw" ? raw : platform).round(perRound);
-        results[which].push(result);
-        progress(PART, `round ${r + 1} ${which}: ${Math.round(result.events / result.seconds)} events/s (${Math.round(result.events / result.producedSeconds)}/s produced)`);
+      // Each round starts with a different flow: none always runs on a machine the others just warmed.
+      for (const role of [...roles.slice(r % roles.length), ...roles.slice(0, r % roles.length)]) {
+        const result = await flows.get(role)!.round(perRound);
+        results[role].push(result);
+        progress(PART, `round ${r + 1} ${role}: ${Math.round(result.events / result.seconds)} events/s (${Math.round(result.events / result.producedSeconds)}/s produced)`);
       }
     }
   } finally {
-    await platform?.close();
-    await raw.close();
+    for (const flow of flows.values()) await flow.close();
   }
   const rawTotals = totals(results.raw);
   const outbox = totals(results.platform);
+  const batched = totals(results.batched);
+  const transactions = totals(results.transactions);
+  const byRound = (role: Role) => results[role].map((p, i) => ratio(p.events / p.seconds, results.raw[i]!.events / results.raw[i]!.seconds));
   const ratios = {
     outboxOverRaw: ratio(outbox.eventsPerSecond, rawTotals.eventsPerSecond),
-    byRound: results.platform.map((p, i) => ratio(p.events / p.seconds, results.raw[i]!.events / results.raw[i]!.seconds)),
+    batchedOverRaw: ratio(batched.eventsPerSecond, rawTotals.eventsPerSecond),
+    transactionsOverRaw: ratio(transactions.eventsPerSecond, rawTotals.eventsPerSecond),
+    batchedOverTransactions: ratio(batched.eventsPerSecond, transactions.eventsPerSecond),
+    byRound: byRound("platform"),
+    batchedByRound: byRound("batched"),
   };
   const cpuCell = (c: Record<string, number>) =>
     Object.entries(c)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ");
+  const lag = (ms: number) => (Number.isNaN(ms) ? "—" : ms);
+  const row = (label: string, t: Totals, x: number) => [label, t.eventsPerSecond, t.producedPerSecond, lag(t.lagP50Ms), lag(t.lagP99Ms), cpuCell(t.cpuMsPerEvent), x];
   const table = markdownTable(
     [`events, ${rawTotals.events} × PaymentProcessed, ${PRODUCERS} producers, consumer in its own process`, "events/s end to end", "produced/s", "lag p50 ms", "lag p99 ms", "CPU ms per event", "× raw"],
     [
-      ["platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx)", outbox.eventsPerSecond, outbox.producedPerSecond, outbox.lagP50Ms, outbox.lagP99Ms, cpuCell(outbox.cpuMsPerEvent), ratios.outboxOverRaw],
-      ["raw JetStream: publish (awaited ack) → pull consumer, ack", rawTotals.eventsPerSecond, rawTotals.producedPerSecond, rawTotals.lagP50Ms, rawTotals.lagP99Ms, cpuCell(rawTotals.cpuMsPerEvent), 1],
+      row("platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx per event)", outbox, ratios.outboxOverRaw),
+      row(`platform, batching consumer: the same, up to ${BATCH} events per inbox tx`, batched, ratios.batchedOverRaw),
+      row("the outbox transactions alone (no relay, no consumer): the Postgres limit of the producing side", transactions, ratios.transactionsOverRaw),
+      row("raw JetStream: publish (awaited ack) → pull consumer, ack", rawTotals, 1),
     ],
   );
-  writeResult(PART, { events: rawTotals.events, rounds: ROUNDS, producers: PRODUCERS, layout: "producers (and the relay) in the bench process, the consumer in a process of its own", results: { outbox, raw: rawTotals }, ratios }, table);
-  return { outbox, raw: rawTotals, ratios };
+  writeResult(
+    PART,
+    { events: rawTotals.events, rounds: ROUNDS, producers: PRODUCERS, batch: BATCH, layout: "producers (and the relay) in the bench process, the consumer in a process of its own", results: { outbox, batched, transactions, raw: rawTotals }, ratios },
+    table,
+  );
+  return { outbox, batched, transactions, raw: rawTotals, ratios };
 }
 
 if (import.meta.main) {
