@@ -17,7 +17,8 @@
 // write started. The consumer process reports what it handled over core NATS, in small batches.
 // CPU per event is each process's CPU time (and, where this machine runs the Postgres server, that of
 // the Postgres backends serving each side) divided by the events: what an event costs, wherever it runs.
-// Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts)
+// Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts; BENCH_EVENTS_PROFILE_DIR=dir
+// writes each consumer process's --cpu-prof profile under dir/<flow>/)
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
@@ -138,7 +139,9 @@ async function startConsumer(nc: NatsConnection, role: Role, env: Record<string,
     },
   });
   await nc.flush();
+  const profileDir = process.env.BENCH_EVENTS_PROFILE_DIR;
   const proc: BenchProcess = await spawnProcess(`${role} consumer`, import.meta.path, {
+    args: profileDir ? ["--cpu-prof", "--cpu-prof-dir", join(profileDir, role)] : [],
     env: { ...env, BENCH_EVENTS_ROLE: role, BENCH_REPORT_SUBJECT: subject, NATS_URL },
     isReady: (l) => l.ready === true,
     timeoutMs: 60_000,
