@@ -23,10 +23,14 @@ const insertRow = fixedQuery(PREPARED.outboxInsert, (db) =>
   }),
 );
 
-/** The LISTEN/NOTIFY channel on which a schema's relay is woken: outbox_<schema>. */
-export const outboxChannel = (schema: string) => `outbox_${schema}`;
+const CHANNEL_PREFIX = "outbox_";
 
-const notifyRelay = sql`select pg_notify('outbox_' || current_schema(), '')`;
+/** The LISTEN/NOTIFY channel on which a schema's relay is woken: outbox_<schema>. */
+export const outboxChannel = (schema: string) => `${CHANNEL_PREFIX}${schema}`;
+
+// The writer's schema is the one on its search_path; the prefix as a literal keeps the query without
+// parameters (one round trip, see PREPARED).
+const notifyRelay = sql`select pg_notify(${sql.raw(`'${CHANNEL_PREFIX}'`)} || current_schema(), '')`;
 
 /**
  * Writes an event into the outbox, inside `tx`, the transaction that makes the change it reports:
