@@ -28,6 +28,9 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, conf
   if (changed.length) await jsm.consumers.update(stream, name, Object.fromEntries(changed.map((k) => [k, config[k]])));
 }
 
+/** How often a message held longer than usual tells the server it is in progress: three times per ack wait. */
+export const inProgressEvery = (ackWaitMs: number) => Math.max(20, Math.floor(ackWaitMs / 3));
+
 export interface ConsumerLoop {
   /** Stops pulling, lets the messages in hand finish (bounded by `graceMs`). */
   stop(graceMs?: number): Promise<void>;
@@ -64,7 +67,7 @@ export function runConsumerLoop(opts: {
   const concurrency = Math.max(1, opts.concurrency ?? 1);
   // Pull again once half the places are free: fewer, fuller pulls while the handlers are busy.
   const refillAt = Math.ceil(concurrency / 2);
-  const heartbeatMs = Math.max(20, Math.floor((opts.ackWaitMs ?? 30_000) / 3));
+  const heartbeatMs = inProgressEvery(opts.ackWaitMs ?? 30_000);
   let stopped = false;
   let messages: { stop(): void } | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;

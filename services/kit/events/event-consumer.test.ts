@@ -12,7 +12,7 @@ import { waitFor } from "../testing/service-process";
 import * as marketingSchema from "../../marketing/db/schema";
 import { eventHeaders } from "./cloud-event-headers";
 import { defineConsumer, on } from "./event-consumer";
-import { PaymentProcessed } from "./event-types";
+import { CustomerRegistered, PaymentProcessed } from "./event-types";
 import { PoisonMessage } from "./handler-failure";
 import { publishEvent } from "./publish-event";
 import { rowsOf } from "./rows";
@@ -23,7 +23,7 @@ const log = pino({ level: "silent" });
 let ev: TestEventStreams;
 let schemas: TestSchemas;
 let database: OpenDatabase<typeof marketingSchema>;
-let events: RunningEvents | undefined;
+const running: RunningEvents[] = [];
 
 beforeAll(async () => {
   ev = await testEventStreams();
@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await events?.stop();
+  for (const events of running) await events.stop();
   await database?.close();
   await ev?.drop();
   await schemas?.drop();
@@ -75,7 +75,7 @@ test("a batching consumer: events share transactions, each is handled once, one 
     ],
   });
   // Started after the events are stored: the first pulls bring many at once.
-  events = await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, database, outbox: false, consumers: [consumer] });
+  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, database, outbox: false, consumers: [consumer] }))!);
 
   const expected = ids.filter((id) => id !== poison).concat(copied);
   await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), { timeoutMs: 15_000, what: "every event but the poison handled" });
@@ -99,6 +99,36 @@ test("a batching consumer: events share transactions, each is handled once, one 
   expect(commits.filter((c) => c.id !== failsOnce && c.delivery !== 1)).toEqual([]);
   const inbox = await schemas.sql.unsafe<{ n: string }[]>(`select count(*)::text as n from "${schemas.schema("marketing")}".inbox where consumer = 'test-batches'`);
   expect(Number(inbox[0]!.n)).toBe(expected.length);
+});
+
+test("a batch that takes longer than the ack wait (each event within it) is not redelivered meanwhile", async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const customer = { id: crypto.randomUUID(), email: `c${i}@example.com`, name: `C${i}` };
+    ids.push((await publishEvent(ev.js, ev.names, CustomerRegistered, { customer }, { source: "/test/batches", entityId: customer.id })).id);
+  }
+  const handled: string[] = [];
+  // Each event's work stays within the ack wait, as for a consumer that does not batch; five in one
+  // transaction take longer than it.
+  const ackWaitMs = 200;
+  const consumer = defineConsumer({
+    name: "test-slow-batch",
+    stream: "CUSTOMERS",
+    batch: 8,
+    handlers: [
+      on(CustomerRegistered, async (_e, { tx, meta }) => {
+        await Bun.sleep(ackWaitMs * 0.75);
+        afterCommit(tx, () => handled.push(meta.id));
+      }),
+    ],
+  });
+  const env = { ...schemas.env("marketing"), ...ev.env, CONSUMER_ACK_WAIT_MS: String(ackWaitMs) };
+  running.push((await startEvents({ service: "marketing", env, log, nats: ev.nc, database, outbox: false, consumers: [consumer] }))!);
+  await waitFor(() => ids.every((id) => handled.includes(id)), { timeoutMs: 10_000, what: "the five registrations handled" });
+  const info = await ev.jsm.consumers.info(ev.names.stream("CUSTOMERS"), "test-slow-batch");
+  // Every delivery counts in the consumer's sequence, redeliveries too: five messages, five deliveries.
+  expect(info.delivered.consumer_seq).toBe(5);
+  expect(handled.sort()).toEqual([...ids].sort());
 });
 
 test("a batching consumer refuses handlers that run their own transactions, and a batch size out of range", () => {

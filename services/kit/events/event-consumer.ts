@@ -4,7 +4,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, 
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
 import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
-import { ensureConsumer, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
+import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
 import type { DeadLetters } from "./dead-letter-queue";
 import type { EventType } from "./event-types";
 import type { EventsConfig } from "./events-config";
@@ -275,6 +275,9 @@ export async function startEventConsumer(
     if (ds.length === 1) return handleAlone(ds[0]!);
     let fresh: boolean[];
     let failing: Delivery | undefined;
+    // A batch takes as long as its events together: none of them may run out of ack wait meanwhile.
+    // Only while the transaction runs: a message acked or nak'ed after it must not be touched again.
+    const beat = setInterval(() => ds.forEach((d) => d.m.working()), inProgressEvery(cfg.CONSUMER_ACK_WAIT_MS));
     try {
       fresh = await deps.db.transaction(async (tx) => {
         const claimed = new Set(
@@ -292,7 +295,7 @@ export async function startEventConsumer(
           out.push(first);
         }
         return out;
-      });
+      }).finally(() => clearInterval(beat));
     } catch (e) {
       log.debug({ err: e, events: ds.length, failing_event_id: failing?.meta.id }, "batch rolled back; its events are handled again");
       if (failing) await Promise.all([handleAlone(failing), handleTogether(ds.filter((d) => d !== failing))]);
