@@ -5,6 +5,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
+import { Registry, type Histogram } from "prom-client";
 import { afterCommit } from "../db/after-commit";
 import { openDatabase, type OpenDatabase } from "../db/database";
 import { testSchemas, type TestSchemas } from "../testing/test-database";
@@ -75,7 +76,8 @@ test("a batching consumer: events share transactions, each is handled once, one 
     ],
   });
   // Started after the events are stored: the first pulls bring many at once.
-  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, database, outbox: false, consumers: [consumer] }))!);
+  const registry = new Registry();
+  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!);
 
   const expected = ids.filter((id) => id !== poison).concat(copied);
   await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), { timeoutMs: 15_000, what: "every event but the poison handled" });
@@ -94,6 +96,12 @@ test("a batching consumer: events share transactions, each is handled once, one 
   // Batched: far fewer transactions than events.
   const transactions = new Set(commits.map((c) => c.txid));
   expect(transactions.size).toBeLessThan(commits.length / 4);
+  // And the metric says so: batches of several events (the retries after a failure go alone, uncounted).
+  const sizes = (await (registry.getSingleMetric("events_consumer_batch_events") as Histogram).get()).values;
+  const batchCount = sizes.find((v) => v.metricName === "events_consumer_batch_events_count")!.value;
+  const batchedEvents = sizes.find((v) => v.metricName === "events_consumer_batch_events_sum")!.value;
+  expect(batchedEvents).toBeGreaterThanOrEqual(ids.length + 2);
+  expect(batchCount).toBeLessThan(batchedEvents / 4);
   // The event that failed once came back on its second delivery; its batch-mates committed on their first.
   expect(commits.find((c) => c.id === failsOnce)!.delivery).toBe(2);
   expect(commits.filter((c) => c.id !== failsOnce && c.delivery !== 1)).toEqual([]);

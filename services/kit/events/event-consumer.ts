@@ -306,7 +306,17 @@ export async function startEventConsumer(
   };
 
   const batchSize = def.batch ?? 1;
-  const handleDelivery = batchSize > 1 ? batches(handleTogether, { max: batchSize, parallel: BATCHES_IN_FLIGHT }) : handleAlone;
+  const batchEvents = deps.metrics.batchEvents.labels({ consumer: def.name });
+  const handleDelivery =
+    batchSize > 1
+      ? batches(
+          (ds: Delivery[]) => {
+            batchEvents.observe(ds.length);
+            return handleTogether(ds);
+          },
+          { max: batchSize, parallel: BATCHES_IN_FLIGHT },
+        )
+      : handleAlone;
   const handle = async (m: JsMsg) => {
     const d = await accept(m);
     if (d) await handleDelivery(d);

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 
 /** The event machinery's counters, registered once per service in its /metrics registry. */
 export function eventsMetrics(registry?: Registry) {
@@ -14,6 +14,13 @@ export function eventsMetrics(registry?: Registry) {
       name: "events_consumed_total",
       help: "Deliveries by consumer, event type and outcome (handled, duplicate, skipped, retry, poison)",
       labelNames: ["consumer", "type", "outcome"],
+      registers,
+    }),
+    batchEvents: new Histogram({
+      name: "events_consumer_batch_events",
+      help: "Events per transaction of a batching consumer (defineConsumer batch): near 1, it is not busy enough to batch",
+      labelNames: ["consumer"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
   };
