@@ -118,14 +118,14 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
   const handled: string[] = [];
   // Each event's work stays within the ack wait, as for a consumer that does not batch; five in one
   // transaction take longer than it.
-  const ackWaitMs = 200;
+  const ackWaitMs = 500;
   const consumer = defineConsumer({
     name: "test-slow-batch",
     stream: "CUSTOMERS",
     batch: 8,
     handlers: [
       on(CustomerRegistered, async (_e, { tx, meta }) => {
-        await Bun.sleep(ackWaitMs * 0.75);
+        await Bun.sleep(ackWaitMs * 0.6);
         afterCommit(tx, () => handled.push(meta.id));
       }),
     ],
