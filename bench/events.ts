@@ -11,14 +11,14 @@
 // - raw JetStream: publishEvent (the same message and CloudEvents headers, awaited ack) → a pull
 //   consumer that acks (in the consumer process).
 // All with 16 concurrent producers, on streams of their own prefix (deleted after), the platform on
-// schemas of its own (dropped after). The machine is shared and its speed drifts, so the two flows take
-// turns: after a warm-up, ROUNDS rounds of EVENTS/ROUNDS events each, alternating which goes first.
+// schemas of its own (dropped after). The machine is shared and its speed drifts, so the flows take
+// turns: after a warm-up, ROUNDS rounds of EVENTS/ROUNDS events each, each round starting with another flow.
 // events/s = events / time from the first write to the last handled, over all rounds; lag = handled −
 // write started. The consumer process reports what it handled over core NATS, in small batches.
 // CPU per event is each process's CPU time (and, where this machine runs the Postgres server, that of
 // the Postgres backends serving each side) divided by the events: what an event costs, wherever it runs.
-// Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts; BENCH_EVENTS_PROFILE_DIR=dir
-// writes each consumer process's --cpu-prof profile under dir/<flow>/)
+// Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts, BENCH_EVENTS_BATCH the batching
+// consumer's batch; BENCH_EVENTS_PROFILE_DIR=dir writes each consumer process's --cpu-prof profile under dir/<flow>/)
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
