@@ -29,10 +29,12 @@ import { openDatabase, type OpenDatabase } from "../services/kit/db/database";
 import { startEvents, type RunningEvents } from "../services/kit/events/start-events";
 import { EventNames, isNotFound } from "../services/kit/events/streams";
 import { testSchemas } from "../services/kit/testing/test-database";
-import { OrderStore } from "../services/order/db/order-store";
+import { customersPort } from "../services/order/clients/customers";
+import { inventoryPort } from "../services/order/clients/inventory";
+import { paymentsPort } from "../services/order/clients/payments";
 import * as orderSchema from "../services/order/db/schema";
-import { paymentOutcomesConsumer } from "../services/order/events/payment-outcomes";
-import { orderRoutes } from "../services/order/rpc/order-service";
+import { orderParts } from "../services/order/parts";
+import type { ServiceParts } from "../services/kit/service";
 import { paymentConfig } from "../services/payment/config";
 import { DrizzlePaymentStore } from "../services/payment/db/drizzle-payment-store";
 import * as paymentSchema from "../services/payment/db/schema";
@@ -169,6 +171,7 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
   const databases: OpenDatabase<any>[] = [];
   const events: (RunningEvents | undefined)[] = [];
   let expiry: { stop(): Promise<void> | void } | undefined;
+  let orderService: ServiceParts | undefined;
   try {
     const open = async <S extends Record<string, unknown>>(service: string, schema: S) => {
       const env = { ...schemas.env(service), EVENTS_PREFIX: prefix, NATS_URL };
@@ -192,25 +195,25 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
     };
-    const saga = {
-      store: new OrderStore(order.d.db),
-      inventory: createClient(InventoryService, createRouterTransport(inventoryRoutes(inventoryStore, { defaultTtlSeconds: 900 }))),
-      payment: createClient(PaymentService, createRouterTransport(paymentRoutes(paymentDeps, log))),
-      customerExists: async (id: string) => !!(await customers.get(id)),
-      log,
-      leaseMs: 30_000,
-      reservationTtlSeconds: 900,
+    const inventoryClient = createClient(InventoryService, createRouterTransport(inventoryRoutes(inventoryStore, { defaultTtlSeconds: 900 })));
+    const remote = {
+      inventory: inventoryPort(inventoryClient),
+      payments: paymentsPort(createClient(PaymentService, createRouterTransport(paymentRoutes(paymentDeps, log)))),
+      // The customer service's answer without its REST hop: a lookup in its store.
+      customers: customersPort(async (path) => new Response(null, { status: (await customers.get(path.split("/").at(-1)!)) ? 200 : 404 })),
     };
-    const orders = createClient(OrderService, createRouterTransport(orderRoutes(saga)));
+    orderService = orderParts({ env: order.env, db: order.d.db, remote, log, registry: new Registry() });
+    const orders = createClient(OrderService, createRouterTransport(orderService.rpc!));
+    const outcomes = orderService.consumers!;
     // The relays (and consumers) each service runs, so the outbox rows are published here too.
     const run = (service: string, d: { d: OpenDatabase<any>; env: Record<string, string> }, consumers: Parameters<typeof startEvents>[0]["consumers"]) =>
       startEvents({ service, env: d.env, log, nats: nc, database: d.d, outbox: true, consumers });
     events.push(await run("customer", customer, []));
     events.push(await run("inventory", inventory, []));
     events.push(await run("payment", payment, [paymentRequestsConsumer(paymentDeps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })]));
-    events.push(await run("order", order, [paymentOutcomesConsumer(saga)]));
+    events.push(await run("order", order, outcomes));
 
-    for (const id of PRODUCTS) await saga.inventory.upsertProduct({ product: { id, name: id, price: { amountMinor: 1200n, currency: "EUR" }, stock: 10_000_000 } });
+    for (const id of PRODUCTS) await inventoryClient.upsertProduct({ product: { id, name: id, price: { amountMinor: 1200n, currency: "EUR" }, stock: 10_000_000 } });
     const customerIds: string[] = [];
     for (let i = 0; i < o.concurrency; i++) {
       const c = await customers.insert({ id: crypto.randomUUID(), email: `bench-${i}-${crypto.randomUUID()}@example.com`, name: `Bench ${i}`, createdAt: new Date() });
@@ -234,6 +237,7 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     progress(o.part, `baseline: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`);
     return load;
   } finally {
+    await orderService?.stop?.();
     await expiry?.stop();
     for (const e of events) await e?.stop();
     for (const d of databases) await d.close();

@@ -340,6 +340,27 @@ describe("ReleaseReservation", () => {
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
   });
 
+  test("by order id: the order's active reservation, if any (a caller that lost ReserveItems' answer); none is no error", async () => {
+    const mug = await newProduct(viaA, 5);
+    const orderId = id("o");
+    expect((await viaA.releaseReservation({ orderId, reason: "nothing reserved" })).reservation).toBeUndefined();
+    const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }] });
+    expect(await productRow(mug)).toEqual({ stock: 5, reserved: 3 });
+    const released = (await viaB.releaseReservation({ orderId, reason: "confirmation abandoned" })).reservation!;
+    expect(released).toMatchObject({ id: reservation!.id, orderId, status: ReservationStatus.RELEASED });
+    expect(await productRow(mug)).toEqual({ stock: 5, reserved: 0 });
+    // Again: nothing active any more.
+    expect((await viaA.releaseReservation({ orderId })).reservation).toBeUndefined();
+    // A committed one is not released by order.
+    const other = id("o");
+    const { reservation: sold } = await viaA.reserveItems({ orderId: other, items: [{ productId: mug, quantity: 1 }] });
+    await viaA.commitReservation({ reservationId: sold!.id });
+    expect((await viaA.releaseReservation({ orderId: other })).reservation).toBeUndefined();
+    expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
+    expect((await refusal(viaA.releaseReservation({ orderId: "bad id!" }))).rawMessage).toContain("order_id");
+    expect((await refusal(viaA.releaseReservation({ orderId, reservationId: reservation!.id }))).code).toBe(Code.InvalidArgument);
+  });
+
   test("unknown is NotFound; a missing or malformed id is InvalidArgument", async () => {
     expect((await refusal(viaA.releaseReservation({ reservationId: crypto.randomUUID() }))).code).toBe(Code.NotFound);
     for (const reservationId of ["", "not-a-uuid"]) {

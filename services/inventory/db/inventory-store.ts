@@ -76,6 +76,12 @@ const Q = {
       .where(sql`${reservationItems.reservationId} = any(${sql.placeholder("ids")}::uuid[])`)
       .orderBy(asc(reservationItems.productId)),
   ),
+  activeOf: fixedQuery("inventory_active_reservation_of", (db) =>
+    db
+      .select({ id: reservations.id })
+      .from(reservations)
+      .where(and(eq(reservations.orderId, sql.placeholder("orderId")), eq(reservations.status, "active"))),
+  ),
   release: fixedQuery("inventory_reservation_release", (db) =>
     db
       .update(reservations)
@@ -190,6 +196,11 @@ export class PgInventoryStore implements InventoryStore {
       return { reservation: toReservation(created, items), created: true };
     });
     return outcome;
+  }
+
+  async activeReservationOf(orderId: string) {
+    const [row] = await Q.activeOf(this.db, { orderId });
+    return row?.id;
   }
 
   async release(id: string, reason: string) {

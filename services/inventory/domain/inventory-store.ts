@@ -17,6 +17,8 @@ export interface InventoryStore {
    * product and insufficient_stock when any item cannot be covered.
    */
   reserve(req: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }): Promise<{ reservation: ReservationRecord; created: boolean }>;
+  /** The id of the order's ACTIVE reservation, if it has one. */
+  activeReservationOf(orderId: string): Promise<string | undefined>;
   /** ACTIVE → RELEASED, units back; see releaseStep. Throws not_found, illegal_state. */
   release(id: string, reason: string): Promise<ReservationRecord>;
   /** ACTIVE → COMMITTED, units sold; see commitStep. Throws not_found, illegal_state. */

@@ -42,10 +42,17 @@ export function itemsProblem(items: readonly ReservedItem[]): string | undefined
   return undefined;
 }
 
+/** What is wrong with an order id field, or undefined. */
+export function orderIdProblem(orderId: string): string | undefined {
+  if (!orderId) return "order_id is required";
+  if (!ORDER_ID.test(orderId)) return "order_id must be 1-64 letters, digits, '-' or '_'";
+  return undefined;
+}
+
 /** What is wrong with a ReserveItems request, or undefined. */
 export function reserveProblem(req: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }): string | undefined {
-  if (!req.orderId) return "order_id is required";
-  if (!ORDER_ID.test(req.orderId)) return "order_id must be 1-64 letters, digits, '-' or '_'";
+  const problem = orderIdProblem(req.orderId);
+  if (problem) return problem;
   if (req.ttlSeconds < 0) return "ttl_seconds must not be negative";
   if (req.ttlSeconds > MAX_TTL_SECONDS) return `ttl_seconds must be at most ${MAX_TTL_SECONDS}`;
   return itemsProblem(req.items);

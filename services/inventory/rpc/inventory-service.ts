@@ -6,7 +6,7 @@ import { isUuid } from "../../kit/ids";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";
-import { itemsProblem, reserveProblem, resolveTtlSeconds, type ReservationRecord } from "../domain/reservations";
+import { itemsProblem, orderIdProblem, reserveProblem, resolveTtlSeconds, type ReservationRecord } from "../domain/reservations";
 
 const MAX_PAGE = 100;
 const MAX_REASON = 500;
@@ -61,8 +61,15 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       },
 
       async releaseReservation(req) {
-        requireReservationId(req.reservationId);
         invalid(req.reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
+        invalid(!req.orderId && !req.reservationId ? "reservation_id or order_id is required" : req.orderId && req.reservationId ? "give reservation_id or order_id, not both" : undefined);
+        if (req.orderId) {
+          // By order: whatever it holds, if anything (a caller that lost ReserveItems' answer).
+          invalid(orderIdProblem(req.orderId));
+          const id = await store.activeReservationOf(req.orderId);
+          return id ? { reservation: reservationToProto(await answer(store.release(id, req.reason))) } : {};
+        }
+        requireReservationId(req.reservationId);
         return { reservation: reservationToProto(await answer(store.release(req.reservationId, req.reason))) };
       },
 

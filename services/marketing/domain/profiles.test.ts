@@ -49,6 +49,11 @@ describe("profileChange", () => {
     expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n })).toEqual({ at: now, cancelled: 1, spend: { currency: "EUR", amountMinor: -4499n } });
   });
 
+  test("a refund before the order was confirmed takes off nothing: that total was never spent", () => {
+    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n }, false).spend).toBeUndefined();
+    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n }, true).spend).toEqual({ currency: "EUR", amountMinor: -4499n });
+  });
+
   test("a cancellation without a refund changes no spend", () => {
     expect(profileChange.orderCancelled(now, undefined)).toEqual({ at: now, cancelled: 1, spend: undefined });
     expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 0n }).spend).toBeUndefined();

@@ -32,10 +32,15 @@ export const profileChange = {
   orderPlaced: (at: Date): ProfileChange => ({ at, placed: 1 }),
   orderConfirmed: (at: Date, total: Money): ProfileChange => ({ at, confirmed: 1, spend: total && { currency: total.currency, amountMinor: total.amountMinor } }),
   orderPaymentFailed: (at: Date): ProfileChange => ({ at, paymentFailed: 1 }),
-  orderCancelled: (at: Date, refunded: Money): ProfileChange => ({
+  /**
+   * A refund takes off the spend only of an order that was confirmed (its total was counted then). One
+   * refunded before it was confirmed (its reservation ran out while the charge landed) never counted.
+   * `wasConfirmed` undefined: an event from before the order service said so; counted as confirmed.
+   */
+  orderCancelled: (at: Date, refunded: Money, wasConfirmed?: boolean): ProfileChange => ({
     at,
     cancelled: 1,
-    spend: refunded && refunded.amountMinor > 0n ? { currency: refunded.currency, amountMinor: -refunded.amountMinor } : undefined,
+    spend: refunded && refunded.amountMinor > 0n && wasConfirmed !== false ? { currency: refunded.currency, amountMinor: -refunded.amountMinor } : undefined,
   }),
 };
 

@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
+import { OrderStatus, type Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
 import { defineConsumer, on } from "../../kit/events/event-consumer";
 import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../../kit/events/event-types";
 import { isUuid } from "../../kit/ids";
@@ -41,7 +41,12 @@ export function orderProfiles() {
       on(OrderCreated, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)), { validate: orderProblem }),
       on(OrderConfirmed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderConfirmed(meta.time, order!.total)), { validate: orderProblem }),
       on(OrderPaymentFailed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPaymentFailed(meta.time)), { validate: orderProblem }),
-      on(OrderCancelled, async ({ order, refunded }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderCancelled(meta.time, refunded)), { validate: orderProblem }),
+      on(
+        OrderCancelled,
+        async ({ order, refunded, previousStatus }, { tx, meta }) =>
+          applyChange(tx, order!.customerId, profileChange.orderCancelled(meta.time, refunded, previousStatus === OrderStatus.UNSPECIFIED ? undefined : previousStatus === OrderStatus.CONFIRMED)),
+        { validate: orderProblem },
+      ),
     ],
   });
 }

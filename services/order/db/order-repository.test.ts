@@ -1,12 +1,16 @@
-// OrderStore on both drivers (a real Postgres schema of this file's own, and PGlite in a temporary
-// directory): its statements are built once (fixedQuery) and run on whichever database or transaction
-// they are given, so each call must see its own values, decode its rows (bigint, timestamps), and a state
-// change must commit or roll back with its transaction.
+// The order repository on both drivers (a real Postgres schema of this file's own, and PGlite in a
+// temporary directory): its statements are built once (fixedQuery) and run on whichever database or
+// transaction they are given, so each call must see its own values, decode its rows (bigint, timestamps),
+// and a saga change must commit with what it announces, or not at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
-import { OrderStore } from "./order-store";
+import { DrizzleOrderRepository } from "./order-repository";
 import * as schema from "./schema";
+import { fromBinary } from "@bufbuild/protobuf";
+import { OrderStatus } from "../../contracts/gen/shop/order/v1/order_service_pb";
+import { OrderCancelledSchema } from "../../contracts/gen/shop/order/v1/events_pb";
+import { PaymentRequestedSchema } from "../../contracts/gen/shop/payment/v1/events_pb";
 
 let dbs: ServiceDatabases<typeof schema>;
 
@@ -16,38 +20,29 @@ beforeAll(async () => {
 
 afterAll(() => dbs?.close());
 
-const newOrder = (totalMinor: bigint) => {
-  const now = new Date(Date.now() - 1000);
-  return {
-    id: crypto.randomUUID(),
-    customerId: crypto.randomUUID(),
-    state: "pending" as const,
-    currency: "EUR",
-    totalMinor,
-    reservationId: "",
-    paymentId: "",
-    stateReason: "",
-    createdAt: now,
-    updatedAt: now,
-  };
-};
+const newOrder = (totalMinor: bigint, lines = [{ lineNo: 1, productId: "sku-1", quantity: 1, unitPriceMinor: totalMinor }]) => ({
+  id: crypto.randomUUID(),
+  customerId: crypto.randomUUID(),
+  currency: "EUR",
+  totalMinor,
+  lines,
+});
 
 describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
-  const store = () => new OrderStore(dbs.on[driver]!.db);
+  const store = () => new DrizzleOrderRepository(dbs.on[driver]!.db);
   const outbox = async () => (await dbs.on[driver]!.db.select().from(schema.outbox)).map((r) => r.type);
 
   test("get returns each order with its own lines, decoded", async () => {
-    const a = newOrder(3600n);
-    const b = newOrder(9_007_199_254_740_993n); // beyond a double: stays exact
-    await store().insert(a, [
+    const a = newOrder(3600n, [
       { lineNo: 1, productId: "sku-1", quantity: 1, unitPriceMinor: 1200n },
       { lineNo: 2, productId: "sku-2", quantity: 2, unitPriceMinor: 1200n },
     ]);
-    await store().insert(b, [{ lineNo: 1, productId: "sku-9", quantity: 1, unitPriceMinor: 9_007_199_254_740_993n }]);
+    const b = newOrder(9_007_199_254_740_993n); // beyond a double: stays exact
+    await store().insert(a);
+    await store().insert(b);
     const [ga, gb] = [await store().get(a.id), await store().get(b.id)];
-    expect(ga).toMatchObject({ id: a.id, state: "pending", totalMinor: 3600n, leaseUntil: null });
+    expect(ga).toMatchObject({ id: a.id, state: "pending", target: "", totalMinor: 3600n, attempts: 0, refunded: false });
     expect(ga!.createdAt).toBeInstanceOf(Date);
-    expect(ga!.createdAt.getTime()).toBe(a.createdAt.getTime());
     expect(ga!.lines.map((l) => [l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual([
       [1, "sku-1", 1, 1200n],
       [2, "sku-2", 2, 1200n],
@@ -55,53 +50,83 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     expect(gb).toMatchObject({ id: b.id, totalMinor: 9_007_199_254_740_993n });
     expect(gb!.lines.map((l) => l.unitPriceMinor)).toEqual([9_007_199_254_740_993n]);
     expect(await store().get(crypto.randomUUID())).toBeUndefined();
-    expect(await store().state(a.id)).toBe("pending");
-    expect(await store().state(crypto.randomUUID())).toBeUndefined();
+    expect((await store().find(a.id))?.state).toBe("pending");
+    expect(await store().find(crypto.randomUUID())).toBeUndefined();
   });
 
   test("orders of different numbers of lines each get exactly their own", async () => {
     for (const n of [3, 1, 3, 50]) {
-      const o = newOrder(BigInt(n) * 10n);
       const lines = Array.from({ length: n }, (_, i) => ({ lineNo: i + 1, productId: `sku-${n}-${i}`, quantity: i + 1, unitPriceMinor: 10n }));
-      const stored = await store().insert(o, lines);
-      expect(stored.lines.map((l) => [l.orderId, l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual(lines.map((l) => [o.id, l.lineNo, l.productId, l.quantity, 10n]));
-      expect((await store().get(o.id))!.lines).toEqual(stored.lines);
+      const o = newOrder(BigInt(n) * 10n, lines);
+      const stored = await store().insert(o);
+      expect(stored.lines.map((l) => [l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual(lines.map((l) => [l.lineNo, l.productId, l.quantity, 10n]));
+      expect((await store().get(o.id))!.lines.map((l) => l.productId)).toEqual(lines.map((l) => l.productId));
     }
   });
 
   test("claim takes the lease once until released; release frees it", async () => {
     const o = newOrder(100n);
-    await store().insert(o, [{ lineNo: 1, productId: "sku-1", quantity: 1, unitPriceMinor: 100n }]);
-    const claimed = await store().claim(o.id, 30_000);
-    expect(claimed?.id).toBe(o.id);
-    expect(claimed!.leaseUntil!.getTime()).toBeGreaterThan(Date.now() + 20_000);
+    await store().insert(o);
+    expect((await store().claim(o.id, 30_000))?.id).toBe(o.id);
     expect(await store().claim(o.id, 30_000)).toBeUndefined();
     await store().release(o.id);
-    expect((await store().get(o.id))!.leaseUntil).toBeNull();
     expect((await store().claim(o.id, 30_000))?.id).toBe(o.id);
     expect(await store().claim(crypto.randomUUID(), 30_000)).toBeUndefined();
   });
 
-  test("transition sets the state and only the fields given, writes its event, and rolls back with its transaction", async () => {
+  test("record changes only the fields given, extends the lease, announces a final state once, writes the payment command", async () => {
     const o = newOrder(500n);
-    await store().insert(o, [{ lineNo: 1, productId: "sku-1", quantity: 5, unitPriceMinor: 100n }]);
-    const reserved = await store().transition(o.id, "reserved", { reservationId: "res-1", stateReason: "" });
-    expect(reserved).toMatchObject({ state: "reserved", reservationId: "res-1", paymentId: "", totalMinor: 500n });
-    expect(reserved.updatedAt.getTime()).toBeGreaterThan(o.updatedAt.getTime());
-    // A failing write in the same transaction undoes the state change.
-    await expect(
-      store().transition(o.id, "payment_pending", { stateReason: "waiting" }, async () => {
-        throw new Error("roll back");
-      }),
-    ).rejects.toThrow("roll back");
-    expect(await store().get(o.id)).toMatchObject({ state: "reserved", stateReason: "" });
+    await store().insert(o);
+    await store().claim(o.id, 30_000);
+    const reserving = await store().record(o.id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, { leaseMs: 30_000 });
+    expect(reserving).toMatchObject({ state: "reserving", target: "confirmed", cardToken: "tok_success", reservationId: "", totalMinor: 500n });
+    const reserved = await store().record(o.id, { state: "reserved", reservationId: "res-1" }, { leaseMs: 30_000 });
+    expect(reserved).toMatchObject({ state: "reserved", target: "confirmed", reservationId: "res-1", cardToken: "tok_success" });
     const before = (await outbox()).length;
-    const confirmed = await store().transition(o.id, "confirmed", { paymentId: "pay-1" });
-    expect(confirmed).toMatchObject({ state: "confirmed", reservationId: "res-1", paymentId: "pay-1" });
-    const after = await outbox();
-    expect(after.length).toBe(before + 1);
-    expect(after.filter((t) => t.includes("OrderConfirmed")).length).toBe(1);
-    const cancelled = await store().transition(o.id, "cancelled");
-    expect(cancelled).toMatchObject({ state: "cancelled", reservationId: "res-1", paymentId: "pay-1", stateReason: "" });
+    await store().record(o.id, { state: "payment_pending", stateReason: "waiting", requestPayment: true }, { leaseMs: 30_000, recoverInMs: 60_000 });
+    const [command] = (await dbs.on[driver]!.db.select().from(schema.outbox)).slice(before);
+    expect(command!.type).toBe("shop.payment.v1.PaymentRequested");
+    const requested = fromBinary(PaymentRequestedSchema, command!.payload);
+    expect(requested).toMatchObject({ orderId: o.id, cardToken: "tok_success", idempotencyKey: `order-${o.id}`, amount: { amountMinor: 500n, currency: "EUR" } });
+    await store().record(o.id, { state: "paid", paymentId: "pay-1" }, { leaseMs: 30_000 });
+    const confirmed = await store().record(o.id, { state: "confirmed", target: "", cardToken: "" }, { leaseMs: 30_000 });
+    expect(confirmed).toMatchObject({ state: "confirmed", target: "", cardToken: "", reservationId: "res-1", paymentId: "pay-1", stateReason: "waiting" });
+    const types = (await outbox()).slice(before);
+    expect(types.filter((t) => t === "shop.order.v1.OrderConfirmed").length).toBe(1);
+    // Recording again what is already so announces nothing.
+    await store().record(o.id, { state: "confirmed" }, { leaseMs: 30_000 });
+    expect((await outbox()).slice(before).filter((t) => t === "shop.order.v1.OrderConfirmed").length).toBe(1);
+  });
+
+  test("a cancellation announces the refund and the status it was cancelled from", async () => {
+    const o = newOrder(700n);
+    await store().insert(o);
+    await store().record(o.id, { state: "paid", target: "cancelled", paymentId: "pay-9", refunded: true }, { leaseMs: 1000 });
+    await store().record(o.id, { state: "cancelled", target: "", stateReason: "lost" }, { leaseMs: 1000 });
+    const [row] = (await dbs.on[driver]!.db.select().from(schema.outbox)).filter((r) => r.type === "shop.order.v1.OrderCancelled" && r.entityId === o.id);
+    const event = fromBinary(OrderCancelledSchema, row!.payload);
+    expect(event).toMatchObject({ reason: "lost", refunded: { amountMinor: 700n, currency: "EUR" }, previousStatus: OrderStatus.PAYMENT_PENDING });
+    expect(event.order?.status).toBe(OrderStatus.CANCELLED);
+  });
+
+  test("due: orders with a saga under way, once their time came and nobody holds them; failed attempts counted", async () => {
+    const o = newOrder(100n);
+    const done = newOrder(100n);
+    await store().insert(o);
+    await store().insert(done);
+    const dueIds = async () => (await store().due(1000)).map((d) => d.id);
+    await store().claim(o.id, 60_000);
+    await store().record(o.id, { state: "reserving", target: "confirmed" }, { leaseMs: 60_000 });
+    expect(await dueIds()).not.toContain(o.id); // leased
+    await store().release(o.id);
+    expect(await dueIds()).toContain(o.id);
+    const failed = await store().record(o.id, {}, { leaseMs: 0, recoverInMs: 60_000, failedAttempt: true });
+    expect(failed.attempts).toBe(1);
+    expect(await dueIds()).not.toContain(o.id); // backing off
+    expect((await store().record(o.id, {}, { leaseMs: 0, recoverInMs: 0, failedAttempt: true })).attempts).toBe(2);
+    expect(await dueIds()).toContain(o.id);
+    expect((await store().record(o.id, { state: "pending", target: "" }, { leaseMs: 0 })).attempts).toBe(0);
+    expect(await dueIds()).not.toContain(o.id); // nothing under way
+    expect(await dueIds()).not.toContain(done.id);
   });
 });

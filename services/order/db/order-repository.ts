@@ -1,20 +1,21 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
 import { fixedQuery, fixedQueryPerShape } from "../../kit/db/fixed-query";
-import { writeOrderEvent } from "./order-events";
-import { orderLines, orders, type OrderState } from "./schema";
+import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed, PaymentRequested } from "../../kit/events/event-types";
+import { writeEvent } from "../../kit/events/outbox";
+import type { NewOrder, OrderRepository } from "../app/ports";
+import { orderMessage, STATUS_OF } from "../contract/order-message";
+import { paymentKey, type Order, type OrderLine, type OrderRecord } from "../domain/order";
+import { announcement } from "../domain/order-events";
+import type { SagaChange } from "../domain/saga";
+import { orderLines, orders } from "./schema";
 import type * as schema from "./schema";
 
-export type OrderRow = typeof orders.$inferSelect;
-export type OrderLineRow = typeof orderLines.$inferSelect;
-export interface StoredOrder extends OrderRow {
-  lines: OrderLineRow[];
-}
+type Row = typeof orders.$inferSelect;
 
 /**
- * The statements every order runs (get, lease, state change), built by drizzle once and prepared: see
- * fixedQuery. The ones whose shape changes per call (the insert's lines, a customer's page) are built
- * per call.
+ * The statements every order runs (get, lease, saga change), built by drizzle once and prepared: see
+ * fixedQuery. The ones whose shape changes per call (a customer's page) are built per call.
  */
 const Q = {
   order: fixedQuery("order_get", (db) => db.select().from(orders).where(eq(orders.id, sql.placeholder("id")))),
@@ -29,14 +30,16 @@ const Q = {
       .returning(),
   ),
   release: fixedQuery("order_release", (db) => db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, sql.placeholder("id")))),
-  state: fixedQuery("order_state", (db) => db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id")))),
-  stateForUpdate: fixedQuery("order_state_for_update", (db) =>
-    db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update"),
+  before: fixedQuery("order_state_for_update", (db) => db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update")),
+  due: fixedQuery("order_recovery_due", (db) =>
+    db
+      .select({ id: orders.id, since: orders.updatedAt })
+      .from(orders)
+      .where(and(sql`${orders.target} <> ''`, sql`${orders.recoverAt} <= now()`, or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
+      .orderBy(asc(orders.recoverAt))
+      .limit(sql.placeholder("limit")),
   ),
 };
-
-type Patch = { reservationId?: string; paymentId?: string; stateReason?: string };
-const PATCH_FIELDS = ["reservationId", "paymentId", "stateReason"] as const;
 
 /** An order row's insert: every column a placeholder, so one statement. */
 const insertOrder = fixedQuery("order_insert", (db) =>
@@ -45,14 +48,11 @@ const insertOrder = fixedQuery("order_insert", (db) =>
     .values({
       id: sql.placeholder("id"),
       customerId: sql.placeholder("customerId"),
-      state: sql.placeholder("state"),
+      state: "pending",
       currency: sql.placeholder("currency"),
       totalMinor: sql.placeholder("totalMinor"),
-      reservationId: sql.placeholder("reservationId"),
-      paymentId: sql.placeholder("paymentId"),
-      stateReason: sql.placeholder("stateReason"),
       createdAt: sql.placeholder("createdAt"),
-      updatedAt: sql.placeholder("updatedAt"),
+      updatedAt: sql.placeholder("createdAt"),
     })
     .returning(),
 );
@@ -74,7 +74,7 @@ const lineInsert = fixedQueryPerShape((n: number) =>
       .returning(),
   ),
 );
-function insertLines(db: Database<any>, orderId: string, lines: Omit<OrderLineRow, "orderId">[]) {
+function insertLines(db: Database<any>, orderId: string, lines: OrderLine[]) {
   const values: Record<string, unknown> = { orderId };
   lines.forEach((l, i) => {
     values[`lineNo${i}`] = l.lineNo;
@@ -85,58 +85,63 @@ function insertLines(db: Database<any>, orderId: string, lines: Omit<OrderLineRo
   return lineInsert(lines.length)(db, values);
 }
 
-/** The state change's update, one per set of patched fields (at most 8), keyed by their names joined. */
-const transition = fixedQueryPerShape((key: string) => {
+const CHANGE_FIELDS = ["state", "target", "reservationId", "paymentId", "cardToken", "refunded", "stateReason"] as const;
+
+/**
+ * A saga change's update, one statement per set of changed fields, keyed by their names joined. Every
+ * change also extends the lease of its holder, sets when the recovery worker may take the order up if
+ * it stays unfinished, and counts (or resets) the failed attempts.
+ */
+const recordChange = fixedQueryPerShape((key: string) => {
   const fields = key === "" ? [] : key.split(",");
-  return fixedQuery(`order_transition${fields.map((f) => `_${f}`).join("")}`, (db) =>
+  return fixedQuery(`order_record${fields.map((f) => `_${f}`).join("")}`, (db) =>
     db
       .update(orders)
       // drizzle takes placeholders in set() (as Params of the column, so the values still go through
       // its encoder at execute); its types only admit values.
       .set({
-        state: sql.placeholder("state") as unknown as OrderState,
-        updatedAt: sql.placeholder("updatedAt") as unknown as Date,
         ...Object.fromEntries(fields.map((f) => [f, sql.placeholder(f)])),
+        updatedAt: sql`now()`,
+        leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`,
+        // The target after this change (the one set now, else the one there was): none, nothing to recover.
+        recoverAt: sql`case when coalesce(${sql.placeholder("newTarget")}::text, ${orders.target}) = '' then null else now() + ${sql.placeholder("recoverIn")}::interval end`,
+        attempts: sql`case when ${sql.placeholder("failed")}::boolean then ${orders.attempts} + 1 else 0 end`,
       })
       .where(eq(orders.id, sql.placeholder("id")))
       .returning(),
   );
 });
-const transitionFor = (patch: Patch) => transition(PATCH_FIELDS.filter((f) => patch[f] !== undefined).join());
 
-/** Orders and their lines in the order service's own schema. */
-export class OrderStore {
+/** Orders and their lines in the order service's own schema; what the saga changes, with what it announces. */
+export class DrizzleOrderRepository implements OrderRepository {
   constructor(private readonly db: Database<typeof schema>) {}
 
-  async insert(order: Omit<OrderRow, "leaseUntil">, lines: Omit<OrderLineRow, "orderId">[]): Promise<StoredOrder> {
+  async insert(order: NewOrder): Promise<Order> {
     return this.db.transaction(async (tx) => {
-      const [row] = await insertOrder(tx, order);
-      const stored = await insertLines(tx, order.id, lines);
-      await writeOrderEvent(tx, undefined, row!, stored);
-      return { ...row!, lines: stored };
+      const [row] = await insertOrder(tx, { ...order, createdAt: new Date() });
+      const lines = await insertLines(tx, order.id, order.lines);
+      const stored = { ...toRecord(row!), lines };
+      await writeEvent(tx, OrderCreated, { order: orderMessage(stored) }, { entityId: order.id });
+      return stored;
     });
   }
 
-  async get(id: string): Promise<StoredOrder | undefined> {
+  async get(id: string): Promise<Order | undefined> {
     const [row] = await Q.order(this.db, { id });
     if (!row) return undefined;
-    const lines = await Q.lines(this.db, { id });
-    return { ...row, lines };
+    return { ...toRecord(row), lines: await Q.lines(this.db, { id }) };
   }
 
-  /** The order's lines, in line order. */
-  lines(id: string): Promise<OrderLineRow[]> {
+  async find(id: string): Promise<OrderRecord | undefined> {
+    const [row] = await Q.order(this.db, { id });
+    return row && toRecord(row);
+  }
+
+  lines(id: string): Promise<OrderLine[]> {
     return Q.lines(this.db, { id });
   }
 
-  /** Just the order's state (undefined when there is no such order). */
-  async state(id: string): Promise<OrderState | undefined> {
-    const [row] = await Q.state(this.db, { id });
-    return row?.state;
-  }
-
-  /** A customer's orders, newest first, strictly after the keyset cursor. */
-  async listByCustomer(customerId: string, after: { createdAt: Date; id: string } | undefined, limit: number): Promise<StoredOrder[]> {
+  async listByCustomer(customerId: string, after: { createdAt: Date; id: string } | undefined, limit: number): Promise<Order[]> {
     const rows = await this.db
       .select()
       .from(orders)
@@ -154,38 +159,61 @@ export class OrderStore {
       .from(orderLines)
       .where(sql`${orderLines.orderId} in ${rows.map((r) => r.id)}`)
       .orderBy(asc(orderLines.lineNo));
-    return rows.map((r) => ({ ...r, lines: lines.filter((l) => l.orderId === r.id) }));
+    return rows.map((r) => ({ ...toRecord(r), lines: lines.filter((l) => l.orderId === r.id) }));
   }
 
-  /**
-   * Takes the order's lease for `ms`: one saga step at a time per order, across replicas. Undefined when
-   * someone else holds it. A crashed holder's lease simply runs out.
-   */
-  async claim(id: string, ms: number): Promise<OrderRow | undefined> {
-    const [row] = await Q.claim(this.db, { id, lease: `${ms} milliseconds` });
-    return row;
+  async claim(id: string, leaseMs: number): Promise<OrderRecord | undefined> {
+    const [row] = await Q.claim(this.db, { id, lease: `${leaseMs} milliseconds` });
+    return row && toRecord(row);
   }
 
   async release(id: string): Promise<void> {
     await Q.release(this.db, { id });
   }
 
-  /**
-   * Moves the order to `state` (with what came with it), for the lease holder; its event commits with
-   * it, and so does whatever `alsoInTx` writes (a command for another service, say).
-   */
-  async transition(
-    id: string,
-    state: OrderState,
-    patch: Patch = {},
-    alsoInTx?: (tx: Database<typeof schema>) => Promise<unknown>,
-  ): Promise<OrderRow> {
+  async record(id: string, change: SagaChange, opts: { leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord> {
+    const { requestPayment, ...fields } = change;
+    const key = CHANGE_FIELDS.filter((f) => fields[f] !== undefined).join();
+    const values = {
+      ...fields,
+      id,
+      lease: `${opts.leaseMs} milliseconds`,
+      recoverIn: `${opts.recoverInMs ?? 0} milliseconds`,
+      newTarget: fields.target ?? null,
+      failed: opts.failedAttempt ?? false,
+    };
     return this.db.transaction(async (tx) => {
-      await alsoInTx?.(tx);
-      const [before] = await Q.stateForUpdate(tx, { id });
-      const [row] = await transitionFor(patch)(tx, { ...patch, id, state, updatedAt: new Date() });
-      if (row && before) await writeOrderEvent(tx, before.state, row, () => Q.lines(tx, { id }));
-      return row!;
+      const [before] = await Q.before(tx, { id });
+      if (!before) throw new Error(`order ${id} vanished while its saga ran`);
+      const [row] = await recordChange(key)(tx, values);
+      const after = toRecord(row!);
+      const news = announcement(before.state, after);
+      if (news) {
+        const order = orderMessage({ ...after, lines: await Q.lines(tx, { id }) });
+        const opts = { entityId: id };
+        if (news.kind === "confirmed") await writeEvent(tx, OrderConfirmed, { order }, opts);
+        else if (news.kind === "payment_failed") await writeEvent(tx, OrderPaymentFailed, { order, reason: news.reason }, opts);
+        else if (news.kind === "cancelled")
+          await writeEvent(tx, OrderCancelled, { order, reason: news.reason, refunded: news.refunded ? order.total : undefined, previousStatus: STATUS_OF[news.previousState] }, opts);
+      }
+      if (requestPayment) {
+        await writeEvent(
+          tx,
+          PaymentRequested,
+          { orderId: id, amount: { amountMinor: after.totalMinor, currency: after.currency }, cardToken: after.cardToken, idempotencyKey: paymentKey(id) },
+          { entityId: id },
+        );
+      }
+      return after;
     });
   }
+
+  async due(limit: number): Promise<{ id: string; since: Date }[]> {
+    return Q.due(this.db, { limit });
+  }
+}
+
+function toRecord(row: Row): OrderRecord {
+  const { leaseUntil: _lease, recoverAt: _recover, ...record } = row;
+  return record;
 }

@@ -1,10 +1,8 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { inboxTable } from "../../kit/events/inbox-table";
 import { outboxTable } from "../../kit/events/outbox-table";
-
-export const ORDER_STATES = ["pending", "reserved", "payment_pending", "confirmed", "payment_failed", "cancelled"] as const;
-export type OrderState = (typeof ORDER_STATES)[number];
+import { ORDER_STATES, SAGA_TARGETS } from "../domain/order";
 
 export const orders = pgTable(
   "orders",
@@ -12,19 +10,28 @@ export const orders = pgTable(
     id: uuid("id").primaryKey(),
     customerId: uuid("customer_id").notNull(),
     state: text("state", { enum: ORDER_STATES }).notNull(),
+    // The saga under way (domain/order.ts): the state it drives the order to, '' when none.
+    target: text("target", { enum: SAGA_TARGETS }).notNull().default(""),
     currency: text("currency").notNull(),
     totalMinor: bigint("total_minor", { mode: "bigint" }).notNull(),
     reservationId: text("reservation_id").notNull().default(""),
     paymentId: text("payment_id").notNull().default(""),
     stateReason: text("state_reason").notNull().default(""),
+    cardToken: text("card_token").notNull().default(""),
+    refunded: boolean("refunded").notNull().default(false),
     // One saga step at a time per order: whoever holds an unexpired lease may change the order.
     leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    // When the recovery worker may take up a saga left unfinished (with nobody holding the lease), and
+    // how often in a row its step failed (the worker backs off by it).
+    recoverAt: timestamp("recover_at", { withTimezone: true }),
+    attempts: integer("attempts").notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),
   },
   (t) => [
     index("orders_customer_created").on(t.customerId, t.createdAt.desc(), t.id.desc()),
     index("orders_state_updated").on(t.state, t.updatedAt),
+    index("orders_recovery_due").on(t.recoverAt).where(sql`${t.target} <> ''`),
     check("orders_total_positive", sql`${t.totalMinor} > 0`),
   ],
 );

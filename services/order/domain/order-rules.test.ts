@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cancelStep, confirmStep, createOrderProblems, orderTotal } from "./order-rules";
+import { cancelAdmission, confirmAdmission, createOrderProblems, orderTotal } from "./order-rules";
 
 const customerId = "0b7e0f7c-54a4-4d43-9d1b-1f5f7a0d3a11";
 
@@ -42,13 +42,20 @@ describe("orderTotal", () => {
   });
 });
 
-test("state rules: confirm and cancel", () => {
-  expect(confirmStep("pending")).toBe("reserve");
-  expect(confirmStep("reserved")).toBe("pay");
-  expect(confirmStep("confirmed")).toBe("done");
-  expect(confirmStep("cancelled")).toEqual({ refuse: "the order is cancelled" });
-  expect(cancelStep("reserved")).toBe("release");
-  expect(cancelStep("confirmed")).toBe("refund");
-  expect(cancelStep("cancelled")).toBe("done");
-  expect(typeof cancelStep("payment_pending")).toBe("object");
+test("ConfirmOrder starts, takes up, answers or refuses by the order's state and target", () => {
+  expect(confirmAdmission({ state: "pending", target: "" })).toBe("start");
+  expect(confirmAdmission({ state: "reserving", target: "pending" })).toBe("start"); // being abandoned: taken up again
+  expect(confirmAdmission({ state: "reserved", target: "confirmed" })).toBe("resume");
+  expect(confirmAdmission({ state: "paid", target: "confirmed" })).toBe("resume");
+  expect(confirmAdmission({ state: "payment_pending", target: "confirmed" })).toBe("answer");
+  expect(confirmAdmission({ state: "confirmed", target: "" })).toBe("answer");
+  expect(confirmAdmission({ state: "cancelled", target: "" })).toEqual({ refuse: "the order is cancelled" });
+  expect(confirmAdmission({ state: "confirmed", target: "cancelled" })).toEqual({ refuse: "the order is being cancelled" });
+  expect(typeof confirmAdmission({ state: "reserved", target: "payment_failed" })).toBe("object");
+});
+
+test("CancelOrder starts from any state but one whose payment is still being worked on", () => {
+  for (const state of ["pending", "reserving", "reserved", "paid", "confirmed", "payment_failed"] as const) expect(cancelAdmission({ state })).toBe("start");
+  expect(cancelAdmission({ state: "cancelled" })).toBe("answer");
+  expect(typeof cancelAdmission({ state: "payment_pending" })).toBe("object");
 });

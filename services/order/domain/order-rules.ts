@@ -1,6 +1,6 @@
 import { CURRENCIES, MAX_AMOUNT_MINOR } from "../../kit/money";
 import { isUuid } from "../../kit/ids";
-import type { OrderState } from "../db/schema";
+import type { OrderRecord } from "./order";
 
 export const MAX_LINES = 50;
 export const MAX_QUANTITY = 1000;
@@ -48,17 +48,32 @@ export function orderTotal(lines: PricedLine[], currency: string): { total: bigi
   return { total };
 }
 
-/** What ConfirmOrder does with an order in each state. */
-export function confirmStep(state: OrderState): "reserve" | "pay" | "done" | { refuse: string } {
-  switch (state) {
+/** What is wrong with an id field that must name an order or a customer (UUIDs), naming the field. */
+export function uuidProblem(field: string, value: string): string | undefined {
+  if (!value) return `${field} is required`;
+  if (!isUuid(value)) return `${field} must be a UUID`;
+  return undefined;
+}
+
+export const MAX_REASON = 500;
+
+/**
+ * What ConfirmOrder does with an order: start the saga, take up one that stopped (a crash, a lost
+ * answer), answer the order as it is (confirmed, or its payment being worked on), or refuse.
+ */
+export function confirmAdmission(o: Pick<OrderRecord, "state" | "target">): "start" | "resume" | "answer" | { refuse: string } {
+  if (o.target === "cancelled") return { refuse: "the order is being cancelled" };
+  if (o.target === "payment_failed") return { refuse: "the payment of this order failed; place a new order" };
+  switch (o.state) {
     case "pending":
-      return "reserve";
+    case "reserving": // a confirm that is being abandoned is taken up again: reserving is idempotent
+      return o.target === "confirmed" ? "resume" : "start";
     case "reserved":
-      return "pay"; // a confirm that stopped after reserving resumes here
-    case "confirmed":
-      return "done";
+    case "paid":
+      return "resume";
     case "payment_pending":
-      return { refuse: "the payment of this order is still being processed" };
+    case "confirmed":
+      return "answer";
     case "payment_failed":
       return { refuse: "the payment of this order failed; place a new order" };
     case "cancelled":
@@ -66,19 +81,14 @@ export function confirmStep(state: OrderState): "reserve" | "pay" | "done" | { r
   }
 }
 
-/** What CancelOrder must undo for an order in each state. */
-export function cancelStep(state: OrderState): "nothing" | "release" | "refund" | "done" | { refuse: string } {
-  switch (state) {
-    case "pending":
-    case "payment_failed":
-      return "nothing";
-    case "reserved":
-      return "release";
-    case "confirmed":
-      return "refund";
+/** What CancelOrder does with an order: start giving back what it holds, answer it (already cancelled), or refuse. */
+export function cancelAdmission(o: Pick<OrderRecord, "state">): "start" | "answer" | { refuse: string } {
+  switch (o.state) {
     case "cancelled":
-      return "done";
+      return "answer";
     case "payment_pending":
       return { refuse: "the payment of this order is still being processed; cancel once it has an outcome" };
+    default:
+      return "start";
   }
 }

@@ -1,31 +1,42 @@
 import { PaymentFailed, PaymentProcessed } from "../../kit/events/event-types";
 import { defineConsumer, on } from "../../kit/events/event-consumer";
-import { completeCaptured, fail } from "../saga/confirm-order";
-import { withOrderLease, type SagaDependencies } from "../saga/dependencies";
+import { PoisonMessage } from "../../kit/events/handler-failure";
+import { isUuid } from "../../kit/ids";
+import type { SagaDeps } from "../app/drive-saga";
+import { settlePaymentOutcome } from "../app/settle-payment-outcome";
+import type { ChargeResult } from "../domain/saga";
+import { OrderRefusal } from "../domain/refusal";
+
+const orderIdProblem = (orderId: string) => (isUuid(orderId) ? undefined : "order_id must be an order's id (a UUID)");
 
 /**
- * Finishes orders that waited PAYMENT_PENDING for an asynchronous charge: a processed payment confirms
- * the order (or is refunded when the reservation ran out meanwhile), a failed one releases the stock.
- * Outcomes of charges made synchronously find the order already past PAYMENT_PENDING and change nothing.
- * A busy order (another step holds its lease) or an unreachable inventory is retried later. The saga
- * steps call inventory and write in transactions of their own, and are idempotent by the order's state.
+ * Finishes orders that waited PAYMENT_PENDING for payment's asynchronous charge: a processed payment
+ * confirms the order (or is refunded when the reservation ran out meanwhile), a failed one gives the
+ * stock back. The saga's steps call inventory and payment and record in transactions of their own, and
+ * are idempotent by the order's recorded state. A busy order or an unavailable service is retried later.
  */
-export function paymentOutcomesConsumer(deps: SagaDependencies) {
-  const settle = async (orderId: string, outcome: { paymentId: string } & ({ captured: true } | { captured: false; reason: string })) => {
-    // Most outcomes are of charges made synchronously: the order is past PAYMENT_PENDING, and its state is all there is to read.
-    if ((await deps.store.state(orderId)) !== "payment_pending") return;
-    await withOrderLease(deps, orderId, async (current) => {
-      if (current.state !== "payment_pending") return;
-      if (outcome.captured) await completeCaptured(deps, current, outcome.paymentId);
-      else await fail(deps, current, outcome.reason, outcome.paymentId);
-    });
+export function paymentOutcomesConsumer(deps: SagaDeps) {
+  const settle = async (orderId: string, outcome: ChargeResult) => {
+    try {
+      await settlePaymentOutcome(deps, orderId, outcome);
+    } catch (e) {
+      // No such order: an outcome for something this service never asked about; it will not appear later.
+      if (e instanceof OrderRefusal && e.kind === "not_found") throw new PoisonMessage(e.message);
+      throw e;
+    }
   };
   return defineConsumer({
     name: "order-payment-outcomes",
     stream: "PAYMENTS",
     handlers: [
-      on(PaymentProcessed, (e) => settle(e.orderId, { captured: true, paymentId: e.paymentId }), { validate: (e) => (e.orderId && e.paymentId ? undefined : "order_id and payment_id are required"), ownTransactions: true }),
-      on(PaymentFailed, (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }), { validate: (e) => (e.orderId ? undefined : "order_id is required"), ownTransactions: true }),
+      on(PaymentProcessed, (e) => settle(e.orderId, { captured: true, paymentId: e.paymentId }), {
+        validate: (e) => orderIdProblem(e.orderId) ?? (e.paymentId ? undefined : "payment_id is required"),
+        ownTransactions: true,
+      }),
+      on(PaymentFailed, (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }), {
+        validate: (e) => orderIdProblem(e.orderId),
+        ownTransactions: true,
+      }),
     ],
   });
 }

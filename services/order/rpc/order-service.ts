@@ -1,87 +1,86 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { OrderSchema, OrderService, OrderStatus, type Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { OrderService } from "../../contracts/gen/shop/order/v1/order_service_pb";
 import { isUuid } from "../../kit/ids";
-import type { StoredOrder } from "../db/order-store";
-import type { OrderState } from "../db/schema";
-import { cancelOrder } from "../saga/cancel-order";
-import { confirmOrder } from "../saga/confirm-order";
-import { createOrder } from "../saga/create-order";
-import type { SagaDependencies } from "../saga/dependencies";
+import { cancelOrder } from "../app/cancel-order";
+import { confirmOrder } from "../app/confirm-order";
+import { createOrder } from "../app/create-order";
+import type { SagaDeps } from "../app/drive-saga";
+import type { Customers, Inventory } from "../app/ports";
+import { orderMessage } from "../contract/order-message";
+import type { Order } from "../domain/order";
+import { uuidProblem } from "../domain/order-rules";
+import { OrderRefusal, type RefusalKind } from "../domain/refusal";
 
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 
-const STATUS: Record<OrderState, OrderStatus> = {
-  pending: OrderStatus.PENDING,
-  reserved: OrderStatus.RESERVED,
-  payment_pending: OrderStatus.PAYMENT_PENDING,
-  confirmed: OrderStatus.CONFIRMED,
-  payment_failed: OrderStatus.PAYMENT_FAILED,
-  cancelled: OrderStatus.CANCELLED,
+/** The one place where the order service's refusals become status codes. */
+const CODES: Record<RefusalKind, Code> = {
+  invalid: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  not_allowed: Code.FailedPrecondition,
+  out_of_stock: Code.FailedPrecondition,
+  busy: Code.Aborted,
+  unavailable: Code.Unavailable,
+  deadline: Code.DeadlineExceeded,
 };
 
-export function toProto(o: StoredOrder): Order {
-  return create(OrderSchema, {
-    id: o.id,
-    customerId: o.customerId,
-    lines: o.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPrice: { amountMinor: l.unitPriceMinor, currency: o.currency } })),
-    total: { amountMinor: o.totalMinor, currency: o.currency },
-    status: STATUS[o.state],
-    reservationId: o.reservationId,
-    paymentId: o.paymentId,
-    statusReason: o.stateReason,
-    createdAt: timestampFromDate(o.createdAt),
-    updatedAt: timestampFromDate(o.updatedAt),
-  });
-}
+const asConnectError = (e: unknown): never => {
+  if (e instanceof OrderRefusal) throw new ConnectError(e.message, CODES[e.kind]);
+  throw e;
+};
 
-function requireUuid(field: string, value: string) {
-  if (!value) throw new ConnectError(`${field} is required`, Code.InvalidArgument);
-  if (!isUuid(value)) throw new ConnectError(`${field} must be a UUID`, Code.InvalidArgument);
-}
+const invalid = (problem: string | undefined) => {
+  if (problem) throw new ConnectError(problem, Code.InvalidArgument);
+};
+
+/** The caller's deadline as epoch ms, from the call's timeout header (connect-es parses it). */
+const deadlineOf = (ctx: HandlerContext) => {
+  const ms = ctx.timeoutMs();
+  return ms === undefined ? undefined : Date.now() + ms;
+};
 
 /** The keyset cursor of ListOrders: opaque to clients, (created_at, id) inside. */
 const pageToken = {
-  encode: (o: StoredOrder) => Buffer.from(JSON.stringify([o.createdAt.toISOString(), o.id])).toString("base64url"),
+  encode: (o: Order) => Buffer.from(JSON.stringify([o.createdAt.toISOString(), o.id])).toString("base64url"),
   decode(token: string): { createdAt: Date; id: string } {
     try {
       const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString());
       const createdAt = new Date(at);
-      if (isUuid(id) && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
+      // Within what Postgres' timestamptz holds, so the cursor never reaches the database malformed.
+      if (isUuid(id) && !Number.isNaN(createdAt.getTime()) && Math.abs(createdAt.getUTCFullYear() - 2000) < 1000) return { createdAt, id };
     } catch {}
     throw new ConnectError("page_token is not a token this service gave out", Code.InvalidArgument);
   },
 };
 
-/** OrderService: thin handlers over the saga steps. */
-export function orderRoutes(deps: SagaDependencies) {
+/** OrderService: thin handlers over the use cases; refusals mapped to codes in one table. */
+export function orderRoutes(deps: SagaDeps & { customers: Customers; inventory: Inventory }) {
   return (router: ConnectRouter) =>
     router.service(OrderService, {
       async createOrder(req) {
-        return { order: toProto(await createOrder(deps, req)) };
+        return { order: orderMessage(await createOrder(deps, req).catch(asConnectError)) };
       },
       async getOrder(req) {
-        requireUuid("order_id", req.orderId);
-        const order = await deps.store.get(req.orderId);
+        invalid(uuidProblem("order_id", req.orderId));
+        const order = await deps.orders.get(req.orderId);
         if (!order) throw new ConnectError(`order ${req.orderId} not found`, Code.NotFound);
-        return { order: toProto(order) };
+        return { order: orderMessage(order) };
       },
       async listOrders(req) {
-        requireUuid("customer_id", req.customerId);
+        invalid(uuidProblem("customer_id", req.customerId));
         if (req.pageSize < 0 || req.pageSize > MAX_PAGE) throw new ConnectError(`page_size must be between 0 and ${MAX_PAGE}`, Code.InvalidArgument);
         const after = req.pageToken ? pageToken.decode(req.pageToken) : undefined;
         const limit = req.pageSize || DEFAULT_PAGE;
-        const page = await deps.store.listByCustomer(req.customerId, after, limit + 1);
+        const page = await deps.orders.listByCustomer(req.customerId, after, limit + 1);
         const orders = page.slice(0, limit);
-        return { orders: orders.map(toProto), nextPageToken: page.length > limit ? pageToken.encode(orders.at(-1)!) : "" };
+        return { orders: orders.map(orderMessage), nextPageToken: page.length > limit ? pageToken.encode(orders.at(-1)!) : "" };
       },
-      async confirmOrder(req) {
-        return { order: toProto(await confirmOrder(deps, req.orderId, req.cardToken)) };
+      async confirmOrder(req, ctx) {
+        return { order: orderMessage(await confirmOrder(deps, req.orderId, req.cardToken, { deadline: deadlineOf(ctx) }).catch(asConnectError)) };
       },
-      async cancelOrder(req) {
-        return { order: toProto(await cancelOrder(deps, req.orderId, req.reason)) };
+      async cancelOrder(req, ctx) {
+        return { order: orderMessage(await cancelOrder(deps, req.orderId, req.reason, { deadline: deadlineOf(ctx) }).catch(asConnectError)) };
       },
     });
 }

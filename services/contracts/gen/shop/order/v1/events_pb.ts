@@ -6,7 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Money } from "../../common/v1/money_pb";
 import { file_shop_common_v1_money } from "../../common/v1/money_pb";
-import type { Order } from "./order_service_pb";
+import type { Order, OrderStatus } from "./order_service_pb";
 import { file_shop_order_v1_order_service } from "./order_service_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/order/v1/events.proto.
  */
 export const file_shop_order_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaG9wL29yZGVyL3YxL2V2ZW50cy5wcm90bxINc2hvcC5vcmRlci52MSIzCgxPcmRlckNyZWF0ZWQSIwoFb3JkZXIYASABKAsyFC5zaG9wLm9yZGVyLnYxLk9yZGVyIjUKDk9yZGVyQ29uZmlybWVkEiMKBW9yZGVyGAEgASgLMhQuc2hvcC5vcmRlci52MS5PcmRlciJJChJPcmRlclBheW1lbnRGYWlsZWQSIwoFb3JkZXIYASABKAsyFC5zaG9wLm9yZGVyLnYxLk9yZGVyEg4KBnJlYXNvbhgCIAEoCSJuCg5PcmRlckNhbmNlbGxlZBIjCgVvcmRlchgBIAEoCzIULnNob3Aub3JkZXIudjEuT3JkZXISDgoGcmVhc29uGAIgASgJEicKCHJlZnVuZGVkGAMgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXliBnByb3RvMw", [file_shop_common_v1_money, file_shop_order_v1_order_service]);
+  fileDesc("ChpzaG9wL29yZGVyL3YxL2V2ZW50cy5wcm90bxINc2hvcC5vcmRlci52MSIzCgxPcmRlckNyZWF0ZWQSIwoFb3JkZXIYASABKAsyFC5zaG9wLm9yZGVyLnYxLk9yZGVyIjUKDk9yZGVyQ29uZmlybWVkEiMKBW9yZGVyGAEgASgLMhQuc2hvcC5vcmRlci52MS5PcmRlciJJChJPcmRlclBheW1lbnRGYWlsZWQSIwoFb3JkZXIYASABKAsyFC5zaG9wLm9yZGVyLnYxLk9yZGVyEg4KBnJlYXNvbhgCIAEoCSKjAQoOT3JkZXJDYW5jZWxsZWQSIwoFb3JkZXIYASABKAsyFC5zaG9wLm9yZGVyLnYxLk9yZGVyEg4KBnJlYXNvbhgCIAEoCRInCghyZWZ1bmRlZBgDIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5EjMKD3ByZXZpb3VzX3N0YXR1cxgEIAEoDjIaLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXNiBnByb3RvMw", [file_shop_common_v1_money, file_shop_order_v1_order_service]);
 
 /**
  * Subject orders.created.
@@ -100,6 +100,14 @@ export type OrderCancelled = Message<"shop.order.v1.OrderCancelled"> & {
    * @generated from field: shop.common.v1.Money refunded = 3;
    */
   refunded?: Money | undefined;
+
+  /**
+   * The status the order was cancelled from: CONFIRMED when its total had counted as spent (a payment
+   * refunded before the order was confirmed never had). Unspecified in events written before it existed.
+   *
+   * @generated from field: shop.order.v1.OrderStatus previous_status = 4;
+   */
+  previousStatus: OrderStatus;
 };
 
 /**

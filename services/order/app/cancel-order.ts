@@ -1,0 +1,25 @@
+import type { Order } from "../domain/order";
+import { cancelAdmission, MAX_REASON, uuidProblem } from "../domain/order-rules";
+import { OrderRefusal } from "../domain/refusal";
+import { driveSaga, type SagaDeps } from "./drive-saga";
+import { withOrderLease } from "./order-lease";
+
+/**
+ * CancelOrder: record that the order is to be cancelled, then give back what it holds (refund a capture,
+ * release a reservation) and mark it CANCELLED. What cannot be given back now (payment or inventory
+ * unavailable) is given back by the recovery worker; the caller hears that and may retry.
+ */
+export async function cancelOrder(deps: SagaDeps, orderId: string, reason: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
+  const problem = uuidProblem("order_id", orderId) ?? (reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
+  if (problem) throw new OrderRefusal("invalid", problem);
+
+  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order) => {
+    const admission = cancelAdmission(order);
+    if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot cancel order ${orderId}: ${admission.refuse}`);
+    if (admission === "answer") return;
+    const started = await deps.orders.record(orderId, { target: "cancelled", stateReason: reason || "cancelled by request" }, { leaseMs: deps.leaseMs });
+    const driven = await driveSaga(deps, started, { deadline });
+    if (driven.end === "retry") throw new OrderRefusal("unavailable", `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`);
+  });
+  return (await deps.orders.get(orderId))!;
+}

@@ -1,0 +1,36 @@
+import type { Order } from "../domain/order";
+import { confirmAdmission, uuidProblem } from "../domain/order-rules";
+import { OrderRefusal } from "../domain/refusal";
+import { driveSaga, timeForAStep, type SagaDeps } from "./drive-saga";
+import { withOrderLease } from "./order-lease";
+
+/** Longest card token accepted (provider tokens are short). */
+const MAX_CARD_TOKEN = 200;
+
+/**
+ * ConfirmOrder: record that the order is to be confirmed (with the card token, so anyone can finish it),
+ * then reserve → charge → commit, within the caller's deadline. Answers the order as it then is:
+ * CONFIRMED, PAYMENT_FAILED (declined: stock given back), CANCELLED (the reservation ran out while the
+ * charge landed: refunded), or PAYMENT_PENDING when the charge could not be finished now (payment
+ * unavailable, its outcome unknown, no time left): the saga then finishes without the caller, by
+ * payment's asynchronous path or the recovery worker. A confirm that got nowhere near payment (out of
+ * stock, inventory unavailable) is refused, and the order is back PENDING with nothing held.
+ */
+export async function confirmOrder(deps: SagaDeps, orderId: string, cardToken: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
+  const problem = uuidProblem("order_id", orderId) ?? (cardToken ? undefined : "card_token is required") ?? (cardToken.length > MAX_CARD_TOKEN ? `card_token must be at most ${MAX_CARD_TOKEN} characters` : undefined);
+  if (problem) throw new OrderRefusal("invalid", problem);
+  if (!timeForAStep(deadline, (deps.now ?? Date.now)())) throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
+
+  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order) => {
+    const admission = confirmAdmission(order);
+    if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot confirm order ${orderId}: ${admission.refuse}`);
+    if (admission === "answer") return;
+    const started = await deps.orders.record(orderId, { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" }, { leaseMs: deps.leaseMs });
+    const driven = await driveSaga(deps, started, { deadline });
+    if (driven.end === "refused") throw new OrderRefusal("out_of_stock", driven.reason!);
+    // Nothing reached payment: the caller hears why; the order is (or is being put) back PENDING.
+    const before = driven.order.state === "pending" || driven.order.state === "reserving";
+    if (before) throw new OrderRefusal("unavailable", `order ${orderId} was not confirmed: ${driven.reason ?? driven.order.stateReason}`);
+  });
+  return (await deps.orders.get(orderId))!;
+}

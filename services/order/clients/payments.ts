@@ -1,0 +1,19 @@
+import type { Client } from "@connectrpc/connect";
+import { PaymentStatus, type PaymentService } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
+import type { Payments } from "../app/ports";
+import { stepOutcome } from "./step-outcome";
+
+/** The Payments port over the payment service's Connect client (found through NATS, policy-wrapped). */
+export function paymentsPort(client: Client<typeof PaymentService>): Payments {
+  return {
+    charge: ({ orderId, amountMinor, currency, cardToken, idempotencyKey }, { timeoutMs }) =>
+      stepOutcome("payment", async () => {
+        const { payment } = await client.processPayment({ orderId, amount: { amountMinor, currency }, cardToken, idempotencyKey }, { timeoutMs });
+        if (!payment) throw new Error("payment answered without a payment");
+        return payment.status === PaymentStatus.CAPTURED
+          ? { captured: true as const, paymentId: payment.id }
+          : { captured: false as const, paymentId: payment.id, reason: payment.declineReason || "payment declined" };
+      }),
+    refund: (paymentId, reason, { timeoutMs }) => stepOutcome("payment", async () => void (await client.refundPayment({ paymentId, reason }, { timeoutMs }))),
+  };
+}
