@@ -37,6 +37,7 @@ import { orderParts } from "../services/order/parts";
 import type { ServiceParts } from "../services/kit/service";
 import { paymentConfig } from "../services/payment/config";
 import { DrizzlePaymentStore } from "../services/payment/db/drizzle-payment-store";
+import { providerLedger } from "../services/payment/db/provider-ledger";
 import * as paymentSchema from "../services/payment/db/schema";
 import { simulatedProvider } from "../services/payment/domain/provider";
 import { paymentRequestsConsumer } from "../services/payment/events/payment-requests";
@@ -190,7 +191,7 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     const cfg = paymentConfig({});
     const paymentDeps = {
       store: new DrizzlePaymentStore(payment.d.db),
-      provider: countedProvider(simulatedProvider(), new Registry()),
+      provider: countedProvider(simulatedProvider({ ledger: providerLedger(payment.d.db) }), new Registry()),
       providerTimeoutMs: cfg.PAYMENT_PROVIDER_TIMEOUT_MS,
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,

@@ -1,6 +1,8 @@
-// `bun run invariants`: reads the order, inventory, payment, customer and notification databases and
-// the dead letters on NATS, and reports every breach of DESIGN.md's invariants 1 (no oversell), 2 (no
-// double charge), 3 (compensation), 4 (one effect per event), 5 (nothing lost) and 6 (nothing stuck).
+// `bun run invariants`: reads the order, inventory, payment, customer, notification and marketing
+// databases and the dead letters on NATS, and reports every breach of DESIGN.md's invariants 1 (no
+// oversell), 2 (no double charge: also the card provider's captures against the captured payments),
+// 3 (compensation), 4 (one effect per event; marketing's spend against the confirmed orders), 5 (nothing
+// lost) and 6 (nothing stuck: no saga left half-way past the bound).
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import postgres from "postgres";
@@ -14,10 +16,11 @@ export interface InvariantOptions {
   order: postgres.Sql;
   inventory: postgres.Sql;
   payment: postgres.Sql;
-  /** Invariants 4 and 5 read these too when given: notification's e-mails, customer's outbox. */
+  /** Invariants 4 and 5 read these too when given: notification's e-mails, customer's outbox, marketing's spend. */
   notification?: postgres.Sql;
   customer?: postgres.Sql;
-  schemas: { order: string; inventory: string; payment: string; notification?: string; customer?: string };
+  marketing?: postgres.Sql;
+  schemas: { order: string; inventory: string; payment: string; notification?: string; customer?: string; marketing?: string };
   /** The dead letters (invariant 5); without them only the outboxes are checked for it. */
   events?: { jsm: JetStreamManager; names: EventNames; deadLetters: DeadLetters };
   /**
@@ -34,6 +37,9 @@ export interface Breach {
 }
 
 const q = (schema: string, table: string) => `"${schema}"."${table}"`;
+
+/** The saga's states between PENDING and a final one. */
+const TRANSITIONAL = new Set(["reserving", "reserved", "paid", "payment_pending"]);
 
 export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: Breach[]; counts: Record<string, number> }> {
   const breaches: Breach[] = [];
@@ -52,13 +58,13 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
     if (p.reserved !== p.held) breaches.push({ invariant: 1, subject: `product ${p.id}`, problem: `reserved says ${p.reserved}, active reservations hold ${p.held}` });
   }
 
-  const orders = await o.order.unsafe<{ id: string; state: string; total_minor: string; currency: string; reservation_id: string; payment_id: string; stale: boolean }[]>(`
-    select id, state, total_minor::text, currency, reservation_id, payment_id,
+  const orders = await o.order.unsafe<{ id: string; customer_id: string; state: string; target: string; total_minor: string; currency: string; reservation_id: string; payment_id: string; stale: boolean }[]>(`
+    select id, customer_id::text, state, target, total_minor::text, currency, reservation_id, payment_id,
            (updated_at < now() - make_interval(secs => ${Number(o.stuckAfterSeconds)})
             and (lease_until is null or lease_until < now())) as stale
     from ${q(o.schemas.order, "orders")}`);
-  const payments = await o.payment.unsafe<{ id: string; order_id: string; state: string; amount_minor: string; currency: string }[]>(`
-    select id, order_id, state, amount_minor::text, currency from ${q(o.schemas.payment, "payments")}`);
+  const payments = await o.payment.unsafe<{ id: string; order_id: string; state: string; amount_minor: string; currency: string; idempotency_key: string }[]>(`
+    select id, order_id, state, amount_minor::text, currency, idempotency_key from ${q(o.schemas.payment, "payments")}`);
   const reservations = await o.inventory.unsafe<{ id: string; order_id: string; status: string }[]>(`
     select id::text, order_id, status from ${q(inv, "reservations")}`);
 
@@ -92,12 +98,26 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
       if (captured.length) breaches.push({ invariant: 3, subject, problem: `${order.state} but payment ${captured.map((p) => p.id).join(", ")} is captured and not refunded` });
     }
     // An order that never got to be confirmed has no captured payment either.
-    if ((order.state === "pending" || order.state === "reserved") && captured.length)
+    if ((order.state === "pending" || order.state === "reserving" || order.state === "reserved") && captured.length)
       breaches.push({ invariant: 3, subject, problem: `${order.state} but payment ${captured[0]!.id} is captured` });
-    // 6. Nothing stuck in a transitional state once faults clear.
-    if ((order.state === "reserved" || order.state === "payment_pending") && order.stale)
-      breaches.push({ invariant: 6, subject, problem: `${order.state} for more than ${o.stuckAfterSeconds} s with nobody working on it` });
+    // A pending order left alone holds no stock (a confirm that gave up released what it may have reserved).
+    if (order.state === "pending" && order.stale && held.length)
+      breaches.push({ invariant: 3, subject, problem: `pending but reservation ${held.map((r) => r.id).join(", ")} is active` });
+    // 6. Nothing stuck in a transitional state (or with a saga under way) once faults clear.
+    if ((TRANSITIONAL.has(order.state) || order.target !== "") && order.stale)
+      breaches.push({ invariant: 6, subject, problem: `${order.state}${order.target ? ` (on its way to ${order.target})` : ""} for more than ${o.stuckAfterSeconds} s with nobody working on it` });
   }
+
+  // 2, from the card provider's side: every capture it made under a key is one payment captured (or
+  // refunded) under that key, and every captured payment is a capture the provider made.
+  const ledger = await o.payment.unsafe<{ idempotency_key: string; outcome: string }[]>(`
+    select idempotency_key, outcome from ${q(o.schemas.payment, "provider_charges")}`);
+  const capturedKeys = new Set(ledger.filter((l) => l.outcome === "captured").map((l) => l.idempotency_key));
+  const paidByKey = new Map(payments.filter((p) => p.state === "captured" || p.state === "refunded").map((p) => [p.idempotency_key, p]));
+  for (const key of capturedKeys)
+    if (!paidByKey.has(key)) breaches.push({ invariant: 2, subject: `provider capture ${key}`, problem: "the provider captured under this key, but no payment is captured or refunded for it" });
+  for (const [key, p] of paidByKey)
+    if (!capturedKeys.has(key)) breaches.push({ invariant: 2, subject: `payment ${p.id}`, problem: `${p.state}, but the provider has no capture under its key ${key}` });
 
   // 2 and 3, from the payment side: a capture for an order that does not know it.
   const known = new Set(orders.map((x) => x.id));
@@ -107,7 +127,7 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
 
   // 4. Exactly one effect per event: one confirmation e-mail per confirmed order, never two; a confirmed
   //    order without one, once the consumers had time, is missing its effect (look in the DLQ).
-  const counts: Record<string, number> = { products: products.length, payments: payments.length, reservations: reservations.length };
+  const counts: Record<string, number> = { products: products.length, payments: payments.length, reservations: reservations.length, "provider.captures": capturedKeys.size };
   if (o.notification && o.schemas.notification) {
     const mails = await o.notification.unsafe<{ order_id: string; n: number }[]>(`
       select order_id::text, count(*)::int as n from ${q(o.schemas.notification, "emails")} where kind = 'order_confirmed' group by order_id`);
@@ -118,6 +138,29 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
         breaches.push({ invariant: 4, subject: `order ${order.id}`, problem: `confirmed more than ${o.stuckAfterSeconds} s ago and no confirmation e-mail was sent (is it in the DLQ?)` });
     }
     counts["emails.order_confirmed"] = mails.reduce((sum, m) => sum + m.n, 0);
+  }
+
+  // 4, marketing's side: each customer's net spend is the total of their confirmed orders (a cancelled
+  //    one was refunded and taken off again), once the events had time to arrive.
+  if (o.marketing && o.schemas.marketing) {
+    const spent = await o.marketing.unsafe<{ customer_id: string; currency: string; amount_minor: string }[]>(`
+      select customer_id::text, currency, amount_minor::text from ${q(o.schemas.marketing, "profile_spend")}`);
+    const expected = new Map<string, bigint>();
+    const unsettled = new Set<string>();
+    for (const x of orders) {
+      if (x.state === "confirmed") expected.set(`${x.customer_id} ${x.currency}`, (expected.get(`${x.customer_id} ${x.currency}`) ?? 0n) + BigInt(x.total_minor));
+      // Only customers all of whose orders are settled and old enough: the rest may still be on their way.
+      if (!x.stale || TRANSITIONAL.has(x.state)) unsettled.add(x.customer_id);
+    }
+    const actual = new Map(spent.map((r) => [`${r.customer_id} ${r.currency}`, BigInt(r.amount_minor)]));
+    for (const key of new Set([...expected.keys(), ...actual.keys()])) {
+      const [customer, currency] = key.split(" ");
+      if (unsettled.has(customer!)) continue;
+      const want = expected.get(key) ?? 0n;
+      const have = actual.get(key) ?? 0n;
+      if (want !== have) breaches.push({ invariant: 4, subject: `customer ${customer}`, problem: `marketing counts ${have} ${currency} spent, the confirmed orders total ${want}` });
+    }
+    counts["marketing.customers"] = new Set(spent.map((r) => r.customer_id)).size;
   }
 
   // 5. Nothing lost: every outbox row is published (in time), every dead message is a DLQ entry with
@@ -166,11 +209,13 @@ if (import.meta.main) {
         PAYMENT_DATABASE_URL: url("", ["postgres", "postgresql"]),
         CUSTOMER_DATABASE_URL: url("", ["postgres", "postgresql"]),
         NOTIFICATION_DATABASE_URL: url("", ["postgres", "postgresql"]),
+        MARKETING_DATABASE_URL: url("", ["postgres", "postgresql"]),
         ORDER_SCHEMA: text("order"),
         INVENTORY_SCHEMA: text("inventory"),
         PAYMENT_SCHEMA: text("payment"),
         CUSTOMER_SCHEMA: text("customer"),
         NOTIFICATION_SCHEMA: text("notification"),
+        MARKETING_SCHEMA: text("marketing"),
         NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
         STUCK_AFTER_SECONDS: integer(60, { min: 1 }),
       }),
@@ -182,7 +227,7 @@ if (import.meta.main) {
     process.exit(2);
   }
   const open = (u: string) => postgres(u || cfg.DATABASE_URL, { max: 2, onnotice: () => {} });
-  const [order, inventory, payment, customer, notification] = [cfg.ORDER_DATABASE_URL, cfg.INVENTORY_DATABASE_URL, cfg.PAYMENT_DATABASE_URL, cfg.CUSTOMER_DATABASE_URL, cfg.NOTIFICATION_DATABASE_URL].map(open) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
+  const [order, inventory, payment, customer, notification, marketing] = [cfg.ORDER_DATABASE_URL, cfg.INVENTORY_DATABASE_URL, cfg.PAYMENT_DATABASE_URL, cfg.CUSTOMER_DATABASE_URL, cfg.NOTIFICATION_DATABASE_URL, cfg.MARKETING_DATABASE_URL].map(open) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
   const nc = await connect({ servers: cfg.NATS_URL.split(","), timeout: 5000 }).catch((e) => {
     console.error(`invariants: cannot reach NATS at NATS_URL=${cfg.NATS_URL} (for the dead letters): ${e instanceof Error ? e.message : e}`);
     process.exit(2);
@@ -196,7 +241,8 @@ if (import.meta.main) {
       payment,
       customer,
       notification,
-      schemas: { order: cfg.ORDER_SCHEMA, inventory: cfg.INVENTORY_SCHEMA, payment: cfg.PAYMENT_SCHEMA, customer: cfg.CUSTOMER_SCHEMA, notification: cfg.NOTIFICATION_SCHEMA },
+      marketing,
+      schemas: { order: cfg.ORDER_SCHEMA, inventory: cfg.INVENTORY_SCHEMA, payment: cfg.PAYMENT_SCHEMA, customer: cfg.CUSTOMER_SCHEMA, notification: cfg.NOTIFICATION_SCHEMA, marketing: cfg.MARKETING_SCHEMA },
       events: { jsm, names, deadLetters: new DeadLetters(jsm, jetstream(nc), names) },
       stuckAfterSeconds: cfg.STUCK_AFTER_SECONDS,
     });
@@ -208,6 +254,6 @@ if (import.meta.main) {
     console.error(`invariants: cannot read the databases or the dead letters: ${e instanceof Error ? e.message : e}`);
     process.exitCode = 2;
   } finally {
-    await Promise.all([order.end(), inventory.end(), payment.end(), customer.end(), notification.end(), nc.close()]);
+    await Promise.all([order.end(), inventory.end(), payment.end(), customer.end(), notification.end(), marketing.end(), nc.close()]);
   }
 }

@@ -121,7 +121,8 @@ test("NATS restarted while orders flow: every confirmation and failure e-mailed 
     payment: db.sql,
     customer: db.sql,
     notification: db.sql,
-    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment"), customer: db.schema("customer"), notification: db.schema("notification") },
+    marketing: db.sql,
+    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment"), customer: db.schema("customer"), notification: db.schema("notification"), marketing: db.schema("marketing") },
     events: { jsm: ev.jsm, names: ev.names, deadLetters: ev.deadLetters },
     stuckAfterSeconds: 60,
   });

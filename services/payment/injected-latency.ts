@@ -12,7 +12,8 @@ import { abortableSleep, type CardProvider } from "./domain/provider";
 export function withInjectedLatency(provider: CardProvider, ms: number, log: Logger): CardProvider {
   if (ms <= 0) return provider;
   return {
-    async charge(cardToken, signal) {
+    lookup: (key) => provider.lookup(key),
+    async charge(charge, signal) {
       const callerWaitsMs = remainingMs();
       try {
         await abortableSleep(ms, signal);
@@ -21,7 +22,7 @@ export function withInjectedLatency(provider: CardProvider, ms: number, log: Log
         log.info({ injectedLatencyMs: ms, callerWaitsMs, reason }, "charge abandoned during injected latency: the caller gave up");
         throw e;
       }
-      return provider.charge(cardToken, signal);
+      return provider.charge(charge, signal);
     },
   };
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { runService } from "../kit/service";
 import { paymentConfig } from "./config";
 import { DrizzlePaymentStore } from "./db/drizzle-payment-store";
+import { providerLedger } from "./db/provider-ledger";
 import * as schema from "./db/schema";
 import { simulatedProvider } from "./domain/provider";
 import { withInjectedLatency } from "./injected-latency";
@@ -21,10 +22,11 @@ await runService({
     const cfg = paymentConfig(env);
     const deps = {
       store: new DrizzlePaymentStore(db),
-      provider: countedProvider(withInjectedLatency(simulatedProvider(), cfg.PAYMENT_INJECT_LATENCY_MS, log), metrics.registry),
+      provider: countedProvider(withInjectedLatency(simulatedProvider({ ledger: providerLedger(db) }), cfg.PAYMENT_INJECT_LATENCY_MS, log), metrics.registry),
       providerTimeoutMs: cfg.PAYMENT_PROVIDER_TIMEOUT_MS,
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
+      log,
     };
     return { rpc: paymentRoutes(deps, log), consumers: [paymentRequestsConsumer(deps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })] };
   },

@@ -15,9 +15,10 @@ export function countedProvider(provider: CardProvider, registry: Registry): Car
   });
   for (const outcome of ["captured", "declined", "transient", "abandoned"]) charges.inc({ outcome }, 0);
   return {
-    async charge(cardToken, signal) {
+    lookup: (key) => provider.lookup(key),
+    async charge(charge, signal) {
       try {
-        const outcome = await provider.charge(cardToken, signal);
+        const outcome = await provider.charge(charge, signal);
         charges.inc({ outcome: outcome.kind });
         return outcome;
       } catch (e) {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
 import { fixedQuery } from "../../kit/db/fixed-query";
 import { PaymentFailed, PaymentProcessed, PaymentRefunded } from "../../kit/events/event-types";
@@ -14,17 +14,6 @@ type Row = typeof payments.$inferSelect;
  * building them per call was most of the service's JS work and short-lived garbage under load.
  */
 const Q = {
-  clearStale: fixedQuery("payment_clear_stale_claim", (db) =>
-    db
-      .delete(payments)
-      .where(
-        and(
-          eq(payments.state, "pending"),
-          lt(payments.claimExpiresAt, sql`now()`),
-          or(eq(payments.idempotencyKey, sql.placeholder("idempotencyKey")), eq(payments.orderId, sql.placeholder("orderId"))),
-        ),
-      ),
-  ),
   claim: fixedQuery("payment_claim", (db) =>
     db
       .insert(payments)
@@ -53,20 +42,35 @@ const Q = {
       .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))
       .returning(),
   ),
+  // An abandoned claim (its lease ran out) is settled only while it still is one: whoever resolves it first.
+  settleAbandoned: fixedQuery("payment_settle_abandoned", (db) =>
+    db
+      .update(payments)
+      .set({
+        state: sql.placeholder("state") as unknown as "captured",
+        declineReason: sql.placeholder("declineReason") as unknown as string,
+        claimExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"), lt(payments.claimExpiresAt, sql`now()`)))
+      .returning(),
+  ),
+  release: fixedQuery("payment_release_claim", (db) => db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))),
+  releaseAbandoned: fixedQuery("payment_release_abandoned_claim", (db) =>
+    db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"), lt(payments.claimExpiresAt, sql`now()`))),
+  ),
+  byId: fixedQuery("payment_by_id", (db) => db.select().from(payments).where(eq(payments.id, sql.placeholder("id")))),
 };
 
 /**
- * Payments in Postgres (or PGlite). Each method is a single statement (claim: a cleanup and an
- * insert), so racing calls on any number of replicas are decided by the unique indexes alone.
+ * Payments in Postgres (or PGlite). Each method is a single statement, so racing calls on any number
+ * of replicas are decided by the unique indexes and the state in each statement's condition alone.
  * Times come from the database clock, which every replica shares.
  */
 export class DrizzlePaymentStore implements PaymentStore {
   constructor(private readonly db: Database<typeof schema>) {}
 
   async claim(id: string, req: ChargeRequest, leaseMs: number): Promise<boolean> {
-    // A claim whose lease ran out belongs to a process that died mid-charge; clear it so the key and
-    // the order are not stuck. Its provider call was abandoned at the provider timeout, before the lease.
-    await Q.clearStale(this.db, { idempotencyKey: req.idempotencyKey, orderId: req.orderId });
     // No conflict target: a taken key and an order with a live payment both mean "not claimed".
     const inserted = await Q.claim(this.db, {
       id,
@@ -92,9 +96,9 @@ export class DrizzlePaymentStore implements PaymentStore {
     return row && toRecord(row);
   }
 
-  async settle(id: string, settlement: Settlement) {
+  async settle(id: string, settlement: Settlement, { abandoned = false } = {}) {
     return this.db.transaction(async (tx) => {
-      const [row] = await Q.settle(tx, { id, state: settlement.state, declineReason: settlement.state === "declined" ? settlement.reason : "" });
+      const [row] = await (abandoned ? Q.settleAbandoned : Q.settle)(tx, { id, state: settlement.state, declineReason: settlement.state === "declined" ? settlement.reason : "" });
       if (row?.state === "captured")
         await writeEvent(tx, PaymentProcessed, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
       if (row?.state === "declined") await writeEvent(tx, PaymentFailed, { paymentId: row.id, orderId: row.orderId, reason: row.declineReason }, { entityId: row.id });
@@ -102,8 +106,13 @@ export class DrizzlePaymentStore implements PaymentStore {
     });
   }
 
-  async release(id: string) {
-    await this.db.delete(payments).where(and(eq(payments.id, id), eq(payments.state, "pending")));
+  async release(id: string, { abandoned = false } = {}) {
+    await (abandoned ? Q.releaseAbandoned : Q.release)(this.db, { id });
+  }
+
+  async byId(id: string) {
+    const [row] = await Q.byId(this.db, { id });
+    return row && toRecord(row);
   }
 
   async get(id: string) {

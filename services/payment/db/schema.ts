@@ -7,7 +7,8 @@ import { PAYMENT_STATES } from "../domain/payments";
 /**
  * One row per idempotency key. A row is first a 'pending' claim (written before the provider is
  * called, so a racing call with the same key finds it), then settled to 'captured' or 'declined';
- * a transient provider failure or a caller that gave up deletes the claim instead.
+ * a transient provider failure or a caller that gave up deletes the claim instead. A claim whose holder
+ * died is settled by whoever finds it abandoned, from what the provider says it did with the key.
  */
 export const payments = pgTable(
   "payments",
@@ -35,6 +36,26 @@ export const payments = pgTable(
     check("payments_pending_has_expiry", sql`(${t.state} = 'pending') = (${t.claimExpiresAt} is not null)`),
     check("payments_refunded_has_time", sql`(${t.state} = 'refunded') = (${t.refundedAt} is not null)`),
   ],
+);
+
+/**
+ * The simulated card provider's own book, not the payment service's: what it captured or declined, by
+ * the idempotency key it was given. A real provider keeps this on its side and answers a repeated key
+ * with the first outcome; here it lives in the payment database, written in transactions of its own
+ * (before the provider answers), so it outlives a payment process that dies mid-charge as a provider's
+ * would. `bun run invariants` compares it with the payments: every capture here is one captured payment.
+ */
+export const providerCharges = pgTable(
+  "provider_charges",
+  {
+    idempotencyKey: text("idempotency_key").primaryKey(),
+    outcome: text("outcome", { enum: ["captured", "declined"] }).notNull(),
+    declineReason: text("decline_reason").notNull().default(""),
+    amountMinor: bigint("amount_minor", { mode: "bigint" }).notNull(),
+    currency: text("currency").notNull(),
+    chargedAt: timestamp("charged_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check("provider_charges_outcome_known", sql`${t.outcome} in ('captured', 'declined')`)],
 );
 
 /** PaymentProcessed / PaymentFailed / PaymentRefunded, written when a payment settles or is refunded; the kit's relay publishes them. */

@@ -58,9 +58,9 @@ describe("afterLostClaim", () => {
 });
 
 describe("afterLostClaim with an abandoned claim (its lease ran out)", () => {
-  test("on the key or on the order: claim again, the store clears it", () => {
-    expect(afterLostClaim(req, pending("k-1", NOW), undefined, NOW)).toEqual({ kind: "claim_again" });
-    expect(afterLostClaim(req, undefined, pending("k-9", NOW), NOW)).toEqual({ kind: "claim_again" });
+  test("on the key or on the order: resolve it from what the provider did with its key, never just take it over", () => {
+    expect(afterLostClaim(req, pending("k-1", NOW), undefined, NOW)).toEqual({ kind: "resolve_abandoned", claim: pending("k-1", NOW) });
+    expect(afterLostClaim(req, undefined, pending("k-9", NOW), NOW)).toEqual({ kind: "resolve_abandoned", claim: pending("k-9", NOW) });
   });
 
   test("a different charge on an abandoned key is still a conflict", () => {

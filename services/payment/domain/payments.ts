@@ -36,17 +36,23 @@ export type Settlement = { state: "captured" } | { state: "declined"; reason: st
 export interface PaymentStore {
   /**
    * Writes a pending claim for the request's key, unless the key is taken or the order already has a
-   * pending or captured payment; claims whose lease ran out are cleared first. True when claimed.
+   * pending or captured payment. True when claimed.
    */
   claim(id: string, req: ChargeRequest, leaseMs: number): Promise<boolean>;
   /** The row holding an idempotency key, pending or settled. */
   findByKey(idempotencyKey: string): Promise<PaymentRecord | undefined>;
   /** The order's pending or captured payment, if any. */
   findLive(orderId: string): Promise<PaymentRecord | undefined>;
-  /** Settles our own pending claim; undefined when the claim is no longer ours (its lease ran out). */
-  settle(id: string, settlement: Settlement): Promise<PaymentRecord | undefined>;
-  /** Removes our own pending claim, so a retry with the same key asks the provider again. */
-  release(id: string): Promise<void>;
+  /**
+   * Settles a pending claim: our own (`abandoned` false), or one whose lease ran out (`abandoned`
+   * true: its holder died, and the provider told us what it did with the key). Undefined when the claim
+   * is no longer pending (or, for an abandoned one, not expired).
+   */
+  settle(id: string, settlement: Settlement, opts?: { abandoned?: boolean }): Promise<PaymentRecord | undefined>;
+  /** Removes a pending claim (ours, or an abandoned one when `abandoned`), so the key may be claimed again. */
+  release(id: string, opts?: { abandoned?: boolean }): Promise<void>;
+  /** A payment row by id, pending or not. */
+  byId(id: string): Promise<PaymentRecord | undefined>;
   /** A settled payment by id; pending claims are not payments yet. */
   get(id: string): Promise<PaymentRecord | undefined>;
   /** Captured → refunded, in one step; undefined when no captured payment has this id. */
@@ -72,11 +78,14 @@ export type AfterLostClaim =
   | { kind: "conflict"; message: string }
   | { kind: "already_paid"; message: string }
   | { kind: "wait"; why: string }
+  /** A claim whose holder died (its lease ran out): resolve it from what the provider did with its key. */
+  | { kind: "resolve_abandoned"; claim: PaymentRecord }
   | { kind: "claim_again" };
 
 /**
  * Decides from what holds the key and the order (looked up after a failed claim). Waiting only reads;
- * claiming again is for when the holder is gone or its lease ran out (the store makes the final call).
+ * an abandoned claim is resolved (never simply taken over: its provider call may have captured); claiming
+ * again is for when the holder let go in the meantime.
  */
 export function afterLostClaim(
   req: ChargeRequest,
@@ -88,13 +97,14 @@ export function afterLostClaim(
   if (byKey) {
     const conflict = idempotencyConflict(byKey, req);
     if (conflict) return { kind: "conflict", message: conflict };
-    if (abandoned(byKey)) return { kind: "claim_again" };
+    if (abandoned(byKey)) return { kind: "resolve_abandoned", claim: byKey };
     if (byKey.state === "pending") return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
     return { kind: "answer", payment: byKey };
   }
   if (liveForOrder?.state === "captured")
     return { kind: "already_paid", message: `order ${req.orderId} already paid by payment ${liveForOrder.id}` };
-  if (liveForOrder && !abandoned(liveForOrder)) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
+  if (liveForOrder && abandoned(liveForOrder)) return { kind: "resolve_abandoned", claim: liveForOrder };
+  if (liveForOrder) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
   // The holder released its claim (or abandoned it) since our attempt: try again.
   return { kind: "claim_again" };
 }

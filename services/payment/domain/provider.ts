@@ -31,21 +31,62 @@ export function providerOutcome(cardToken: string): ProviderOutcome {
   }
 }
 
-/** A card provider: charges a token, or rejects with the signal's reason if aborted before it captured. */
-export interface CardProvider {
-  charge(cardToken: string, signal: AbortSignal): Promise<ProviderOutcome>;
+/** What the provider is asked to charge: the card, the amount, and the key that makes a repeat harmless. */
+export interface ProviderCharge {
+  cardToken: string;
+  idempotencyKey: string;
+  amountMinor: bigint;
+  currency: string;
 }
 
-/** The simulated provider: the outcome of `providerOutcome`, after its delay. */
-export function simulatedProvider({ sleep = abortableSleep }: { sleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {}): CardProvider {
+/** What a provider did with a key: captured or declined (a transient failure leaves no trace). */
+export type SettledOutcome = Extract<ProviderOutcome, { kind: "captured" | "declined" }>;
+
+/**
+ * A card provider, as real ones behave: the idempotency key travels with every charge, and a charge
+ * with a key seen before answers what was done the first time instead of charging again. `charge`
+ * rejects with the signal's reason if aborted before it captured; `lookup` tells what happened to a key,
+ * if anything (a caller that lost the answer asks instead of charging again).
+ */
+export interface CardProvider {
+  charge(charge: ProviderCharge, signal: AbortSignal): Promise<ProviderOutcome>;
+  lookup(idempotencyKey: string): Promise<SettledOutcome | undefined>;
+}
+
+/** The provider's own book of charges by key (db/provider-ledger.ts): it survives whoever asked. */
+export interface ProviderLedger {
+  find(idempotencyKey: string): Promise<SettledOutcome | undefined>;
+  /** Records the outcome under the key unless one is there already; returns the one that holds. */
+  record(charge: ProviderCharge, outcome: SettledOutcome): Promise<SettledOutcome>;
+}
+
+/** The simulated provider: the outcome of `providerOutcome`, after its delay, recorded once per key. */
+export function simulatedProvider({ ledger, sleep = abortableSleep }: { ledger: ProviderLedger; sleep?: (ms: number, signal: AbortSignal) => Promise<void> }): CardProvider {
   return {
-    async charge(cardToken, signal) {
+    async charge(charge, signal) {
       signal.throwIfAborted();
-      const outcome = providerOutcome(cardToken);
+      const known = await ledger.find(charge.idempotencyKey);
+      if (known) return known;
+      const outcome = providerOutcome(charge.cardToken);
+      if (outcome.kind === "transient") return outcome;
       if (outcome.kind === "captured" && outcome.delayMs) await sleep(outcome.delayMs, signal);
       // The capture happens here, at the end: an abort during the delay left nothing captured.
       signal.throwIfAborted();
-      return outcome;
+      return ledger.record(charge, outcome.kind === "captured" ? { kind: "captured", delayMs: 0 } : outcome);
+    },
+    lookup: (key) => ledger.find(key),
+  };
+}
+
+/** A ledger in memory, for tests of the rules above the provider. */
+export function memoryLedger(): ProviderLedger & { readonly entries: Map<string, SettledOutcome> } {
+  const entries = new Map<string, SettledOutcome>();
+  return {
+    entries,
+    find: async (key) => entries.get(key),
+    async record(charge, outcome) {
+      if (!entries.has(charge.idempotencyKey)) entries.set(charge.idempotencyKey, outcome);
+      return entries.get(charge.idempotencyKey)!;
     },
   };
 }

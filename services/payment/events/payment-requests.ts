@@ -11,8 +11,9 @@ import { chargeProblem } from "../domain/request-problems";
  * charge goes through the same idempotent path as ProcessPayment, so a charge that did land earlier is
  * found, not repeated. The outcome is always announced (PaymentProcessed / PaymentFailed), even when the
  * payment existed already: the order may have missed the first announcement while it was not yet
- * waiting for one. A provider that stays unavailable for `attempts` deliveries fails the charge, so the
- * order is released rather than left waiting.
+ * waiting for one. On the `attempts`-th delivery a provider that is still unavailable declines the
+ * charge for good (recorded under its key, so no later call charges it), and the order is released
+ * rather than left waiting.
  */
 export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: { attempts: number }) {
   return defineConsumer({
@@ -25,15 +26,13 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
           const request = { orderId: e.orderId, amountMinor: e.amount!.amountMinor, currency: e.amount!.currency, cardToken: e.cardToken, idempotencyKey: e.idempotencyKey };
           let payment;
           try {
-            payment = await processPayment(deps, request, AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs));
+            payment = await processPayment(deps, request, AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs), {
+              giveUp: ctx.deliveryCount >= attempts ? `provider unavailable after ${attempts} attempts` : undefined,
+            });
           } catch (err) {
             if (!(err instanceof PaymentProblem)) throw err;
             if (err.kind === "conflict") throw new PoisonMessage(err.message);
             if (err.kind === "already_paid") return; // another key charged this order; its outcome was announced then
-            if (err.kind === "provider_unavailable" && ctx.deliveryCount >= attempts) {
-              await writeEvent(ctx.tx, PaymentFailed, { orderId: e.orderId, reason: `provider unavailable after ${attempts} attempts: ${err.message}` }, { entityId: e.orderId });
-              return;
-            }
             throw err; // in progress, claim lost, provider unavailable: later
           }
           const amount = { amountMinor: payment.amountMinor, currency: payment.currency };
