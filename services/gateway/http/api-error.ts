@@ -55,10 +55,10 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   if (err instanceof ConnectError) {
     if (OPAQUE.has(err.code)) {
       log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "backend failed");
-      return apiError(err.code, "internal error");
+      return apiError(err.code, `internal error (request ${c.get("requestId")})`);
     }
     return apiError(err.code, err.rawMessage);
   }
   log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
-  return apiError(Code.Internal, "internal error");
+  return apiError(Code.Internal, `internal error (request ${c.get("requestId")})`);
 }

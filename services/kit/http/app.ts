@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import { connectUnaryFastLane, mountConnect, rpcNotFound } from "../rpc/connect-on-hono";
@@ -49,8 +50,11 @@ export function buildHttpApp(opts: {
   app.notFound((c) => rpcNotFound(c.req.raw) ?? c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return c.json({ error: { code: "bad_request", message: err.message } }, err.status);
-    opts.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
-    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+    const id = c.get("requestId");
+    opts.log.error({ err, requestId: id, path: c.req.path }, "unhandled error");
+    // The fault's text stays in the log; the caller gets the request id to quote.
+    if (isDatabaseUnavailable(err)) return c.json({ error: { code: "unavailable", message: `database unavailable; retry (request ${id})` } }, 503);
+    return c.json({ error: { code: "internal", message: `internal error (request ${id})` } }, 500);
   });
   if (opts.rpc) {
     const fastLane = connectUnaryFastLane(opts.rpc.routes, opts.rpc.options);

@@ -1,12 +1,15 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../log";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 
 /**
  * Gives every call a request id (the caller's, or a new one), echoes it in the response headers and
- * logs the outcome. Client mistakes log at debug, server faults at error, without stack traces leaking
- * to the caller.
+ * logs the outcome. Client mistakes log at debug, server faults at error. A handler's verdict (a
+ * ConnectError) reaches the caller as it is; any other error is a fault whose text (a query, its
+ * parameters, a stack) stays in the log: the caller gets "internal error" and the request id to quote,
+ * or "database unavailable" (Unavailable, worth a retry) when the database could not be reached.
  */
 export function logInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
@@ -18,7 +21,7 @@ export function logInterceptor(log: Logger): Interceptor {
       if (log.isLevelEnabled("debug")) log.debug({ requestId, method: methodName(req), ms: elapsed(started) }, "rpc ok");
       return res;
     } catch (e) {
-      const err = ConnectError.from(e);
+      const err = forCaller(e, requestId);
       err.metadata.set(REQUEST_ID_HEADER, requestId);
       const fields = { requestId, method: methodName(req), code: Code[err.code], ms: elapsed(started) };
       if (isServerFault(err.code)) log.error({ ...fields, err: e }, err.rawMessage);
@@ -26,6 +29,14 @@ export function logInterceptor(log: Logger): Interceptor {
       throw err;
     }
   };
+}
+
+function forCaller(e: unknown, requestId: string): ConnectError {
+  if (e instanceof ConnectError) return e;
+  // The call's own signal (cancel, deadline): connect-es' codes for those.
+  if (e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError")) return ConnectError.from(e);
+  if (isDatabaseUnavailable(e)) return new ConnectError(`database unavailable; retry (request ${requestId})`, Code.Unavailable);
+  return new ConnectError(`internal error (request ${requestId})`, Code.Internal);
 }
 
 function methodName(req: { service: { typeName: string }; method: { name: string } }): string {
