@@ -52,8 +52,9 @@ test("a batching consumer: events share transactions, each is handled once, one 
   // One event stored twice (published again under another Nats-Msg-Id), without an entity, so both
   // copies may land in one batch.
   const copied = crypto.randomUUID();
+  const copiedPayload = toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, payment(999)));
   const copy = () =>
-    ev.js.publish(ev.names.subject(PaymentProcessed.subject), toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, payment(999))), {
+    ev.js.publish(ev.names.subject(PaymentProcessed.subject), copiedPayload, {
       headers: eventHeaders({ id: copied, type: PaymentProcessed.type, source, time: new Date(), subject: "", traceparent: "" }),
       msgID: crypto.randomUUID(),
     });
@@ -144,4 +145,80 @@ test("a batching consumer refuses handlers that run their own transactions, and 
   expect(() => defineConsumer({ name: "own", stream: "PAYMENTS", batch: 8, handlers: [own] })).toThrow(/batches events in one transaction.*ownTransactions/);
   expect(() => defineConsumer({ name: "single", stream: "PAYMENTS", batch: 1, handlers: [own] })).not.toThrow();
   for (const batch of [0, 1.5, 1001]) expect(() => defineConsumer({ name: "sized", stream: "PAYMENTS", batch, handlers: [] })).toThrow(/batch must be an integer from 1 to 1000/);
+});
+
+/** Streams of a test's own: a new durable consumer reads its stream from the start. */
+async function ownStreams() {
+  const own = await testEventStreams();
+  await own.ensure();
+  return own;
+}
+
+test("a reused event id with another payload, an event of an undeclared type, one on the wrong subject: dead letters with their reason; the same event again is a harmless duplicate", async () => {
+  const ev = await ownStreams();
+  const handled: string[] = [];
+  const consumer = defineConsumer({
+    name: "test-defences",
+    stream: "PAYMENTS",
+    handlers: [on(PaymentProcessed, async (e) => void handled.push(e.paymentId))],
+  });
+  const registry = new Registry();
+  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!;
+  try {
+  const source = "/test/defences";
+  const publish = (id: string, type: string, subject: string, body: Uint8Array) =>
+    ev.js.publish(ev.names.subject(subject), body, { headers: eventHeaders({ id, type, source, time: new Date(), subject: "", traceparent: "" }), msgID: crypto.randomUUID() });
+  const encode = (p: ReturnType<typeof payment>) => toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, p));
+
+  const id = crypto.randomUUID();
+  const original = payment(1);
+  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original));
+  await waitFor(() => handled.includes(original.paymentId), { what: "the original handled" });
+  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original)); // a redelivery, really
+  const forged = payment(2);
+  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(forged));
+  await publish(crypto.randomUUID(), "shop.payment.v1.PaymentTeleported", "payments.teleported", encode(payment(3)));
+  const misrouted = payment(4);
+  await publish(crypto.randomUUID(), PaymentProcessed.type, "payments.failed", encode(misrouted));
+
+  const letters = await waitFor(async () => {
+    const all = (await ev.deadLetters.list()).filter((l) => l.consumer === "test-defences");
+    return all.length >= 3 ? all : undefined;
+  }, { timeoutMs: 10_000, what: "three dead letters" });
+  const reasons = letters.map((l) => l.reason);
+  expect(reasons).toContainEqual(expect.stringContaining(`${id} was handled before with another payload`));
+  expect(reasons).toContainEqual(expect.stringContaining("unknown event type shop.payment.v1.PaymentTeleported"));
+  expect(reasons).toContainEqual(expect.stringContaining(`shop.payment.v1.PaymentProcessed arrived on ${ev.names.subject("payments.failed")}`));
+  expect(handled).toEqual([original.paymentId]);
+  const outcomes = await (registry.getSingleMetric("events_consumed_total") as unknown as { get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }> }).get();
+  const of = (outcome: string) => outcomes.values.filter((v) => v.labels.consumer === "test-defences" && v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+  expect(of("duplicate")).toBe(1);
+  expect(of("poison")).toBe(3);
+  } finally {
+    await events.stop();
+    await ev.drop();
+  }
+});
+
+test("CONSUMER_UNKNOWN_EVENTS=skip: an undeclared type is acked, counted and logged, not dead-lettered", async () => {
+  const ev = await ownStreams();
+  const consumer = defineConsumer({ name: "test-unknown-skip", stream: "PAYMENTS", handlers: [on(PaymentProcessed, async () => {})] });
+  const registry = new Registry();
+  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!;
+  try {
+  await ev.js.publish(ev.names.subject("payments.teleported"), new Uint8Array([1, 2]), {
+    headers: eventHeaders({ id: crypto.randomUUID(), type: "shop.payment.v1.PaymentTeleported", source: "/test", time: new Date(), subject: "", traceparent: "" }),
+  });
+  const counted = async () => {
+    const m = await (registry.getSingleMetric("events_consumed_total") as unknown as { get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }> }).get();
+    return m.values.find((v) => v.labels.consumer === "test-unknown-skip" && v.labels.outcome === "unknown")?.value;
+  };
+  expect(await waitFor(counted, { what: "the unknown event counted" })).toBe(1);
+  // Acked: nothing waits for a redelivery.
+  await waitFor(async () => (await ev.jsm.consumers.info(ev.names.stream("PAYMENTS"), "test-unknown-skip")).num_ack_pending === 0, { what: "the unknown event acked" });
+  expect((await ev.deadLetters.list()).filter((l) => l.consumer === "test-unknown-skip")).toEqual([]);
+  } finally {
+    await events.stop();
+    await ev.drop();
+  }
 });

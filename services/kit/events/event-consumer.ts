@@ -1,4 +1,5 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../db/database";
@@ -6,7 +7,7 @@ import type { Logger } from "../log";
 import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
 import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
 import type { DeadLetters } from "./dead-letter-queue";
-import type { EventType } from "./event-types";
+import { EVENT_TYPES, type EventType } from "./event-types";
 import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
@@ -22,11 +23,11 @@ const inbox = inboxTable();
 const BATCHES_IN_FLIGHT = 2;
 
 // The inbox's statements, built once (see fixedQuery).
-const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType") };
+const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType"), payloadHash: sql.placeholder("payloadHash") };
 const claimInbox = fixedQuery(PREPARED.inboxClaim, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }));
 const inboxHas = fixedQuery(PREPARED.inboxSeen, (db) =>
   db
-    .select({ id: inbox.eventId })
+    .select({ id: inbox.eventId, payloadHash: inbox.payloadHash })
     .from(inbox)
     .where(and(eq(inbox.consumer, sql.placeholder("consumer")), eq(inbox.eventId, sql.placeholder("eventId")))),
 );
@@ -36,11 +37,16 @@ const claimInboxBatch = fixedQuery(PREPARED.inboxClaimBatch, (db) =>
   db
     .insert(inbox)
     .select(
-      sql`select ${sql.placeholder("consumer")}::text, e.id, e.type, now() from unnest(${sql.placeholder("eventIds")}::text[], ${sql.placeholder("eventTypes")}::text[]) as e(id, type)`,
+      sql`select ${sql.placeholder("consumer")}::text, e.id, e.type, e.hash, now() from unnest(${sql.placeholder("eventIds")}::text[], ${sql.placeholder("eventTypes")}::text[], ${sql.placeholder("payloadHashes")}::text[]) as e(id, type, hash)`,
     )
     .onConflictDoNothing()
     .returning({ id: inbox.eventId }),
 );
+
+/** What the inbox keeps of an event to tell a redelivery from another event under a reused id. */
+export function payloadHash(type: string, data: Uint8Array): string {
+  return createHash("sha256").update(type).update("\0").update(data).digest("base64url");
+}
 
 export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
   /** The transaction that also records the event in the inbox: write the handler's effect through it. */
@@ -92,7 +98,8 @@ export function on<D extends DescMessage, S extends Record<string, unknown> = Re
 
 /**
  * A durable consumer of one stream, named for what it does ("notification-order-emails"): the
- * replicas of the service share it. Events of types it has no handler for pass by (acked).
+ * replicas of the service share it. Events of the stream it has no handler for pass by (acked);
+ * an event of a type not declared for the stream is dead-lettered (CONSUMER_UNKNOWN_EVENTS).
  */
 export interface EventConsumer {
   readonly name: string;
@@ -184,19 +191,38 @@ export async function startEventConsumer(
     meta: Extract<EventMeta, { id: string }>;
     handler: EventHandler<any>;
     event: unknown;
+    /** Of its type and payload, kept with its inbox row (see payloadHash). */
+    hash: string;
     log: Logger;
   }
   const contextOf = (d: Delivery, tx: Database<any>): HandlerContext<any> => ({ tx, meta: d.meta, deliveryCount: d.m.info.deliveryCount, log: d.log });
-  const inboxRowOf = (d: Delivery) => ({ consumer: def.name, eventId: d.meta.id, eventType: d.meta.type });
+  const inboxRowOf = (d: Delivery) => ({ consumer: def.name, eventId: d.meta.id, eventType: d.meta.type, payloadHash: d.hash });
+
+  /** An event no one declared for this stream, or on another subject than its type's: dead-lettered, or skipped when so configured. */
+  const unknown = async (m: JsMsg, type: string, why: string) => {
+    if (cfg.CONSUMER_UNKNOWN_EVENTS === "dead-letter") return poison(m, type, why);
+    log.warn({ stream_seq: m.info.streamSequence, event_type: type, subject: m.subject, why }, "unknown event skipped");
+    m.ack();
+    outcomes.inc({ consumer: def.name, type, outcome: "unknown" });
+  };
 
   /** Acks, skips or terminates what is not for a handler; the rest is a Delivery. */
   const accept = async (m: JsMsg): Promise<Delivery | undefined> => {
     const meta = readEventMeta(m.headers);
     if ("problem" in meta) return void (await poison(m, "", `not an event: ${meta.problem}`));
     const replayFor = m.headers?.get(REPLAY_FOR);
+    if (replayFor && replayFor !== def.name) {
+      // Another consumer's replay: not ours.
+      m.ack();
+      outcomes.inc({ consumer: def.name, type: meta.type, outcome: "skipped" });
+      return;
+    }
     const handler = byType.get(meta.type);
-    if ((replayFor && replayFor !== def.name) || !handler) {
-      // Not ours: another consumer's replay, or an event type this consumer does not care about.
+    const declared = handler?.type ?? EVENT_TYPES.get(meta.type);
+    if (!declared || declared.stream !== def.stream) return void (await unknown(m, meta.type, `unknown event type ${meta.type} on ${m.subject}`));
+    if (names.subject(declared.subject) !== m.subject) return void (await unknown(m, meta.type, `${meta.type} arrived on ${m.subject}, but its subject is ${names.subject(declared.subject)}`));
+    if (!handler) {
+      // An event of this stream this consumer does not care about.
       m.ack();
       outcomes.inc({ consumer: def.name, type: meta.type, outcome: "skipped" });
       return;
@@ -210,12 +236,20 @@ export async function startEventConsumer(
     const invalid = handler.validate?.(event);
     if (invalid) return void (await poison(m, meta.type, `invalid ${meta.type}: ${invalid}`));
     const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries: m.info.deliveryCount });
-    return { m, meta, handler, event, log: elog };
+    return { m, meta, handler, event, hash: payloadHash(meta.type, m.data), log: elog };
   };
 
-  /** Once its transaction committed (or the inbox said it was handled before). */
+  /**
+   * Once its transaction committed (or the inbox said it was handled before). An event handled before
+   * under the same id but with another payload is no redelivery: a forgery or a producer's bug, and a
+   * dead letter, never silently acked.
+   */
   const handled = async (d: Delivery, fresh: boolean) => {
     const { m, meta } = d;
+    if (!fresh) {
+      const [seen] = await inboxHas(deps.db, inboxRowOf(d));
+      if (seen?.payloadHash && seen.payloadHash !== d.hash) return poison(m, meta.type, `${meta.type} ${meta.id} was handled before with another payload; this one is not a redelivery`);
+    }
     m.ack();
     outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
     if (fresh) d.log.info("event handled");
@@ -281,7 +315,14 @@ export async function startEventConsumer(
     try {
       fresh = await deps.db.transaction(async (tx) => {
         const claimed = new Set(
-          (await claimInboxBatch(tx, { consumer: def.name, eventIds: arrayParameter(ds.map((d) => d.meta.id)), eventTypes: arrayParameter(ds.map((d) => d.meta.type)) })).map((r) => r.id),
+          (
+            await claimInboxBatch(tx, {
+              consumer: def.name,
+              eventIds: arrayParameter(ds.map((d) => d.meta.id)),
+              eventTypes: arrayParameter(ds.map((d) => d.meta.type)),
+              payloadHashes: arrayParameter(ds.map((d) => d.hash)),
+            })
+          ).map((r) => r.id),
         );
         const out: boolean[] = [];
         for (const d of ds) {

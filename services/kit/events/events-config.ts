@@ -51,6 +51,11 @@ export function eventsConfig(env: Env) {
       CONSUMER_MAX_DELIVER: integer(5, { min: 1, max: 1000 }),
       /** Delay before delivery n+1 after a retryable failure of delivery n; the last value repeats. */
       CONSUMER_BACKOFF_MS: delays([1000, 5000, 30_000, 120_000]),
+      /**
+       * An event of a type no one declared for its stream (or on the wrong subject for its type): a dead
+       * letter at once, or acked, counted and logged as skipped.
+       */
+      CONSUMER_UNKNOWN_EVENTS: oneOf(["dead-letter", "skip"] as const, "dead-letter"),
     },
     env,
   );

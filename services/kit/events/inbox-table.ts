@@ -15,6 +15,9 @@ export function inboxTable() {
       consumer: text("consumer").notNull(),
       eventId: text("event_id").notNull(),
       eventType: text("event_type").notNull(),
+      // SHA-256 of the event's type and payload: the same id with another payload is not a redelivery but
+      // a forgery or a bug, and is dead-lettered ('' for rows written before it was kept).
+      payloadHash: text("payload_hash").notNull().default(""),
       handledAt: timestamp("handled_at", { withTimezone: true }).notNull().defaultNow(),
     },
     (t) => [primaryKey({ columns: [t.consumer, t.eventId] })],
