@@ -1,6 +1,7 @@
 import { Svcm, type ServiceClient, type ServiceIdentity, type ServiceInfo } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log";
+import { BusLink } from "../nats/bus-link";
 import { gatherAnswers as gather, registeredEndpoints } from "../nats/service-directory";
 
 /** One running instance of a service, as registered with the NATS services API. */
@@ -38,7 +39,9 @@ type Listener = (service: string, instances: readonly DiscoveredInstance[]) => v
  * Every `pingIntervalMs` a $SRV.PING.<name> checks who is alive: an instance that stopped deregistered
  * and no longer answers, nor does one killed with SIGKILL (NATS drops its connection), so it is gone after
  * `missedPings` pings (about a second by default); an unknown id in the answers triggers a refresh, so
- * new instances show up as fast.
+ * new instances show up as fast. While this process's own NATS connection is down, silence says nothing
+ * about the instances: the last known ones are kept (calls go on over their HTTP endpoints), and the
+ * lists are read again as soon as the connection is back.
  *
  * @example
  *   const discovery = new ServiceDiscovery(nc, { namespace: "shop" });
@@ -50,12 +53,18 @@ export class ServiceDiscovery {
   readonly #client: ServiceClient;
   readonly #pools = new Map<string, InstancePool>();
   readonly #listeners: Listener[] = [];
+  readonly #link: BusLink;
   #stopped = false;
 
   constructor(nc: NatsConnection, { namespace, refreshMs = 5000, pingIntervalMs = 500, missedPings = 2, gatherMs = 50, log }: DiscoveryOptions) {
     this.#nc = nc;
     this.#opts = { namespace, refreshMs, pingIntervalMs, missedPings, gatherMs, log };
     this.#client = new Svcm(nc).client({ strategy: "stall", stall: gatherMs, maxWait: Math.max(1000, gatherMs * 4) });
+    this.#link = new BusLink(nc);
+    this.#link.onReconnect(() => {
+      log?.info({ services: [...this.#pools.keys()] }, "NATS is back: reading the instances again");
+      for (const pool of this.#pools.values()) void pool.refresh();
+    });
   }
 
   get namespace(): string {
@@ -86,7 +95,7 @@ export class ServiceDiscovery {
   #pool(service: string): InstancePool {
     let pool = this.#pools.get(service);
     if (!pool) {
-      pool = new InstancePool(service, this.#client, this.#opts, (list) => {
+      pool = new InstancePool(service, this.#client, this.#opts, this.#link, (list) => {
         for (const l of this.#listeners) l(service, list);
       });
       this.#pools.set(service, pool);
@@ -110,6 +119,7 @@ class InstancePool {
     readonly service: string,
     private readonly client: ServiceClient,
     private readonly opts: Required<Omit<DiscoveryOptions, "log">> & { log?: Logger },
+    private readonly link: BusLink,
     private readonly changed: (list: readonly DiscoveredInstance[]) => void,
   ) {}
 
@@ -124,6 +134,8 @@ class InstancePool {
   }
 
   async current(): Promise<readonly DiscoveredInstance[]> {
+    // The bus is down: what we knew is all there is to know (and asking would only wait).
+    if (!this.link.connected && this.#byId.size > 0) return this.#list();
     const stale = Date.now() - this.#loadedAt > this.opts.refreshMs * 2;
     // Nothing known: ask NATS now (at most every 100 ms), an empty cache must not outlive a new instance.
     if (this.#loadedAt === 0 || stale || this.#byId.size === 0) await this.refresh({ minGapMs: this.#loadedAt === 0 ? 0 : 100 });
@@ -140,7 +152,10 @@ class InstancePool {
     if (Date.now() - this.#loadedAt < minGapMs) return Promise.resolve();
     this.#refreshing = (async () => {
       try {
+        const epoch = this.link.epoch;
         const infos = await gather<ServiceInfo>(() => this.client.info(this.service));
+        // The connection dropped meanwhile: the silence is the bus's, not the instances'.
+        if (epoch !== this.link.epoch || !this.link.connected) return;
         const next = new Map<string, { instance: DiscoveredInstance; missed: number }>();
         for (const info of infos) {
           const instance = toInstance(info, this.opts.namespace);
@@ -166,10 +181,12 @@ class InstancePool {
 
   /** $SRV.PING.<name>: who is alive. Misses count towards dropping; an unknown id means a new instance. */
   async ping(): Promise<void> {
-    if (this.#pinging || this.#loadedAt === 0) return;
+    if (this.#pinging || this.#loadedAt === 0 || !this.link.connected) return;
     this.#pinging = true;
     try {
+      const epoch = this.link.epoch;
       const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
+      if (epoch !== this.link.epoch || !this.link.connected) return;
       const alive = new Set(answers.filter((a) => registeredEndpoints(a, this.opts.namespace)).map((a) => a.id));
       let dropped = false;
       for (const [id, entry] of this.#byId) {
