@@ -10,5 +10,5 @@ await runService({
   ports: { http: 8081, grpc: 9081 },
   database: { schema, migrations: `${import.meta.dir}/db/migrations` },
   outbox: true,
-  build: ({ env, log, clients, db, metrics }) => orderParts({ env, db, remote: remotePorts(clients), log, registry: metrics.registry }),
+  build: ({ env, log, clients, db, metrics }) => orderParts({ env, db, remote: remotePorts(clients, env), log, registry: metrics.registry }),
 });

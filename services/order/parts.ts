@@ -23,7 +23,8 @@ export function orderConfig(env: Env) {
     {
       ORDER_LEASE_MS: integer(30_000, { min: 1000, max: 600_000 }),
       RESERVATION_TTL_SECONDS: integer(900, { min: 1, max: 3600 }),
-      ORDER_PAYMENT_TIMEOUT_MS: integer(10_000, { min: 100, max: 600_000 }),
+      // Longer than payment's PAYMENT_PROVIDER_TIMEOUT_MS (10 s): the provider's slowest answer, then recording it.
+      ORDER_PAYMENT_TIMEOUT_MS: integer(12_000, { min: 100, max: 600_000 }),
       ORDER_STEP_TIMEOUT_MS: integer(5_000, { min: 100, max: 600_000 }),
       ORDER_RECOVERY_EVERY_MS: integer(1_000, { min: 50, max: 600_000 }),
       ORDER_PAYMENT_PENDING_RECOVERY_MS: integer(30_000, { min: 0, max: 3_600_000 }),
@@ -34,8 +35,14 @@ export function orderConfig(env: Env) {
 }
 
 /** The services the order service calls, as its ports: found through NATS and policy-wrapped (ctx.clients). */
-export function remotePorts(clients: ServiceClients): RemotePorts {
-  return { inventory: inventoryPort(clients.connect(InventoryService)), payments: paymentsPort(clients.connect(PaymentService)), customers: customersPort(clients.rest("customer")) };
+export function remotePorts(clients: ServiceClients, env: Env): RemotePorts {
+  // A charge waits for the card provider: one attempt may take as long as the charge step may.
+  const charge = orderConfig(env).ORDER_PAYMENT_TIMEOUT_MS;
+  return {
+    inventory: inventoryPort(clients.connect(InventoryService)),
+    payments: paymentsPort(clients.connect(PaymentService, { attemptTimeoutMs: { processPayment: charge } })),
+    customers: customersPort(clients.rest("customer")),
+  };
 }
 
 export interface RemotePorts {

@@ -39,6 +39,8 @@ export interface CallSpec<T> {
   /** The caller's own cancel signal and budget for the whole call, retries included. */
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Longest one attempt of this call may take, when more than the target's attempt timeout (a slow method). */
+  attemptTimeoutMs?: number;
   send(attempt: Attempt): Promise<T>;
 }
 
@@ -51,6 +53,7 @@ export interface CallSpec<T> {
  *              Backoff waits hold no slot.
  *   timeout    per attempt: min(the target's attempt timeout, what the caller still waits), the slot
  *              wait included; sent as the Connect/gRPC timeout header, so the callee stops when we do.
+ *              A call that may not be repeated, given a timeout of its own, gets all of it in its attempt.
  *   retry      repeats retryable failures (error-classification.ts) with exponential backoff and
  *              decorrelated jitter, each time on an instance this call has not tried yet; only
  *              idempotent calls, except for requests that certainly never left (connection refused).
@@ -119,6 +122,11 @@ export class ResilientCaller {
     const expired = () => !!expiry?.signal.aborted || (cancelled.aborted && isDeadline(cancelled.reason));
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
 
+    // A call that is never repeated gets the caller's whole budget in its one attempt: cut at the policy's
+    // attempt timeout, a slow answer (a confirm waiting for its charge) would only become an unknown outcome.
+    const policyLimitMs = Math.max(settings.attemptTimeoutMs, spec.attemptTimeoutMs ?? 0);
+    const attemptLimitMs = !spec.idempotent && own !== undefined ? Math.max(policyLimitMs, spec.timeoutMs!) : policyLimitMs;
+
     const tried = new Set<string>();
     let attempts = 0;
     let lastError: ConnectError | undefined;
@@ -127,7 +135,7 @@ export class ResilientCaller {
     const attemptOnce = async (attemptNo: number): Promise<T> => {
       if (signal.aborted) throw signal.reason ?? new Error("aborted");
       const began = Date.now();
-      const ms = Math.max(1, Math.min(settings.attemptTimeoutMs, remaining()));
+      const ms = Math.max(1, Math.min(attemptLimitMs, remaining()));
       // The attempt's timeout, cooperative (cockatiel's TimeoutPolicy semantics, without a policy object and
       // its emitters per attempt): its signal aborts at `ms` or with the call's; the attempt is not aborted
       // on return, as a REST response's body is read after the attempt returned it.

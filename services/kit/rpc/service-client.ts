@@ -32,13 +32,20 @@ export type Fallbacks<S extends DescService> = {
     : never;
 };
 
+/**
+ * Per method, the longest one attempt may take when that is more than the target's attempt timeout: a
+ * method whose work is slow by nature (a charge waits for the card provider) would otherwise be cut off
+ * and retried while it is still at work.
+ */
+export type AttemptTimeouts<S extends DescService> = { [K in keyof S["method"]]?: number };
+
 export interface ServiceClients {
   /**
    * A Connect client for `service`, whose instances are found by name (from its proto package:
    * shop.payment.v1.PaymentService → "payment", or `target`) and called through the target's policies.
    * @example ctx.clients.connect(PaymentService).processPayment({ ... }, { timeoutMs: 10_000 })
    */
-  connect<S extends DescService>(service: S, opts?: { target?: string; fallback?: Fallbacks<S> }): Client<S>;
+  connect<S extends DescService>(service: S, opts?: { target?: string; fallback?: Fallbacks<S>; attemptTimeoutMs?: AttemptTimeouts<S> }): Client<S>;
   /** The Connect transport behind `connect`, for code that calls methods generically (the gateway). */
   transport(target: string): Transport;
   /** A REST client on the same machinery. @example await ctx.clients.rest("customer")(`/v1/customers/${id}`) */
@@ -77,7 +84,11 @@ export function createServiceClients(
   return {
     connect(service, o = {}) {
       const target = o.target ?? targetOf(service);
-      return createClient(service, o.fallback ? resilientTransport(caller, target, { fallbacks: o.fallback as Fallbacks<DescService>, metrics, log }) : transport(target));
+      const own = o.fallback || o.attemptTimeoutMs;
+      return createClient(
+        service,
+        own ? resilientTransport(caller, target, { fallbacks: o.fallback as Fallbacks<DescService> | undefined, attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined, metrics, log }) : transport(target),
+      );
     },
     transport,
     rest: (target) => restClient(caller, target),
@@ -97,7 +108,11 @@ export function createServiceClients(
  * target's policies; each attempt goes to the instance the balancer picks, so a retry may land on
  * another one. Streams are not retried (their input cannot be replayed): they go to one instance.
  */
-function resilientTransport(caller: ResilientCaller, target: string, fb?: { fallbacks: Fallbacks<DescService>; metrics: ResilienceMetrics; log: Logger }): Transport {
+function resilientTransport(
+  caller: ResilientCaller,
+  target: string,
+  fb?: { fallbacks?: Fallbacks<DescService>; attemptTimeoutMs?: Record<string, number>; metrics: ResilienceMetrics; log: Logger },
+): Transport {
   // Unary calls go over Bun's native fetch (its connection pool), without a transport object in between
   // (connect-unary-call.ts): the profile of bench/rpc.ts showed connect-node's node:http emulation as the
   // largest cost of a call, then connect-es's per-call signal plumbing. Streams keep connect-node (fetch
@@ -119,10 +134,11 @@ function resilientTransport(caller: ResilientCaller, target: string, fb?: { fall
           idempotent: isIdempotentCall(method, input, headers),
           signal,
           timeoutMs,
+          attemptTimeoutMs: fb?.attemptTimeoutMs?.[method.localName],
           send: (a) => callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input),
         });
       } catch (e) {
-        const fallback = fb?.fallbacks[method.localName] as ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
+        const fallback = fb?.fallbacks?.[method.localName] as ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
         if (!fallback || !(e instanceof ServiceUnavailableError)) throw e;
         fb!.metrics.fallbacks.inc({ target });
         fb!.log.warn({ target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage }, `${target} unavailable: the caller's fallback answers`);
