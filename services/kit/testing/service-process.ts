@@ -14,6 +14,8 @@ export interface ServiceProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Every log line the process printed so far, parsed. */
   readonly logs: Record<string, unknown>[];
+  /** What it printed on stderr so far (a crash's stack, say). */
+  stderr(): string;
   /** Resolves with the exit code once the process ended (SIGTERM by default, bounded). */
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -88,6 +90,7 @@ export async function startServiceProcess(
     grpc: entry.grpc as string | undefined,
     proc,
     logs,
+    stderr: () => stderr,
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const killer = setTimeout(() => proc.kill("SIGKILL"), 15_000);

@@ -13,12 +13,12 @@ export async function cancelOrder(deps: SagaDeps, orderId: string, reason: strin
   const problem = uuidProblem("order_id", orderId) ?? (reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
   if (problem) throw new OrderRefusal("invalid", problem);
 
-  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order) => {
+  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     const admission = cancelAdmission(order);
     if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot cancel order ${orderId}: ${admission.refuse}`);
     if (admission === "answer") return;
-    const started = await deps.orders.record(orderId, { target: "cancelled", stateReason: reason || "cancelled by request" }, { leaseMs: deps.leaseMs });
-    const driven = await driveSaga(deps, started, { deadline });
+    const started = await deps.orders.record(orderId, { target: "cancelled", stateReason: reason || "cancelled by request" }, { lease, leaseMs: deps.leaseMs });
+    const driven = await driveSaga(deps, started, { lease, deadline });
     if (driven.end === "retry") throw new OrderRefusal("unavailable", `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`);
   });
   return (await deps.orders.get(orderId))!;

@@ -21,12 +21,12 @@ export async function confirmOrder(deps: SagaDeps, orderId: string, cardToken: s
   if (problem) throw new OrderRefusal("invalid", problem);
   if (!timeForAStep(deadline, (deps.now ?? Date.now)())) throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
 
-  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order) => {
+  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     const admission = confirmAdmission(order);
     if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot confirm order ${orderId}: ${admission.refuse}`);
     if (admission === "answer") return;
-    const started = await deps.orders.record(orderId, { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" }, { leaseMs: deps.leaseMs });
-    const driven = await driveSaga(deps, started, { deadline });
+    const started = await deps.orders.record(orderId, { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" }, { lease, leaseMs: deps.leaseMs });
+    const driven = await driveSaga(deps, started, { lease, deadline });
     if (driven.end === "refused") throw new OrderRefusal("out_of_stock", driven.reason!);
     // Nothing reached payment: the caller hears why; the order is (or is being put) back PENDING.
     const before = driven.order.state === "pending" || driven.order.state === "reserving";

@@ -54,12 +54,12 @@ export interface Driven {
  * be retried later, or was refused. `deadline` (epoch ms) is the caller's: steps are given what is left
  * of it (a charge that would not fit is handed to payment's asynchronous path instead of being cut off).
  */
-export async function driveSaga(deps: SagaDeps, start: OrderRecord, { deadline, recovering = false }: { deadline?: number; recovering?: boolean } = {}): Promise<Driven> {
+export async function driveSaga(deps: SagaDeps, start: OrderRecord, { lease, deadline, recovering = false }: { lease: string; deadline?: number; recovering?: boolean }): Promise<Driven> {
   const now = deps.now ?? Date.now;
   let order = start;
   const budget = (limitMs: number) => Math.min(limitMs, deadline === undefined ? Infinity : deadline - now() - ANSWER_MARGIN_MS);
   const record = (decision: Decision) =>
-    decision.record ? deps.orders.record(order.id, decision.record, { leaseMs: deps.leaseMs, recoverInMs: decision.then === "wait" ? deps.paymentPendingRecoveryMs : 0 }) : Promise.resolve(order);
+    decision.record ? deps.orders.record(order.id, decision.record, { lease, leaseMs: deps.leaseMs, recoverInMs: decision.then === "wait" ? deps.paymentPendingRecoveryMs : 0 }) : Promise.resolve(order);
 
   for (;;) {
     const step = nextStep(order, { recovering });
@@ -70,7 +70,7 @@ export async function driveSaga(deps: SagaDeps, start: OrderRecord, { deadline, 
       case "await_payment":
         return { order, end: "waiting" };
       case "finish":
-        order = await deps.orders.record(order.id, finish(order), { leaseMs: deps.leaseMs });
+        order = await deps.orders.record(order.id, finish(order), { lease, leaseMs: deps.leaseMs });
         continue;
       case "charge": {
         const timeoutMs = budget(deps.chargeTimeoutMs);
@@ -88,11 +88,11 @@ export async function driveSaga(deps: SagaDeps, start: OrderRecord, { deadline, 
       }
       default: {
         const timeoutMs = budget(deps.stepTimeoutMs);
-        if (timeoutMs < MIN_STEP_MS) return stopForRetry(deps, order, "the caller's deadline leaves no time for the next step");
+        if (timeoutMs < MIN_STEP_MS) return stopForRetry(deps, order, lease, "the caller's deadline leaves no time for the next step");
         decision = await remoteStep(deps, order, step, { timeoutMs });
       }
     }
-    if (decision.then === "retry") return stopForRetry(deps, order, decision.reason);
+    if (decision.then === "retry") return stopForRetry(deps, order, lease, decision.reason);
     order = await record(decision);
     if (decision.then === "wait") return { order, end: "waiting" };
     if (decision.then === "refused") return { order, end: "refused", reason: decision.reason };
@@ -123,10 +123,10 @@ async function remoteStep(deps: SagaDeps, order: OrderRecord, step: ReturnType<t
  * The step could not be done now: count the failure and leave the order to the recovery worker, backing
  * off (an order waiting for payment's asynchronous charge is asked about again only after the grace period).
  */
-async function stopForRetry(deps: SagaDeps, order: OrderRecord, reason: string): Promise<Driven> {
+async function stopForRetry(deps: SagaDeps, order: OrderRecord, lease: string, reason: string): Promise<Driven> {
   const delayMs = order.state === "payment_pending" ? deps.paymentPendingRecoveryMs : retryDelayMs(order.attempts + 1, { maxMs: deps.maxRetryDelayMs });
   deps.log.warn({ orderId: order.id, state: order.state, target: order.target, retryInMs: delayMs, why: reason }, "saga step failed; the recovery worker retries it");
-  const recorded = await deps.orders.record(order.id, {}, { leaseMs: deps.leaseMs, recoverInMs: delayMs, failedAttempt: true });
+  const recorded = await deps.orders.record(order.id, {}, { lease, leaseMs: deps.leaseMs, recoverInMs: delayMs, failedAttempt: true });
   return { order: recorded, end: "retry", reason };
 }
 

@@ -25,17 +25,23 @@ export interface OrderRepository {
   listByCustomer(customerId: string, after: { createdAt: Date; id: string } | undefined, limit: number): Promise<Order[]>;
   /**
    * Takes the order's lease for `leaseMs`: one saga step at a time per order, across replicas. Undefined
-   * when someone else holds it or there is no such order. A crashed holder's lease simply runs out.
+   * when someone else holds it or there is no such order. A crashed holder's lease simply runs out. The
+   * lease is a token: every write below names it, and one whose lease was taken over (it ran out while
+   * its holder was stalled) is refused, so a stalled holder can never overwrite what its successor did.
    */
-  claim(id: string, leaseMs: number): Promise<OrderRecord | undefined>;
-  release(id: string): Promise<void>;
+  claim(id: string, leaseMs: number): Promise<{ order: OrderRecord; lease: string } | undefined>;
+  /** Lets the lease go (if it is still ours). */
+  release(id: string, lease: string): Promise<void>;
+  /** Keeps the lease for `leaseMs` more while a step is at work; false when it is not ours any more. */
+  extend(id: string, lease: string, leaseMs: number): Promise<boolean>;
   /**
    * Records a saga change, for the lease holder, in one transaction with what it announces (the event of
    * a final state) and, when asked, a PaymentRequested command; extends the lease by `leaseMs`. A saga
    * left unfinished is the recovery worker's `recoverInMs` from now; `failedAttempt` counts a step that
-   * failed transiently (any other change starts the count again).
+   * failed transiently (any other change starts the count again). Rejects with a `busy` refusal when
+   * the lease is not ours any more, writing nothing.
    */
-  record(id: string, change: SagaChange, opts: { leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord>;
+  record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord>;
   /** Orders with a saga under way whose time to be taken up has come and that nobody holds, oldest first. */
   due(limit: number): Promise<{ id: string; since: Date }[]>;
 }

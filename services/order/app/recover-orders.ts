@@ -24,11 +24,11 @@ export async function recoverOrders(deps: SagaDeps, { limit = 20 }: { limit?: nu
   const reports: RecoveryReport[] = [];
   for (const { id, since } of await deps.orders.due(limit)) {
     try {
-      const report = await withOrderLease(deps.orders, id, deps.leaseMs, async (order) => {
+      const report = await withOrderLease(deps.orders, id, deps.leaseMs, async (order, lease) => {
         if (order.target === "") return undefined; // finished meanwhile
         const target = resumeTarget(order);
-        const resumed = target === order.target ? order : await deps.orders.record(id, { target, stateReason: `confirmation interrupted before the charge; nothing was charged` }, { leaseMs: deps.leaseMs });
-        const driven = await driveSaga(deps, resumed, { recovering: true });
+        const resumed = target === order.target ? order : await deps.orders.record(id, { target, stateReason: `confirmation interrupted before the charge; nothing was charged` }, { lease, leaseMs: deps.leaseMs });
+        const driven = await driveSaga(deps, resumed, { lease, recovering: true });
         return { orderId: id, from: order.state, stuckMs: now() - since.getTime(), to: driven.order.state, end: driven.end };
       });
       if (report) reports.push(report);

@@ -215,7 +215,7 @@ describe("a crash mid-saga is finished by the recovery worker, once the dead hol
     const id = await placed(w);
     // The process recorded its intent, reserved, and died before recording the reservation.
     const start = await w.orders.claim(id, w.deps.leaseMs);
-    await w.orders.record(id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, { leaseMs: w.deps.leaseMs });
+    await w.orders.record(id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, { lease: start!.lease, leaseMs: w.deps.leaseMs });
     await w.inventory.reserve(id, [{ productId: "sku-mug", quantity: 2 }]);
     expect(start).toBeDefined();
     expect(w.inventory.held(id)).toBe(2);
@@ -229,9 +229,9 @@ describe("a crash mid-saga is finished by the recovery worker, once the dead hol
   test("reserved, the charge not yet asked for: charged with the recorded card token and confirmed", async () => {
     const w = inMemorySaga();
     const id = await placed(w);
-    await w.orders.claim(id, w.deps.leaseMs);
+    const held = await w.orders.claim(id, w.deps.leaseMs);
     const { reservationId } = ((await w.inventory.reserve(id, [{ productId: "sku-mug", quantity: 2 }])) as { value: { reservationId: string } }).value;
-    await w.orders.record(id, { state: "reserved", target: "confirmed", cardToken: "tok_success", reservationId }, { leaseMs: w.deps.leaseMs });
+    await w.orders.record(id, { state: "reserved", target: "confirmed", cardToken: "tok_success", reservationId }, { lease: held!.lease, leaseMs: w.deps.leaseMs });
     const [report] = await recoverAfter(w, w.deps.leaseMs + 1);
     expect(report).toMatchObject({ from: "reserved", to: "confirmed" });
     expect(w.payments.calls).toEqual([`charge ${id} tok_success`]);
@@ -246,6 +246,33 @@ describe("a crash mid-saga is finished by the recovery worker, once the dead hol
     expect(w.payments.captures(id)).toBe(1);
   });
 });
+
+test("a holder stalled past its lease (the database away, say) writes nothing once the recovery worker took the order over", async () => {
+  const w = inMemorySaga();
+  const id = await placed(w);
+  // A charge that hangs past the lease: the heartbeat cannot keep it (its clock does not move), the worker takes over.
+  let release!: () => void;
+  const charge = w.payments.charge.bind(w.payments);
+  w.payments.charge = async (req) => {
+    await new Promise<void>((r) => (release = r));
+    return charge(req);
+  };
+  w.orders.extend = async () => false;
+  const stalled = confirmOrder(w.deps, id, "tok_success").then(() => undefined, (e) => e);
+  await waitUntil(() => release !== undefined);
+  w.payments.charge = charge;
+  expect(await recoverAfter(w, w.deps.leaseMs + 1)).toMatchObject([{ from: "reserved", to: "confirmed" }]);
+  release();
+  const refusal = (await stalled) as OrderRefusal;
+  expect(refusal.kind).toBe("busy");
+  expect(await w.orders.find(id)).toMatchObject({ state: "confirmed", target: "" });
+  expect(w.payments.captures(id)).toBe(1);
+  expect(announced(w, id)).toEqual(["created", "confirmed"]);
+});
+
+const waitUntil = async (ok: () => boolean) => {
+  for (let i = 0; i < 1000 && !ok(); i++) await Bun.sleep(1);
+};
 
 describe("CancelOrder", () => {
   test("a confirmed order is refunded; the cancellation says so and that it had been confirmed", async () => {

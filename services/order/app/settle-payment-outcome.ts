@@ -11,10 +11,10 @@ import { withOrderLease } from "./order-lease";
 export async function settlePaymentOutcome(deps: SagaDeps, orderId: string, outcome: ChargeResult): Promise<void> {
   // Most outcomes are of charges made synchronously: the order is past PAYMENT_PENDING already.
   if ((await deps.orders.find(orderId))?.state !== "payment_pending") return;
-  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order) => {
+  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     if (order.state !== "payment_pending") return;
     const decision = afterPaymentOutcome(outcome);
-    const settled = await deps.orders.record(orderId, decision.record!, { leaseMs: deps.leaseMs });
-    await driveSaga(deps, settled);
+    const settled = await deps.orders.record(orderId, decision.record!, { lease, leaseMs: deps.leaseMs });
+    await driveSaga(deps, settled, { lease });
   });
 }

@@ -64,45 +64,59 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     }
   });
 
-  test("claim takes the lease once until released; release frees it", async () => {
+  test("claim takes the lease once until released; release frees it; a holder whose lease was taken over writes nothing", async () => {
     const o = newOrder(100n);
     await store().insert(o);
-    expect((await store().claim(o.id, 30_000))?.id).toBe(o.id);
+    const held = await store().claim(o.id, 30_000);
+    expect(held?.order.id).toBe(o.id);
     expect(await store().claim(o.id, 30_000)).toBeUndefined();
-    await store().release(o.id);
-    expect((await store().claim(o.id, 30_000))?.id).toBe(o.id);
+    expect(await store().extend(o.id, held!.lease, 30_000)).toBe(true);
+    await store().release(o.id, held!.lease);
+    const short = await store().claim(o.id, 1);
+    expect(short).toBeDefined();
+    await Bun.sleep(20);
+    // Its lease ran out: someone else takes the order; the first holder can neither write nor extend nor let go of it.
+    const next = await store().claim(o.id, 30_000);
+    expect(next).toBeDefined();
+    await expect(store().record(o.id, { state: "reserving", target: "confirmed" }, { lease: short!.lease, leaseMs: 30_000 })).rejects.toThrow("taken over");
+    expect(await store().extend(o.id, short!.lease, 30_000)).toBe(false);
+    await store().release(o.id, short!.lease);
+    expect(await store().claim(o.id, 30_000)).toBeUndefined();
+    expect((await store().find(o.id))?.state).toBe("pending");
     expect(await store().claim(crypto.randomUUID(), 30_000)).toBeUndefined();
   });
 
   test("record changes only the fields given, extends the lease, announces a final state once, writes the payment command", async () => {
     const o = newOrder(500n);
     await store().insert(o);
-    await store().claim(o.id, 30_000);
-    const reserving = await store().record(o.id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, { leaseMs: 30_000 });
+    const { lease } = (await store().claim(o.id, 30_000))!;
+    const at = { lease, leaseMs: 30_000 };
+    const reserving = await store().record(o.id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, at);
     expect(reserving).toMatchObject({ state: "reserving", target: "confirmed", cardToken: "tok_success", reservationId: "", totalMinor: 500n });
-    const reserved = await store().record(o.id, { state: "reserved", reservationId: "res-1" }, { leaseMs: 30_000 });
+    const reserved = await store().record(o.id, { state: "reserved", reservationId: "res-1" }, at);
     expect(reserved).toMatchObject({ state: "reserved", target: "confirmed", reservationId: "res-1", cardToken: "tok_success" });
     const before = (await outbox()).length;
-    await store().record(o.id, { state: "payment_pending", stateReason: "waiting", requestPayment: true }, { leaseMs: 30_000, recoverInMs: 60_000 });
+    await store().record(o.id, { state: "payment_pending", stateReason: "waiting", requestPayment: true }, { ...at, recoverInMs: 60_000 });
     const [command] = (await dbs.on[driver]!.db.select().from(schema.outbox)).slice(before);
     expect(command!.type).toBe("shop.payment.v1.PaymentRequested");
     const requested = fromBinary(PaymentRequestedSchema, command!.payload);
     expect(requested).toMatchObject({ orderId: o.id, cardToken: "tok_success", idempotencyKey: `order-${o.id}`, amount: { amountMinor: 500n, currency: "EUR" } });
-    await store().record(o.id, { state: "paid", paymentId: "pay-1" }, { leaseMs: 30_000 });
-    const confirmed = await store().record(o.id, { state: "confirmed", target: "", cardToken: "" }, { leaseMs: 30_000 });
+    await store().record(o.id, { state: "paid", paymentId: "pay-1" }, at);
+    const confirmed = await store().record(o.id, { state: "confirmed", target: "", cardToken: "" }, at);
     expect(confirmed).toMatchObject({ state: "confirmed", target: "", cardToken: "", reservationId: "res-1", paymentId: "pay-1", stateReason: "waiting" });
     const types = (await outbox()).slice(before);
     expect(types.filter((t) => t === "shop.order.v1.OrderConfirmed").length).toBe(1);
     // Recording again what is already so announces nothing.
-    await store().record(o.id, { state: "confirmed" }, { leaseMs: 30_000 });
+    await store().record(o.id, { state: "confirmed" }, at);
     expect((await outbox()).slice(before).filter((t) => t === "shop.order.v1.OrderConfirmed").length).toBe(1);
   });
 
   test("a cancellation announces the refund and the status it was cancelled from", async () => {
     const o = newOrder(700n);
     await store().insert(o);
-    await store().record(o.id, { state: "paid", target: "cancelled", paymentId: "pay-9", refunded: true }, { leaseMs: 1000 });
-    await store().record(o.id, { state: "cancelled", target: "", stateReason: "lost" }, { leaseMs: 1000 });
+    const { lease } = (await store().claim(o.id, 30_000))!;
+    await store().record(o.id, { state: "paid", target: "cancelled", paymentId: "pay-9", refunded: true }, { lease, leaseMs: 1000 });
+    await store().record(o.id, { state: "cancelled", target: "", stateReason: "lost" }, { lease, leaseMs: 1000 });
     const [row] = (await dbs.on[driver]!.db.select().from(schema.outbox)).filter((r) => r.type === "shop.order.v1.OrderCancelled" && r.entityId === o.id);
     const event = fromBinary(OrderCancelledSchema, row!.payload);
     expect(event).toMatchObject({ reason: "lost", refunded: { amountMinor: 700n, currency: "EUR" }, previousStatus: OrderStatus.PAYMENT_PENDING });
@@ -115,17 +129,18 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     await store().insert(o);
     await store().insert(done);
     const dueIds = async () => (await store().due(1000)).map((d) => d.id);
-    await store().claim(o.id, 60_000);
-    await store().record(o.id, { state: "reserving", target: "confirmed" }, { leaseMs: 60_000 });
+    const { lease } = (await store().claim(o.id, 60_000))!;
+    await store().record(o.id, { state: "reserving", target: "confirmed" }, { lease, leaseMs: 60_000 });
     expect(await dueIds()).not.toContain(o.id); // leased
-    await store().release(o.id);
+    await store().release(o.id, lease);
     expect(await dueIds()).toContain(o.id);
-    const failed = await store().record(o.id, {}, { leaseMs: 0, recoverInMs: 60_000, failedAttempt: true });
+    const again = (await store().claim(o.id, 60_000))!.lease;
+    const failed = await store().record(o.id, {}, { lease: again, leaseMs: 0, recoverInMs: 60_000, failedAttempt: true });
     expect(failed.attempts).toBe(1);
     expect(await dueIds()).not.toContain(o.id); // backing off
-    expect((await store().record(o.id, {}, { leaseMs: 0, recoverInMs: 0, failedAttempt: true })).attempts).toBe(2);
+    expect((await store().record(o.id, {}, { lease: again, leaseMs: 0, recoverInMs: 0, failedAttempt: true })).attempts).toBe(2);
     expect(await dueIds()).toContain(o.id);
-    expect((await store().record(o.id, { state: "pending", target: "" }, { leaseMs: 0 })).attempts).toBe(0);
+    expect((await store().record(o.id, { state: "pending", target: "" }, { lease: again, leaseMs: 0 })).attempts).toBe(0);
     expect(await dueIds()).not.toContain(o.id); // nothing under way
     expect(await dueIds()).not.toContain(done.id);
   });

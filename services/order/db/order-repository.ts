@@ -7,6 +7,7 @@ import type { NewOrder, OrderRepository } from "../app/ports";
 import { orderMessage, STATUS_OF } from "../contract/order-message";
 import { paymentKey, type Order, type OrderLine, type OrderRecord } from "../domain/order";
 import { announcement } from "../domain/order-events";
+import { OrderRefusal } from "../domain/refusal";
 import type { SagaChange } from "../domain/saga";
 import { orderLines, orders } from "./schema";
 import type * as schema from "./schema";
@@ -25,11 +26,23 @@ const Q = {
   claim: fixedQuery("order_claim", (db) =>
     db
       .update(orders)
-      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval` })
+      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`, leaseToken: sql`${sql.placeholder("token")}::uuid` })
       .where(and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
       .returning(),
   ),
-  release: fixedQuery("order_release", (db) => db.update(orders).set({ leaseUntil: null }).where(eq(orders.id, sql.placeholder("id")))),
+  release: fixedQuery("order_release", (db) =>
+    db
+      .update(orders)
+      .set({ leaseUntil: null, leaseToken: null })
+      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`))),
+  ),
+  extend: fixedQuery("order_extend_lease", (db) =>
+    db
+      .update(orders)
+      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval` })
+      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`)))
+      .returning({ id: orders.id }),
+  ),
   before: fixedQuery("order_state_for_update", (db) => db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update")),
   due: fixedQuery("order_recovery_due", (db) =>
     db
@@ -107,7 +120,7 @@ const recordChange = fixedQueryPerShape((key: string) => {
         recoverAt: sql`case when coalesce(${sql.placeholder("newTarget")}::text, ${orders.target}) = '' then null else now() + ${sql.placeholder("recoverIn")}::interval end`,
         attempts: sql`case when ${sql.placeholder("failed")}::boolean then ${orders.attempts} + 1 else 0 end`,
       })
-      .where(eq(orders.id, sql.placeholder("id")))
+      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`)))
       .returning(),
   );
 });
@@ -162,21 +175,27 @@ export class DrizzleOrderRepository implements OrderRepository {
     return rows.map((r) => ({ ...toRecord(r), lines: lines.filter((l) => l.orderId === r.id) }));
   }
 
-  async claim(id: string, leaseMs: number): Promise<OrderRecord | undefined> {
-    const [row] = await Q.claim(this.db, { id, lease: `${leaseMs} milliseconds` });
-    return row && toRecord(row);
+  async claim(id: string, leaseMs: number): Promise<{ order: OrderRecord; lease: string } | undefined> {
+    const lease = crypto.randomUUID();
+    const [row] = await Q.claim(this.db, { id, lease: `${leaseMs} milliseconds`, token: lease });
+    return row && { order: toRecord(row), lease };
   }
 
-  async release(id: string): Promise<void> {
-    await Q.release(this.db, { id });
+  async release(id: string, lease: string): Promise<void> {
+    await Q.release(this.db, { id, token: lease });
   }
 
-  async record(id: string, change: SagaChange, opts: { leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord> {
+  async extend(id: string, lease: string, leaseMs: number): Promise<boolean> {
+    return (await Q.extend(this.db, { id, token: lease, lease: `${leaseMs} milliseconds` })).length === 1;
+  }
+
+  async record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord> {
     const { requestPayment, ...fields } = change;
     const key = CHANGE_FIELDS.filter((f) => fields[f] !== undefined).join();
     const values = {
       ...fields,
       id,
+      token: opts.lease,
       lease: `${opts.leaseMs} milliseconds`,
       recoverIn: `${opts.recoverInMs ?? 0} milliseconds`,
       newTarget: fields.target ?? null,
@@ -186,7 +205,8 @@ export class DrizzleOrderRepository implements OrderRepository {
       const [before] = await Q.before(tx, { id });
       if (!before) throw new Error(`order ${id} vanished while its saga ran`);
       const [row] = await recordChange(key)(tx, values);
-      const after = toRecord(row!);
+      if (!row) throw new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
+      const after = toRecord(row);
       const news = announcement(before.state, after);
       if (news) {
         const order = orderMessage({ ...after, lines: await Q.lines(tx, { id }) });
@@ -214,6 +234,6 @@ export class DrizzleOrderRepository implements OrderRepository {
 }
 
 function toRecord(row: Row): OrderRecord {
-  const { leaseUntil: _lease, recoverAt: _recover, ...record } = row;
+  const { leaseUntil: _lease, leaseToken: _token, recoverAt: _recover, ...record } = row;
   return record;
 }

@@ -19,8 +19,10 @@ export const orders = pgTable(
     stateReason: text("state_reason").notNull().default(""),
     cardToken: text("card_token").notNull().default(""),
     refunded: boolean("refunded").notNull().default(false),
-    // One saga step at a time per order: whoever holds an unexpired lease may change the order.
+    // One saga step at a time per order: whoever holds an unexpired lease may change the order, and
+    // only while the token is still theirs (a stalled holder whose lease was taken over writes nothing).
     leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    leaseToken: uuid("lease_token"),
     // When the recovery worker may take up a saga left unfinished (with nobody holding the lease), and
     // how often in a row its step failed (the worker backs off by it).
     recoverAt: timestamp("recover_at", { withTimezone: true }),

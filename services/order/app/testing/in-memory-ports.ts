@@ -8,6 +8,7 @@ import { announcement, type OrderAnnouncement } from "../../domain/order-events"
 import type { ChargeResult, SagaChange, StepOutcome } from "../../domain/saga";
 import type { SagaDeps } from "../drive-saga";
 import type { Customers, Inventory, NewOrder, OrderRepository, Payments } from "../ports";
+import { OrderRefusal } from "../../domain/refusal";
 
 /** A clock the test moves. */
 export class TestClock {
@@ -20,6 +21,7 @@ export class TestClock {
 
 interface Row extends OrderRecord {
   leaseUntil?: number;
+  leaseToken?: string;
   recoverAt?: number;
 }
 
@@ -59,18 +61,26 @@ export class InMemoryOrders implements OrderRepository {
     const row = this.rows.get(id);
     if (!row || (row.leaseUntil !== undefined && row.leaseUntil > this.clock.now())) return undefined;
     row.leaseUntil = this.clock.now() + leaseMs;
-    return this.#record(row);
+    row.leaseToken = crypto.randomUUID();
+    return { order: this.#record(row), lease: row.leaseToken };
   }
-  async release(id: string) {
+  async release(id: string, lease: string) {
     const row = this.rows.get(id);
-    if (row) row.leaseUntil = undefined;
+    if (row?.leaseToken === lease) row.leaseUntil = row.leaseToken = undefined;
   }
-  async record(id: string, change: SagaChange, opts: { leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }) {
+  async extend(id: string, lease: string, leaseMs: number) {
+    const row = this.rows.get(id);
+    if (row?.leaseToken !== lease) return false;
+    row.leaseUntil = this.clock.now() + leaseMs;
+    return true;
+  }
+  async record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }) {
     if (this.failNextRecord > 0) {
       this.failNextRecord--;
       throw Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
     }
     const row = this.rows.get(id)!;
+    if (row.leaseToken !== opts.lease) throw new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
     const from = row.state;
     const { requestPayment, ...fields } = change;
     Object.assign(row, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)));
@@ -94,10 +104,12 @@ export class InMemoryOrders implements OrderRepository {
   }
   /** As a process that died holding the lease leaves it: held until it runs out. */
   abandonLease(id: string, untilMs: number) {
-    this.rows.get(id)!.leaseUntil = untilMs;
+    const row = this.rows.get(id)!;
+    row.leaseUntil = untilMs;
+    row.leaseToken = crypto.randomUUID();
   }
   #record(row: Row): OrderRecord {
-    const { leaseUntil: _l, recoverAt: _r, ...record } = row;
+    const { leaseUntil: _l, leaseToken: _t, recoverAt: _r, ...record } = row;
     return { ...record };
   }
 }
