@@ -88,6 +88,8 @@ export async function seed(platform: FaultPlatform, { customers = 8, products = 
 export interface LoadReport {
   /** Orders created (their ids), how each confirm answered (an order status, or an error code), and the failed attempts to place one. */
   placed: string[];
+  /** When each was placed (epoch ms). */
+  placedAt: number[];
   confirmAnswers: Record<string, number>;
   createErrors: Record<string, number>;
 }
@@ -106,9 +108,9 @@ export async function orderLoad(
     during,
     paceMs = 0,
     untilDuringEnds = false,
-  }: { total: number; concurrency?: number; during?: (progress: () => number) => Promise<void>; paceMs?: number; untilDuringEnds?: boolean },
+  }: { total: number; concurrency?: number; during?: (progress: () => number, sofar: LoadReport) => Promise<void>; paceMs?: number; untilDuringEnds?: boolean },
 ): Promise<LoadReport> {
-  const report: LoadReport = { placed: [], confirmAnswers: {}, createErrors: {} };
+  const report: LoadReport = { placed: [], placedAt: [], confirmAnswers: {}, createErrors: {} };
   let next = 0;
   let done = 0;
   const count = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
@@ -127,6 +129,7 @@ export async function orderLoad(
           );
           orderId = order!.id;
           report.placed.push(orderId);
+          report.placedAt.push(Date.now());
         } catch (e) {
           count(report.createErrors, errorName(e));
           await Bun.sleep(250);
@@ -146,7 +149,7 @@ export async function orderLoad(
       if (paceMs) await Bun.sleep(paceMs);
     }
   };
-  await Promise.all([...Array.from({ length: concurrency }, client), during?.(() => done).finally(() => (duringEnded = true))]);
+  await Promise.all([...Array.from({ length: concurrency }, client), during?.(() => done, report).finally(() => (duringEnded = true))]);
   return report;
 }
 
