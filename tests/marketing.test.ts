@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { CE } from "../services/kit/events/cloud-event-headers";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../services/kit/events/event-types";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
@@ -106,6 +107,20 @@ describe("behaviour profiles", () => {
     const after = (await profileOf(id))!;
     expect(after.spent).toEqual([{ currency: "EUR", amountMinor: "4499" }]);
     expect(after.segments).not.toContain("high_value");
+  });
+
+  test("an order refunded before it was confirmed (its reservation ran out while the charge landed) takes off no spend it never added", async () => {
+    const id = await register("carol");
+    const kept = order(id, 3000n);
+    const lost = order(id, 7000n);
+    await publishEvent(ev.js, ev.names, OrderConfirmed, { order: kept }, at("2030-03-01T10:00:00Z"));
+    await publishEvent(ev.js, ev.names, OrderCancelled, { order: lost, reason: "reservation lost before confirmation", refunded: lost.total, previousStatus: OrderStatus.PAYMENT_PENDING }, at("2030-03-01T10:01:00Z"));
+    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 1, { timeoutMs: 10_000, what: "the cancellation" });
+    expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "3000" }]);
+    // A confirmed order cancelled later gives its spend back.
+    await publishEvent(ev.js, ev.names, OrderCancelled, { order: kept, reason: "returned", refunded: kept.total, previousStatus: OrderStatus.CONFIRMED }, at("2030-03-02T10:00:00Z"));
+    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 2, { timeoutMs: 10_000, what: "the second cancellation" });
+    expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "0" }]);
   });
 
   test("order events of a customer whose registration comes later still count, and the registration fills in", async () => {
