@@ -5,7 +5,7 @@ import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed, Payme
 import { writeEvent } from "../../kit/events/outbox";
 import type { NewOrder, OrderRepository } from "../app/ports";
 import { orderMessage, STATUS_OF } from "../contract/order-message";
-import { paymentKey, type Order, type OrderLine, type OrderRecord } from "../domain/order";
+import { FINAL_STATES, paymentKey, type Order, type OrderLine, type OrderRecord } from "../domain/order";
 import { announcement } from "../domain/order-events";
 import { OrderRefusal } from "../domain/refusal";
 import type { SagaChange } from "../domain/saga";
@@ -201,11 +201,18 @@ export class DrizzleOrderRepository implements OrderRepository {
       newTarget: fields.target ?? null,
       failed: opts.failedAttempt ?? false,
     };
+    const lost = () => new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
+    // A step between PENDING and a final state announces nothing: one statement does it, no transaction.
+    if (!requestPayment && !(fields.state && FINAL_STATES.has(fields.state))) {
+      const [row] = await recordChange(key)(this.db, values);
+      if (!row) throw lost();
+      return toRecord(row);
+    }
     return this.db.transaction(async (tx) => {
       const [before] = await Q.before(tx, { id });
       if (!before) throw new Error(`order ${id} vanished while its saga ran`);
       const [row] = await recordChange(key)(tx, values);
-      if (!row) throw new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
+      if (!row) throw lost();
       const after = toRecord(row);
       const news = announcement(before.state, after);
       if (news) {
