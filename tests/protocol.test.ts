@@ -88,7 +88,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   const method = "/shop.payment.v1.PaymentService/ProcessPayment";
 
   test("plain JSON works", async () => {
-    const res = await post(method, JSON.stringify({ orderId: "o-1", amount: { amountMinor: "250", currency: "USD" }, cardToken: "tok_declined", idempotencyKey: crypto.randomUUID() }));
+    const res = await post(method, JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "250", currency: "USD" }, cardToken: "tok_declined", idempotencyKey: crypto.randomUUID() }));
     expect(res.status).toBe(200);
     const body = await res.json() as any;
     expect(body.payment.status).toBe("PAYMENT_STATUS_DECLINED");

@@ -56,7 +56,7 @@ for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
 }
 
 test("buf curl calls a method using only the schema it got from reflection", async () => {
-  const body = JSON.stringify({ orderId: "o-buf", amount: { amountMinor: "500", currency: "GBP" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() });
+  const body = JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "500", currency: "GBP" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() });
   const { stdout, stderr, code } = await bufCurl("-d", body, `${payment.grpc}/shop.payment.v1.PaymentService/ProcessPayment`);
   expect(stderr).toBe("");
   expect(code).toBe(0);

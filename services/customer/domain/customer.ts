@@ -1,3 +1,5 @@
+import { textProblem } from "../../kit/text";
+
 export interface Customer {
   id: string;
   email: string;
@@ -13,6 +15,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  */
 export function parseEmail(value: unknown, field = "email"): { email: string } | { problem: string } {
   if (typeof value !== "string" || !value) return { problem: `${field} is required` };
+  const control = textProblem(field, value, { max: Infinity });
+  if (control) return { problem: control };
   if (value.length > 254 || !EMAIL.test(value)) return { problem: `${field} is not an e-mail address` };
   return { email: value.toLowerCase() };
 }
@@ -24,7 +28,10 @@ export function parseRegistration(body: Record<string, unknown>): { email: strin
   if ("problem" in email) problems.push(email.problem);
   const { name } = body;
   if (typeof name !== "string" || !name.trim()) problems.push("name is required");
-  else if (name.length > 200) problems.push("name must be at most 200 characters");
+  else {
+    const text = textProblem("name", name, { max: 200 });
+    if (text) problems.push(text);
+  }
   if (problems.length || "problem" in email) return { problems };
   return { email: email.email, name: (name as string).trim() };
 }

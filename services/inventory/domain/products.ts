@@ -1,5 +1,6 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import { moneyProblem } from "../../kit/money";
+import { textProblem } from "../../kit/text";
 
 export interface ProductRecord {
   id: string;
@@ -13,6 +14,9 @@ export interface ProductRecord {
 }
 
 export type NewProduct = Omit<ProductRecord, "reserved">;
+
+/** Longest product name: what a shop shows on a line, far from the 900 KB that went out in every page. */
+export const MAX_NAME = 200;
 
 /** A product id: short, stable, URL-safe ("sku-mug"). */
 export const PRODUCT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -34,7 +38,7 @@ export function productProblem(p: { id: string; name: string; price?: Money; sto
   if (!p) return "product is required";
   return (
     productIdProblem("product.id", p.id) ??
-    (!p.name.trim() ? "product.name is required" : undefined) ??
+    textProblem("product.name", p.name, { max: MAX_NAME, required: true }) ??
     moneyProblem("product.price", p.price) ??
     (p.stock < 0 ? "product.stock must not be negative" : undefined) ??
     (p.stock > MAX_STOCK ? `product.stock must be at most ${MAX_STOCK}` : undefined)

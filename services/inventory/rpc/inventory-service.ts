@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { InventoryService, ProductSchema, ReservationSchema, ReservationStatus } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { isUuid } from "../../kit/ids";
+import { textProblem } from "../../kit/text";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";
@@ -61,7 +62,7 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       },
 
       async releaseReservation(req) {
-        invalid(req.reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
+        invalid(textProblem("reason", req.reason, { max: MAX_REASON, lines: true }));
         invalid(!req.orderId && !req.reservationId ? "reservation_id or order_id is required" : req.orderId && req.reservationId ? "give reservation_id or order_id, not both" : undefined);
         if (req.orderId) {
           // By order: whatever it holds, if anything (a caller that lost ReserveItems' answer).
@@ -87,6 +88,8 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
 
       async listProducts(req) {
         invalid(req.pageSize < 0 ? "page_size must not be negative" : undefined);
+        // The token is the last product id of the page before.
+        invalid(req.pageToken ? productIdProblem("page_token", req.pageToken) : undefined);
         const limit = Math.min(req.pageSize || 50, MAX_PAGE);
         const page = await store.listProducts(req.pageToken, limit + 1);
         return {

@@ -1,3 +1,4 @@
+import { textProblem } from "../../kit/text";
 import type { Order } from "../domain/order";
 import { cancelAdmission, MAX_REASON, uuidProblem } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
@@ -10,7 +11,7 @@ import { withOrderLease } from "./order-lease";
  * unavailable) is given back by the recovery worker; the caller hears that and may retry.
  */
 export async function cancelOrder(deps: SagaDeps, orderId: string, reason: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
-  const problem = uuidProblem("order_id", orderId) ?? (reason.length > MAX_REASON ? `reason must be at most ${MAX_REASON} characters` : undefined);
+  const problem = uuidProblem("order_id", orderId) ?? textProblem("reason", reason, { max: MAX_REASON, lines: true });
   if (problem) throw new OrderRefusal("invalid", problem);
 
   await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {

@@ -1,3 +1,4 @@
+import { textProblem } from "../../kit/text";
 import type { Order } from "../domain/order";
 import { confirmAdmission, uuidProblem } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
@@ -17,7 +18,7 @@ const MAX_CARD_TOKEN = 200;
  * stock, inventory unavailable) is refused, and the order is back PENDING with nothing held.
  */
 export async function confirmOrder(deps: SagaDeps, orderId: string, cardToken: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
-  const problem = uuidProblem("order_id", orderId) ?? (cardToken ? undefined : "card_token is required") ?? (cardToken.length > MAX_CARD_TOKEN ? `card_token must be at most ${MAX_CARD_TOKEN} characters` : undefined);
+  const problem = uuidProblem("order_id", orderId) ?? textProblem("card_token", cardToken, { max: MAX_CARD_TOKEN, required: true });
   if (problem) throw new OrderRefusal("invalid", problem);
   if (!timeForAStep(deadline, (deps.now ?? Date.now)())) throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
 

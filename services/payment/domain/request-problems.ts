@@ -1,8 +1,11 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
+import { isUuid } from "../../kit/ids";
 import { moneyProblem } from "../../kit/money";
+import { textProblem } from "../../kit/text";
 
 const ID = /^[\w-]{1,64}$/;
 const MAX_REFUND_REASON = 500;
+const MAX_CARD_TOKEN = 200;
 
 /** What is wrong with an id field, naming it, or undefined when it is well-formed. */
 export function idProblem(field: string, value: string): string | undefined {
@@ -15,12 +18,14 @@ export function idProblem(field: string, value: string): string | undefined {
 export function chargeProblem(req: { orderId: string; amount?: Money; cardToken: string; idempotencyKey: string }): string | undefined {
   return (
     idProblem("order_id", req.orderId) ??
+    // Orders are the order service's, and its ids are UUIDs: a charge for anything else belongs to no order.
+    (isUuid(req.orderId) ? undefined : "order_id must be an order id (a UUID)") ??
     idProblem("idempotency_key", req.idempotencyKey) ??
-    (req.cardToken ? undefined : "card_token is required") ??
+    textProblem("card_token", req.cardToken, { max: MAX_CARD_TOKEN, required: true }) ??
     moneyProblem("amount", req.amount)
   );
 }
 
 export function refundReasonProblem(reason: string): string | undefined {
-  return reason.length > MAX_REFUND_REASON ? `reason must be at most ${MAX_REFUND_REASON} characters` : undefined;
+  return textProblem("reason", reason, { max: MAX_REFUND_REASON, lines: true });
 }
