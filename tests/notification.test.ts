@@ -6,14 +6,15 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { OrderSchema, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
-import { CE } from "../services/kit/events/cloud-event-headers";
+import { CE, eventHeaders } from "../services/kit/events/cloud-event-headers";
 import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../services/kit/events/event-types";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
+import { mailboxFile } from "../services/notification/mail/mailer";
 import { startSmtpTestServer, type SmtpTestServer } from "../services/notification/testing/smtp-test-server";
 
 const BACKOFF = [300, 600, 1200];
@@ -251,14 +252,24 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
     await own.ensure();
     const customerId = crypto.randomUUID();
     await publishEvent(own.js, own.names, CustomerRegistered, { customer: { id: customerId, email: "fay@example.com", name: "Fay" } }, { source: "/test" });
+    // An id that is a path: dead-lettered at once, and no file lands anywhere (it once escaped the mailbox).
+    const evil = "x/../../escaped";
+    await own.js.publish(own.names.subject(OrderConfirmed.subject), toBinary(OrderConfirmed.schema, create(OrderConfirmed.schema, { order: order(customerId) })), {
+      headers: eventHeaders({ id: evil, type: OrderConfirmed.type, source: "/shop/order", time: new Date(), subject: "", traceparent: "" }),
+    });
     const { id } = await publishEvent(own.js, own.names, OrderConfirmed, { order: order(customerId) }, { source: "/shop/order" });
-    const file = `order_confirmed-${id}.eml`;
+    const file = mailboxFile(`order_confirmed-${id}`);
+    const letter = await waitFor(async () => (await own.deadLetters.list()).find((l) => l.consumer === "notification-order-emails"), { timeoutMs: 10_000, what: "the dead letter of the evil id" });
+    expect(letter.reason).toContain("header ce-id must be");
+    expect(letter.deliveries).toBe(1);
     await waitFor(() => readdirSync(mailbox).includes(file), { timeoutMs: 10_000, what: "the .eml file" });
     const eml = readFileSync(join(mailbox, file), "utf8");
     expect(eml).toContain("To: Fay <fay@example.com>");
     expect(eml.replace(/\n\s+/g, " ")).toContain(`Message-ID: ${messageIdOf("order_confirmed", id)}`);
     const listed = (await (await fetch(`${local.http}/v1/notifications`)).json()) as { notifications: { file: string }[] };
     expect(listed.notifications.map((n) => n.file)).toEqual([file]);
+    expect(readdirSync(join(mailbox, "..")).filter((f) => f.includes("escaped"))).toEqual([]);
+    expect(readdirSync(mailbox)).toEqual([file]);
   } finally {
     await local.stop();
     await own.drop();

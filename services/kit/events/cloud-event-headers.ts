@@ -47,6 +47,9 @@ export function newTraceparent(): string {
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const EVENT_TYPE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const SOURCE = /^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
 export function eventHeaders(meta: EventMeta): MsgHdrs {
   const h = natsHeaders();
@@ -66,10 +69,15 @@ export function readEventMeta(h: MsgHdrs | undefined): EventMeta | { problem: st
   const get = (k: string) => h?.get(k) ?? "";
   const id = get(CE.id);
   const type = get(CE.type);
+  const source = get(CE.source);
   if (!id) return { problem: `header ${CE.id} is missing` };
+  // An id ends up in keys, message ids and logs: a plain token, never a path or a header of its own.
+  if (!EVENT_ID.test(id)) return { problem: `header ${CE.id} must be 1-128 letters, digits, '-', '_', '.' or ':' (got ${JSON.stringify(id.slice(0, 80))})` };
   if (!type) return { problem: `header ${CE.type} is missing` };
+  if (!EVENT_TYPE.test(type)) return { problem: `header ${CE.type} is not a message name: ${JSON.stringify(type.slice(0, 80))}` };
+  if (!SOURCE.test(source)) return { problem: `header ${CE.source} must be a path like /shop/order (got ${JSON.stringify(source.slice(0, 80))})` };
   const time = new Date(get(CE.time));
   if (Number.isNaN(time.getTime())) return { problem: `header ${CE.time} is not a time: "${get(CE.time)}"` };
   const traceparent = get(CE.traceparent);
-  return { id, type, source: get(CE.source), time, subject: get(CE.subject), traceparent: TRACEPARENT.test(traceparent) ? traceparent : "" };
+  return { id, type, source, time, subject: get(CE.subject), traceparent: TRACEPARENT.test(traceparent) ? traceparent : "" };
 }

@@ -1,9 +1,10 @@
 import nodemailer from "nodemailer";
 import { mkdir, rename, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 
 export interface OutgoingMail {
-  /** Names the message: its Message-ID is <key@notification.shop>, and its mailbox file <key>.eml. */
+  /** Names the message: its Message-ID is <key@notification.shop>, and its mailbox file mailboxFile(key). */
   key: string;
   from: string;
   to: { email: string; name: string };
@@ -44,6 +45,12 @@ export function smtpMailer(url: string): Mailer {
   };
 }
 
+/**
+ * The mailbox file of a mail: named by a hash of its key, never by the key itself, which carries an
+ * event's id (data from the bus does not choose where a file goes).
+ */
+export const mailboxFile = (key: string) => `${createHash("sha256").update(key).digest("hex").slice(0, 40)}.eml`;
+
 /** Without SMTP_URL: each mail is an .eml file in `dir`, written whole (temp file, then rename). */
 export function mailboxMailer(dir: string): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
@@ -52,7 +59,7 @@ export function mailboxMailer(dir: string): Mailer {
     async send(mail) {
       const info = await transport.sendMail(message(mail));
       await mkdir(dir, { recursive: true });
-      const file = join(dir, `${mail.key}.eml`);
+      const file = join(dir, mailboxFile(mail.key));
       await writeFile(`${file}.tmp`, info.message as Buffer);
       await rename(`${file}.tmp`, file);
       return { messageId: info.messageId };
