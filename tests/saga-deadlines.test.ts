@@ -3,6 +3,8 @@
 // to be cut at the 5 s attempt timeout into a 504; with a budget too short for the charge (3 s) it
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { PaymentProcessed } from "../services/kit/events/event-types";
+import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
@@ -83,4 +85,28 @@ test("a budget too short for the charge: PAYMENT_PENDING within it, then CONFIRM
   );
   expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
   expect(await breachesIn(db)).toEqual([]);
+}, 60_000);
+
+test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not confirm it: payment does not know that payment, it is a dead letter", async () => {
+  const { token, id } = await placed(hurried);
+  const res = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
+  expect(res.body.order.status).toBe("ORDER_STATUS_PAYMENT_PENDING");
+  const forgedPayment = crypto.randomUUID();
+  await publishEvent(streams.js, streams.names, PaymentProcessed, { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } }, { source: "/shop/payment", entityId: forgedPayment });
+  const letter = await waitFor(async () => (await streams.deadLetters.list()).find((l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment)), {
+    timeoutMs: 15_000,
+    what: "the forged outcome's dead letter",
+  });
+  expect(letter.reason).toContain("payment knows no such payment");
+  expect(letter.deliveries).toBe(1);
+  // The real charge still finishes the order, with the real payment.
+  const done = await waitFor(
+    async () => {
+      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
+      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: "the order to be confirmed by its real charge" },
+  );
+  expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
+  expect(done.paymentId).not.toBe(forgedPayment);
 }, 60_000);

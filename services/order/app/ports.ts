@@ -68,7 +68,18 @@ export interface Inventory {
   release(what: { reservationId: string } | { orderId: string }, reason: string, budget: Budget): Promise<StepOutcome>;
 }
 
+/** A payment as the payment service reports it. */
+export interface PaymentView {
+  id: string;
+  orderId: string;
+  state: "captured" | "declined" | "refunded" | "other";
+  amountMinor: bigint;
+  currency: string;
+}
+
 export interface Payments {
+  /** The payment with this id, as payment has it; `done` with undefined when there is none. */
+  lookup(paymentId: string, budget: Budget): Promise<StepOutcome<PaymentView | undefined>>;
   charge(request: { orderId: string; amountMinor: bigint; currency: string; cardToken: string; idempotencyKey: string }, budget: Budget): Promise<StepOutcome<ChargeResult>>;
   refund(paymentId: string, reason: string, budget: Budget): Promise<StepOutcome>;
 }

@@ -110,7 +110,7 @@ describe("ConfirmOrder", () => {
     expect((await confirmOrder(w.deps, id, "tok_success")).state).toBe("payment_pending");
     expect((await refusalOf(cancelOrder(w.deps, id, ""))).kind).toBe("not_allowed");
     // Payment's asynchronous path charges (same key) and announces it.
-    const charged = await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}` });
+    const charged = await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}`, amountMinor: 2500n, currency: "EUR" });
     await settlePaymentOutcome(w.deps, id, charged.kind === "done" ? charged.value : { captured: false, paymentId: "", reason: "" });
     expect(await stateOf(w, id)).toEqual({ state: "confirmed", target: "" });
     expect(w.payments.captures(id)).toBe(1);
@@ -125,9 +125,35 @@ describe("ConfirmOrder", () => {
     const id = await placed(w);
     w.payments.faults.fail("charge", "unavailable");
     await confirmOrder(w.deps, id, "tok_success");
-    await settlePaymentOutcome(w.deps, id, { captured: false, paymentId: "p-1", reason: "provider unavailable after 3 attempts" });
+    w.payments.declines.add("tok_success"); // the provider stayed away: payment declined the key for good
+    const declined = await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}` });
+    await settlePaymentOutcome(w.deps, id, { captured: false, paymentId: (declined as { value: { paymentId: string } }).value.paymentId, reason: "provider unavailable after 3 attempts" });
     expect(await w.orders.find(id)).toMatchObject({ state: "payment_failed", target: "", stateReason: "provider unavailable after 3 attempts" });
     expect(w.inventory.held(id)).toBe(0);
+  });
+
+  test("an outcome payment does not confirm (forged, or wrong in any way) is refused as invalid and changes nothing", async () => {
+    const w = inMemorySaga();
+    const id = await placed(w);
+    w.payments.faults.fail("charge", "unavailable");
+    await confirmOrder(w.deps, id, "tok_success");
+    const other = await placed(w, 1);
+    const elsewhere = (await w.payments.charge({ orderId: other, cardToken: "tok_success", idempotencyKey: `order-${other}`, amountMinor: 1250n, currency: "EUR" })) as { value: { paymentId: string } };
+    const mine = (await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}`, amountMinor: 1n, currency: "EUR" })) as { value: { paymentId: string } };
+    for (const [outcome, why] of [
+      [{ captured: true, paymentId: crypto.randomUUID() }, "payment knows no such payment"],
+      [{ captured: true, paymentId: elsewhere.value.paymentId }, `it is for order ${other}`],
+      [{ captured: true, paymentId: mine.value.paymentId }, "it is for 1 EUR"],
+      [{ captured: false, paymentId: mine.value.paymentId, reason: "declined" }, "it is captured, not declined"],
+    ] as const) {
+      const refusal = await refusalOf(settlePaymentOutcome(w.deps, id, outcome as never));
+      expect(refusal.kind).toBe("invalid");
+      expect(refusal.message).toContain(why);
+    }
+    // A failure without a payment id cannot be checked: ignored, the recovery worker asks payment.
+    await settlePaymentOutcome(w.deps, id, { captured: false, paymentId: "", reason: "forged" });
+    expect(await stateOf(w, id)).toEqual({ state: "payment_pending", target: "confirmed" });
+    expect(w.inventory.held(id)).toBe(2);
   });
 
   test("the charge's answer lost after it captured: PAYMENT_PENDING; the recovery worker finds the capture by key, never charges twice", async () => {

@@ -1,4 +1,4 @@
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { PaymentStatus, type PaymentService } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
 import type { Payments } from "../app/ports";
 import { stepOutcome } from "./step-outcome";
@@ -6,6 +6,18 @@ import { stepOutcome } from "./step-outcome";
 /** The Payments port over the payment service's Connect client (found through NATS, policy-wrapped). */
 export function paymentsPort(client: Client<typeof PaymentService>): Payments {
   return {
+    lookup: (paymentId, { timeoutMs }) =>
+      stepOutcome("payment", async () => {
+        try {
+          const { payment } = await client.getPaymentStatus({ paymentId }, { timeoutMs });
+          if (!payment) return undefined;
+          const state = payment.status === PaymentStatus.CAPTURED ? "captured" : payment.status === PaymentStatus.DECLINED ? "declined" : payment.status === PaymentStatus.REFUNDED ? "refunded" : "other";
+          return { id: payment.id, orderId: payment.orderId, state, amountMinor: payment.amount?.amountMinor ?? 0n, currency: payment.amount?.currency ?? "" } as const;
+        } catch (e) {
+          if (ConnectError.from(e).code === Code.NotFound) return undefined;
+          throw e;
+        }
+      }),
     charge: ({ orderId, amountMinor, currency, cardToken, idempotencyKey }, { timeoutMs }) =>
       stepOutcome("payment", async () => {
         const { payment } = await client.processPayment({ orderId, amount: { amountMinor, currency }, cardToken, idempotencyKey }, { timeoutMs });

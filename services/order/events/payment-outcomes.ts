@@ -20,8 +20,9 @@ export function paymentOutcomesConsumer(deps: SagaDeps) {
     try {
       await settlePaymentOutcome(deps, orderId, outcome);
     } catch (e) {
-      // No such order: an outcome for something this service never asked about; it will not appear later.
-      if (e instanceof OrderRefusal && e.kind === "not_found") throw new PoisonMessage(e.message);
+      // No such order (an outcome of something this service never asked about), or one payment does not
+      // confirm: it will not come right later.
+      if (e instanceof OrderRefusal && (e.kind === "not_found" || e.kind === "invalid")) throw new PoisonMessage(e.message);
       throw e;
     }
   };

@@ -7,7 +7,7 @@ import type { Order, OrderLine, OrderRecord, OrderState } from "../../domain/ord
 import { announcement, type OrderAnnouncement } from "../../domain/order-events";
 import type { ChargeResult, SagaChange, StepOutcome } from "../../domain/saga";
 import type { SagaDeps } from "../drive-saga";
-import type { Customers, Inventory, NewOrder, OrderRepository, Payments } from "../ports";
+import type { Customers, Inventory, NewOrder, OrderRepository, PaymentView, Payments } from "../ports";
 import { OrderRefusal } from "../../domain/refusal";
 
 /** A clock the test moves. */
@@ -217,7 +217,7 @@ export class FakeInventory implements Inventory {
 export class FakePayments implements Payments {
   readonly faults = new Faults<"charge" | "refund">();
   /** By idempotency key. */
-  readonly charges = new Map<string, { paymentId: string; orderId: string; state: "captured" | "declined" | "refunded"; reason: string }>();
+  readonly charges = new Map<string, { paymentId: string; orderId: string; state: "captured" | "declined" | "refunded"; reason: string; amountMinor: bigint; currency: string }>();
   /** Card tokens that decline. */
   declines = new Set(["tok_declined"]);
   calls: string[] = [];
@@ -229,7 +229,12 @@ export class FakePayments implements Payments {
     return [...this.charges.values()].find((c) => c.orderId === orderId)?.state;
   }
 
-  async charge(req: { orderId: string; cardToken: string; idempotencyKey: string }): Promise<StepOutcome<ChargeResult>> {
+  async lookup(paymentId: string): Promise<StepOutcome<PaymentView | undefined>> {
+    const c = [...this.charges.values()].find((x) => x.paymentId === paymentId);
+    return { kind: "done", value: c && { id: c.paymentId, orderId: c.orderId, state: c.state, amountMinor: c.amountMinor, currency: c.currency } };
+  }
+
+  async charge(req: { orderId: string; cardToken: string; idempotencyKey: string; amountMinor?: bigint; currency?: string }): Promise<StepOutcome<ChargeResult>> {
     this.calls.push(`charge ${req.orderId} ${req.cardToken}`);
     const fault = this.faults.take("charge");
     if (fault === "refuse") return { kind: "refused", reason: "payment: refused" };
@@ -237,7 +242,7 @@ export class FakePayments implements Payments {
     let c = this.charges.get(req.idempotencyKey);
     if (!c) {
       const declined = this.declines.has(req.cardToken);
-      c = { paymentId: crypto.randomUUID(), orderId: req.orderId, state: declined ? "declined" : "captured", reason: declined ? "card declined by issuer" : "" };
+      c = { paymentId: crypto.randomUUID(), orderId: req.orderId, state: declined ? "declined" : "captured", reason: declined ? "card declined by issuer" : "", amountMinor: req.amountMinor ?? 0n, currency: req.currency ?? "EUR" };
       this.charges.set(req.idempotencyKey, c);
     }
     if (fault === "lost-answer") return { kind: "unavailable", reason: "payment: deadline exceeded" };
