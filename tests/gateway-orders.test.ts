@@ -23,7 +23,7 @@ import { buildHttpApp } from "../services/kit/http/app";
 import { createLogger } from "../services/kit/log";
 import { createMetrics } from "../services/kit/metrics";
 
-const secrets = { GATEWAY_JWT_SECRET: "s".repeat(40), GATEWAY_ADMIN_API_KEY: "admin-key-for-tests" };
+const secrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
 const config = gatewayConfig({ ...secrets, GATEWAY_UPSTREAM_TIMEOUT_MS: "200" });
 const tokens = customerTokens({ secret: secrets.GATEWAY_JWT_SECRET, ttlSeconds: 600 });
 const ADA = crypto.randomUUID();

@@ -391,6 +391,17 @@ async function runGatewayToExit(env: Record<string, string>) {
   return { stderr, code };
 }
 
+test("credentials in NATS_URL never reach an error: an unreachable NATS, a malformed URL", async () => {
+  const secrets = { GATEWAY_JWT_SECRET: JWT_SECRET, GATEWAY_ADMIN_API_KEY: ADMIN_KEY };
+  const unreachable = await runGatewayToExit({ ...secrets, NATS_URL: "nats://svc:hunter2@127.0.0.1:1" });
+  expect(unreachable.code).toBe(1);
+  expect(unreachable.stderr).toContain("NATS_URL=nats://svc:***@127.0.0.1:1");
+  const malformed = await runGatewayToExit({ ...secrets, NATS_URL: "http://svc:hunter2@127.0.0.1:4222" });
+  expect(malformed.code).toBe(1);
+  expect(malformed.stderr).toContain('NATS_URL="http://svc:***@127.0.0.1:4222"');
+  for (const run of [unreachable, malformed]) expect(run.stderr).not.toContain("hunter2");
+});
+
 test("the gateway refuses to start without its secrets, and never prints them", async () => {
   const missing = await runGatewayToExit({ GATEWAY_JWT_SECRET: "", GATEWAY_ADMIN_API_KEY: "" });
   expect(missing.code).toBe(1);
@@ -399,6 +410,16 @@ test("the gateway refuses to start without its secrets, and never prints them", 
 
   const short = await runGatewayToExit({ GATEWAY_JWT_SECRET: "short-secret-value", GATEWAY_ADMIN_API_KEY: ADMIN_KEY });
   expect(short.code).toBe(1);
-  expect(short.stderr).toContain("GATEWAY_JWT_SECRET is too short (18 characters; at least 32)");
+  expect(short.stderr).toContain("GATEWAY_JWT_SECRET is not a random secret of at least 32 characters");
+  expect(short.stderr).toContain("it is too short (18 characters; at least 32)");
   expect(short.stderr).not.toContain("short-secret-value");
+
+  // The example file's values, and a long but predictable key: refused, never printed.
+  const placeholder = await runGatewayToExit({ GATEWAY_JWT_SECRET: "change-me-to-at-least-32-random-characters", GATEWAY_ADMIN_API_KEY: "a".repeat(40) });
+  expect(placeholder.code).toBe(1);
+  expect(placeholder.stderr).toContain("GATEWAY_JWT_SECRET is not a random secret");
+  expect(placeholder.stderr).toContain("placeholder");
+  expect(placeholder.stderr).toContain("GATEWAY_ADMIN_API_KEY is not a random secret");
+  expect(placeholder.stderr).toContain("too predictable");
+  expect(placeholder.stderr).not.toContain("change-me");
 });

@@ -11,6 +11,8 @@ export interface Setting<T> {
   parse(raw: string): T;
   /** Shown in the error when the value does not parse. */
   readonly expected: string;
+  /** A secret: its value is never quoted in an error. */
+  readonly sensitive?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -41,7 +43,9 @@ export function readConfig<S extends Record<string, Setting<unknown>>>(
     try {
       out[key] = setting.parse(raw);
     } catch (e) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not ${setting.expected}${e instanceof Error && e.message ? `: ${e.message}` : ""}`);
+      const why = e instanceof Error && e.message ? `: ${e.message}` : "";
+      // A secret is never quoted, and a URL never with its credentials.
+      problems.push(setting.sensitive ? `${name} is not ${setting.expected}${why}` : `${name}=${JSON.stringify(maskCredentials(raw))} is not ${setting.expected}${why}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);
@@ -82,3 +86,38 @@ export const url = (fallback?: string, protocols?: string[]) =>
     }
     return raw;
   }, fallback);
+
+/** A URL (or a comma-separated list of them) with any password in it replaced by "***", for logs and errors. */
+export function maskCredentials(raw: string): string {
+  return raw.replace(/(\w[\w+.-]*:\/\/[^:@/\s,]*:)[^@/\s,]*@/g, "$1***@");
+}
+
+/** Words that say a value was never replaced (deploy/compose.env.example's are such). */
+const PLACEHOLDER = /change.?me|replace|example|placeholder|secret|password|default|dummy|xxxx/i;
+
+/**
+ * A secret the service refuses unless it is long and unpredictable enough: at least `minChars`, at least
+ * `minBits` of estimated entropy (the characters' Shannon entropy times the length), and nothing that
+ * reads like a placeholder left from an example file. The value is never quoted in an error.
+ */
+export const secret = ({ minChars, minBits }: { minChars: number; minBits: number }): Setting<string> => ({
+  fallback: undefined,
+  sensitive: true,
+  expected: `a random secret of at least ${minChars} characters (e.g. openssl rand -hex 32)`,
+  parse(raw) {
+    if (raw.length < minChars) throw new Error(`it is too short (${raw.length} characters; at least ${minChars})`);
+    if (PLACEHOLDER.test(raw)) throw new Error("it reads like a placeholder from an example file");
+    const bits = entropyBits(raw);
+    if (bits < minBits) throw new Error(`it is too predictable (about ${Math.round(bits)} bits of entropy; at least ${minBits})`);
+    return raw;
+  },
+});
+
+/** The string's length times the Shannon entropy of its characters: an upper bound on how unpredictable it is. */
+export function entropyBits(s: string): number {
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / s.length) * Math.log2(n / s.length);
+  return perChar * s.length;
+}

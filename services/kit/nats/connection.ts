@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { maskCredentials } from "../config";
 import type { Logger } from "../log";
 
 /**
@@ -16,7 +17,7 @@ export async function connectNats(opts: { url: string; name: string; log: Logger
       reconnectTimeWait: 500,
     });
   } catch (e) {
-    throw new Error(`cannot reach NATS at NATS_URL=${opts.url} (${e instanceof Error ? e.message : e}); start one with \`nats-server -js\``);
+    throw new Error(`cannot reach NATS at NATS_URL=${maskCredentials(opts.url)} (${e instanceof Error ? e.message : e}); start one with \`nats-server -js\``);
   }
   (async () => {
     for await (const s of nc.status()) {
