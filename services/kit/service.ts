@@ -91,6 +91,8 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       RESILIENCE_POLICY_BUCKET: text("shop_policies"),
       DISCOVERY_PING_INTERVAL_MS: integer(500, { min: 50, max: 60_000 }),
       DISCOVERY_REFRESH_MS: integer(5000, { min: 100, max: 600_000 }),
+      GRPC_IDLE_TIMEOUT_MS: integer(30_000, { min: 100, max: 3_600_000 }),
+      GRPC_MAX_STREAMS_PER_SESSION: integer(100, { min: 1, max: 10_000 }),
     },
     // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
     { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`] },
@@ -151,7 +153,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   });
   let grpcServer: GrpcServer | undefined;
   if (def.ports.grpc !== undefined) {
-    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg.GRPC_PORT });
+    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg.GRPC_PORT, idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS, maxStreamsPerSession: cfg.GRPC_MAX_STREAMS_PER_SESSION });
   }
 
   const advertise = cfg.ADVERTISE_HOST || (cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? hostname() : cfg.HOST);

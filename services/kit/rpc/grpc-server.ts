@@ -19,6 +19,10 @@ export async function startGrpcServer(opts: {
   routerOptions: ConnectRouterOptions;
   host: string;
   port: number;
+  /** A session with no frames for this long is closed (idle connections are not free to keep). */
+  idleTimeoutMs?: number;
+  /** Streams one session may have open at once (announced in its SETTINGS). */
+  maxStreamsPerSession?: number;
 }): Promise<GrpcServer> {
   const handler = connectNodeAdapter({
     ...opts.routerOptions,
@@ -38,11 +42,16 @@ export async function startGrpcServer(opts: {
       res.end(body);
     },
   });
-  const server = http2.createServer(handler);
+  const server = http2.createServer({ settings: { maxConcurrentStreams: opts.maxStreamsPerSession ?? 100 } }, handler);
   const sessions = new Set<http2.Http2Session>();
   server.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
+    // Idle: say goodbye (GOAWAY, in-flight streams finish), then make sure the socket goes.
+    s.setTimeout(opts.idleTimeoutMs ?? 30_000, () => {
+      s.close();
+      setTimeout(() => s.destroy(), 5000).unref();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
