@@ -98,7 +98,7 @@ async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     progress(part, `starting ${names.join(", ")} (namespace ${namespace})`);
     // Sequentially: the first ones create the streams, and two cores start seven Bun processes slowly anyway.
     for (const name of names) {
-      const env = name === "gateway" ? { ...secrets, GATEWAY_RATE_LIMIT_RPS: "1000000", GATEWAY_RATE_LIMIT_BURST: "1000000" } : { ...schemas.env(name), MAILBOX_DIR: mailbox };
+      const env = name === "gateway" ? { ...secrets, GATEWAY_RATE_LIMIT_RPS: "1000000", GATEWAY_RATE_LIMIT_BURST: "1000000", GATEWAY_SIGNUP_BURST: "1000" } : { ...schemas.env(name), MAILBOX_DIR: mailbox };
       procs.push(await spawnService(name, { ...common, ...env }));
     }
     const gw = String(procs.find((p) => p.name === "gateway")!.ready.http);

@@ -361,6 +361,29 @@ test("over the rate limit: 429 with Retry-After and the error shape, counted per
   await waitFor(async () => (await call("GET", "/v1/products?page_size=1", { base: limited.http })).status === 200, { timeoutMs: 5000, intervalMs: 300, what: "a refill" });
 });
 
+test("accounts signed up by one address share its bucket: five of them get a burst between them, not five; sign-ups are limited per address", async () => {
+  const limited = await startServiceProcess("gateway", { env: gatewayEnv({ GATEWAY_RATE_LIMIT_RPS: "1", GATEWAY_RATE_LIMIT_BURST: "20", GATEWAY_SIGNUP_RATE_PER_MINUTE: "1", GATEWAY_SIGNUP_BURST: "8" }) });
+  procs.push(limited);
+  const signUps: number[] = [];
+  const tokens: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const res = await call("POST", "/v1/customers", { base: limited.http, body: { email: `burst-${i}-${crypto.randomUUID()}@example.com`, name: `Burst ${i}` } });
+    signUps.push(res.status);
+    if (res.status === 201) tokens.push(res.json.token);
+  }
+  // Eight sign-ups (the burst), then 429 (they also took from the address bucket: 10 of its 20).
+  expect(signUps).toEqual([...Array(8).fill(201), 429, 429]);
+  let passed = 0;
+  for (let i = 0; i < 100; i++) {
+    const res = await call("GET", "/v1/customers/me", { base: limited.http, headers: { authorization: `Bearer ${tokens[i % 5]}` } });
+    if (res.status === 200) passed++;
+    else expect(res.status).toBe(429);
+  }
+  // What the address had left (about 10), not 5 × 20.
+  expect(passed).toBeGreaterThan(0);
+  expect(passed).toBeLessThanOrEqual(13);
+});
+
 test("GET /v1/services (admins only), probes and metrics keep working", async () => {
   // The instance list shows internal URLs: nobody else gets it.
   const anonymous = await call("GET", "/v1/services");

@@ -32,6 +32,8 @@ function read(env: Env) {
       GATEWAY_MAX_BODY_BYTES: integer(64 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       GATEWAY_RATE_LIMIT_RPS: integer(50, { min: 1, max: 1_000_000 }),
       GATEWAY_RATE_LIMIT_BURST: integer(100, { min: 1, max: 1_000_000 }),
+      GATEWAY_SIGNUP_RATE_PER_MINUTE: integer(10, { min: 1, max: 1_000_000 }),
+      GATEWAY_SIGNUP_BURST: integer(20, { min: 1, max: 1_000_000 }),
       // Covers a confirm's slowest path: reserving, then a charge (up to ORDER_PAYMENT_TIMEOUT_MS, 12 s).
       GATEWAY_UPSTREAM_TIMEOUT_MS: integer(15_000, { min: 100, max: 600_000 }),
     },

@@ -15,7 +15,7 @@ import { transcoder } from "../transcoding/transcoder";
 import { apiError } from "./api-error";
 import { customerOpenApiPaths, customerRoutes, type CustomerFetch } from "./customer-routes";
 import type { GatewayEnv } from "./gateway-env";
-import { gatewayBodyLimit, rateLimit, rejectBadCredentials } from "./limits";
+import { gatewayBodyLimit, rateLimit, rejectBadCredentials, signUpLimit } from "./limits";
 import { servicesOpenApiPaths, servicesRoutes } from "./services-routes";
 
 export interface GatewayDeps {
@@ -60,6 +60,7 @@ export function gatewayRoutes(deps: GatewayDeps) {
     app.use(gatewayBodyLimit(config.GATEWAY_MAX_BODY_BYTES));
     app.use(rejectBadCredentials);
 
+    app.post("/v1/customers", signUpLimit({ perMinute: config.GATEWAY_SIGNUP_RATE_PER_MINUTE, burst: config.GATEWAY_SIGNUP_BURST }));
     app.get("/openapi.json", (c) => c.json(openapi));
     if (deps.directory) servicesRoutes(deps.directory.nats, deps.directory.namespace)(app);
     customerRoutes({ customerFetch: deps.customerFetch, tokens, log: deps.log })(app);

@@ -13,19 +13,38 @@ export function clientAddress(env: unknown, req: Request): string {
 }
 
 /**
- * A token bucket per client: the authenticated subject, else the client address. Over the limit the
+ * Token buckets per client: the client address always, and the authenticated customer too. A customer
+ * pays from both, so accounts signed up by one address share that address's bucket (five of them took
+ * a burst each). The admin (its key is the platform's) has a bucket of its own. Over the limit the
  * answer is 429 RESOURCE_EXHAUSTED with Retry-After in seconds. Per gateway instance, in memory.
  */
 export function rateLimit({ ratePerSecond, burst }: { ratePerSecond: number; burst: number }): MiddlewareHandler<GatewayEnv> {
   const buckets = new TokenBuckets({ ratePerSecond, burst });
   return async (c, next) => {
-    const taken = buckets.take(rateLimitKey(c.get("caller"), clientAddress(c.env, c.req.raw)));
-    if (!taken.allowed) {
-      const retryAfter = String(taken.retryAfterSeconds);
-      return apiError(Code.ResourceExhausted, `rate limit exceeded; retry in ${retryAfter} s`, { headers: { "retry-after": retryAfter } });
+    const caller = c.get("caller");
+    const address = clientAddress(c.env, c.req.raw);
+    const keys = caller.kind === "customer" ? [`address:${address}`, rateLimitKey(caller, address)] : [rateLimitKey(caller, address)];
+    for (const key of keys) {
+      const taken = buckets.take(key);
+      if (!taken.allowed) return tooMany("rate limit exceeded", taken.retryAfterSeconds);
     }
     await next();
   };
+}
+
+/** Sign-ups per client address: each one mints a customer and a token, so far fewer than other requests. */
+export function signUpLimit({ perMinute, burst }: { perMinute: number; burst: number }): MiddlewareHandler<GatewayEnv> {
+  const buckets = new TokenBuckets({ ratePerSecond: perMinute / 60, burst });
+  return async (c, next) => {
+    const taken = buckets.take(clientAddress(c.env, c.req.raw));
+    if (!taken.allowed) return tooMany("too many sign-ups from this address", taken.retryAfterSeconds);
+    await next();
+  };
+}
+
+function tooMany(what: string, retryAfterSeconds: number) {
+  const retryAfter = String(retryAfterSeconds);
+  return apiError(Code.ResourceExhausted, `${what}; retry in ${retryAfter} s`, { headers: { "retry-after": retryAfter } });
 }
 
 /** 413 with the gateway's error body once a request body passes `maxBytes` (declared or streamed). */
