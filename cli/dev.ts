@@ -83,7 +83,7 @@ function devSecrets(): { env: Record<string, string>; file?: string } {
 interface Child {
   name: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
-  started?: { id: string; http: string; grpc?: string };
+  started?: { id: string; http: string; grpc?: string; ops?: string };
 }
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
@@ -113,7 +113,7 @@ async function follow(child: Child, stream: ReadableStream<Uint8Array>, onStarte
       const tint = (level as number) >= 50 ? 31 : (level as number) >= 40 ? 33 : 2;
       console.log(`${prefix}${color(tint, levelName.padEnd(5))} ${msg}${Object.keys(fields).length ? " " + color(2, JSON.stringify(fields)) : ""}`);
       if (msg === `${child.name} started`) {
-        child.started = { id: String(fields.id), http: String(fields.http), grpc: fields.grpc as string | undefined };
+        child.started = { id: String(fields.id), http: String(fields.http), grpc: fields.grpc as string | undefined, ops: fields.ops as string | undefined };
         onStarted();
       }
     }
@@ -186,8 +186,8 @@ await everyoneUp;
 clearTimeout(timer);
 clearInterval(progress);
 
-const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-", c.started!.id]);
-const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "instance id"];
+const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-", c.started!.ops ?? "(on http)", c.started!.id]);
+const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "probes, metrics", "instance id"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
 const adminKey = process.env.GATEWAY_ADMIN_API_KEY || secrets.env.GATEWAY_ADMIN_API_KEY;

@@ -112,7 +112,6 @@ const app = buildHttpApp({
     log,
     version: "test",
   }),
-  readiness: { ready: () => true, checks: {} },
   metrics: createMetrics("gateway-test"),
   log,
   maxBodyBytes: 1024 * 1024,

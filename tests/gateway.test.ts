@@ -384,7 +384,7 @@ test("accounts signed up by one address share its bucket: five of them get a bur
   expect(passed).toBeLessThanOrEqual(13);
 });
 
-test("GET /v1/services (admins only), probes and metrics keep working", async () => {
+test("GET /v1/services (admins only); probes, metrics and RPC health only on the operations port, never the public one", async () => {
   // The instance list shows internal URLs: nobody else gets it.
   const anonymous = await call("GET", "/v1/services");
   expect(anonymous.status).toBe(401);
@@ -394,12 +394,19 @@ test("GET /v1/services (admins only), probes and metrics keep working", async ()
   const ids = res.json.instances.map((i: Json) => i.id);
   expect(ids).toEqual(expect.arrayContaining([gateway.id, inventory.id]));
   expect(res.json.instances.every((i: Json) => i.namespace === namespace)).toBe(true);
-  expect((await call("GET", "/healthz")).status).toBe(200);
-  const ready = await call("GET", "/readyz");
-  expect(ready.status).toBe(200);
-  const metrics = await call("GET", "/metrics");
+  // The public port: the API only (a /metrics flood once slowed every client down, before auth and limits).
+  for (const path of ["/healthz", "/readyz", "/metrics"]) expect(`${path} ${(await call("GET", path)).status}`).toBe(`${path} 404`);
+  const health = await fetch(`${gateway.http}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  expect(health.status).toBe(404);
+  // The operations port (loopback): probes, metrics, health.
+  expect(gateway.ops).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect((await call("GET", "/healthz", { base: gateway.ops })).status).toBe(200);
+  expect((await call("GET", "/readyz", { base: gateway.ops })).status).toBe(200);
+  const metrics = await call("GET", "/metrics", { base: gateway.ops });
   expect(metrics.status).toBe(200);
   expect(metrics.text).toMatch(/gateway_requests_total\{[^}]*rpc="shop\.inventory\.v1\.InventoryService\/GetProduct"[^}]*status="200"/);
+  const opsHealth = await fetch(`${gateway.ops}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  expect(opsHealth.status).toBe(200);
 });
 
 async function runGatewayToExit(env: Record<string, string>) {

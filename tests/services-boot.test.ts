@@ -41,8 +41,10 @@ const svc = (name: string) => running.get(name)!;
 describe("each service", () => {
   for (const name of NAMES) {
     test(`${name} is alive and ready`, async () => {
-      expect((await fetch(`${svc(name).http}/healthz`)).status).toBe(200);
-      const ready = await fetch(`${svc(name).http}/readyz`);
+      // The gateway's probes are on its operations port; the others' on their HTTP port.
+      const probes = svc(name).ops ?? svc(name).http;
+      expect((await fetch(`${probes}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${probes}/readyz`);
       expect(ready.status).toBe(200);
       expect((await ready.json() as any).checks.nats).toBe("ok");
     });

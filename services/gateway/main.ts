@@ -8,7 +8,8 @@ await runService({
   name: "gateway",
   version,
   description: "The client-facing REST API",
-  ports: { http: 8080 },
+  // The HTTP port is public: probes, metrics and RPC health answer on the operations port (loopback by default).
+  ports: { http: 8080, ops: 9080 },
   build: ({ env, nats, namespace, clients, log, metrics }) => {
     const config = gatewayConfig(env);
     return {

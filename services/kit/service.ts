@@ -23,8 +23,13 @@ export interface ServiceDefinition<S extends Record<string, unknown> = Record<st
   name: string;
   version: string;
   description: string;
-  /** Defaults; <NAME>_HTTP_PORT and <NAME>_GRPC_PORT override them. No grpc means no HTTP/2 port. */
-  ports: { http: number; grpc?: number };
+  /**
+   * Defaults; <NAME>_HTTP_PORT, <NAME>_GRPC_PORT and <NAME>_OPS_PORT override them. No grpc means no
+   * HTTP/2 port. `ops` is for a service whose HTTP port faces the public (the gateway): its probes,
+   * metrics and RPC health/reflection go on a listener of their own (on OPS_HOST, loopback by
+   * default), and the public port serves the service's REST routes alone.
+   */
+  ports: { http: number; grpc?: number; ops?: number };
   /** The service's own tables (a drizzle schema) and the folder of its drizzle-kit migrations. */
   database?: { schema: S; migrations: string };
   /**
@@ -81,7 +86,9 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
     {
       HTTP_PORT: port(ports.http),
       GRPC_PORT: port(ports.grpc ?? 0),
+      OPS_PORT: port(ports.ops ?? 0),
       HOST: text("127.0.0.1"),
+      OPS_HOST: text("127.0.0.1"),
       ADVERTISE_HOST: text(""),
       NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
       PLATFORM_NAMESPACE: text("shop"),
@@ -95,8 +102,8 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       GRPC_MAX_STREAMS_PER_SESSION: integer(100, { min: 1, max: 10_000 }),
     },
     // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
-    { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`] },
-    { HTTP_PORT: `${prefix}_HTTP_PORT`, GRPC_PORT: `${prefix}_GRPC_PORT` },
+    { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`], OPS_PORT: env[`${prefix}_OPS_PORT`] },
+    { HTTP_PORT: `${prefix}_HTTP_PORT`, GRPC_PORT: `${prefix}_GRPC_PORT`, OPS_PORT: `${prefix}_OPS_PORT` },
   );
   return cfg;
 }
@@ -141,16 +148,22 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   };
   // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
   const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), parts.rest!(a)));
-  const app = buildHttpApp({ rpc: { routes, options: routerOptions }, rest, readiness, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
-
-  const httpServer = Bun.serve({
-    hostname: cfg.HOST,
-    port: cfg.HTTP_PORT,
-    fetch: app.fetch,
-    // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
-    maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
-    idleTimeout: 30,
-  });
+  const rpc = { routes, options: routerOptions };
+  const separateOps = def.ports.ops !== undefined;
+  const app = separateOps
+    ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
+    : buildHttpApp({ rpc, rest, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
+  const serve = (hostname: string, port: number, fetch: typeof app.fetch) =>
+    Bun.serve({
+      hostname,
+      port,
+      fetch,
+      // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
+      maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
+      idleTimeout: 30,
+    });
+  const httpServer = serve(cfg.HOST, cfg.HTTP_PORT, app.fetch);
+  const opsServer = separateOps ? serve(cfg.OPS_HOST, cfg.OPS_PORT, buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch) : undefined;
   let grpcServer: GrpcServer | undefined;
   if (def.ports.grpc !== undefined) {
     grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg.GRPC_PORT, idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS, maxStreamsPerSession: cfg.GRPC_MAX_STREAMS_PER_SESSION });
@@ -159,6 +172,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   const advertise = cfg.ADVERTISE_HOST || (cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? hostname() : cfg.HOST);
   const endpoints: Endpoints = { http: `http://${advertise}:${httpServer.port}` };
   if (grpcServer) endpoints.grpc = `http://${advertise}:${grpcServer.port}`;
+  if (opsServer) endpoints.ops = `http://${cfg.OPS_HOST === "0.0.0.0" || cfg.OPS_HOST === "::" ? advertise : cfg.OPS_HOST}:${opsServer.port}`;
   const registration = await registerService(nats, {
     name: def.name,
     version: def.version,
@@ -184,8 +198,8 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
         health.shutdown();
         await registration.stop();
         const timeout = cfg.SHUTDOWN_TIMEOUT_MS;
-        const forced = setTimeout(() => httpServer.stop(true), timeout);
-        await Promise.all([httpServer.stop(false), grpcServer?.stop(timeout)]);
+        const forced = setTimeout(() => (httpServer.stop(true), opsServer?.stop(true)), timeout);
+        await Promise.all([httpServer.stop(false), opsServer?.stop(false), grpcServer?.stop(timeout)]);
         clearTimeout(forced);
         await events?.stop();
         await parts.stop?.();

@@ -22,7 +22,8 @@ export function buildHttpApp(opts: {
   /** The RPC implementations (registered on a router) and the router's options. */
   rpc?: { routes: (router: ConnectRouter) => void; options: ConnectRouterOptions };
   rest?: (app: Hono<KitEnv>) => void;
-  readiness: Readiness;
+  /** /healthz, /readyz and /metrics, when this listener serves them. */
+  probes?: { readiness: Readiness };
   metrics: Metrics;
   log: Logger;
   maxBodyBytes: number;
@@ -34,7 +35,7 @@ export function buildHttpApp(opts: {
     opts.rpc.routes(router);
     mountConnect(app, router);
   }
-  probeRoutes(app, opts.readiness, opts.metrics);
+  if (opts.probes) probeRoutes(app, opts.probes.readiness, opts.metrics);
   app.use(requestId());
   app.use(
     bodyLimit({

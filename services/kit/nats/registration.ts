@@ -6,6 +6,8 @@ export interface Endpoints {
   http: string;
   /** Base URL of the HTTP/2 cleartext gRPC port, when the service has one. */
   grpc?: string;
+  /** Base URL of the operations listener (probes, metrics, health), when kept apart from a public `http`. */
+  ops?: string;
 }
 
 export interface Registration {
@@ -34,6 +36,7 @@ export async function registerService(
 ): Promise<Registration> {
   const metadata: Record<string, string> = { namespace: opts.namespace, http_url: opts.endpoints.http };
   if (opts.endpoints.grpc) metadata.grpc_url = opts.endpoints.grpc;
+  if (opts.endpoints.ops) metadata.ops_url = opts.endpoints.ops;
   const service: Service = await new Svcm(nc).add({
     name: opts.name,
     version: opts.version,

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   readonly id: string;
   readonly http: string;
   readonly grpc?: string;
+  /** The operations listener (probes, metrics), for a service that keeps it apart. */
+  readonly ops?: string;
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Every log line the process printed so far, parsed. */
   readonly logs: Record<string, unknown>[];
@@ -35,7 +37,7 @@ export async function startServiceProcess(
   const ownEvents = env.EVENTS_PREFIX === undefined ? `p${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}` : undefined;
   const proc = Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
     cwd: ROOT,
-    env: { ...process.env, [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", LOG_LEVEL: "info", ...(ownEvents ? { EVENTS_PREFIX: ownEvents } : {}), ...env },
+    env: { ...process.env, [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", [`${prefix}_OPS_PORT`]: "0", LOG_LEVEL: "info", ...(ownEvents ? { EVENTS_PREFIX: ownEvents } : {}), ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -88,6 +90,7 @@ export async function startServiceProcess(
     id: entry.id as string,
     http: entry.http as string,
     grpc: entry.grpc as string | undefined,
+    ops: entry.ops as string | undefined,
     proc,
     logs,
     stderr: () => stderr,
