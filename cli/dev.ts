@@ -3,7 +3,8 @@
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { writeIdentities } from "./identities";
 
 const ROOT = join(import.meta.dir, "..");
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
@@ -25,12 +26,28 @@ async function natsAnswers(url: string, timeout: number): Promise<boolean> {
     const nc = await connect({ servers: url.split(","), timeout, reconnect: false });
     await nc.close();
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // A server that wants credentials (the one a previous dev started) answers too.
+    return /authorization/i.test(String(e));
   }
 }
 
-/** Uses the NATS at NATS_URL, or starts `nats-server -js` from PATH when that URL is on this machine. */
+/**
+ * The platform's identities (kept in DATA_DIR/identities across runs): each service connects with its
+ * own key and checks its callers' tokens; the NATS dev starts allows each only what its role needs.
+ */
+const identities = writeIdentities({
+  dir: join(DATA_DIR, "identities"),
+  namespace: process.env.PLATFORM_NAMESPACE || "shop",
+  eventsPrefix: process.env.EVENTS_PREFIX || "",
+  policyBucket: process.env.RESILIENCE_POLICY_BUCKET || "shop_policies",
+});
+const identitiesDir = join(DATA_DIR, "identities");
+
+/**
+ * Uses the NATS at NATS_URL, or starts `nats-server` from PATH with JetStream and the platform's
+ * identities when that URL is on this machine.
+ */
 async function ensureNats(): Promise<Subprocess | undefined> {
   if (await natsAnswers(NATS_URL, 1500)) {
     say(`using NATS at ${NATS_URL}`);
@@ -43,8 +60,11 @@ async function ensureNats(): Promise<Subprocess | undefined> {
   const storeDir = join(DATA_DIR, "nats");
   mkdirSync(storeDir, { recursive: true });
   const port = target.port || "4222";
-  say(`no NATS at ${NATS_URL}: starting ${binary} -js on 127.0.0.1:${port}, data in ${storeDir}`);
-  const proc = Bun.spawn([binary!, "-js", "-a", "127.0.0.1", "-p", port, "-sd", storeDir], { stdout: "ignore", stderr: "pipe" });
+  say(`no NATS at ${NATS_URL}: starting ${binary} with JetStream and the platform's identities on 127.0.0.1:${port}, data in ${storeDir}`);
+  // nats-server takes an include's path relative to the including file, even a path that looks absolute.
+  const conf = join(storeDir, "nats.conf");
+  writeFileSync(conf, `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(storeDir)} }\ninclude ${JSON.stringify(relative(storeDir, join(identitiesDir, "auth.conf")))}\n`);
+  const proc = Bun.spawn([binary!, "-c", conf], { stdout: "ignore", stderr: "pipe" });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) fail(`nats-server exited with ${proc.exitCode}: ${(await new Response(proc.stderr).text()).trim().split("\n").at(-1)}`);
@@ -154,7 +174,7 @@ for (const name of SERVICES) {
     // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
     proc: Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
       cwd: ROOT,
-      env: { ...process.env, NATS_URL, ...secrets.env },
+      env: { ...process.env, NATS_URL, ...secrets.env, NATS_NKEY_SEED_FILE: join(identitiesDir, `${name}.seed`), PLATFORM_PUBLIC_KEYS: identities.publicKeys },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -192,4 +212,6 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
 const adminKey = process.env.GATEWAY_ADMIN_API_KEY || secrets.env.GATEWAY_ADMIN_API_KEY;
 const keyLine = `gateway admin key (X-API-Key): ${adminKey}${secrets.file && secrets.env.GATEWAY_ADMIN_API_KEY ? ` · dev secrets in ${secrets.file}` : " · from GATEWAY_ADMIN_API_KEY"}`;
-console.log(["", color(1, line(header)), ...rows.map(line), "", keyLine, `NATS ${NATS_URL}${nats ? " (started by dev)" : ""} · Ctrl-C stops everything`, ""].join("\n"));
+const natsLine = `NATS ${NATS_URL}${nats ? " (started by dev, with the platform's identities)" : ""} · identities in ${identitiesDir} (the CLI connects as the operator) · Ctrl-C stops everything`;
+const tokenLine = "a token for grpcurl / buf curl / curl on a service's ports: bun run cli token --for <service>";
+console.log(["", color(1, line(header)), ...rows.map(line), "", keyLine, natsLine, tokenLine, ""].join("\n"));

@@ -3,12 +3,12 @@
 // resolved (removed) by that consumer once it handled it, which `replay` waits for.
 import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { ConfigError, integer, readConfig, url } from "../services/kit/config";
 import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { EVENT_TYPES } from "../services/kit/events/event-types";
 import { EventNames } from "../services/kit/events/streams";
+import { connectOperatorNats } from "./operator-nats";
 
 const USAGE = `usage: bun cli/dlq.ts <command>
   list [--json]              every dead letter: id, when, consumer, event, deliveries, reason
@@ -42,9 +42,9 @@ async function main(argv: string[]): Promise<number> {
 
   let nc;
   try {
-    nc = await connect({ servers: cfg.NATS_URL.split(","), timeout: 5000 });
+    nc = await connectOperatorNats(cfg.NATS_URL, "dlq-cli", (m) => new Error(m));
   } catch (e) {
-    console.error(`dlq: cannot reach NATS at NATS_URL=${cfg.NATS_URL}: ${e instanceof Error ? e.message : e}`);
+    console.error(`dlq: ${e instanceof Error ? e.message : e}`);
     return 2;
   }
   try {

@@ -4,12 +4,12 @@
 // 3 (compensation), 4 (one effect per event; marketing's spend against the confirmed orders), 5 (nothing
 // lost) and 6 (nothing stuck: no saga left half-way past the bound).
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import postgres from "postgres";
 import { ConfigError, integer, readConfig, text, url } from "../services/kit/config";
 import { DeadLetters } from "../services/kit/events/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { EventNames } from "../services/kit/events/streams";
+import { connectOperatorNats } from "./operator-nats";
 
 export interface InvariantOptions {
   /** One client per service database; the same client for all when they share a server. */
@@ -228,8 +228,8 @@ if (import.meta.main) {
   }
   const open = (u: string) => postgres(u || cfg.DATABASE_URL, { max: 2, onnotice: () => {} });
   const [order, inventory, payment, customer, notification, marketing] = [cfg.ORDER_DATABASE_URL, cfg.INVENTORY_DATABASE_URL, cfg.PAYMENT_DATABASE_URL, cfg.CUSTOMER_DATABASE_URL, cfg.NOTIFICATION_DATABASE_URL, cfg.MARKETING_DATABASE_URL].map(open) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
-  const nc = await connect({ servers: cfg.NATS_URL.split(","), timeout: 5000 }).catch((e) => {
-    console.error(`invariants: cannot reach NATS at NATS_URL=${cfg.NATS_URL} (for the dead letters): ${e instanceof Error ? e.message : e}`);
+  const nc = await connectOperatorNats(cfg.NATS_URL, "invariants", (m) => new Error(m), " (for the dead letters)").catch((e) => {
+    console.error(`invariants: ${e instanceof Error ? e.message : e}`);
     process.exit(2);
   });
   try {

@@ -1,17 +1,43 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { url } from "../services/kit/config";
+import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { maskCredentials, url } from "../services/kit/config";
 
 /** NATS_URL as every operator command reads it. */
 export const natsUrlSetting = () => url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]);
 
+/** Where `bun run cli identities` keeps a platform's keys by default (DATA_DIR/identities). */
+export const identitiesDir = (env = process.env) => env.IDENTITIES_DIR || join(env.DATA_DIR || ".data", "identities");
+
 /**
- * One connection for an operator command, without reconnecting: the command either reaches NATS now or
- * fails with one line naming NATS_URL (`fail` makes the command's own error from it).
+ * The operator's nkey seed: NATS_NKEY_SEED or the file NATS_NKEY_SEED_FILE when set, else the operator's
+ * entry in the identities `bun run cli identities` made (what `bun run dev` uses); none on an open bus.
+ */
+export function operatorSeed(env = process.env): string | undefined {
+  if (env.NATS_NKEY_SEED) return env.NATS_NKEY_SEED;
+  if (env.NATS_NKEY_SEED_FILE) return readFileSync(env.NATS_NKEY_SEED_FILE, "utf8").trim();
+  const file = join(identitiesDir(env), "seeds.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>).operator : undefined;
+}
+
+/**
+ * One connection for an operator command, as the operator identity (when there is one), without
+ * reconnecting: the command either reaches NATS now or fails with one line naming NATS_URL (`fail`
+ * makes the command's own error from it).
  */
 export async function connectOperatorNats(natsUrl: string, name: string, fail: (message: string) => Error, hint = ""): Promise<NatsConnection> {
+  const seed = operatorSeed();
   try {
-    return await connect({ servers: natsUrl.split(",").map((s) => s.trim()), name, timeout: 3000, reconnect: false });
+    return await connect({
+      servers: natsUrl.split(",").map((s) => s.trim()),
+      name,
+      timeout: 3000,
+      reconnect: false,
+      ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
+    });
   } catch (e) {
-    throw fail(`cannot reach NATS at NATS_URL=${natsUrl} (${e instanceof Error ? e.message : e})${hint}`);
+    const why = e instanceof Error ? e.message : String(e);
+    const auth = /authorization/i.test(why) ? "; the operator identity is NATS_NKEY_SEED, NATS_NKEY_SEED_FILE or .data/identities (bun run cli identities)" : "";
+    throw fail(`cannot reach NATS at NATS_URL=${maskCredentials(natsUrl)} (${why})${auth}${hint}`);
   }
 }

@@ -1,8 +1,8 @@
 // `bun run dev` on a machine with no NATS running at NATS_URL: it starts nats-server itself, boots
 // every service, prints where they listen, and on Ctrl-C (SIGINT) stops all of it, NATS included.
 import { expect, test } from "bun:test";
-import { connect } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { waitFor } from "../services/kit/testing/service-process";
@@ -38,10 +38,14 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
     const table = out.slice(out.indexOf("instance id"));
     for (const s of SERVICES) expect(table).toMatch(new RegExp(`\\n${s} +http://127\\.0\\.0\\.1:[1-9]\\d*`));
 
-    const nc = await connect({ servers: natsUrl });
+    // dev's NATS knows the platform's identities: nobody else gets in; the operator sees every service.
+    expect(String(await connect({ servers: natsUrl, reconnect: false }).catch((e) => e))).toMatch(/Authorization Violation/i);
+    const seed = new TextEncoder().encode(readFileSync(join(dataDir, "identities", "operator.seed"), "utf8").trim());
+    const nc = await connect({ servers: natsUrl, authenticator: nkeyAuthenticator(seed) });
     const info = await nc.request("$SRV.PING", "", { timeout: 1000, noMux: true }).catch(() => undefined);
     expect(info).toBeDefined();
     await nc.close();
+    expect(out).toContain("with the platform's identities");
   } finally {
     dev.kill("SIGINT");
     const killer = setTimeout(() => dev.kill("SIGKILL"), 20_000);
@@ -52,7 +56,10 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
   }
   for (const s of SERVICES) expect(out).toContain(`${s} stopped`);
   expect(out).toContain("all stopped");
-  const stillUp = await connect({ servers: natsUrl, timeout: 500, reconnect: false }).then((nc) => nc.close().then(() => true), () => false);
+  const stillUp = await connect({ servers: natsUrl, timeout: 500, reconnect: false }).then(
+    (nc) => nc.close().then(() => true),
+    (e) => /authorization/i.test(String(e)),
+  );
   expect(stillUp).toBe(false);
 });
 

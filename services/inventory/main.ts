@@ -6,10 +6,12 @@ import { PgInventoryStore } from "./db/inventory-store";
 import * as schema from "./db/schema";
 import { startReservationExpiry } from "./jobs/expire-reservations";
 import { inventoryRoutes } from "./rpc/inventory-service";
+import { callersOf } from "../platform/communication";
 
 await runService({
   name: "inventory",
   version,
+  callers: callersOf("inventory"),
   description: "Products, stock and reservations",
   ports: { http: 8083, grpc: 9083 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },

@@ -17,6 +17,12 @@ import { restDeadline } from "./resilience/deadline";
 import { kvPolicies } from "./resilience/policy-source";
 import { ServingStatus } from "./rpc/health";
 import { serviceRpc } from "./rpc/service-rpc";
+import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
+import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
+import { inboxPrefixOf } from "./trust/nats-permissions";
+
+/** The identity that may call any service (operators' tools); its tokens may be for any audience. */
+export const OPERATOR = "operator";
 
 /** What a service hands the kit: its name, default ports and a function that builds its parts. */
 export interface ServiceDefinition<S extends Record<string, unknown> = Record<string, never>> {
@@ -37,6 +43,11 @@ export interface ServiceDefinition<S extends Record<string, unknown> = Record<st
    * kit's outboxTable(), and the kit runs the relay.
    */
   outbox?: boolean;
+  /**
+   * The identities that may call this service's RPC and REST routes (from the platform's table), checked
+   * when PLATFORM_PUBLIC_KEYS is set; the operator always may. Not for a public edge (`ports.ops`).
+   */
+  callers?: readonly string[];
   build(ctx: ServiceContext<S>): ServiceParts | Promise<ServiceParts>;
 }
 
@@ -111,9 +122,10 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
 /** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
 export async function startService<S extends Record<string, unknown>>(def: ServiceDefinition<S>, env: Env = process.env): Promise<RunningService> {
   const cfg = serviceConfig(def.name, def.ports, env);
+  const trust = readTrust(def.name, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const metrics = createMetrics(def.name);
-  const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log });
+  const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log, seed: trust.identity?.seed, inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined });
   let database: OpenDatabase<S> | undefined;
   let parts: ServiceParts;
   let events: RunningEvents | undefined;
@@ -128,6 +140,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
       registry: metrics.registry,
       policies: kvPolicies(nats, { bucket: cfg.RESILIENCE_POLICY_BUCKET, log }),
       discovery: { pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS, refreshMs: cfg.DISCOVERY_REFRESH_MS },
+      token: trust.identity && tokenSource(trust.identity),
     });
     await clients.ready;
     parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
@@ -139,7 +152,10 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     throw e;
   }
 
-  const { routes, options: routerOptions, health } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES });
+  // Calls are checked when the platform's public keys are known; a public edge's REST API is not ours to check.
+  const check = trust.roster.size ? tokenVerifier(def.name, trust.roster, [OPERATOR, ...(def.callers ?? [])]) : undefined;
+  if (!check) log.warn("calls on the HTTP and gRPC ports are not checked: PLATFORM_PUBLIC_KEYS is not set (bun run cli identities)");
+  const { routes, options: routerOptions, health } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES, check });
 
   let accepting = true;
   const readiness = {
@@ -147,7 +163,8 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     checks: { nats: () => nats.flush(), ...(database ? { database: database.check } : {}), ...parts.checks },
   };
   // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
-  const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), parts.rest!(a)));
+  const restCheck = check && def.ports.ops === undefined ? restCallerCheck(check) : undefined;
+  const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
   const rpc = { routes, options: routerOptions };
   const separateOps = def.ports.ops !== undefined;
   const app = separateOps

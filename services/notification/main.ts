@@ -9,10 +9,12 @@ import { customerCopies } from "./events/customer-copies";
 import { orderEmails } from "./events/order-emails";
 import { mailboxRoutes } from "./http/mailbox-routes";
 import { mailboxMailer, smtpMailer } from "./mail/mailer";
+import { callersOf } from "../platform/communication";
 
 await runService({
   name: "notification",
   version,
+  callers: callersOf("notification"),
   description: "E-mails customers about their orders",
   ports: { http: 8085 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },

@@ -2,10 +2,12 @@ import { version } from "../../package.json";
 import { runService } from "../kit/service";
 import * as schema from "./db/schema";
 import { orderParts, remotePorts } from "./parts";
+import { callersOf } from "../platform/communication";
 
 await runService({
   name: "order",
   version,
+  callers: callersOf("order"),
   description: "Orders and the order saga",
   ports: { http: 8081, grpc: 9081 },
   database: { schema, migrations: `${import.meta.dir}/db/migrations` },

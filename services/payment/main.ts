@@ -10,10 +10,12 @@ import { countedProvider } from "./provider-metrics";
 import { paymentRequestsConsumer } from "./events/payment-requests";
 import { paymentRoutes } from "./rpc/payment-service";
 import { version } from "../../package.json";
+import { callersOf } from "../platform/communication";
 
 await runService({
   name: "payment",
   version,
+  callers: callersOf("payment"),
   description: "Charges and refunds through a simulated card provider",
   ports: { http: 8082, grpc: 9082 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },

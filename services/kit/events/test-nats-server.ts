@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,12 +38,15 @@ async function answers(port: number): Promise<boolean> {
  * A nats-server -js of a test's own, on a free port with its data in a temp folder: for tests that stop
  * and restart NATS, which the machine's shared server must never be.
  */
-export async function startTestNatsServer(binary = process.env.NATS_SERVER_BIN ?? "nats-server"): Promise<TestNatsServer> {
+export async function startTestNatsServer({ binary = process.env.NATS_SERVER_BIN ?? "nats-server", config = "" }: { binary?: string; config?: string } = {}): Promise<TestNatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "nats-"));
+  // The generated identities' authorization (or any other setting) goes in a file of its own.
+  const file = join(dir, "nats.conf");
+  writeFileSync(file, `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }\n${config}`);
   let proc: Subprocess | undefined;
   const start = async () => {
-    proc = Bun.spawn([binary, "-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], { stdout: "ignore", stderr: "ignore" });
+    proc = Bun.spawn([binary, "-c", file], { stdout: "ignore", stderr: "ignore" });
     const deadline = Date.now() + 10_000;
     while (!(await answers(port))) {
       if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}`);

@@ -45,7 +45,7 @@ export async function registerService(
     statsHandler: async () => opts.rpcCounts(),
   });
   service.addEndpoint("status", {
-    subject: `shop.${opts.name}.${service.info().id}.status`,
+    subject: `${opts.namespace}.${opts.name}.${service.info().id}.status`,
     handler: (err, msg) => {
       if (err) return;
       msg.respond(JSON.stringify({ ...opts.status(), ...opts.endpoints }));

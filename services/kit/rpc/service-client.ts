@@ -72,7 +72,15 @@ export function targetOf(service: DescService): string {
  */
 export function createServiceClients(
   nc: NatsConnection,
-  opts: { namespace: string; log: Logger; registry?: Registry; policies?: PolicySource; discovery?: Omit<DiscoveryOptions, "namespace" | "log"> },
+  opts: {
+    namespace: string;
+    log: Logger;
+    registry?: Registry;
+    policies?: PolicySource;
+    discovery?: Omit<DiscoveryOptions, "namespace" | "log">;
+    /** This process's token for calling a service (absent: calls go without one). */
+    token?: (audience: string) => string;
+  },
 ): ServiceClients {
   const { log } = opts;
   const discovery = new ServiceDiscovery(nc, { namespace: opts.namespace, log, ...opts.discovery });
@@ -80,18 +88,21 @@ export function createServiceClients(
   const metrics = createResilienceMetrics(opts.registry ?? new Registry());
   const caller = new ResilientCaller({ discovery, policies, metrics, log });
   const transports = new Map<string, Transport>();
-  const transport = (target: string) => transports.get(target) ?? transports.set(target, resilientTransport(caller, target)).get(target)!;
+  const token = opts.token;
+  const transport = (target: string) => transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token })).get(target)!;
   return {
     connect(service, o = {}) {
       const target = o.target ?? targetOf(service);
       const own = o.fallback || o.attemptTimeoutMs;
       return createClient(
         service,
-        own ? resilientTransport(caller, target, { fallbacks: o.fallback as Fallbacks<DescService> | undefined, attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined, metrics, log }) : transport(target),
+        own
+          ? resilientTransport(caller, target, { fallback: { fallbacks: o.fallback as Fallbacks<DescService> | undefined, metrics, log }, attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined, token })
+          : transport(target),
       );
     },
     transport,
-    rest: (target) => restClient(caller, target),
+    rest: (target) => restClient(caller, target, token),
     discovery,
     caller,
     metrics,
@@ -111,8 +122,13 @@ export function createServiceClients(
 function resilientTransport(
   caller: ResilientCaller,
   target: string,
-  fb?: { fallbacks?: Fallbacks<DescService>; attemptTimeoutMs?: Record<string, number>; metrics: ResilienceMetrics; log: Logger },
+  opts: {
+    fallback?: { fallbacks?: Fallbacks<DescService>; metrics: ResilienceMetrics; log: Logger };
+    attemptTimeoutMs?: Record<string, number>;
+    token?: (audience: string) => string;
+  } = {},
 ): Transport {
+  const fb = opts.fallback;
   // Unary calls go over Bun's native fetch (its connection pool), without a transport object in between
   // (connect-unary-call.ts): the profile of bench/rpc.ts showed connect-node's node:http emulation as the
   // largest cost of a call, then connect-es's per-call signal plumbing. Streams keep connect-node (fetch
@@ -127,14 +143,16 @@ function resilientTransport(
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
     ): Promise<UnaryResponse<I, O>> {
-      const headers = header === undefined ? undefined : new Headers(header);
+      const own = header === undefined ? undefined : new Headers(header);
+      const idempotent = isIdempotentCall(method, input, own);
+      const headers = withToken(own, opts.token, target);
       try {
         return await caller.call({
           target,
-          idempotent: isIdempotentCall(method, input, headers),
+          idempotent,
           signal,
           timeoutMs,
-          attemptTimeoutMs: fb?.attemptTimeoutMs?.[method.localName],
+          attemptTimeoutMs: opts.attemptTimeoutMs?.[method.localName],
           send: (a) => callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input),
         });
       } catch (e) {
@@ -151,7 +169,7 @@ function resilientTransport(
       const { balancer } = caller.target(target);
       const lease = await balancer.acquire();
       try {
-        const res = await to(lease.instance.http).stream(method, signal, timeoutMs, header, input, contextValues);
+        const res = await to(lease.instance.http).stream(method, signal, timeoutMs, withToken(header === undefined ? undefined : new Headers(header), opts.token, target), input, contextValues);
         lease.release("success");
         return res;
       } catch (e) {
@@ -160,6 +178,15 @@ function resilientTransport(
       }
     },
   };
+}
+
+/** The caller's headers with this process's token for `target` (a plain object when the caller sent none: cheaper). */
+function withToken(headers: Headers | undefined, token: ((audience: string) => string) | undefined, target: string): Headers | Record<string, string> | undefined {
+  if (!token) return headers;
+  const value = `Bearer ${token(target)}`;
+  if (!headers) return { authorization: value };
+  headers.set("authorization", value);
+  return headers;
 }
 
 /** A REST answer the policies treat as a failure (429, 5xx); handed back as the Response once nothing more is tried. */
@@ -173,11 +200,12 @@ class HttpStatusError extends ConnectError {
   }
 }
 
-function restClient(caller: ResilientCaller, target: string): RestClient {
+function restClient(caller: ResilientCaller, target: string, token?: (audience: string) => string): RestClient {
   return async (path, init = {}) => {
     const { timeoutMs, signal, ...rest } = init;
     const method = (rest.method ?? "GET").toUpperCase();
     const headers = new Headers(rest.headers);
+    if (token) headers.set("authorization", `Bearer ${token(target)}`);
     // A retried request sends its body again: read a stream once.
     const body = rest.body instanceof ReadableStream ? await new Response(rest.body).arrayBuffer() : rest.body;
     let previous: Response | undefined;

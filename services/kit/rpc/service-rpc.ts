@@ -8,6 +8,8 @@ import { HealthStatus, healthRoutes } from "./health";
 import { logInterceptor } from "./log-interceptor";
 import { metricsInterceptor } from "./metrics-interceptor";
 import { reflectionRoutes } from "./reflection";
+import { callerInterceptor } from "../trust/caller-check";
+import type { TokenCheck } from "../trust/identity";
 
 /** What both listeners of a service serve over RPC, and how. */
 export interface ServiceRpc {
@@ -23,7 +25,14 @@ export interface ServiceRpc {
  * Assembles the RPC side of a service from the implementations it registers (`rpc`): health and
  * reflection over exactly the services and files it serves, and the interceptors in their order.
  */
-export function serviceRpc(opts: { rpc?: (router: ConnectRouter) => void; log: Logger; metrics: Metrics; maxBodyBytes: number }): ServiceRpc {
+export function serviceRpc(opts: {
+  rpc?: (router: ConnectRouter) => void;
+  log: Logger;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  /** Checks the caller's token (absent: calls are not checked). */
+  check?: (token: string | undefined) => TokenCheck;
+}): ServiceRpc {
   const userServices: string[] = [];
   const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
   if (opts.rpc) {
@@ -46,7 +55,8 @@ export function serviceRpc(opts: { rpc?: (router: ConnectRouter) => void; log: L
     },
     options: {
       // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
-      interceptors: [deadlineInterceptor(), logInterceptor(opts.log), metricsInterceptor(opts.metrics)],
+      // After the log interceptor, so refused calls are logged and counted like any other answer.
+      interceptors: [deadlineInterceptor(), logInterceptor(opts.log), metricsInterceptor(opts.metrics), ...(opts.check ? [callerInterceptor(opts.check)] : [])],
       readMaxBytes: opts.maxBodyBytes,
     },
     health,

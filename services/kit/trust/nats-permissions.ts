@@ -1,0 +1,87 @@
+import type { EventNames } from "../events/streams";
+
+/** One user's permissions as nats-server takes them (`authorization.users[].permissions`). */
+export interface NatsPermissions {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+  /** May answer requests sent to the subjects it subscribes (replies to whatever reply subject they name). */
+  allow_responses?: boolean;
+}
+
+/** What a service does on the bus, as the kit lays it out (platform/communication.ts fills it in). */
+export interface BusRole {
+  name: string;
+  /** Event subjects it publishes (unprefixed). */
+  publishes: string[];
+  /** Its durable consumers and their streams (unprefixed stream names, e.g. ORDERS). */
+  consumes: { stream: string; consumer: string }[];
+  /** Services whose instances it looks up ($SRV). */
+  calls: string[];
+}
+
+/** Where a service's replies come: only it may read them. */
+export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
+
+/**
+ * The least a service needs on the bus, as nats-server permissions: publish its own events and dead
+ * letters; create, read and update (never delete or purge) the platform's streams; run its own durable
+ * consumers and ack their messages; read (never write) the policy bucket; keep its consumers' last errors;
+ * register under its own name only and look up only the services it calls; read only its own inbox.
+ * Everything not allowed is denied.
+ */
+export function servicePermissions(role: BusRole, { namespace, names, policyBucket }: { namespace: string; names: EventNames; policyBucket: string }): NatsPermissions {
+  const api = "$JS.API";
+  const streams = names.allStreams;
+  const errors = `KV_${names.errorBucket}`;
+  const policies = `KV_${policyBucket}`;
+  const advisories = names.stream("DLQ_ADVISORIES");
+  const durables = role.consumes.flatMap(({ stream, consumer }) => [
+    { stream: names.stream(stream as never), consumer },
+    // The dead-letter writers of each consumer, on the advisory stream.
+    { stream: advisories, consumer: `${consumer}-dead-letters-max-deliveries` },
+    { stream: advisories, consumer: `${consumer}-dead-letters-terminated` },
+  ]);
+  const publish = [
+    ...role.publishes.map((s) => names.subject(s)),
+    ...role.consumes.map(({ consumer }) => names.subject(`dlq.*.${consumer}`)),
+    `${api}.INFO`,
+    ...streams.flatMap((s) => [`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`]),
+    ...durables.flatMap(({ stream, consumer }) => [
+      `${api}.CONSUMER.CREATE.${stream}.${consumer}`,
+      `${api}.CONSUMER.CREATE.${stream}.${consumer}.>`,
+      `${api}.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+      `${api}.CONSUMER.INFO.${stream}.${consumer}`,
+      `${api}.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+      `$JS.ACK.${stream}.${consumer}.>`,
+    ]),
+    // The dead-letter writer copies a dead message from its stream.
+    ...(role.consumes.length ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream as never)))].flatMap((s) => [`${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]) : []),
+    // Its consumers' last errors, for their dead letters; and resolving a dead letter of its own consumers
+    // once its replayed copy was handled (or died again, as a new letter). The server cannot tell whose
+    // letter a deletion is: that much of the DLQ every consuming service may touch.
+    ...(role.consumes.length
+      ? [`$KV.${names.errorBucket}.>`, `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
+      : []),
+    // The policy bucket: read and watch (an ordered consumer of any name), never write.
+    `${api}.STREAM.INFO.${policies}`,
+    `${api}.CONSUMER.CREATE.${policies}`,
+    `${api}.CONSUMER.CREATE.${policies}.>`,
+    `${api}.CONSUMER.INFO.${policies}.*`,
+    `${api}.CONSUMER.MSG.NEXT.${policies}.*`,
+    `${api}.CONSUMER.DELETE.${policies}.*`,
+    `${api}.DIRECT.GET.${policies}.>`,
+    `${api}.STREAM.MSG.GET.${policies}`,
+    // Discovery of the services it calls.
+    ...role.calls.flatMap((s) => [`$SRV.PING.${s}`, `$SRV.INFO.${s}`, `$SRV.STATS.${s}`]),
+  ];
+  const subscribe = [
+    `${inboxPrefixOf(role.name)}.>`,
+    // Its registration: the services API's subjects for its own name only, and its endpoints.
+    ...["PING", "INFO", "STATS"].flatMap((verb) => [`$SRV.${verb}`, `$SRV.${verb}.${role.name}`, `$SRV.${verb}.${role.name}.>`]),
+    `${namespace}.${role.name}.>`,
+  ];
+  return { publish: { allow: [...new Set(publish)] }, subscribe: { allow: [...new Set(subscribe)] }, allow_responses: true };
+}
+
+/** The operator (policy writes, dead-letter replay and purge, the CLI): everything. */
+export const OPERATOR_PERMISSIONS: NatsPermissions = { publish: { allow: [">"] }, subscribe: { allow: [">"] } };

@@ -1,0 +1,56 @@
+import type { DomainStream } from "../kit/events/streams";
+
+/**
+ * Who talks to whom on this platform: DESIGN.md's communication matrix as data. NATS identities and
+ * their permissions (cli/identities.ts), and which callers a service's HTTP and gRPC ports accept,
+ * are generated from this one table; `platform/communication.test.ts` holds it to what the services'
+ * code actually publishes, consumes and calls.
+ */
+export interface ServiceRole {
+  /** Event subjects it publishes (unprefixed; a trailing `>` covers a domain). */
+  publishes: string[];
+  /** Its durable consumers: the stream each reads. */
+  consumes: { stream: DomainStream; consumer: string }[];
+  /** The services it calls (RPC or REST). */
+  calls: string[];
+}
+
+export const PLATFORM: Record<string, ServiceRole> = {
+  gateway: { publishes: [], consumes: [], calls: ["order", "inventory", "customer"] },
+  order: {
+    // Its own events, and the one command it sends payment: charge asynchronously.
+    publishes: ["orders.>", "payments.requested"],
+    consumes: [{ stream: "PAYMENTS", consumer: "order-payment-outcomes" }],
+    calls: ["inventory", "payment", "customer"],
+  },
+  payment: {
+    publishes: ["payments.processed", "payments.failed", "payments.refunded"],
+    consumes: [{ stream: "PAYMENTS", consumer: "payment-requests" }],
+    calls: [],
+  },
+  inventory: { publishes: ["inventory.>"], consumes: [], calls: [] },
+  customer: { publishes: ["customers.>"], consumes: [], calls: [] },
+  notification: {
+    publishes: [],
+    consumes: [
+      { stream: "ORDERS", consumer: "notification-order-emails" },
+      { stream: "CUSTOMERS", consumer: "notification-customers" },
+    ],
+    calls: ["customer"],
+  },
+  marketing: {
+    publishes: [],
+    consumes: [
+      { stream: "ORDERS", consumer: "marketing-order-profiles" },
+      { stream: "CUSTOMERS", consumer: "marketing-customer-profiles" },
+    ],
+    calls: [],
+  },
+};
+
+/** The services a caller may call, and who may call a service: the operator may call anything. */
+export const OPERATOR = "operator";
+
+export function callersOf(service: string): string[] {
+  return [OPERATOR, ...Object.entries(PLATFORM).filter(([, role]) => role.calls.includes(service)).map(([name]) => name)];
+}

@@ -1,0 +1,114 @@
+// Trust on the bus, on a nats-server of the test's own running the generated authorization: no
+// credentials, no connection; a service's identity does what the communication table gives it and
+// nothing else; the operator does everything. (Before: NATS took anyone, and an anonymous client
+// confirmed an unpaid order with a forged PaymentProcessed and rewrote the policy bucket.)
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Svcm } from "@nats-io/services";
+import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
+import { EventNames, ensureStreams } from "../services/kit/events/streams";
+import { eventsConfig } from "../services/kit/events/events-config";
+import { inboxPrefixOf } from "../services/kit/trust/nats-permissions";
+import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../services/platform/identities";
+import pino from "pino";
+
+const namespace = "trust";
+const prefix = "tt";
+const names = new EventNames(prefix);
+const policyBucket = "trust_policies";
+let nats: TestNatsServer;
+let ids: Record<string, KeyPairText>;
+const opened: NatsConnection[] = [];
+
+async function as(name: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(ids[name]!.seed)), inboxPrefix: name === "operator" ? undefined : inboxPrefixOf(name), reconnect: false });
+  opened.push(nc);
+  return nc;
+}
+
+/** Resolves with the error the server answered a denied operation with. */
+const refused = async (p: Promise<unknown>) => String(await p.then(() => "allowed", (e) => e));
+
+beforeAll(async () => {
+  ids = platformIdentities();
+  nats = await startTestNatsServer({ config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }) });
+  // The operator lays out the streams and the policy bucket.
+  const op = await as("operator");
+  await ensureStreams(await jetstreamManager(op), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }));
+  await new Kvm(op).create(policyBucket);
+});
+
+afterAll(async () => {
+  for (const nc of opened) await nc.close().catch(() => {});
+  await nats?.destroy();
+});
+
+test("no credentials, no connection; an unknown key neither", async () => {
+  expect(await refused(connect({ servers: nats.url, reconnect: false }))).toMatch(/Authorization Violation/i);
+  const stranger = platformIdentities().order!;
+  expect(await refused(connect({ servers: nats.url, reconnect: false, authenticator: nkeyAuthenticator(new TextEncoder().encode(stranger.seed)) }))).toMatch(/Authorization Violation/i);
+});
+
+describe("order's identity", () => {
+  test("publishes its own events and the PaymentRequested command, never payment's outcomes", async () => {
+    const js = jetstream(await as("order"));
+    expect((await js.publish(names.subject("orders.confirmed"), new Uint8Array([1]))).stream).toBe(names.stream("ORDERS"));
+    expect((await js.publish(names.subject("payments.requested"), new Uint8Array([1]))).stream).toBe(names.stream("PAYMENTS"));
+    expect(await refused(js.publish(names.subject("payments.processed"), new Uint8Array([1]), { timeout: 2000 }))).toMatch(/Permissions Violation|timeout/i);
+  });
+
+  test("cannot register as payment, nor read payment's endpoints or replies", async () => {
+    const real = await new Svcm(await as("payment")).add({ name: "payment", version: "1.0.0", metadata: { namespace, http_url: "http://127.0.0.1:7777" } });
+    const nc = await as("order");
+    const fake = await new Svcm(nc).add({ name: "payment", version: "6.6.6", metadata: { namespace, http_url: "http://127.0.0.1:6666" } });
+    await nc.flush();
+    // Whoever looks payment up (order itself, from another connection) sees the real one only.
+    const lookup = await new Svcm(await as("order")).client({ strategy: "stall", stall: 200, maxWait: 1000 }).info("payment");
+    const seen: string[] = [];
+    try {
+      for await (const info of lookup) seen.push(info.id);
+    } catch {}
+    expect(seen).not.toContain(fake.info().id);
+    expect(seen).toEqual([real.info().id]);
+    const nc2 = await as("order");
+    const sub = nc2.subscribe(`${namespace}.payment.>`);
+    expect(await refused((async () => { for await (const _ of sub) {} })())).toMatch(/Permissions Violation/i);
+    const nc3 = await as("order");
+    const inbox = nc3.subscribe(`${inboxPrefixOf("payment")}.>`);
+    expect(await refused((async () => { for await (const _ of inbox) {} })())).toMatch(/Permissions Violation/i);
+  });
+
+  test("reads the policy bucket but cannot write it", async () => {
+    const kv = await new Kvm(await as("order")).open(policyBucket);
+    expect(await kv.get("payment")).toBeNull();
+    expect(await refused(kv.put("payment", '{"bulkhead":{"maxConcurrent":1,"maxQueued":0}}'))).toMatch(/Permissions Violation|timeout/i);
+  });
+
+  test("cannot delete or purge a stream, nor read another service's consumer", async () => {
+    const jsm = await jetstreamManager(await as("order"));
+    expect(await refused(jsm.streams.delete(names.stream("PAYMENTS")))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.streams.purge(names.stream("ORDERS")))).toMatch(/Permissions Violation|timeout/i);
+  });
+});
+
+test("a service looks up only the services it calls: the gateway never learns where payment is", async () => {
+  await new Svcm(await as("payment")).add({ name: "payment", version: "1.0.0", metadata: { namespace, http_url: "http://127.0.0.1:7777" } });
+  const gateway = await as("gateway");
+  const lookup = await new Svcm(gateway).client({ strategy: "stall", stall: 200, maxWait: 1000 }).info("payment");
+  const seen: string[] = [];
+  try {
+    for await (const info of lookup) seen.push(info.id);
+  } catch {}
+  expect(seen).toEqual([]);
+});
+
+test("the operator may do what services may not: write a policy, publish an outcome, delete a stream", async () => {
+  const op = await as("operator");
+  const kv = await new Kvm(op).open(policyBucket);
+  expect(await kv.put("payment", "{}")).toBeGreaterThan(0);
+  expect((await jetstream(op).publish(names.subject("payments.processed"), new Uint8Array([1]))).stream).toBe(names.stream("PAYMENTS"));
+  const jsm = await jetstreamManager(op);
+  expect(await jsm.streams.purge(names.stream("ORDERS"))).toMatchObject({ success: true });
+});
