@@ -5,6 +5,8 @@
 FROM oven/bun:1.4.4 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
+# The patches bun install applies (patchedDependencies: postgres.js, see README).
+COPY patches ./patches
 # Production dependencies only. The dev dependencies are the code generators and their inputs (buf,
 # protoc-gen-es, drizzle-kit, google-proto-files, grpc-health-check, @grpc/reflection's protos), test
 # clients (@grpc/grpc-js) and typescript. Their output, services/contracts/gen and each service's

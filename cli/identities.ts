@@ -8,6 +8,7 @@
 // Writes (seeds readable by the owner only):
 //   seeds.json            every identity's seed: the operator's is what the CLI connects with
 //   <name>.seed           one per identity, for NATS_NKEY_SEED_FILE
+//   <name>.env            NATS_NKEY_SEED and PLATFORM_PUBLIC_KEYS of one identity (compose's env_file)
 //   auth.conf             include it from nats-server's configuration (`include auth.conf`)
 //   public-keys.env       PLATFORM_PUBLIC_KEYS=..., for every service: whose tokens to believe
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -33,9 +34,12 @@ export function writeIdentities(o: IdentitiesOptions) {
     chmodSync(file, 0o600);
   };
   secret(seedsFile, `${JSON.stringify(Object.fromEntries(Object.entries(ids).map(([n, k]) => [n, k.seed])), null, 2)}\n`);
-  for (const [name, k] of Object.entries(ids)) secret(join(o.dir, `${name}.seed`), `${k.seed}\n`);
-  writeFileSync(join(o.dir, "auth.conf"), platformAuthorizationConf(ids, { namespace: o.namespace, eventsPrefix: o.eventsPrefix, policyBucket: o.policyBucket }));
   const publicKeys = publicKeysSetting(ids);
+  for (const [name, k] of Object.entries(ids)) {
+    secret(join(o.dir, `${name}.seed`), `${k.seed}\n`);
+    secret(join(o.dir, `${name}.env`), `NATS_NKEY_SEED=${k.seed}\nPLATFORM_PUBLIC_KEYS=${publicKeys}\n`);
+  }
+  writeFileSync(join(o.dir, "auth.conf"), platformAuthorizationConf(ids, { namespace: o.namespace, eventsPrefix: o.eventsPrefix, policyBucket: o.policyBucket }));
   writeFileSync(join(o.dir, "public-keys.env"), `PLATFORM_PUBLIC_KEYS=${publicKeys}\n`);
   return { ids, publicKeys, created: Object.keys(ids).filter((n) => !existing[n]) };
 }

@@ -34,6 +34,7 @@ export async function connectOperatorNats(natsUrl: string, name: string, fail: (
       timeout: 3000,
       reconnect: false,
       ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
+      ...(process.env.NATS_CA_FILE ? { tls: { caFile: process.env.NATS_CA_FILE } } : {}),
     });
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);

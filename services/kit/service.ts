@@ -102,6 +102,7 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       OPS_HOST: text("127.0.0.1"),
       ADVERTISE_HOST: text(""),
       NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
+      NATS_CA_FILE: text(""),
       PLATFORM_NAMESPACE: text("shop"),
       LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
       MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
@@ -125,7 +126,15 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   const trust = readTrust(def.name, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const metrics = createMetrics(def.name);
-  const nats = await connectNats({ url: cfg.NATS_URL, name: def.name, log, seed: trust.identity?.seed, inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined });
+  const nats = await connectNats({
+    url: cfg.NATS_URL,
+    name: def.name,
+    log,
+    seed: trust.identity?.seed,
+    creds: trust.creds,
+    caFile: cfg.NATS_CA_FILE || undefined,
+    inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
+  });
   let database: OpenDatabase<S> | undefined;
   let parts: ServiceParts;
   let events: RunningEvents | undefined;

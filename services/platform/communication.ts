@@ -54,3 +54,21 @@ export const OPERATOR = "operator";
 export function callersOf(service: string): string[] {
   return [OPERATOR, ...Object.entries(PLATFORM).filter(([, role]) => role.calls.includes(service)).map(([name]) => name)];
 }
+
+/**
+ * The table as the README shows it (a test keeps the README's copy true): what each identity may
+ * publish, which durable consumers it runs, and whom it may call.
+ */
+export function communicationMarkdown(): string {
+  const rows = Object.entries(PLATFORM).map(([name, r]) => {
+    const callers = callersOf(name).filter((c) => c !== OPERATOR);
+    const cell = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(", ") : "–");
+    return `| ${name} | ${cell(r.publishes)} | ${cell(r.consumes.map((c) => `${c.consumer} (${c.stream})`))} | ${cell(r.calls)} | ${cell(callers)} |`;
+  });
+  return [
+    "| identity | publishes | consumes (durable, stream) | calls | may be called by (besides the operator) |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+    "| operator | anything | anything | any service | – |",
+  ].join("\n");
+}

@@ -1,4 +1,4 @@
-import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { maskCredentials } from "../config";
 import type { Logger } from "../log";
 
@@ -14,6 +14,10 @@ export async function connectNats(opts: {
   timeoutMs?: number;
   /** The nkey seed of this service's identity: the server knows it by its public key. */
   seed?: Uint8Array;
+  /** Or a credentials file's content (a server with decentralized JWT auth). */
+  creds?: Uint8Array;
+  /** The CA that signed the servers' certificates: the connection is TLS, verified against it. */
+  caFile?: string;
   /** Replies come here (only this identity may read them). */
   inboxPrefix?: string;
 }): Promise<NatsConnection> {
@@ -25,7 +29,8 @@ export async function connectNats(opts: {
       timeout: opts.timeoutMs ?? 5000,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      ...(opts.seed ? { authenticator: nkeyAuthenticator(opts.seed) } : {}),
+      ...(opts.creds ? { authenticator: credsAuthenticator(opts.creds) } : opts.seed ? { authenticator: nkeyAuthenticator(opts.seed) } : {}),
+      ...(opts.caFile ? { tls: { caFile: opts.caFile } } : {}),
       ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
     });
   } catch (e) {

@@ -4,8 +4,9 @@ import { ConfigError, readConfig, text, type Env } from "../config";
 
 /**
  * Who a process is on the platform, and whom it knows: its nkey (the seed, from NATS_NKEY_SEED or the
- * file NATS_NKEY_SEED_FILE), which authenticates it to NATS and signs the tokens it sends with its
- * calls; and the public keys of the platform's identities (PLATFORM_PUBLIC_KEYS, `name=U...,name=U...`),
+ * file NATS_NKEY_SEED_FILE, or the seed inside a NATS credentials file NATS_CREDS for a server with
+ * decentralized JWT auth), which authenticates it to NATS and signs the tokens it sends with its calls;
+ * and the public keys of the platform's identities (PLATFORM_PUBLIC_KEYS, `name=U...,name=U...`),
  * against which the tokens it receives are checked. Without them the process runs open, and says so.
  */
 export interface Identity {
@@ -18,6 +19,8 @@ export interface Identity {
 export interface TrustConfig {
   /** This process's identity, when it has one. */
   identity?: Identity;
+  /** A NATS credentials file's content (JWT and seed), when the server wants one. */
+  creds?: Uint8Array;
   /** Public keys by identity name; empty when calls are not checked. */
   roster: ReadonlyMap<string, string>;
 }
@@ -25,9 +28,20 @@ export interface TrustConfig {
 const ROSTER_ENTRY = /^([a-z][a-z0-9-]{0,62})=(U[A-Z2-7]{55})$/;
 
 export function readTrust(name: string, env: Env): TrustConfig {
-  const cfg = readConfig({ NATS_NKEY_SEED: { ...text(""), sensitive: true }, NATS_NKEY_SEED_FILE: text(""), PLATFORM_PUBLIC_KEYS: text("") }, env);
+  const cfg = readConfig({ NATS_NKEY_SEED: { ...text(""), sensitive: true }, NATS_NKEY_SEED_FILE: text(""), NATS_CREDS: text(""), PLATFORM_PUBLIC_KEYS: text("") }, env);
   const problems: string[] = [];
   let seed = cfg.NATS_NKEY_SEED;
+  let creds: Uint8Array | undefined;
+  if (!seed && cfg.NATS_CREDS) {
+    try {
+      const text = readFileSync(cfg.NATS_CREDS, "utf8");
+      creds = new TextEncoder().encode(text);
+      seed = /-----BEGIN USER NKEY SEED-----\s+(\S+)\s+-+END USER NKEY SEED-+/.exec(text)?.[1] ?? "";
+      if (!seed) problems.push(`NATS_CREDS=${cfg.NATS_CREDS} holds no user nkey seed`);
+    } catch (e) {
+      problems.push(`NATS_CREDS=${cfg.NATS_CREDS} cannot be read (${e instanceof Error ? e.message : e})`);
+    }
+  }
   if (!seed && cfg.NATS_NKEY_SEED_FILE) {
     try {
       seed = readFileSync(cfg.NATS_NKEY_SEED_FILE, "utf8").trim();
@@ -43,7 +57,7 @@ export function readTrust(name: string, env: Env): TrustConfig {
       if (!keyPair.getPublicKey().startsWith("U")) throw new Error("not a user seed");
       identity = { name, keyPair, seed: bytes, publicKey: keyPair.getPublicKey() };
     } catch {
-      problems.push(`${cfg.NATS_NKEY_SEED ? "NATS_NKEY_SEED" : "NATS_NKEY_SEED_FILE"} is not an nkey user seed (SU…)`);
+      problems.push(`${cfg.NATS_NKEY_SEED ? "NATS_NKEY_SEED" : cfg.NATS_NKEY_SEED_FILE ? "NATS_NKEY_SEED_FILE" : "NATS_CREDS"} is not an nkey user seed (SU…)`);
     }
   }
   const roster = new Map<string, string>();
@@ -54,7 +68,7 @@ export function readTrust(name: string, env: Env): TrustConfig {
   }
   if (identity && roster.size && roster.get(name) !== identity.publicKey) problems.push(`PLATFORM_PUBLIC_KEYS lists ${name} with another key than NATS_NKEY_SEED's`);
   if (problems.length) throw new ConfigError(problems);
-  return { identity, roster };
+  return { identity, roster, ...(creds ? { creds } : {}) };
 }
 
 /** How long a token holds: short, so one that leaked is soon worthless; callers renew theirs well before. */
