@@ -31,5 +31,8 @@ describe("backoffDelay", () => {
 test("describeError keeps the kind of error when it has one", () => {
   expect(describeError(new PoisonMessage("no order"))).toBe("PoisonMessage: no order");
   expect(describeError(new Error("plain"))).toBe("plain");
-  expect(describeError(new Error("Failed query: insert into inbox", { cause: new Error('relation "inbox" does not exist') }))).toBe('Failed query: insert into inbox: relation "inbox" does not exist');
+  expect(describeError(new Error("Failed query: insert into inbox", { cause: new Error('relation "inbox" does not exist') }))).toBe('Failed query (statement and parameters withheld; the cause says why): relation "inbox" does not exist');
+  // A dead letter is read by operators: no parameter, no value Postgres quotes.
+  const withValues = new Error("Failed query: insert into customers values ($1)\nparams: ada@example.com", { cause: new Error('invalid input syntax for type uuid: "ada@example.com"') });
+  expect(describeError(withValues)).not.toContain("ada@example.com");
 });

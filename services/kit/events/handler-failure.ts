@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { withheld } from "../log";
 
 /**
  * Thrown by a handler when the message can never be handled, however often it comes back (it breaks a
@@ -29,12 +30,14 @@ export function isRetryable(e: unknown): boolean {
 
 /**
  * One line for a log or a dead letter: the error's message, with its name when it is not a plain Error,
- * and its cause's (a query error's "Failed query: …" says what failed, its cause why).
+ * and its cause's (a query error says a query failed, its cause why), without the statement's parameters
+ * or the values Postgres quotes: dead letters and logs are read by people who need not see customer data.
  */
 export function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  const own = e.name && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message;
-  return e.cause instanceof Error && !own.includes(e.cause.message) ? `${own}: ${e.cause.message}` : own;
+  const own = e.name && e.name !== "Error" ? `${e.name}: ${withheld(e.message)}` : withheld(e.message);
+  const cause = e.cause instanceof Error ? withheld(e.cause.message) : undefined;
+  return cause && !own.includes(cause) ? `${own}: ${cause}` : own;
 }
 
 /** Delay before the next delivery after delivery `deliveries` failed: the schedule's entry, the last repeating. */

@@ -3,13 +3,13 @@
 // database could not be reached; the handler's own verdicts pass unchanged.
 import { expect, test } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import pino from "pino";
 import { Health } from "../../contracts/gen/health/v1/health_pb";
+import { createLogger } from "../log";
 import { logInterceptor } from "./log-interceptor";
 
 function world(fault: (service: string) => unknown) {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: "debug" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const log = createLogger("test", "debug", { write: (l: string) => void lines.push(JSON.parse(l)) });
   const transport = createRouterTransport(
     (router) =>
       router.service(Health, {
@@ -28,14 +28,20 @@ function world(fault: (service: string) => unknown) {
 
 const failure = (p: Promise<unknown>) => p.then(() => new ConnectError("expected a failure"), (e) => ConnectError.from(e));
 
-test("a query error: Internal 'internal error (request <id>)', the query and its parameters only in the log", async () => {
-  const query = new Error("Failed query: select * from orders where email = $1\nparams: ada@example.com", { cause: Object.assign(new Error("date out of range"), { code: "22008" }) });
+test("a query error: Internal 'internal error (request <id>)'; the log says why without the statement, its parameters or the values Postgres quotes", async () => {
+  const cause = Object.assign(new Error('date/time field value out of range: "+200000-01-01 ada@example.com"'), { code: "22008", routine: "DateTimeParseError", detail: "Key (email)=(ada@example.com)" });
+  const query = new Error("Failed query: select * from orders where email = $1\nparams: ada@example.com", { cause });
   const { client, lines } = world(() => query);
   const err = await failure(client.check({ service: "x" }, { headers: { "x-request-id": "req-42" } }));
   expect(err.code).toBe(Code.Internal);
   expect(err.rawMessage).toBe("internal error (request req-42)");
   expect(err.metadata.get("x-request-id")).toBe("req-42");
-  expect(JSON.stringify(lines)).toContain("Failed query");
+  const logged = JSON.stringify(lines);
+  expect(logged).toContain("Failed query");
+  expect(logged).toContain('"code":"22008"');
+  expect(logged).toContain("date/time field value out of range");
+  expect(logged).not.toContain("ada@example.com");
+  expect(logged).not.toContain("select * from orders");
 });
 
 test("the database unreachable: Unavailable, worth a retry", async () => {
