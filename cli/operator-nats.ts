@@ -1,7 +1,10 @@
+import { fromSeed } from "@nats-io/nkeys";
 import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskCredentials, url } from "../services/kit/config";
+import type { Identity } from "../services/kit/trust/identity";
+import { OPERATOR } from "../services/platform/communication";
 
 /** NATS_URL as every operator command reads it. */
 export const natsUrlSetting = () => url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]);
@@ -18,6 +21,15 @@ export function operatorSeed(env = process.env): string | undefined {
   if (env.NATS_NKEY_SEED_FILE) return readFileSync(env.NATS_NKEY_SEED_FILE, "utf8").trim();
   const file = join(identitiesDir(env), "seeds.json");
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>).operator : undefined;
+}
+
+/** The operator as an identity that signs tokens for the services' ports; none on an open platform. */
+export function operatorIdentity(env = process.env): Identity | undefined {
+  const seed = operatorSeed(env);
+  if (!seed) return undefined;
+  const bytes = new TextEncoder().encode(seed);
+  const keyPair = fromSeed(bytes);
+  return { name: OPERATOR, keyPair, seed: bytes, publicKey: keyPair.getPublicKey() };
 }
 
 /**

@@ -4,11 +4,12 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit/config";
-import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
+import { connectOperatorNats, natsUrlSetting, operatorIdentity } from "./operator-nats";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { createLogger } from "../services/kit/log";
 import { createServiceClients, type RestClient } from "../services/kit/rpc/service-client";
+import { tokenSource, type Identity } from "../services/kit/trust/identity";
 
 export const DEMO_CUSTOMERS = [
   { email: "ada@example.com", name: "Ada Lovelace" },
@@ -78,8 +79,8 @@ async function ensureProduct(client: Client<typeof InventoryService>, p: (typeof
   return toSeeded("created", product);
 }
 
-/** Loads the demo data through the customer and inventory services of `namespace`. */
-export async function seed(nc: NatsConnection, namespace: string) {
+/** Loads the demo data through the customer and inventory services of `namespace`, calling as `caller` (the operator) when the platform checks callers. */
+export async function seed(nc: NatsConnection, namespace: string, caller?: Identity) {
   const missing: string[] = [];
   for (const name of ["customer", "inventory"]) {
     if ((await listInstances(nc, { name, namespace })).length === 0) missing.push(name);
@@ -89,7 +90,7 @@ export async function seed(nc: NatsConnection, namespace: string) {
       `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not running (no instance registered in namespace "${namespace}"); start the platform with \`bun run dev\``,
     );
   }
-  const clients = createServiceClients(nc, { namespace, log: createLogger("seed", "silent") });
+  const clients = createServiceClients(nc, { namespace, log: createLogger("seed", "silent"), token: caller && tokenSource(caller) });
   try {
     const customerApi = clients.rest("customer");
     const inventory = clients.connect(InventoryService);
@@ -130,7 +131,7 @@ async function main() {
   }
   const nc = await connectOperatorNats(cfg.NATS_URL, "seed", (m) => new SeedFailure(m), "; is the platform running?");
   try {
-    console.log(describeSeed(await seed(nc, cfg.PLATFORM_NAMESPACE)));
+    console.log(describeSeed(await seed(nc, cfg.PLATFORM_NAMESPACE, operatorIdentity())));
   } finally {
     await nc.close();
   }

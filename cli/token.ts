@@ -1,9 +1,8 @@
 // `bun run cli token [--for <service>] [--ttl <seconds>]`: a token for calling a service's HTTP and gRPC
 // ports as the operator (grpcurl -H "authorization: Bearer $(bun run cli token --for payment)").
 // Without --for it is good for any service. The operator's seed as the other commands read it.
-import { fromSeed } from "@nats-io/nkeys";
 import { signToken } from "../services/kit/trust/identity";
-import { operatorSeed } from "./operator-nats";
+import { operatorIdentity } from "./operator-nats";
 
 const args = process.argv.slice(2);
 const value = (name: string) => {
@@ -16,11 +15,9 @@ if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) {
   console.error("token: --ttl must be whole seconds from 1 to 86400");
   process.exit(2);
 }
-const seed = operatorSeed();
-if (!seed) {
+const operator = operatorIdentity();
+if (!operator) {
   console.error("token: no operator identity: set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE, or make one with bun run cli identities");
   process.exit(2);
 }
-const bytes = new TextEncoder().encode(seed);
-const keyPair = fromSeed(bytes);
-console.log(signToken({ name: "operator", keyPair, seed: bytes, publicKey: keyPair.getPublicKey() }, audience, { ttlSeconds: ttl }));
+console.log(signToken(operator, audience, { ttlSeconds: ttl }));

@@ -111,7 +111,7 @@ test("calls on a service's ports: none without a token, none from an identity th
   expect((await fetch(`${customer}/readyz`)).status).toBe(200);
 });
 
-test("the CLI as the operator: policies, services; as a service's identity the policy bucket is out of reach", async () => {
+test("the CLI as the operator: policies, services, seed, a token; as a service's identity the policy bucket is out of reach", async () => {
   const set = await cli(["policies", "set", "payment", '{"retry":{"maxRetries":1}}']);
   expect(`${set.code} ${set.stderr}`).toBe("0 ");
   const listed = await cli(["services"]);
@@ -119,9 +119,26 @@ test("the CLI as the operator: policies, services; as a service's identity the p
   expect(listed.stdout).toContain("payment");
   const asOrder = await cli(["policies", "set", "payment", '{"retry":{"maxRetries":0}}'], "order");
   expect(asOrder.code).not.toBe(0);
+  // The seed calls customer and inventory on their own ports, with the operator's token.
+  const seeded = await cli(["seed"]);
+  expect(`${seeded.code} ${seeded.stderr}`).toBe("0 ");
+  expect(seeded.stdout).toContain("ada@example.com");
   const token = await cli(["token", "--for", "payment"]);
   expect(token.code).toBe(0);
-  expect(token.stdout.trim().split(".")).toHaveLength(2);
+  const status = (authorization: string) =>
+    fetch(`${procs.get("payment")!.http}/shop.payment.v1.PaymentService/GetPaymentStatus`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization },
+      body: JSON.stringify({ paymentId: crypto.randomUUID() }),
+    }).then((r) => r.json() as Promise<{ code: string }>);
+  expect((await status(`Bearer ${token.stdout.trim()}`)).code).toBe("not_found");
+  // A token for payment is no good at inventory.
+  const atInventory = await fetch(`${procs.get("inventory")!.http}/shop.inventory.v1.InventoryService/GetProduct`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token.stdout.trim()}` },
+    body: JSON.stringify({ productId: "sku-mug" }),
+  });
+  expect(atInventory.status).toBe(403);
 });
 
 test("a poison event dies into the DLQ, which the operator lists and replays; no service ever lacked a permission it needs", async () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { EXPOSED_METHODS } from "../gateway/domain/exposed-methods";
 import { backendName } from "../gateway/transcoding/http-routes";
 import { EVENT_TYPES } from "../kit/events/event-types";
-import { callersOf, OPERATOR, PLATFORM } from "./communication";
+import { callersOf, communicationMarkdown, OPERATOR, PLATFORM } from "./communication";
 
 const SERVICES = join(import.meta.dir, "..");
 
@@ -59,4 +59,9 @@ test("every event has exactly one producer; callers follow from the table, the o
   }
   expect(callersOf("payment")).toEqual([OPERATOR, "order"]);
   expect(callersOf("customer").sort()).toEqual([OPERATOR, "gateway", "notification", "order"].sort());
+});
+
+test("the README's Security section shows this table as it is", () => {
+  const readme = readFileSync(join(SERVICES, "..", "README.md"), "utf8");
+  expect(readme).toContain(communicationMarkdown());
 });
