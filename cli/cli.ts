@@ -8,6 +8,7 @@ const COMMANDS: Record<string, string> = {
   dlq: "dead letters: list | show <id> | replay <id|--all> | purge",
   invariants: "check the invariants against the services' databases",
   seed: "demo customers and products through the running services",
+  streams: "create the JetStream streams, or bring them to the configured settings (the operator's job on a platform with identities)",
   identities: "the platform's NATS identities and their permissions: [--dir] [--namespace] [--events-prefix] [--policy-bucket]",
   token: "a token to call a service's HTTP and gRPC ports as the operator: [--for <service>] [--ttl <seconds>]",
 };

@@ -4,7 +4,12 @@ import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { eventsConfig } from "../services/kit/events/events-config";
+import { provisionEventStreams } from "../services/kit/events/provision";
+import { EventNames } from "../services/kit/events/streams";
+import { createLogger } from "../services/kit/log";
 import { writeIdentities } from "./identities";
+import { connectOperatorNats } from "./operator-nats";
 
 const ROOT = join(import.meta.dir, "..");
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
@@ -43,6 +48,20 @@ const identities = writeIdentities({
   policyBucket: process.env.RESILIENCE_POLICY_BUCKET || "shop_policies",
 });
 const identitiesDir = join(DATA_DIR, "identities");
+
+/** The streams, made by the operator before any service starts: services may only read them. */
+async function provisionStreams(): Promise<void> {
+  const nc = await connectOperatorNats(NATS_URL, "dev", (m) => new Error(m), "", identities.ids.operator!.seed);
+  try {
+    const cfg = eventsConfig(process.env);
+    const made = (await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("dev", "silent"))).filter((o) => o.outcome !== "unchanged");
+    if (made.length) say(`streams: ${made.map((o) => `${o.stream} ${o.outcome}`).join(", ")}`);
+  } catch (e) {
+    fail(`cannot set up the streams on ${NATS_URL} as the operator: ${e instanceof Error ? e.message : e}`);
+  } finally {
+    await nc.close();
+  }
+}
 
 /**
  * Uses the NATS at NATS_URL, or starts `nats-server` from PATH with JetStream and the platform's
@@ -141,6 +160,7 @@ async function follow(child: Child, stream: ReadableStream<Uint8Array>, onStarte
 }
 
 const nats = await ensureNats();
+await provisionStreams();
 const secrets = devSecrets();
 const children: Child[] = [];
 let stopping = false;

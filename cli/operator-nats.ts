@@ -37,8 +37,7 @@ export function operatorIdentity(env = process.env): Identity | undefined {
  * reconnecting: the command either reaches NATS now or fails with one line naming NATS_URL (`fail`
  * makes the command's own error from it).
  */
-export async function connectOperatorNats(natsUrl: string, name: string, fail: (message: string) => Error, hint = ""): Promise<NatsConnection> {
-  const seed = operatorSeed();
+export async function connectOperatorNats(natsUrl: string, name: string, fail: (message: string) => Error, hint = "", seed = operatorSeed()): Promise<NatsConnection> {
   try {
     return await connect({
       servers: natsUrl.split(",").map((s) => s.trim()),

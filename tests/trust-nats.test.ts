@@ -86,10 +86,34 @@ describe("order's identity", () => {
     expect(await refused(kv.put("payment", '{"bulkhead":{"maxConcurrent":1,"maxQueued":0}}'))).toMatch(/Permissions Violation|timeout/i);
   });
 
-  test("cannot delete or purge a stream, nor read another service's consumer", async () => {
+  test("cannot delete, purge, change or create a stream", async () => {
     const jsm = await jetstreamManager(await as("order"));
     expect(await refused(jsm.streams.delete(names.stream("PAYMENTS")))).toMatch(/Permissions Violation|timeout/i);
     expect(await refused(jsm.streams.purge(names.stream("ORDERS")))).toMatch(/Permissions Violation|timeout/i);
+    // Shrinking payment's stream to one message, or taking its subjects, would lose events as surely.
+    expect(await refused(jsm.streams.update(names.stream("PAYMENTS"), { max_msgs: 1 }))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.streams.update(names.stream("ORDERS"), { subjects: [names.subject("orders.>"), names.subject("payments.>")] }))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.streams.add({ name: names.stream("ORDERS2" as never), subjects: ["elsewhere.>"] }))).toMatch(/Permissions Violation|timeout/i);
+    expect((await jsm.streams.info(names.stream("PAYMENTS"))).config.max_msgs).toBe(-1);
+  });
+
+  test("starts on streams the operator made: reads them, changes nothing, and says what differs", async () => {
+    const jsm = await jetstreamManager(await as("order"));
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+    const outcomes = await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, STREAM_MAX_AGE_HOURS: "1" }), log);
+    expect(outcomes.find((o) => o.stream === names.stream("ORDERS"))).toMatchObject({ outcome: "differs", changed: ["max_age"] });
+    expect(lines.join("")).toContain("bun run cli streams");
+    // A stream that is missing stops the service with the operator's command to run.
+    const opJsm = await jetstreamManager(await as("operator"));
+    await opJsm.streams.delete(names.stream("DLQ_ADVISORIES"));
+    try {
+      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log))).toContain(`stream ${names.stream("DLQ_ADVISORIES")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
+    } finally {
+      await ensureStreams(opJsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log);
+    }
+    // Streams of another events prefix are not this identity's to read: said as such.
+    expect(await refused(ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log))).toContain("EVENTS_PREFIX");
   });
 });
 

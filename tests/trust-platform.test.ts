@@ -44,6 +44,10 @@ const cli = async (args: string[], seed = "operator") => {
 beforeAll(async () => {
   ({ publicKeys } = writeIdentities({ dir, namespace, eventsPrefix, policyBucket }));
   nats = await startTestNatsServer({ config: readFileSync(join(dir, "auth.conf"), "utf8") });
+  // The operator makes the streams first: services may only read them.
+  const made = await cli(["streams"]);
+  expect(`${made.code} ${made.stderr}`).toBe("0 ");
+  expect(made.stdout).toContain(`created   ${eventsPrefix}_ORDERS`);
   const start = async (name: string) => {
     const own = name === "gateway" ? secrets : name === "notification" ? { ...db.env(name), MAILBOX_DIR: mailbox } : db.env(name);
     const p = await startServiceProcess(name, { env: { ...common(), ...own, NATS_NKEY_SEED_FILE: join(dir, `${name}.seed`) }, timeoutMs: 30_000 });

@@ -1,6 +1,6 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { EventNames } from "./streams";
+import { isPermissionDenied, StreamsNotProvisioned, type EventNames } from "./streams";
 
 export interface RecordedFailure {
   /** Why the last delivery failed (the handler's error, or why the message is poison). */
@@ -20,10 +20,18 @@ const KEEP_MS = 7 * 24 * 3_600_000;
 export class LastErrors {
   private constructor(private readonly kv: KV) {}
 
+  /** The bucket, created when missing (`create` only reads an existing one's settings). */
+  static async ensureBucket(nc: NatsConnection, names: EventNames, replicas: number): Promise<KV> {
+    return new Kvm(nc).create(names.errorBucket, { history: 1, ttl: KEEP_MS, replicas });
+  }
+
   static async open(nc: NatsConnection, names: EventNames, replicas: number): Promise<LastErrors> {
-    const kvm = new Kvm(nc);
-    const kv = await kvm.create(names.errorBucket, { history: 1, ttl: KEEP_MS, replicas }).catch(() => kvm.open(names.errorBucket));
-    return new LastErrors(kv);
+    try {
+      return new LastErrors(await LastErrors.ensureBucket(nc, names, replicas));
+    } catch (e) {
+      if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`the bucket ${names.errorBucket} does not exist, and this identity may not create it: the operator provisions it (bun run cli streams)`);
+      throw e;
+    }
   }
 
   static key(stream: string, consumer: string, streamSeq: number): string {

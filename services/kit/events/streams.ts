@@ -92,23 +92,43 @@ export function streamConfigs(names: EventNames, cfg: EventsConfig): (Partial<St
 /** Settings that may differ between the wanted and the existing stream, and can be updated in place. */
 const UPDATABLE = ["description", "subjects", "max_age", "duplicate_window", "num_replicas", "discard"] as const;
 
+export interface StreamOutcome {
+  stream: string;
+  outcome: "created" | "updated" | "unchanged" | "differs";
+  /** The settings that differ from the configuration (updated, or left for the operator). */
+  changed?: string[];
+}
+
+/** NATS refused this connection's identity the subject: its permissions do not cover it. */
+export const isPermissionDenied = (e: unknown) => /permissions violation/i.test(String(e));
+
+/** Creating and changing streams is the operator's on a platform with identities. */
+export class StreamsNotProvisioned extends Error {}
+
 /**
  * Creates the streams, or brings existing ones to the configured settings. Safe to run from every
- * replica at once: a stream created meanwhile by another is updated instead.
+ * replica at once: a stream created meanwhile by another is updated instead. On a platform with
+ * identities only the operator may create or change a stream (`bun run cli streams`): a service then
+ * fails with a StreamsNotProvisioned naming a missing one, and works on with one whose settings
+ * differ (the difference logged for the operator).
  */
-export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger): Promise<void> {
+export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger): Promise<StreamOutcome[]> {
+  const outcomes: StreamOutcome[] = [];
   for (const want of streamConfigs(names, cfg)) {
     const name = want.name!;
     const existing = await jsm.streams.info(name).catch((e) => {
       if (isNotFound(e)) return undefined;
+      if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`this identity may not read stream ${name}: were the identities made for another EVENTS_PREFIX or NATS account? (bun run cli identities --events-prefix)`);
       throw e;
     });
     if (!existing) {
       try {
         await jsm.streams.add(want);
         log.info({ stream: name }, "stream created");
+        outcomes.push({ stream: name, outcome: "created" });
         continue;
       } catch (e) {
+        if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`stream ${name} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
         if (!/already in use/i.test(String(e))) throw e;
       }
     }
@@ -116,11 +136,21 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
     const changed = UPDATABLE.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(want[k]));
     if (current.storage !== want.storage || current.retention !== want.retention)
       log.warn({ stream: name, storage: current.storage, retention: current.retention }, "stream storage or retention differs from the configuration; it cannot change in place");
-    if (changed.length) {
+    if (!changed.length) {
+      outcomes.push({ stream: name, outcome: "unchanged" });
+      continue;
+    }
+    try {
       await jsm.streams.update(name, Object.fromEntries(changed.map((k) => [k, want[k]])));
       log.info({ stream: name, changed }, "stream updated");
+      outcomes.push({ stream: name, outcome: "updated", changed });
+    } catch (e) {
+      if (!isPermissionDenied(e)) throw e;
+      log.warn({ stream: name, changed }, "stream settings differ from the configuration; the operator applies them (bun run cli streams)");
+      outcomes.push({ stream: name, outcome: "differs", changed });
     }
   }
+  return outcomes;
 }
 
 export function isNotFound(e: unknown): boolean {

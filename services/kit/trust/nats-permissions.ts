@@ -24,7 +24,7 @@ export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
 
 /**
  * The least a service needs on the bus, as nats-server permissions: publish its own events and dead
- * letters; create, read and update (never delete or purge) the platform's streams; run its own durable
+ * letters; read (never create, change, delete or purge) the platform's streams; run its own durable
  * consumers and ack their messages; read (never write) the policy bucket; keep its consumers' last errors;
  * register under its own name only and look up only the services it calls; read only its own inbox.
  * Everything not allowed is denied.
@@ -45,7 +45,9 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     ...role.publishes.map((s) => names.subject(s)),
     ...role.consumes.map(({ consumer }) => names.subject(`dlq.*.${consumer}`)),
     `${api}.INFO`,
-    ...streams.flatMap((s) => [`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`]),
+    // Streams are the operator's to create and change (bun run cli streams): with UPDATE, any service
+    // could have shrunk another's stream to one message or taken its subjects.
+    ...streams.map((s) => `${api}.STREAM.INFO.${s}`),
     ...durables.flatMap(({ stream, consumer }) => [
       `${api}.CONSUMER.CREATE.${stream}.${consumer}`,
       `${api}.CONSUMER.CREATE.${stream}.${consumer}.>`,
