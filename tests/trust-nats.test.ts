@@ -117,6 +117,13 @@ describe("order's identity", () => {
   });
 });
 
+test("a consuming service keeps the last errors of its own consumers only", async () => {
+  await new Kvm(await as("operator")).create(names.errorBucket, { history: 1 });
+  const kv = await new Kvm(await as("notification")).open(names.errorBucket);
+  expect(await kv.put(`${names.stream("ORDERS")}.notification-order-emails.1`, "{}")).toBeGreaterThan(0);
+  expect(await refused(kv.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.1`, '{"error":"forged"}'))).toMatch(/Permissions Violation|timeout/i);
+});
+
 test("a service looks up only the services it calls: the gateway never learns where payment is", async () => {
   await new Svcm(await as("payment")).add({ name: "payment", version: "1.0.0", metadata: { namespace, http_url: "http://127.0.0.1:7777" } });
   const gateway = await as("gateway");

@@ -58,11 +58,11 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     ]),
     // The dead-letter writer copies a dead message from its stream.
     ...(role.consumes.length ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream as never)))].flatMap((s) => [`${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]) : []),
-    // Its consumers' last errors, for their dead letters; and resolving a dead letter of its own consumers
+    // Its own consumers' last errors (keys <stream>.<consumer>.<seq>), for their dead letters; and resolving a dead letter of its own consumers
     // once its replayed copy was handled (or died again, as a new letter). The server cannot tell whose
     // letter a deletion is: that much of the DLQ every consuming service may touch.
     ...(role.consumes.length
-      ? [`$KV.${names.errorBucket}.>`, `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
+      ? [...role.consumes.map(({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream as never)}.${consumer}.*`), `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
       : []),
     // The policy bucket: read and watch (an ordered consumer of any name), never write.
     `${api}.STREAM.INFO.${policies}`,
