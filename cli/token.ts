@@ -1,7 +1,7 @@
 // `bun run cli token [--for <service>] [--ttl <seconds>]`: a token for calling a service's HTTP and gRPC
 // ports as the operator (grpcurl -H "authorization: Bearer $(bun run cli token --for payment)").
 // Without --for it is good for any service. The operator's seed as the other commands read it.
-import { signToken } from "../services/kit/trust/identity";
+import { MAX_TOKEN_TTL_SECONDS, signToken } from "../services/kit/trust/identity";
 import { operatorIdentity } from "./operator-nats";
 
 const args = process.argv.slice(2);
@@ -11,7 +11,7 @@ const value = (name: string) => {
 };
 const audience = value("for") ?? "*";
 const ttl = Number(value("ttl") ?? 3600);
-if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) {
+if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) {
   console.error("token: --ttl must be whole seconds from 1 to 86400");
   process.exit(2);
 }

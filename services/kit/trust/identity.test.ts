@@ -27,6 +27,12 @@ describe("tokens", () => {
     expect(check(signToken(gateway, "payment"))).toMatchObject({ ok: false, status: "permission_denied", why: "gateway may not call payment" });
   });
 
+  test("refused without a fault: claims that are not an object, a life longer than a day", () => {
+    for (const body of ["null", "1", '"x"', "[]"]) expect(check(`${Buffer.from(body).toString("base64url")}.AA`)).toMatchObject({ ok: false, status: "unauthenticated" });
+    expect(check(signToken(operator, "*", { ttlSeconds: 100 * 365 * 86_400 }))).toMatchObject({ ok: false, why: "the token lives longer than 86400 s" });
+    expect(check(signToken(operator, "*", { ttlSeconds: 86_400 }))).toEqual({ ok: true, caller: "operator" });
+  });
+
   test("a token with its claims changed no longer matches its signature", () => {
     const [body, signature] = signToken(gateway, "inventory").split(".");
     const claims = JSON.parse(Buffer.from(body!, "base64url").toString());

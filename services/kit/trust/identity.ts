@@ -73,6 +73,8 @@ export function readTrust(name: string, env: Env): TrustConfig {
 
 /** How long a token holds: short, so one that leaked is soon worthless; callers renew theirs well before. */
 export const TOKEN_TTL_SECONDS = 300;
+/** The longest life a token may have (an operator's, `bun run cli token --ttl`). */
+export const MAX_TOKEN_TTL_SECONDS = 86_400;
 
 interface Claims {
   /** Who signed it (an identity name). */
@@ -115,6 +117,7 @@ export function tokenVerifier(service: string, roster: ReadonlyMap<string, strin
     } catch {
       return { ok: false, status: "unauthenticated", why: "not a token" };
     }
+    if (typeof claims !== "object" || claims === null) return { ok: false, status: "unauthenticated", why: "not a token" };
     const key = typeof claims.iss === "string" ? keys.get(claims.iss) : undefined;
     if (!key) return { ok: false, status: "unauthenticated", why: `token of an unknown identity` };
     let valid = false;
@@ -123,6 +126,8 @@ export function tokenVerifier(service: string, roster: ReadonlyMap<string, strin
     } catch {}
     if (!valid) return { ok: false, status: "unauthenticated", why: `the token's signature is not ${claims.iss}'s` };
     if (typeof claims.exp !== "number" || claims.exp <= seconds) return { ok: false, status: "unauthenticated", why: "the token has expired" };
+    // Whoever signs decides how long a token lives, within a day: a stolen one must not work for years.
+    if (claims.exp > seconds + MAX_TOKEN_TTL_SECONDS + 60) return { ok: false, status: "unauthenticated", why: `the token lives longer than ${MAX_TOKEN_TTL_SECONDS} s` };
     if (claims.aud !== service && !(claims.aud === "*" && claims.iss === operator)) return { ok: false, status: "permission_denied", why: `the token is for ${claims.aud}, not ${service}` };
     if (!allowedCallers.includes(claims.iss)) return { ok: false, status: "permission_denied", why: `${claims.iss} may not call ${service}` };
     if (good.size > 10_000) good.clear();
