@@ -8,7 +8,7 @@ import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letter
 import { eventsConfig } from "../services/kit/events/events-config";
 import { EVENT_TYPES } from "../services/kit/events/event-types";
 import { EventNames } from "../services/kit/events/streams";
-import { connectOperatorNats } from "./operator-nats";
+import { connectOperatorNats, operatorIdentity } from "./operator-nats";
 
 const USAGE = `usage: bun cli/dlq.ts <command>
   list [--json]              every dead letter: id, when, consumer, event, deliveries, reason
@@ -49,7 +49,8 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const jsm = await jetstreamManager(nc);
-    const dlq = new DeadLetters(jsm, jetstream(nc), new EventNames(cfg.EVENTS_PREFIX));
+    // Replays are signed with the operator's key: only those resolve a dead letter on a platform with identities.
+    const dlq = new DeadLetters(jsm, jetstream(nc), new EventNames(cfg.EVENTS_PREFIX), { signer: operatorIdentity() });
     switch (command) {
       case "list": {
         const letters = await dlq.list();

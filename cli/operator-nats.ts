@@ -3,7 +3,7 @@ import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transp
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskCredentials, url } from "../services/kit/config";
-import type { Identity } from "../services/kit/trust/identity";
+import { readTrust, type Identity } from "../services/kit/trust/identity";
 import { OPERATOR } from "../services/platform/communication";
 
 /** NATS_URL as every operator command reads it. */
@@ -21,6 +21,17 @@ export function operatorSeed(env = process.env): string | undefined {
   if (env.NATS_NKEY_SEED_FILE) return readFileSync(env.NATS_NKEY_SEED_FILE, "utf8").trim();
   const file = join(identitiesDir(env), "seeds.json");
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>).operator : undefined;
+}
+
+/**
+ * The platform's public keys, for checking what services present (registrations): PLATFORM_PUBLIC_KEYS,
+ * else the public-keys.env that `bun run cli identities` wrote beside the seeds; none on an open platform.
+ */
+export function operatorRoster(env = process.env): ReadonlyMap<string, string> {
+  let keys = env.PLATFORM_PUBLIC_KEYS;
+  const file = join(identitiesDir(env), "public-keys.env");
+  if (!keys && existsSync(file)) keys = readFileSync(file, "utf8").trim().replace(/^PLATFORM_PUBLIC_KEYS=/, "");
+  return keys ? readTrust(OPERATOR, { PLATFORM_PUBLIC_KEYS: keys }).roster : new Map();
 }
 
 /** The operator as an identity that signs tokens for the services' ports; none on an open platform. */

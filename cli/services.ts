@@ -4,7 +4,8 @@
 //   --json  the same as JSON
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit/config";
-import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
+import { registrationVerifier } from "../services/kit/trust/registration-proof";
+import { connectOperatorNats, identitiesDir, natsUrlSetting, operatorRoster } from "./operator-nats";
 import { listInstances, type Instance } from "../services/kit/nats/service-directory";
 
 /** 3d 4h, 2h 5m, 4m 10s, 12s. */
@@ -53,7 +54,14 @@ async function main() {
   const nc = await connectOperatorNats(cfg.NATS_URL, "services-cli", (m) => new Error(m));
   try {
     const all = args.has("--all");
-    const instances = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
+    const trusted = registrationVerifier(operatorRoster());
+    const answered = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
+    const instances = answered.filter((i) => trusted({ name: i.name, metadata: i.metadata }));
+    const strangers = answered.filter((i) => !instances.includes(i));
+    if (strangers.length)
+      console.error(
+        `services: left out ${strangers.length} registration${strangers.length === 1 ? "" : "s"} not signed by the service named (checked against PLATFORM_PUBLIC_KEYS or ${identitiesDir()}/public-keys.env): ${strangers.map((i) => `${i.name} ${i.id} (${i.http ?? "no URL"})`).join(", ")}`,
+      );
     if (args.has("--json")) console.log(JSON.stringify(instances, null, 2));
     else if (instances.length === 0) console.log(all ? "no services registered" : `no services registered in namespace "${cfg.PLATFORM_NAMESPACE}" (is the platform running? --all lists every namespace)`);
     else {

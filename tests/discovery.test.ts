@@ -147,8 +147,9 @@ test("SIGKILL one of three under a steady stream of charges: no call fails, the 
   expect(calls).toBeGreaterThan(60);
 });
 
+/** The CLI on this test's open bus: no identities of a dev run (.data/identities) to check registrations against. */
 async function runCli(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "cli/services.ts", ...args], { cwd: `${import.meta.dir}/..`, env: { ...process.env, PLATFORM_NAMESPACE: namespace, ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", "cli/services.ts", ...args], { cwd: `${import.meta.dir}/..`, env: { ...process.env, PLATFORM_NAMESPACE: namespace, IDENTITIES_DIR: "/nonexistent/identities", PLATFORM_PUBLIC_KEYS: "", ...env }, stdout: "pipe", stderr: "pipe" });
   const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(killer);

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Svcm } from "@nats-io/services";
-import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { fromSeed } from "@nats-io/nkeys";
+import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { provisionEventStreams } from "../services/kit/events/provision";
+import { listInstances } from "../services/kit/nats/service-directory";
+import { registerService } from "../services/kit/nats/registration";
+import { registrationProof, registrationVerifier } from "../services/kit/trust/registration-proof";
 import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
 import { EventNames, ensureStreams } from "../services/kit/events/streams";
 import { eventsConfig } from "../services/kit/events/events-config";
@@ -36,7 +41,7 @@ beforeAll(async () => {
   nats = await startTestNatsServer({ config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }) });
   // The operator lays out the streams and the policy bucket.
   const op = await as("operator");
-  await ensureStreams(await jetstreamManager(op), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }));
+  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }));
   await new Kvm(op).create(policyBucket);
 });
 
@@ -117,11 +122,43 @@ describe("order's identity", () => {
   });
 });
 
-test("a consuming service keeps the last errors of its own consumers only", async () => {
-  await new Kvm(await as("operator")).create(names.errorBucket, { history: 1 });
+test("a consuming service keeps the last errors of its own consumers only, and cannot empty the bucket", async () => {
   const kv = await new Kvm(await as("notification")).open(names.errorBucket);
   expect(await kv.put(`${names.stream("ORDERS")}.notification-order-emails.1`, "{}")).toBeGreaterThan(0);
   expect(await refused(kv.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.1`, '{"error":"forged"}'))).toMatch(/Permissions Violation|timeout/i);
+  // Order's entry, then a roll-up sent by notification on a key of its own: refused, order's entry stays.
+  const orders = await new Kvm(await as("order")).open(names.errorBucket);
+  await orders.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.7`, '{"error":"real"}');
+  const h = headers();
+  h.set("Nats-Rollup", "all");
+  const js = jetstream(await as("notification"));
+  expect(await refused(js.publish(`$KV.${names.errorBucket}.${names.stream("ORDERS")}.notification-order-emails.2`, new Uint8Array([1]), { headers: h }))).toMatch(/rollup/i);
+  expect((await orders.get(`${names.stream("PAYMENTS")}.order-payment-outcomes.7`))?.string()).toBe('{"error":"real"}');
+});
+
+test("anyone may answer a listing of every service, but only a registration signed by the service it names is believed", async () => {
+  const identity = (name: string) => {
+    const keyPair = fromSeed(new TextEncoder().encode(ids[name]!.seed));
+    return { name, keyPair, seed: new TextEncoder().encode(ids[name]!.seed), publicKey: keyPair.getPublicKey() };
+  };
+  const endpoints = { http: "http://127.0.0.1:7001" };
+  const common = { version: "1.0.0", description: "", namespace, status: () => ({ ready: true }), rpcCounts: () => ({ requests: 0, errors: 0 }) };
+  const real = await registerService(await as("inventory"), { ...common, name: "inventory", endpoints, prove: (m) => registrationProof(identity("inventory"), m) });
+  // Order's identity answers the generic $SRV.INFO as "inventory", with a proof made with its own key
+  // (it cannot subscribe to $SRV.INFO.inventory, so it answers by hand, as an attacker would).
+  const nc = await as("order");
+  const metadata = { namespace, http_url: "http://127.0.0.1:6666" };
+  const fake = { id: "FAKEINVENTORY000000000" };
+  const info = { type: "io.nats.micro.v1.info_response", name: "inventory", id: fake.id, version: "6.6.6", description: "", metadata: { ...metadata, proof: registrationProof({ ...identity("order"), name: "inventory" }, metadata) }, endpoints: [] };
+  nc.subscribe("$SRV.INFO", { callback: (_, m) => void m.respond(JSON.stringify(info)) });
+  await nc.flush();
+  const roster = new Map(Object.entries(ids).map(([n, k]) => [n, k.publicKey]));
+  const listed = await listInstances(await as("gateway"), { namespace, trusted: registrationVerifier(roster) });
+  expect(listed.map((i) => i.id)).toContain(real.id);
+  expect(listed.map((i) => i.id)).not.toContain(fake.id);
+  // Without the check the fake shows up: that is what the proof is for.
+  expect((await listInstances(await as("gateway"), { namespace })).map((i) => i.id)).toContain(fake.id);
+  await real.stop();
 });
 
 test("a service looks up only the services it calls: the gateway never learns where payment is", async () => {

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus } from "../services/contracts/gen/health/v1/health_pb";
 import { PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import { CustomerRegisteredSchema } from "../services/contracts/gen/shop/customer/v1/customer_pb";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
 import { signToken } from "../services/kit/trust/identity";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
@@ -115,6 +117,17 @@ test("calls on a service's ports: none without a token, none from an identity th
   expect((await fetch(`${customer}/readyz`)).status).toBe(200);
 });
 
+test("the gateway's admin listing and the CLI show every service, each registration signed by its own key", async () => {
+  const res = await fetch(`${procs.get("gateway")!.http}/v1/services`, { headers: { "x-api-key": secrets.GATEWAY_ADMIN_API_KEY } });
+  expect(res.status).toBe(200);
+  const { instances } = (await res.json()) as { instances: { name: string; metadata: Record<string, string> }[] };
+  expect([...new Set(instances.map((i) => i.name))].sort()).toEqual(["customer", "gateway", "inventory", "marketing", "notification", "order", "payment"]);
+  expect(instances.every((i) => i.metadata.proof)).toBe(true);
+  const listed = await cli(["services"]);
+  expect(`${listed.code} ${listed.stderr}`).toBe("0 ");
+  expect(listed.stdout).toContain("7 services");
+});
+
 test("the CLI as the operator: policies, services, seed, a token; as a service's identity the policy bucket is out of reach", async () => {
   const set = await cli(["policies", "set", "payment", '{"retry":{"maxRetries":1}}']);
   expect(`${set.code} ${set.stderr}`).toBe("0 ");
@@ -164,6 +177,30 @@ test("a poison event dies into the DLQ, which the operator lists and replays; no
     const letterId = listed.stdout.split("\n").find((l) => l.includes(id) && l.includes("notification"))!.trim().split(/\s+/)[0]!;
     const replay = await cli(["dlq", "replay", letterId]);
     expect(replay.stdout).toContain("failed again");
+
+    // Customer's identity may publish its own events, and sets dlq-replay-of on a good one naming a
+    // dead letter of another consumer and event: the event is handled, the dead letter stays.
+    const letters = (await cli(["dlq", "list"])).stdout.split("\n").filter((l) => l.includes(id)).map((l) => l.trim().split(/\s+/)[0]!);
+    expect(letters.length).toBeGreaterThan(0);
+    const customer = await connect({ servers: nats.url, inboxPrefix: "_INBOX_customer", authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(join(dir, "customer.seed"), "utf8").trim())) });
+    try {
+      for (const letter of letters) {
+        const forged = headers();
+        const customerId = crypto.randomUUID();
+        for (const [k, v] of Object.entries({ "ce-id": crypto.randomUUID(), "ce-type": "shop.customer.v1.CustomerRegistered", "ce-source": "/shop/customer", "ce-time": new Date().toISOString(), "ce-specversion": "1.0", "ce-subject": customerId, "dlq-replay-of": letter }))
+          forged.set(k, v);
+        const body = toBinary(CustomerRegisteredSchema, create(CustomerRegisteredSchema, { customer: { id: customerId, email: `${customerId}@example.com`, name: "Mallory" } }));
+        await jetstream(customer).publish(`${eventsPrefix}.customers.registered`, body, { headers: forged });
+      }
+      await waitFor(() => procs.get("marketing")!.logs.filter((l) => JSON.stringify(l).includes("replay of that dead letter is not the operator")).length >= letters.length || undefined, {
+        timeoutMs: 20_000,
+        what: "marketing handling the forged copies",
+      });
+    } finally {
+      await customer.close();
+    }
+    const after = (await cli(["dlq", "list"])).stdout;
+    for (const letter of letters) expect(after).toMatch(new RegExp(`^\\s*${letter}\\s`, "m"));
   } finally {
     await op.close();
   }

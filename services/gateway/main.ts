@@ -10,7 +10,7 @@ await runService({
   description: "The client-facing REST API",
   // The HTTP port is public: probes, metrics and RPC health answer on the operations port (loopback by default).
   ports: { http: 8080, ops: 9080 },
-  build: ({ env, nats, namespace, clients, log, metrics }) => {
+  build: ({ env, nats, namespace, clients, log, metrics, trustedRegistration }) => {
     const config = gatewayConfig(env);
     return {
       rest: gatewayRoutes({
@@ -18,7 +18,7 @@ await runService({
         exposed: EXPOSED_METHODS,
         transportFor: clients.transport,
         customerFetch: clients.rest("customer"),
-        directory: { nats, namespace },
+        directory: { nats, namespace, trusted: trustedRegistration },
         log,
         version,
         registry: metrics.registry,

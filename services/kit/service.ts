@@ -20,6 +20,7 @@ import { serviceRpc } from "./rpc/service-rpc";
 import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
+import { registrationProof, registrationVerifier } from "./trust/registration-proof";
 
 /** The identity that may call any service (operators' tools); its tokens may be for any audience. */
 export const OPERATOR = "operator";
@@ -64,6 +65,8 @@ export interface ServiceContext<S extends Record<string, unknown> = Record<strin
   clients: ServiceClients;
   /** The platform namespace this instance registers in (PLATFORM_NAMESPACE). */
   namespace: string;
+  /** Whether a registration was signed by the service it names (every one, on an open platform). */
+  trustedRegistration: (info: { name: string; metadata?: Record<string, string> }) => boolean;
   /** Present when the definition declares a database; migrated before build runs. */
   db: Database<S>;
 }
@@ -139,6 +142,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   let parts: ServiceParts;
   let events: RunningEvents | undefined;
   let clients: ServiceClients | undefined;
+  const trustedRegistration = registrationVerifier(trust.roster);
   try {
     if (def.database) {
       database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
@@ -148,12 +152,12 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
       log,
       registry: metrics.registry,
       policies: kvPolicies(nats, { bucket: cfg.RESILIENCE_POLICY_BUCKET, log }),
-      discovery: { pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS, refreshMs: cfg.DISCOVERY_REFRESH_MS },
+      discovery: { pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS, refreshMs: cfg.DISCOVERY_REFRESH_MS, trusted: trustedRegistration },
       token: trust.identity && tokenSource(trust.identity),
     });
     await clients.ready;
-    parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, db: database?.db as Database<S> });
-    events = await startEvents({ service: def.name, env, log, nats, registry: metrics.registry, database, outbox: !!def.outbox, consumers: parts.consumers ?? [] });
+    parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, trustedRegistration, db: database?.db as Database<S> });
+    events = await startEvents({ service: def.name, env, log, nats, registry: metrics.registry, database, outbox: !!def.outbox, consumers: parts.consumers ?? [], operatorKey: trust.roster.get(OPERATOR) });
   } catch (e) {
     await clients?.stop();
     await database?.close();
@@ -207,6 +211,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     namespace: cfg.PLATFORM_NAMESPACE,
     status: () => ({ ready: accepting }),
     rpcCounts: () => ({ ...metrics.rpcTotals }),
+    prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
   });
   health.setAll(ServingStatus.SERVING);
   log.info({ id: registration.id, version: def.version, ...endpoints }, `${def.name} started`);

@@ -13,10 +13,12 @@ export interface ServiceRole {
   consumes: { stream: DomainStream; consumer: string }[];
   /** The services it calls (RPC or REST). */
   calls: string[];
+  /** Lists every instance of every service (the gateway's admin view, GET /v1/services), calling none of them. */
+  lists?: boolean;
 }
 
 export const PLATFORM: Record<string, ServiceRole> = {
-  gateway: { publishes: [], consumes: [], calls: ["order", "inventory", "customer"] },
+  gateway: { publishes: [], consumes: [], calls: ["order", "inventory", "customer"], lists: true },
   order: {
     // Its own events, and the one command it sends payment: charge asynchronously.
     publishes: ["orders.>", "payments.requested"],

@@ -28,7 +28,7 @@ export interface GatewayDeps {
   log: Logger;
   version: string;
   /** For GET /v1/services (instances of this namespace); absent in tests that run without NATS. */
-  directory?: { nats: NatsConnection; namespace: string };
+  directory?: { nats: NatsConnection; namespace: string; trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean };
   /** Where the gateway's own metrics go (the service's registry). */
   registry?: Registry;
 }
@@ -62,7 +62,7 @@ export function gatewayRoutes(deps: GatewayDeps) {
 
     app.post("/v1/customers", signUpLimit({ perMinute: config.GATEWAY_SIGNUP_RATE_PER_MINUTE, burst: config.GATEWAY_SIGNUP_BURST }));
     app.get("/openapi.json", (c) => c.json(openapi));
-    if (deps.directory) servicesRoutes(deps.directory.nats, deps.directory.namespace)(app);
+    if (deps.directory) servicesRoutes(deps.directory.nats, deps.directory.namespace, deps.directory.trusted)(app);
     customerRoutes({ customerFetch: deps.customerFetch, tokens, log: deps.log })(app);
     app.use(transcoder({ routes, transportFor: deps.transportFor, upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS, log: deps.log, requests }));
     // Unknown API paths answer in the gateway's shape; RPC-shaped paths keep the kit's protocol answer.

@@ -8,14 +8,15 @@ import type { GatewayEnv } from "./gateway-env";
 
 /**
  * GET /v1/services: what is running in this platform's namespace, as the NATS services API sees it.
- * Admins only: it shows every instance's internal URLs and call counts.
+ * Admins only: it shows every instance's internal URLs and call counts. Only registrations signed by
+ * the service they name are listed (anyone on the bus may answer a listing).
  */
-export function servicesRoutes(nc: NatsConnection, namespace: string) {
+export function servicesRoutes(nc: NatsConnection, namespace: string, trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean) {
   return (app: Hono<GatewayEnv>) => {
     app.get("/v1/services", async (c) => {
       const access = decideAccess(c.get("caller"), "admin");
       if (!access.allowed) return apiError(access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied, access.message);
-      return c.json({ instances: await listInstances(nc, { namespace, stats: true }) });
+      return c.json({ instances: await listInstances(nc, { namespace, stats: true, trusted }) });
     });
   };
 }

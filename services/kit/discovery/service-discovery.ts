@@ -26,6 +26,8 @@ export interface DiscoveryOptions {
   missedPings?: number;
   /** Answers to INFO and PING are gathered until none came for this long. */
   gatherMs?: number;
+  /** Which registrations to believe (trust/registration-proof.ts); all, on an open platform. */
+  trusted?: (info: ServiceIdentity) => boolean;
   log?: Logger;
 }
 
@@ -56,9 +58,9 @@ export class ServiceDiscovery {
   readonly #link: BusLink;
   #stopped = false;
 
-  constructor(nc: NatsConnection, { namespace, refreshMs = 5000, pingIntervalMs = 500, missedPings = 2, gatherMs = 50, log }: DiscoveryOptions) {
+  constructor(nc: NatsConnection, { namespace, refreshMs = 5000, pingIntervalMs = 500, missedPings = 2, gatherMs = 50, trusted = () => true, log }: DiscoveryOptions) {
     this.#nc = nc;
-    this.#opts = { namespace, refreshMs, pingIntervalMs, missedPings, gatherMs, log };
+    this.#opts = { namespace, refreshMs, pingIntervalMs, missedPings, gatherMs, trusted, log };
     this.#client = new Svcm(nc).client({ strategy: "stall", stall: gatherMs, maxWait: Math.max(1000, gatherMs * 4) });
     this.#link = new BusLink(nc);
     this.#link.onReconnect(() => {
@@ -158,7 +160,7 @@ class InstancePool {
         if (epoch !== this.link.epoch || !this.link.connected) return;
         const next = new Map<string, { instance: DiscoveredInstance; missed: number }>();
         for (const info of infos) {
-          const instance = toInstance(info, this.opts.namespace);
+          const instance = toInstance(info, this.opts.namespace, this.opts.trusted);
           if (instance) next.set(instance.id, { instance, missed: 0 });
         }
         const before = [...this.#byId.keys()].sort().join();
@@ -187,7 +189,7 @@ class InstancePool {
       const epoch = this.link.epoch;
       const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
       if (epoch !== this.link.epoch || !this.link.connected) return;
-      const alive = new Set(answers.filter((a) => registeredEndpoints(a, this.opts.namespace)).map((a) => a.id));
+      const alive = new Set(answers.filter((a) => registeredEndpoints(a, this.opts.namespace, this.opts.trusted)).map((a) => a.id));
       let dropped = false;
       for (const [id, entry] of this.#byId) {
         if (alive.has(id)) entry.missed = 0;
@@ -208,7 +210,7 @@ class InstancePool {
   }
 }
 
-function toInstance(info: ServiceIdentity, namespace: string): DiscoveredInstance | undefined {
-  const at = registeredEndpoints(info, namespace);
+function toInstance(info: ServiceIdentity, namespace: string, trusted: (info: ServiceIdentity) => boolean): DiscoveredInstance | undefined {
+  const at = registeredEndpoints(info, namespace, trusted);
   return at && { id: info.id, name: info.name, version: info.version, ...at };
 }

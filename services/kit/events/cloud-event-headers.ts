@@ -30,6 +30,8 @@ export const CE = {
 export const REPLAY_FOR = "dlq-replay-for";
 /** Set by `dlq replay`: the dead letter that this copy replays, resolved once it is handled. */
 export const REPLAY_OF = "dlq-replay-of";
+/** Set by `dlq replay` on a platform with identities: the operator's signature over the letter, consumer and event id. */
+export const REPLAY_PROOF = "dlq-replay-proof";
 
 export interface EventMeta {
   id: string;

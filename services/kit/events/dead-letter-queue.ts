@@ -1,6 +1,8 @@
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { CE, REPLAY_FOR, REPLAY_OF } from "./cloud-event-headers";
+import { fromPublic, type KeyPair } from "@nats-io/nkeys";
+import type { Identity } from "../trust/identity";
+import { CE, REPLAY_FOR, REPLAY_OF, REPLAY_PROOF } from "./cloud-event-headers";
 import type { EventNames } from "./streams";
 
 /**
@@ -47,11 +49,20 @@ export interface DeadLetter {
  * its new dead letter replaces this one.
  */
 export class DeadLetters {
+  readonly #operator?: KeyPair;
+
+  /**
+   * `trust.operatorKey`: whose replays to believe (the operator's public key); unset on an open
+   * platform, where every replay is. `trust.signer`: the identity that signs the replays made here.
+   */
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
     private readonly names: EventNames,
-  ) {}
+    private readonly trust: { operatorKey?: string; signer?: Identity } = {},
+  ) {
+    if (trust.operatorKey) this.#operator = fromPublic(trust.operatorKey);
+  }
 
   private get stream() {
     return this.names.stream("DLQ");
@@ -87,6 +98,7 @@ export class DeadLetters {
     for (const [k, v] of Object.entries(letter.headers)) h.set(k, v);
     h.set(REPLAY_FOR, letter.consumer);
     h.set(REPLAY_OF, String(id));
+    if (this.trust.signer) h.set(REPLAY_PROOF, Buffer.from(this.trust.signer.keyPair.sign(replayClaim(id, letter.consumer, letter.eventId))).toString("base64url"));
     // No Nats-Msg-Id: the event id is within the stream's duplicate window only if it died young, and
     // the copy must not be dropped as a duplicate of the original.
     await this.js.publish(letter.subject, letter.data, { headers: h });
@@ -101,11 +113,33 @@ export class DeadLetters {
     });
   }
 
+  /**
+   * Removes the entry a replayed copy names (`dlq-replay-of`) once that copy was handled or died again,
+   * when the operator signed that replay of this letter to this consumer with this event: a producer
+   * can set any header on its own events, and must not erase the dead letters of others with one.
+   * False when the copy's proof does not hold (or the entry was gone).
+   */
+  async resolveReplayed(copy: MsgHdrs | undefined, consumer: string): Promise<boolean> {
+    const id = Number(copy?.get(REPLAY_OF));
+    if (!id) return false;
+    if (this.#operator) {
+      let ok = false;
+      try {
+        ok = this.#operator.verify(replayClaim(id, consumer, copy?.get(CE.id) ?? ""), Buffer.from(copy?.get(REPLAY_PROOF) ?? "", "base64url"));
+      } catch {}
+      if (!ok) return false;
+    }
+    return this.resolve(id);
+  }
+
   /** Removes every entry; answers how many there were. */
   async purge(): Promise<number> {
     return (await this.jsm.streams.purge(this.stream, { filter: this.names.subject("dlq.>") })).purged;
   }
 }
+
+/** What the operator signs when it replays a dead letter: which letter, to which consumer, which event. */
+const replayClaim = (id: number, consumer: string, eventId: string) => new TextEncoder().encode(`dlq-replay\n${id}\n${consumer}\n${eventId}`);
 
 /** The original headers worth carrying along: not NATS's own, not a previous replay's or dead letter's. */
 export function originalHeaders(h: MsgHdrs | undefined): Record<string, string> {

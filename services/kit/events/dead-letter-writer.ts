@@ -81,7 +81,7 @@ export async function startDeadLetterWriter(opts: {
     });
     // A replayed copy that died again: its new entry replaces the one it replayed.
     const replayed = Number(original?.header?.get(REPLAY_OF));
-    if (replayed && replayed !== ack.seq) await opts.deadLetters.resolve(replayed);
+    if (replayed && replayed !== ack.seq) await opts.deadLetters.resolveReplayed(original?.header, adv.consumer);
     await lastErrors.clear(key);
     log.warn(
       { dlq_id: ack.seq, stream: adv.stream, consumer: adv.consumer, stream_seq: adv.stream_seq, deliveries: adv.deliveries, kind, reason },

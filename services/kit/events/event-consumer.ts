@@ -257,8 +257,12 @@ export async function startEventConsumer(
     if (m.info.deliveryCount > 1) await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
     const replayOf = Number(m.headers?.get(REPLAY_OF));
     if (replayOf) {
-      await deps.deadLetters.resolve(replayOf).catch((e) => d.log.warn({ err: e, dlq_id: replayOf }, "cannot resolve the replayed dead letter"));
-      d.log.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
+      const resolved = await deps.deadLetters.resolveReplayed(m.headers, def.name).catch((e) => {
+        d.log.warn({ err: e, dlq_id: replayOf }, "cannot resolve the replayed dead letter");
+        return undefined;
+      });
+      if (resolved) d.log.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
+      else if (resolved === false) d.log.warn({ dlq_id: replayOf }, "the copy's replay of that dead letter is not the operator's (or the entry is gone); left alone");
     }
   };
 

@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { isPermissionDenied, StreamsNotProvisioned, type EventNames } from "./streams";
@@ -20,9 +21,21 @@ const KEEP_MS = 7 * 24 * 3_600_000;
 export class LastErrors {
   private constructor(private readonly kv: KV) {}
 
-  /** The bucket, created when missing (`create` only reads an existing one's settings). */
+  /**
+   * The bucket, created when missing (`create` only reads an existing one's settings), without roll-up
+   * headers: a KV bucket allows them for purges, and one `Nats-Rollup: all` sent by any service that may
+   * write a key of its own would empty the whole bucket. Entries are cleared by delete markers instead.
+   */
   static async ensureBucket(nc: NatsConnection, names: EventNames, replicas: number): Promise<KV> {
-    return new Kvm(nc).create(names.errorBucket, { history: 1, ttl: KEEP_MS, replicas });
+    const kv = await new Kvm(nc).create(names.errorBucket, { history: 1, ttl: KEEP_MS, replicas });
+    const jsm = await jetstreamManager(nc);
+    const stream = `KV_${names.errorBucket}`;
+    if ((await jsm.streams.info(stream)).config.allow_rollup_hdrs) {
+      await jsm.streams.update(stream, { allow_rollup_hdrs: false }).catch((e) => {
+        if (!isPermissionDenied(e)) throw e;
+      });
+    }
+    return kv;
   }
 
   static async open(nc: NatsConnection, names: EventNames, replicas: number): Promise<LastErrors> {
@@ -49,6 +62,6 @@ export class LastErrors {
   }
 
   async clear(key: string): Promise<void> {
-    await this.kv.purge(key);
+    await this.kv.delete(key);
   }
 }

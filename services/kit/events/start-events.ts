@@ -32,6 +32,8 @@ export async function startEvents(opts: {
   database?: OpenDatabase<any>;
   outbox: boolean;
   consumers: readonly EventConsumer[];
+  /** The operator's public key: only its replays of a dead letter resolve the letter. Unset on an open platform. */
+  operatorKey?: string;
 }): Promise<RunningEvents | undefined> {
   const { service, nats, database } = opts;
   if (!opts.outbox && opts.consumers.length === 0) return undefined;
@@ -56,7 +58,7 @@ export async function startEvents(opts: {
     }
     if (opts.consumers.length) {
       const lastErrors = await LastErrors.open(nats, names, cfg.STREAM_REPLICAS);
-      const deadLetters = new DeadLetters(jsm, js, names);
+      const deadLetters = new DeadLetters(jsm, js, names, { operatorKey: opts.operatorKey });
       const termTakesReason = versionAtLeast(nats.info?.version ?? "0.0.0", [2, 11]);
       for (const consumer of opts.consumers) {
         loops.push(await startEventConsumer(consumer, { js, jsm, db: database.db, names, cfg, log, lastErrors, deadLetters, termTakesReason, metrics }));

@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service } from "@nats-io/services";
+import { PROOF_KEY } from "../trust/registration-proof";
 
 export interface Endpoints {
   /** Base URL of the HTTP/1.1 port: Connect, gRPC-Web, REST, health and metrics. */
@@ -32,11 +33,14 @@ export async function registerService(
     namespace: string;
     status: () => { ready: boolean };
     rpcCounts: () => { requests: number; errors: number };
+    /** Signs the metadata with this instance's key (trust/registration-proof.ts), when it has one. */
+    prove?: (metadata: Record<string, string>) => string;
   },
 ): Promise<Registration> {
   const metadata: Record<string, string> = { namespace: opts.namespace, http_url: opts.endpoints.http };
   if (opts.endpoints.grpc) metadata.grpc_url = opts.endpoints.grpc;
   if (opts.endpoints.ops) metadata.ops_url = opts.endpoints.ops;
+  if (opts.prove) metadata[PROOF_KEY] = opts.prove(metadata);
   const service: Service = await new Svcm(nc).add({
     name: opts.name,
     version: opts.version,

@@ -9,6 +9,8 @@ export interface Instance {
   description: string;
   http?: string;
   grpc?: string;
+  /** Everything the instance registered (URLs, namespace, its proof). */
+  metadata: Record<string, string>;
   /** From $SRV.STATS, when asked for. */
   started?: string;
   requests?: number;
@@ -22,13 +24,26 @@ export interface Instance {
  */
 export async function listInstances(
   nc: NatsConnection,
-  { name, namespace, stats = false, waitMs = 250 }: { name?: string; namespace?: string; stats?: boolean; waitMs?: number } = {},
+  {
+    name,
+    namespace,
+    stats = false,
+    waitMs = 250,
+    trusted = () => true,
+  }: {
+    name?: string;
+    namespace?: string;
+    stats?: boolean;
+    waitMs?: number;
+    /** Which answers to believe (trust/registration-proof.ts): the others are left out. */
+    trusted?: (info: ServiceIdentity) => boolean;
+  } = {},
 ): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
   const infos = await gatherAnswers(() => client.info(name));
   const byId = new Map((stats ? await gatherAnswers(() => client.stats(name)) : []).map((st: ServiceStats) => [st.id, st]));
   return infos
-    .filter((info) => namespace === undefined || info.metadata?.namespace === namespace)
+    .filter((info) => (namespace === undefined || info.metadata?.namespace === namespace) && trusted(info))
     .map((info) => {
       const s = byId.get(info.id);
       const counts = s?.endpoints?.find((e) => e.name === "status")?.data as { requests?: number; errors?: number } | undefined;
@@ -40,6 +55,7 @@ export async function listInstances(
         description: info.description,
         http: info.metadata?.http_url,
         grpc: info.metadata?.grpc_url,
+        metadata: info.metadata ?? {},
         ...(s ? { started: s.started, requests: counts?.requests ?? 0, errors: counts?.errors ?? 0 } : {}),
       };
     })
@@ -48,11 +64,11 @@ export async function listInstances(
 
 /**
  * The endpoint URLs an instance registered (metadata written by registration.ts), when it belongs to
- * `namespace` and can be called; undefined otherwise.
+ * `namespace`, can be called and is `trusted`; undefined otherwise.
  */
-export function registeredEndpoints(info: ServiceIdentity, namespace: string): { http: string; grpc?: string } | undefined {
+export function registeredEndpoints(info: ServiceIdentity, namespace: string, trusted: (info: ServiceIdentity) => boolean = () => true): { http: string; grpc?: string } | undefined {
   const m = info.metadata ?? {};
-  if (m.namespace !== namespace || !m.http_url) return undefined;
+  if (m.namespace !== namespace || !m.http_url || !trusted(info)) return undefined;
   return { http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
 }
 

@@ -17,6 +17,8 @@ export interface BusRole {
   consumes: { stream: string; consumer: string }[];
   /** Services whose instances it looks up ($SRV). */
   calls: string[];
+  /** May list every instance of every service ($SRV.INFO and $SRV.STATS without a name): an admin view. */
+  lists?: boolean;
 }
 
 /** Where a service's replies come: only it may read them. */
@@ -75,6 +77,7 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     `${api}.STREAM.MSG.GET.${policies}`,
     // Discovery of the services it calls.
     ...role.calls.flatMap((s) => [`$SRV.PING.${s}`, `$SRV.INFO.${s}`, `$SRV.STATS.${s}`]),
+    ...(role.lists ? ["$SRV.INFO", "$SRV.STATS"] : []),
   ];
   const subscribe = [
     `${inboxPrefixOf(role.name)}.>`,
