@@ -1,4 +1,5 @@
 import type { Logger } from "../../kit/log";
+import { runPeriodically, type PeriodicJob } from "../../kit/periodic";
 import type { InventoryStore } from "../domain/inventory-store";
 
 /** Reservations expired per transaction; a backlog is worked off in batches of this many, back to back. */
@@ -13,36 +14,17 @@ const BATCH = 100;
  *   const expiry = startReservationExpiry({ store, everyMs: 1000, log });
  *   await expiry.stop();
  */
-export function startReservationExpiry({ store, everyMs, log }: { store: InventoryStore; everyMs: number; log: Logger }) {
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let sweeping: Promise<void> = Promise.resolve();
-
-  const sweep = async () => {
-    try {
+export function startReservationExpiry({ store, everyMs, log }: { store: InventoryStore; everyMs: number; log: Logger }): PeriodicJob {
+  return runPeriodically(
+    everyMs,
+    async (stopped) => {
       for (;;) {
         const expired = await store.expireOverdue({ limit: BATCH });
         for (const r of expired) log.info({ reservation_id: r.id, order_id: r.orderId }, "reservation expired");
-        if (expired.length < BATCH || stopped) break;
+        if (expired.length < BATCH || stopped()) return;
       }
-    } catch (e) {
-      // A database hiccup is not fatal: the next sweep picks up whatever is still due.
-      log.warn({ err: e }, "reservation expiry sweep failed");
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      sweeping = sweep().finally(schedule);
-    }, everyMs);
-  };
-  schedule();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await sweeping;
     },
-  };
+    // A database hiccup is not fatal: the next sweep picks up whatever is still due.
+    (e) => log.warn({ err: e }, "reservation expiry sweep failed"),
+  );
 }

@@ -1,8 +1,8 @@
 import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../testing/free-port";
 
 export interface TestNatsServer {
   readonly url: string;
@@ -13,16 +13,6 @@ export interface TestNatsServer {
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 async function answers(port: number): Promise<boolean> {
   try {

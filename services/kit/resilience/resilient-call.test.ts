@@ -62,7 +62,10 @@ test("without a budget of its own a call that may not be repeated keeps the atte
     .call({ target: "order", idempotent: false, send: s.send })
     .then(() => undefined, (e) => ConnectError.from(e));
   expect(err?.code).toBe(Code.DeadlineExceeded);
-  expect(s.budgets).toEqual([100]);
+  // One attempt, given what is left of the 100 ms attempt timeout when it goes out (a millisecond may have passed).
+  expect(s.budgets.length).toBe(1);
+  expect(s.budgets[0]).toBeLessThanOrEqual(100);
+  expect(s.budgets[0]).toBeGreaterThan(50);
 });
 
 test("a slow method given a longer attempt by its client: one attempt, not cut and retried while it works", async () => {

@@ -1,7 +1,7 @@
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port";
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -15,16 +15,6 @@ export interface TestPostgres {
 }
 
 const BIN = process.env.POSTGRES_BIN_DIR ?? "/usr/lib/postgresql/15/bin";
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 /**
  * A PostgreSQL server of a test's own (initdb into a temp dir, trust auth, its own port): for tests that

@@ -2,6 +2,7 @@ import { resumeTarget } from "../domain/saga";
 import { driveSaga, type DriveEnd, type SagaDeps } from "./drive-saga";
 import { OrderRefusal } from "../domain/refusal";
 import { withOrderLease } from "./order-lease";
+import { runPeriodically, type PeriodicJob } from "../../kit/periodic";
 
 export interface RecoveryReport {
   orderId: string;
@@ -45,36 +46,19 @@ export async function recoverOrders(deps: SagaDeps, { limit = 20 }: { limit?: nu
  * The recovery worker: a pass every `everyMs` (back to back while a pass finds a full page), until
  * stopped; `stop()` waits for a pass in progress. `onRecovered` sees every order it took up.
  */
-export function startOrderRecovery(deps: SagaDeps, { everyMs, onRecovered }: { everyMs: number; onRecovered?: (r: RecoveryReport) => void }) {
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<void> = Promise.resolve();
+export function startOrderRecovery(deps: SagaDeps, { everyMs, onRecovered }: { everyMs: number; onRecovered?: (r: RecoveryReport) => void }): PeriodicJob {
   const limit = 20;
-  const pass = async () => {
-    try {
+  return runPeriodically(
+    everyMs,
+    async (stopped) => {
       for (;;) {
         const reports = await recoverOrders(deps, { limit });
         for (const r of reports) onRecovered?.(r);
         // A full page may have more behind it; a page of orders others hold (or all failing) waits for the next pass.
-        if (reports.length < limit || stopped) return;
+        if (reports.length < limit || stopped()) return;
       }
-    } catch (e) {
-      // The database away: the next pass tries again.
-      deps.log.warn({ err: e }, "order recovery pass failed");
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass().finally(schedule);
-    }, everyMs);
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
     },
-  };
+    // The database away: the next pass tries again.
+    (e) => deps.log.warn({ err: e }, "order recovery pass failed"),
+  );
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
 import { fixedQuery, fixedQueryPerShape } from "../../kit/db/fixed-query";
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed, PaymentRequested } from "../../kit/events/event-types";
@@ -27,7 +27,7 @@ const Q = {
     db
       .update(orders)
       .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`, leaseToken: sql`${sql.placeholder("token")}::uuid` })
-      .where(and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
+      .where(and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))))
       .returning(),
   ),
   release: fixedQuery("order_release", (db) =>
@@ -48,7 +48,7 @@ const Q = {
     db
       .select({ id: orders.id, since: orders.updatedAt })
       .from(orders)
-      .where(and(sql`${orders.target} <> ''`, sql`${orders.recoverAt} <= now()`, or(isNull(orders.leaseUntil), lt(orders.leaseUntil, sql`now()`))))
+      .where(and(sql`${orders.target} <> ''`, sql`${orders.recoverAt} <= now()`, or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))))
       .orderBy(asc(orders.recoverAt))
       .limit(sql.placeholder("limit")),
   ),

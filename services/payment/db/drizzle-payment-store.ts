@@ -13,6 +13,15 @@ type Row = typeof payments.$inferSelect;
  * The statements of a charge (claim, settle), built by drizzle once and prepared (see fixedQuery):
  * building them per call was most of the service's JS work and short-lived garbage under load.
  */
+/** A claim settled: its outcome (placeholders, bound at execute) and no lease any more. */
+const settled = {
+  // Placeholders as values: drizzle binds them as the columns' parameters (encoded at execute); its types only admit values.
+  state: sql.placeholder("state") as unknown as "captured",
+  declineReason: sql.placeholder("declineReason") as unknown as string,
+  claimExpiresAt: null,
+  updatedAt: sql`now()`,
+};
+
 const Q = {
   claim: fixedQuery("payment_claim", (db) =>
     db
@@ -32,13 +41,7 @@ const Q = {
   settle: fixedQuery("payment_settle", (db) =>
     db
       .update(payments)
-      // Placeholders as values: drizzle binds them as the columns' parameters (encoded at execute); its types only admit values.
-      .set({
-        state: sql.placeholder("state") as unknown as "captured",
-        declineReason: sql.placeholder("declineReason") as unknown as string,
-        claimExpiresAt: null,
-        updatedAt: sql`now()`,
-      })
+      .set(settled)
       .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))
       .returning(),
   ),
@@ -46,12 +49,7 @@ const Q = {
   settleAbandoned: fixedQuery("payment_settle_abandoned", (db) =>
     db
       .update(payments)
-      .set({
-        state: sql.placeholder("state") as unknown as "captured",
-        declineReason: sql.placeholder("declineReason") as unknown as string,
-        claimExpiresAt: null,
-        updatedAt: sql`now()`,
-      })
+      .set(settled)
       .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"), lt(payments.claimExpiresAt, sql`now()`)))
       .returning(),
   ),
