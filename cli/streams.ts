@@ -1,12 +1,14 @@
 // `bun run cli streams`: creates the platform's JetStream streams (events, dead letters, their
-// advisories) and the consumers' error bucket, or brings them to the configured settings
-// (EVENTS_PREFIX, STREAM_REPLICAS, STREAM_MAX_AGE_HOURS, …), as the operator. On a platform with
-// identities services may only read streams: this runs before they start (bun run dev does it itself).
+// advisories), the consumers' error bucket and every service's durable consumers, or brings them to the
+// configured settings (EVENTS_PREFIX, STREAM_REPLICAS, STREAM_MAX_AGE_HOURS, CONSUMER_ACK_WAIT_MS,
+// CONSUMER_MAX_DELIVER, …), as the operator. On a platform with identities services may only read
+// streams and consumers: this runs before they start (bun run dev does it itself).
 import { ConfigError, readConfig } from "../services/kit/config";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { provisionEventStreams } from "../services/kit/events/provision";
 import { EventNames } from "../services/kit/events/streams";
 import { createLogger } from "../services/kit/log";
+import { PLATFORM_CONSUMERS } from "../services/platform/communication";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 
 class Refused extends Error {}
@@ -21,9 +23,9 @@ async function main() {
   }
   const nc = await connectOperatorNats(cfg.NATS_URL, "streams-cli", (m) => new Refused(m));
   try {
-    const outcomes = await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("streams", "silent"));
+    const outcomes = await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("streams", "silent"), PLATFORM_CONSUMERS);
     for (const o of outcomes) console.log(`  ${o.outcome.padEnd(10)}${o.stream}${o.changed ? ` (${o.changed.join(", ")})` : ""}`);
-    console.log(`streams: ${outcomes.length} ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`);
+    console.log(`streams: ${outcomes.length} streams and consumers ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`);
   } finally {
     await nc.close();
   }

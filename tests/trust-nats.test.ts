@@ -3,7 +3,7 @@
 // nothing else; the operator does everything. (Before: NATS took anyone, and an anonymous client
 // confirmed an unpaid order with a forged PaymentProcessed and rewrote the policy bucket.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Svcm } from "@nats-io/services";
 import { fromSeed } from "@nats-io/nkeys";
@@ -17,6 +17,11 @@ import { EventNames, ensureStreams } from "../services/kit/events/streams";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { inboxPrefixOf } from "../services/kit/trust/nats-permissions";
 import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../services/platform/identities";
+import { PLATFORM_CONSUMERS } from "../services/platform/communication";
+import { ensureConsumer } from "../services/kit/events/consumer-loop";
+import { eventConsumerDurable } from "../services/kit/events/durable-consumers";
+import { kvPolicies } from "../services/kit/resilience/policy-source";
+import { waitFor } from "../services/kit/testing/service-process";
 import pino from "pino";
 
 const namespace = "trust";
@@ -41,7 +46,7 @@ beforeAll(async () => {
   nats = await startTestNatsServer({ config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }) });
   // The operator lays out the streams and the policy bucket.
   const op = await as("operator");
-  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }));
+  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
   await new Kvm(op).create(policyBucket);
 });
 
@@ -119,6 +124,74 @@ describe("order's identity", () => {
     }
     // Streams of another events prefix are not this identity's to read: said as such.
     expect(await refused(ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log))).toContain("EVENTS_PREFIX");
+  });
+});
+
+describe("consumers are the operator's", () => {
+  // Whoever may create a consumer may make it a push consumer and have the server deliver its stream
+  // to any subject with a listener, one the creator may not publish to (nats-server#8274).
+  test("a service cannot create or change a consumer, not even its own durable, nor any on the policy bucket", async () => {
+    const jsm = await jetstreamManager(await as("order"));
+    const watcher = (await as("operator")).subscribe(names.subject("inventory.stock_changed"));
+    const push = { durable_name: "order-payment-outcomes", deliver_subject: names.subject("inventory.stock_changed"), ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All };
+    const opJsm = await jetstreamManager(await as("operator"));
+    await opJsm.consumers.delete(names.stream("PAYMENTS"), "order-payment-outcomes");
+    try {
+      expect(await refused(jsm.consumers.add(names.stream("PAYMENTS"), push))).toMatch(/Permissions Violation|timeout/i);
+    } finally {
+      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
+    }
+    expect(await refused(jsm.consumers.update(names.stream("PAYMENTS"), "order-payment-outcomes", { max_deliver: 1 }))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { name: "peek", deliver_subject: names.subject("inventory.stock_changed"), ack_policy: AckPolicy.None }))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { ack_policy: AckPolicy.None }))).toMatch(/Permissions Violation|timeout/i);
+    expect((await opJsm.consumers.info(names.stream("PAYMENTS"), "order-payment-outcomes")).config.deliver_subject).toBeUndefined();
+    expect(watcher.getProcessed()).toBe(0);
+  });
+
+  test("a service pulls from its own durable only", async () => {
+    const js = jetstream(await as("order"));
+    await jetstream(await as("payment")).publish(names.subject("payments.processed"), new Uint8Array([7]));
+    const own = await js.consumers.get(names.stream("PAYMENTS"), "order-payment-outcomes");
+    const [m] = await Array.fromAsync(await own.fetch({ max_messages: 1, expires: 2000 }));
+    expect(m?.info.stream).toBe(names.stream("PAYMENTS"));
+    m!.ack();
+    expect(await refused((async () => {
+      const theirs = await js.consumers.get(names.stream("PAYMENTS"), "payment-requests");
+      await Array.fromAsync(await theirs.fetch({ max_messages: 1, expires: 1000 }));
+    })())).toMatch(/Permissions Violation|timeout/i);
+  });
+
+  test("a service starts on the durable the operator made, keeps its settings, and says what differs; a missing one stops it", async () => {
+    const jsm = await jetstreamManager(await as("order"));
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+    const place = { stream: "PAYMENTS", consumer: "order-payment-outcomes" } as const;
+    const mine = eventConsumerDurable(names, eventsConfig({ EVENTS_PREFIX: prefix, CONSUMER_ACK_WAIT_MS: "1000" }), place);
+    const outcome = await ensureConsumer(jsm, names.stream("PAYMENTS"), mine, log);
+    expect(outcome).toMatchObject({ outcome: "differs", changed: ["ack_wait"] });
+    // The ack wait it works with is the one the server holds (the operator's default), not its own.
+    expect(outcome.config.ack_wait).toBe(30_000 * 1_000_000);
+    expect(lines.join("")).toContain("bun run cli streams");
+    const opJsm = await jetstreamManager(await as("operator"));
+    await opJsm.consumers.delete(names.stream("PAYMENTS"), "order-payment-outcomes");
+    try {
+      expect(await refused(ensureConsumer(jsm, names.stream("PAYMENTS"), mine, log))).toContain(
+        `consumer order-payment-outcomes on ${names.stream("PAYMENTS")} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`,
+      );
+    } finally {
+      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
+    }
+  });
+
+  test("a service follows the policy bucket without a consumer of its own", async () => {
+    const source = kvPolicies(await as("order"), { bucket: policyBucket, log: pino({ level: "silent" }) });
+    await source.ready;
+    const kv = await new Kvm(await as("operator")).open(policyBucket);
+    await kv.put("inventory", '{"retry":{"maxRetries":5}}');
+    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 5, { what: "order to follow the operator's put" });
+    await kv.delete("inventory");
+    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 2, { what: "order to follow the operator's delete" });
+    await source.stop();
   });
 });
 

@@ -50,6 +50,9 @@ export const PLATFORM: Record<string, ServiceRole> = {
   },
 };
 
+/** Every durable event consumer of the platform: what the operator provisions (bun run cli streams). */
+export const PLATFORM_CONSUMERS = Object.values(PLATFORM).flatMap((role) => role.consumes);
+
 /** The services a caller may call, and who may call a service: the operator may call anything. */
 export const OPERATOR = "operator";
 

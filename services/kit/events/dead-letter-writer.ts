@@ -1,9 +1,10 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { Logger } from "../log";
 import { REPLAY_OF } from "./cloud-event-headers";
 import { DLQ, DeadLetters, originalHeaders, type DeadLetterKind } from "./dead-letter-queue";
 import { ensureConsumer, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
+import { deadLetterWriterDurables, type ConsumerPlace } from "./durable-consumers";
 import { LastErrors } from "./last-errors";
 import type { EventNames } from "./streams";
 
@@ -29,29 +30,16 @@ export async function startDeadLetterWriter(opts: {
   js: JetStreamClient;
   jsm: JetStreamManager;
   names: EventNames;
-  stream: string;
-  consumer: string;
+  /** The event consumer whose dead messages it writes. */
+  of: ConsumerPlace;
   lastErrors: LastErrors;
   deadLetters: DeadLetters;
   log: Logger;
 }): Promise<ConsumerLoop> {
-  const { js, jsm, names, stream, consumer, lastErrors, log } = opts;
+  const { js, jsm, names, lastErrors, log } = opts;
   const advisories = names.stream("DLQ_ADVISORIES");
-  // One durable per advisory kind: a filter must lie within one of the stream's subjects (servers
-  // before 2.10 take a single filter).
-  const kinds = [
-    { kind: "MAX_DELIVERIES", name: `${consumer}-dead-letters-max-deliveries` },
-    { kind: "MSG_TERMINATED", name: `${consumer}-dead-letters-terminated` },
-  ];
-  const configs = kinds.map(({ kind, name }) => ({
-    durable_name: name,
-    description: `writes the dead letters (${kind}) of consumer ${consumer} on ${stream}`,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 30_000_000_000,
-    filter_subject: `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${stream}.${consumer}`,
-  }));
-  for (const config of configs) await ensureConsumer(jsm, advisories, config);
+  const configs = deadLetterWriterDurables(names, opts.of);
+  for (const config of configs) await ensureConsumer(jsm, advisories, config, log);
 
   const write = async (adv: Advisory) => {
     const kind: DeadLetterKind = adv.type.endsWith(".terminated") ? "terminated" : "max_deliveries";

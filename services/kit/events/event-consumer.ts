@@ -1,12 +1,13 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../db/database";
 import type { Logger } from "../log";
 import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
 import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
 import type { DeadLetters } from "./dead-letter-queue";
+import { eventConsumerDurable } from "./durable-consumers";
 import { EVENT_TYPES, type EventType } from "./event-types";
 import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
@@ -16,7 +17,7 @@ import { LastErrors } from "./last-errors";
 import { arrayParameter, fixedQuery } from "../db/fixed-query";
 import { batches } from "./batches";
 import { PREPARED } from "./prepared";
-import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
+import type { DomainStream, EventNames } from "./streams";
 
 const inbox = inboxTable();
 /** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
@@ -161,20 +162,11 @@ export async function startEventConsumer(
   const log = deps.log.child({ consumer: def.name });
   const byType = new Map(def.handlers.map((h) => [h.type.type, h]));
   const outcomes = deps.metrics.consumed;
-  const config = {
-    durable_name: def.name,
-    description: `${def.name}: ${def.handlers.map((h) => h.type.subject).join(", ")}`,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: cfg.CONSUMER_ACK_WAIT_MS * 1_000_000,
-    max_deliver: cfg.CONSUMER_MAX_DELIVER,
-    // Not the server's `backoff`: it would replace ack_wait as each delivery's deadline, so a short
-    // first backoff would redeliver a slow handler's message while it still works. The schedule is
-    // applied by nak(delay) instead.
-    filter_subject: names.subject(`${DOMAIN_STREAMS[def.stream]}.>`),
-    max_ack_pending: 1000,
-  };
-  await ensureConsumer(deps.jsm, stream, config);
+  const config = eventConsumerDurable(names, cfg, { stream: def.stream, consumer: def.name });
+  // Deliveries and ack wait as the server holds them: under identities the operator set them.
+  const { config: held } = await ensureConsumer(deps.jsm, stream, config, log);
+  const maxDeliver = held.max_deliver !== undefined && held.max_deliver > 0 ? held.max_deliver : Number.POSITIVE_INFINITY;
+  const ackWaitMs = held.ack_wait ? held.ack_wait / 1_000_000 : cfg.CONSUMER_ACK_WAIT_MS;
 
   const poison = async (m: JsMsg, type: string, reason: string) => {
     const key = LastErrors.key(stream, def.name, m.info.streamSequence);
@@ -271,11 +263,11 @@ export async function startEventConsumer(
     const { m, meta } = d;
     if (!isRetryable(e)) return poison(m, meta.type, `${meta.type} ${meta.id}: ${describeError(e)}`);
     const deliveries = m.info.deliveryCount;
-    const last = deliveries >= cfg.CONSUMER_MAX_DELIVER;
+    const last = deliveries >= maxDeliver;
     const delay = last ? 0 : backoffDelay(cfg.CONSUMER_BACKOFF_MS, deliveries);
     const key = LastErrors.key(stream, def.name, m.info.streamSequence);
     await lastErrors.record(key, { error: `${meta.type} ${meta.id}: ${describeError(e)}`, kind: "retry", deliveries, at: new Date().toISOString() });
-    d.log.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: cfg.CONSUMER_MAX_DELIVER }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
+    d.log.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: maxDeliver }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
     outcomes.inc({ consumer: def.name, type: meta.type, outcome: "retry" });
     m.nak(delay);
   };
@@ -315,7 +307,7 @@ export async function startEventConsumer(
     let failing: Delivery | undefined;
     // A batch takes as long as its events together: none of them may run out of ack wait meanwhile.
     // Only while the transaction runs: a message acked or nak'ed after it must not be touched again.
-    const beat = setInterval(() => ds.forEach((d) => d.m.working()), inProgressEvery(cfg.CONSUMER_ACK_WAIT_MS));
+    const beat = setInterval(() => ds.forEach((d) => d.m.working()), inProgressEvery(ackWaitMs));
     try {
       fresh = await deps.db.transaction(async (tx) => {
         const claimed = new Set(
@@ -378,6 +370,6 @@ export async function startEventConsumer(
     concurrency: Math.max(cfg.CONSUMER_CONCURRENCY, batchSize * (BATCHES_IN_FLIGHT + 1)),
     // One entity's events (ce-subject) are handled in stream order; different entities' side by side.
     keyOf: (m) => m.headers?.get(CE.subject) || undefined,
-    ackWaitMs: cfg.CONSUMER_ACK_WAIT_MS,
+    ackWaitMs,
   });
 }

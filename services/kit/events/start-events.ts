@@ -62,7 +62,7 @@ export async function startEvents(opts: {
       const termTakesReason = versionAtLeast(nats.info?.version ?? "0.0.0", [2, 11]);
       for (const consumer of opts.consumers) {
         loops.push(await startEventConsumer(consumer, { js, jsm, db: database.db, names, cfg, log, lastErrors, deadLetters, termTakesReason, metrics }));
-        loops.push(await startDeadLetterWriter({ js, jsm, names, stream: names.stream(consumer.stream), consumer: consumer.name, lastErrors, deadLetters, log }));
+        loops.push(await startDeadLetterWriter({ js, jsm, names, of: { stream: consumer.stream, consumer: consumer.name }, lastErrors, deadLetters, log }));
       }
     }
   } catch (e) {

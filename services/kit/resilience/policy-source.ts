@@ -1,5 +1,7 @@
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { isNotFound } from "../events/streams";
 import type { Logger } from "../log";
 import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides, type PolicyOverrides, type PolicySettings } from "./policy-settings";
 
@@ -25,14 +27,19 @@ export function staticPolicies(overrides: Record<string, PolicyOverrides> = {}, 
 /**
  * Policy settings from a NATS KV bucket: one key per target service (`payment`, `customer`, ...) holding
  * a JSON object of overrides, e.g. `{"breaker":{"failureRateThreshold":0.2},"retry":{"maxRetries":1}}`,
- * laid over the defaults in code. A watch applies every change to the running process; a value that
- * does not parse is logged and ignored (the previous settings stay); a deleted key means defaults.
+ * laid over the defaults in code. Every change reaches the running process; a value that does not
+ * parse is logged and ignored (the previous settings stay); a deleted key means defaults.
  *
- * Services never create the bucket (`bun cli/policies.ts set ...` does): until it exists the defaults
- * apply, and it is looked for again every `retryMs`, so creating it later reaches running services too.
+ * Changes are followed without a JetStream consumer (on a platform with identities a service may create
+ * none): a plain subscription to the bucket's subjects says which key changed, and the key's value is
+ * then read from the bucket, whose revision decides what is newer. The keys are read at start (from the
+ * stream's subjects) and again after each reconnect, for changes made while the connection was down.
+ *
+ * Services never create the bucket (`bun run cli policies set ...` does): until it exists the defaults
+ * apply; the subscription is there from the start, so a bucket created later reaches running services.
  *
  * @example
- *   bun cli/policies.ts set payment '{"breaker":{"failureRateThreshold":0.2}}'
+ *   bun run cli policies set payment '{"breaker":{"failureRateThreshold":0.2}}'
  */
 export function kvPolicies(
   nc: NatsConnection,
@@ -40,12 +47,12 @@ export function kvPolicies(
 ): PolicySource {
   const byTarget = new Map<string, { revision: number; overrides?: PolicyOverrides }>();
   const listeners: ((target: string) => void)[] = [];
+  const keyPrefix = `$KV.${bucket}.`;
   let stopped = false;
-  let stopWatch: (() => void) | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let attached = false;
+  let kv: Promise<KV> | undefined;
 
-  const apply = (entry: KvEntry, via: "load" | "watch") => {
+  const apply = (entry: KvEntry, via: "load" | "change") => {
     const known = byTarget.get(entry.key);
     if (known && known.revision >= entry.revision) return;
     if (entry.operation !== "PUT") {
@@ -63,65 +70,63 @@ export function kvPolicies(
     for (const l of listeners) l(entry.key);
   };
 
-  /** Loads and watches the bucket; false when it does not exist (yet). */
-  const attach = async (): Promise<boolean> => {
-    if (attached || stopped) return true;
-    const kv: KV = await new Kvm(nc).open(bucket);
-    try {
-      await kv.status();
-    } catch (e) {
-      if ((e as { api_error?: { err_code?: number } }).api_error?.err_code === 10059 || /stream not found/.test(String(e))) return false;
+  /** Reads one key's current value and applies it if it is newer than what is known. */
+  const refresh = async (key: string, via: "load" | "change") => {
+    const entry = await (await (kv ??= new Kvm(nc).open(bucket))).get(key);
+    if (entry) apply(entry, via);
+  };
+
+  /** Reads every key; false when the bucket does not exist (yet). */
+  const load = async (): Promise<boolean> => {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${keyPrefix}>` }).catch((e) => {
+      if (isNotFound(e)) return undefined;
       throw e;
-    }
-    // Watch first, then read what is there: a change between the two is seen by the watch, and the
-    // revision check drops whatever arrives twice.
-    const watch = await kv.watch({ include: "updates" });
-    attached = true;
-    stopWatch = () => watch.stop();
-    void (async () => {
-      for await (const entry of watch) apply(entry, "watch");
-    })()
-      .catch((e) => log.warn({ bucket, err: e instanceof Error ? e.message : String(e) }, "policy settings watch failed"))
-      .finally(() => {
-        // The bucket went away (or NATS did): the settings stay, and we look for it again.
-        attached = false;
-        if (!stopped) later();
-      });
-    for await (const key of await kv.keys()) {
-      const entry = await kv.get(key);
-      if (entry) apply(entry, "load");
-    }
+    });
+    if (!info) return false;
+    for (const subject of Object.keys(info.state.subjects ?? {})) await refresh(subject.slice(keyPrefix.length), "load");
     log.info({ bucket, targets: [...byTarget.keys()] }, "policy settings loaded; watching for changes");
     return true;
   };
 
-  const later = () => {
+  const loadLater = () => {
     if (stopped) return;
-    retryTimer = setTimeout(() => {
-      attach().then(
-        (found) => found || later(),
-        () => later(),
-      );
-    }, retryMs);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => void load().catch(loadLater), retryMs);
     retryTimer.unref?.();
   };
+
+  // Subscribed before the first read: a change between the two is seen here, and the revision check
+  // drops whatever arrives twice.
+  const changes = nc.subscribe(`${keyPrefix}>`, {
+    callback: (err, m) => {
+      if (err) return void log.warn({ bucket, err: err.message }, "policy settings subscription failed; changes are not followed");
+      void refresh(m.subject.slice(keyPrefix.length), "change").catch((e) => {
+        log.warn({ bucket, err: e instanceof Error ? e.message : String(e) }, "policy settings change not read; reading every key again later");
+        loadLater();
+      });
+    },
+  });
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (stopped) break;
+      if (status.type === "reconnect") void load().catch(loadLater);
+    }
+  })();
 
   const ready = (async () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const found = await Promise.race([
-        attach(),
+        load(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${loadTimeoutMs} ms`)), loadTimeoutMs);
         }),
       ]);
-      if (!found) {
-        log.info({ bucket }, "no policy settings bucket; defaults apply until it is created");
-        later();
-      }
+      if (!found) log.info({ bucket }, "no policy settings bucket; defaults apply until it is created");
     } catch (e) {
       log.warn({ bucket, err: e instanceof Error ? e.message : String(e) }, "policy settings bucket unavailable; defaults apply");
-      later();
+      loadLater();
     } finally {
       clearTimeout(timer);
     }
@@ -134,7 +139,7 @@ export function kvPolicies(
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
-      stopWatch?.();
+      if (!nc.isClosed()) changes.unsubscribe();
     },
   };
 }

@@ -26,8 +26,9 @@ export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
 
 /**
  * The least a service needs on the bus, as nats-server permissions: publish its own events and dead
- * letters; read (never create, change, delete or purge) the platform's streams; run its own durable
- * consumers and ack their messages; read (never write) the policy bucket; keep its consumers' last errors;
+ * letters; read (never create, change, delete or purge) the platform's streams; pull from its own
+ * durable consumers (never create or change one) and ack their messages; read (never write) the policy
+ * bucket; keep its consumers' last errors;
  * register under its own name only and look up only the services it calls; read only its own inbox.
  * Everything not allowed is denied.
  */
@@ -50,10 +51,9 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     // Streams are the operator's to create and change (bun run cli streams): with UPDATE, any service
     // could have shrunk another's stream to one message or taken its subjects.
     ...streams.map((s) => `${api}.STREAM.INFO.${s}`),
+    // Consumers too are the operator's: whoever may create one may make it a push consumer delivering
+    // to any subject, and the server publishes there on its behalf (nats-server#8274).
     ...durables.flatMap(({ stream, consumer }) => [
-      `${api}.CONSUMER.CREATE.${stream}.${consumer}`,
-      `${api}.CONSUMER.CREATE.${stream}.${consumer}.>`,
-      `${api}.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
       `${api}.CONSUMER.INFO.${stream}.${consumer}`,
       `${api}.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
       `$JS.ACK.${stream}.${consumer}.>`,
@@ -66,13 +66,10 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     ...(role.consumes.length
       ? [...role.consumes.map(({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream as never)}.${consumer}.*`), `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
       : []),
-    // The policy bucket: read and watch (an ordered consumer of any name), never write.
+    // The policy bucket: read its keys (the stream's subjects) and values, never write. Changes are
+    // followed by subscription, not by a consumer (see above).
     `${api}.STREAM.INFO.${policies}`,
-    `${api}.CONSUMER.CREATE.${policies}`,
-    `${api}.CONSUMER.CREATE.${policies}.>`,
-    `${api}.CONSUMER.INFO.${policies}.*`,
-    `${api}.CONSUMER.MSG.NEXT.${policies}.*`,
-    `${api}.CONSUMER.DELETE.${policies}.*`,
+    `${api}.DIRECT.GET.${policies}`,
     `${api}.DIRECT.GET.${policies}.>`,
     `${api}.STREAM.MSG.GET.${policies}`,
     // Discovery of the services it calls.
@@ -84,6 +81,7 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
     // Its registration: the services API's subjects for its own name only, and its endpoints.
     ...["PING", "INFO", "STATS"].flatMap((verb) => [`$SRV.${verb}`, `$SRV.${verb}.${role.name}`, `$SRV.${verb}.${role.name}.>`]),
     `${namespace}.${role.name}.>`,
+    `$KV.${policyBucket}.>`,
   ];
   return { publish: { allow: [...new Set(publish)] }, subscribe: { allow: [...new Set(subscribe)] }, allow_responses: true };
 }
