@@ -28,7 +28,7 @@ import { openDatabase } from "../services/kit/db/database";
 import { readEventMeta } from "../services/kit/events/cloud-event-headers";
 import { defineConsumer, on } from "../services/kit/events/event-consumer";
 import { eventsConfig } from "../services/kit/events/events-config";
-import { PaymentProcessed } from "../services/kit/events/event-types";
+import { PaymentProcessed, PAYMENTS } from "../services/payment/contract/events";
 import { writeEvent } from "../services/kit/events/outbox";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { startEvents } from "../services/kit/events/start-events";
@@ -91,8 +91,8 @@ async function consumerProcess(role: string) {
     const database = await openDatabase({ service: "order", env, log: silent, schema: orderSchema, migrationsFolder: join(import.meta.dir, "../services/order/db/migrations") });
     // The handler runs inside the inbox transaction: reported once that committed.
     const handler = on(PaymentProcessed, async (_e, { tx, meta }) => void afterCommit(tx, () => handled(meta.id)));
-    const consumer = defineConsumer({ name: "bench-events", stream: "PAYMENTS", handlers: [handler], batch: role === "batched" ? BATCH : undefined });
-    const events = await startEvents({ service: "order", env, log: silent, nats: nc, database, outbox: false, consumers: [consumer] });
+    const consumer = defineConsumer({ name: "bench-events", stream: PAYMENTS, handlers: [handler], batch: role === "batched" ? BATCH : undefined });
+    const events = await startEvents({ service: "order", env, log: silent, nats: nc, database, namespace: "shop", consumers: [consumer] });
     stop = async () => {
       await events?.stop();
       await database.close();
@@ -266,7 +266,7 @@ async function rawFlow(): Promise<Flow> {
     await nc.close();
   };
   try {
-    await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: names.prefix }), silent);
+    await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: names.prefix }), silent, [PAYMENTS]);
     await jsm.consumers.add(names.stream("PAYMENTS"), { durable_name: "bench-raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: names.subject("payments.>") });
     const flow = rounds(
       (i, id) => publishEvent(js, names, PaymentProcessed, event(i), { source: "/bench/raw", id }),
@@ -315,7 +315,7 @@ async function platformFlow(role: "platform" | "batched" | "transactions"): Prom
       const flow = rounds(write, async () => ({ producer: processCpuSeconds(), producerPostgres: await backendCpuSeconds(schemas, apps.producer) }), false);
       return { round: flow.round, close };
     }
-    events = await startEvents({ service: "payment", env, log: silent, nats: nc, database, outbox: true, consumers: [] });
+    events = await startEvents({ service: "payment", env, log: silent, nats: nc, namespace: "shop", database, outbox: { streams: [PAYMENTS] }, consumers: [] });
     const flow = rounds(write, async () => ({
       producer: processCpuSeconds(),
       producerPostgres: await backendCpuSeconds(schemas, apps.producer),

@@ -27,7 +27,8 @@ import { startReservationExpiry } from "../services/inventory/jobs/expire-reserv
 import { inventoryRoutes } from "../services/inventory/rpc/inventory-service";
 import { openDatabase, type OpenDatabase } from "../services/kit/db/database";
 import { startEvents, type RunningEvents } from "../services/kit/events/start-events";
-import { EventNames, isNotFound } from "../services/kit/events/streams";
+import { EventNames, deleteStreams as deletePrefixStreams } from "../services/kit/events/streams";
+import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { testSchemas } from "../services/kit/testing/test-database";
 import { customersPort } from "../services/order/clients/customers";
 import { inventoryPort } from "../services/order/clients/inventory";
@@ -79,8 +80,7 @@ export interface MemoryRow {
 }
 
 async function deleteStreams(nc: NatsConnection, prefix: string) {
-  const jsm = await jetstreamManager(nc);
-  for (const s of new EventNames(prefix).allStreams) await jsm.streams.delete(s).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  await deletePrefixStreams(await jetstreamManager(nc), new EventNames(prefix));
 }
 
 /** The platform: five (or seven) processes, driven through the gateway's REST API. */
@@ -208,7 +208,7 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
     const outcomes = orderService.consumers!;
     // The relays (and consumers) each service runs, so the outbox rows are published here too.
     const run = (service: string, d: { d: OpenDatabase<any>; env: Record<string, string> }, consumers: Parameters<typeof startEvents>[0]["consumers"]) =>
-      startEvents({ service, env: d.env, log, nats: nc, database: d.d, outbox: true, consumers });
+      startEvents({ service, namespace: "shop", env: d.env, log, nats: nc, database: d.d, outbox: { streams: PLATFORM_STREAMS }, consumers });
     events.push(await run("customer", customer, []));
     events.push(await run("inventory", inventory, []));
     events.push(await run("payment", payment, [paymentRequestsConsumer(paymentDeps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })]));

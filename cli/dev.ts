@@ -8,7 +8,7 @@ import { eventsConfig } from "../services/kit/events/events-config";
 import { provisionEventStreams } from "../services/kit/events/provision";
 import { EventNames } from "../services/kit/events/streams";
 import { createLogger } from "../services/kit/log";
-import { PLATFORM_CONSUMERS } from "../services/platform/communication";
+import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { writeIdentities } from "./identities";
 import { connectOperatorNats } from "./operator-nats";
 
@@ -55,7 +55,7 @@ async function provisionStreams(): Promise<void> {
   const nc = await connectOperatorNats(NATS_URL, "dev", (m) => new Error(m), "", identities.ids.operator!.seed);
   try {
     const cfg = eventsConfig(process.env);
-    const made = (await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("dev", "silent"), PLATFORM_CONSUMERS)).filter((o) => o.outcome !== "unchanged");
+    const made = (await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("dev", "silent"), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS })).filter((o) => o.outcome !== "unchanged");
     if (made.length) say(`streams: ${made.map((o) => `${o.stream} ${o.outcome}`).join(", ")}`);
   } catch (e) {
     fail(`cannot set up the streams on ${NATS_URL} as the operator: ${e instanceof Error ? e.message : e}`);

@@ -6,7 +6,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ConfigError, integer, readConfig, url } from "../services/kit/config";
 import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
-import { EVENT_TYPES } from "../services/kit/events/event-types";
+import { eventCatalogue } from "../services/kit/events/contract";
+import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { EventNames } from "../services/kit/events/streams";
 import { connectOperatorNats, operatorIdentity } from "./operator-nats";
 
@@ -130,6 +131,9 @@ function summary(l: DeadLetter) {
     reason: l.reason,
   };
 }
+
+/** Every event of the platform, from its producers' contract files. */
+const EVENT_TYPES = eventCatalogue(PLATFORM_STREAMS);
 
 /** The event as JSON when it is one the platform knows and it decodes; else why not, and the bytes. */
 function decode(l: DeadLetter): unknown {

@@ -8,7 +8,7 @@ import { eventsConfig } from "../services/kit/events/events-config";
 import { provisionEventStreams } from "../services/kit/events/provision";
 import { EventNames } from "../services/kit/events/streams";
 import { createLogger } from "../services/kit/log";
-import { PLATFORM_CONSUMERS } from "../services/platform/communication";
+import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 
 class Refused extends Error {}
@@ -23,7 +23,7 @@ async function main() {
   }
   const nc = await connectOperatorNats(cfg.NATS_URL, "streams-cli", (m) => new Refused(m));
   try {
-    const outcomes = await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("streams", "silent"), PLATFORM_CONSUMERS);
+    const outcomes = await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("streams", "silent"), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
     for (const o of outcomes) console.log(`  ${o.outcome.padEnd(10)}${o.stream}${o.changed ? ` (${o.changed.join(", ")})` : ""}`);
     console.log(`streams: ${outcomes.length} streams and consumers ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`);
   } finally {

@@ -1,7 +1,7 @@
 // `bun cli/dlq.ts` as a user runs it, against dead letters made by a real marketing process on the real
 // JetStream (poison order events it terminates at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { OrderConfirmed } from "../services/kit/events/event-types";
+import { OrderConfirmed } from "../services/order/contract/events";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";

@@ -8,6 +8,7 @@ import pino from "pino";
 import { checkInvariants } from "../cli/invariants";
 import { openDatabase } from "../services/kit/db/database";
 import { DLQ } from "../services/kit/events/dead-letter-queue";
+import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { waitFor } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
@@ -19,7 +20,7 @@ let ev: TestEventStreams;
 beforeAll(async () => {
   db = testSchemas();
   ev = await testEventStreams();
-  await ev.ensure();
+  await ev.ensure(PLATFORM_STREAMS);
   const log = pino({ level: "silent" });
   for (const service of SERVICES) {
     const schema = await import(`../services/${service}/db/schema.ts`);

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { OrderSchema, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { CE, eventHeaders } from "../services/kit/events/cloud-event-headers";
-import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../services/kit/events/event-types";
+import { CustomerRegistered } from "../services/customer/contract/events";
+import { ORDERS, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../services/order/contract/events";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
@@ -249,7 +250,7 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
   const own = await testEventStreams();
   const local = await startServiceProcess("notification", { env: { ...own.env, MAILBOX_DIR: mailbox, DATA_DIR: dataDir, PLATFORM_NAMESPACE: `${namespace}b` } });
   try {
-    await own.ensure();
+    await own.ensure([ORDERS]);
     const customerId = crypto.randomUUID();
     await publishEvent(own.js, own.names, CustomerRegistered, { customer: { id: customerId, email: "fay@example.com", name: "Fay" } }, { source: "/test" });
     // An id that is a path: dead-lettered at once, and no file lands anywhere (it once escaped the mailbox).

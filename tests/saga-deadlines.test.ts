@@ -3,7 +3,7 @@
 // to be cut at the 5 s attempt timeout into a 504; with a budget too short for the charge (3 s) it
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { PaymentProcessed } from "../services/kit/events/event-types";
+import { PaymentProcessed } from "../services/payment/contract/events";
 import { publishEvent } from "../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";

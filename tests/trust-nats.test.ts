@@ -2,6 +2,7 @@
 // credentials, no connection; a service's identity does what the communication table gives it and
 // nothing else; the operator does everything. (Before: NATS took anyone, and an anonymous client
 // confirmed an unpaid order with a forged PaymentProcessed and rewrote the policy bucket.)
+import { PAYMENTS } from "../services/payment/contract/events";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -17,7 +18,7 @@ import { EventNames, ensureStreams } from "../services/kit/events/streams";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { inboxPrefixOf } from "../services/kit/trust/nats-permissions";
 import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../services/platform/identities";
-import { PLATFORM_CONSUMERS } from "../services/platform/communication";
+import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { ensureConsumer } from "../services/kit/events/consumer-loop";
 import { eventConsumerDurable } from "../services/kit/events/durable-consumers";
 import { kvPolicies } from "../services/kit/resilience/policy-source";
@@ -46,7 +47,7 @@ beforeAll(async () => {
   nats = await startTestNatsServer({ config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }) });
   // The operator lays out the streams and the policy bucket.
   const op = await as("operator");
-  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
+  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
   await new Kvm(op).create(policyBucket);
 });
 
@@ -111,19 +112,19 @@ describe("order's identity", () => {
     const jsm = await jetstreamManager(await as("order"));
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
-    const outcomes = await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, STREAM_MAX_AGE_HOURS: "1" }), log);
+    const outcomes = await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, STREAM_MAX_AGE_HOURS: "1" }), log, PLATFORM_STREAMS);
     expect(outcomes.find((o) => o.stream === names.stream("ORDERS"))).toMatchObject({ outcome: "differs", changed: ["max_age"] });
     expect(lines.join("")).toContain("bun run cli streams");
     // A stream that is missing stops the service with the operator's command to run.
     const opJsm = await jetstreamManager(await as("operator"));
     await opJsm.streams.delete(names.stream("DLQ_ADVISORIES"));
     try {
-      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log))).toContain(`stream ${names.stream("DLQ_ADVISORIES")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
+      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS))).toContain(`stream ${names.stream("DLQ_ADVISORIES")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
     } finally {
-      await ensureStreams(opJsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log);
+      await ensureStreams(opJsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS);
     }
     // Streams of another events prefix are not this identity's to read: said as such.
-    expect(await refused(ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log))).toContain("EVENTS_PREFIX");
+    expect(await refused(ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log, PLATFORM_STREAMS))).toContain("EVENTS_PREFIX");
   });
 });
 
@@ -139,7 +140,7 @@ describe("consumers are the operator's", () => {
     try {
       expect(await refused(jsm.consumers.add(names.stream("PAYMENTS"), push))).toMatch(/Permissions Violation|timeout/i);
     } finally {
-      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
+      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
     }
     expect(await refused(jsm.consumers.update(names.stream("PAYMENTS"), "order-payment-outcomes", { max_deliver: 1 }))).toMatch(/Permissions Violation|timeout/i);
     expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { name: "peek", deliver_subject: names.subject("inventory.stock_changed"), ack_policy: AckPolicy.None }))).toMatch(/Permissions Violation|timeout/i);
@@ -165,7 +166,7 @@ describe("consumers are the operator's", () => {
     const jsm = await jetstreamManager(await as("order"));
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
-    const place = { stream: "PAYMENTS", consumer: "order-payment-outcomes" } as const;
+    const place = { stream: PAYMENTS, consumer: "order-payment-outcomes" } as const;
     const mine = eventConsumerDurable(names, eventsConfig({ EVENTS_PREFIX: prefix, CONSUMER_ACK_WAIT_MS: "1000" }), place);
     const outcome = await ensureConsumer(jsm, names.stream("PAYMENTS"), mine, log);
     expect(outcome).toMatchObject({ outcome: "differs", changed: ["ack_wait"] });
@@ -179,7 +180,7 @@ describe("consumers are the operator's", () => {
         `consumer order-payment-outcomes on ${names.stream("PAYMENTS")} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`,
       );
     } finally {
-      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), PLATFORM_CONSUMERS);
+      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
     }
   });
 

@@ -1,3 +1,4 @@
+import { CUSTOMERS } from "./contract/events";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
@@ -13,6 +14,6 @@ await runService({
   description: "Customers over plain REST",
   ports: { http: 8084 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: true,
+  outbox: { streams: [CUSTOMERS] },
   build: ({ db }) => ({ rest: customerRoutes(new DrizzleCustomerStore(db)) }),
 });

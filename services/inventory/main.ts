@@ -1,3 +1,4 @@
+import { INVENTORY } from "./contract/events";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
@@ -15,7 +16,7 @@ await runService({
   description: "Products, stock and reservations",
   ports: { http: 8083, grpc: 9083 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: true,
+  outbox: { streams: [INVENTORY] },
   build: ({ env, db, log }) => {
     const cfg = inventoryConfig(env);
     const store = new PgInventoryStore(db);

@@ -21,6 +21,7 @@ import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
 import { registrationProof, registrationVerifier } from "./trust/registration-proof";
+import type { EventStream } from "./events/contract";
 
 /** The identity that may call any service (operators' tools); its tokens may be for any audience. */
 export const OPERATOR = "operator";
@@ -40,10 +41,10 @@ export interface ServiceDefinition<S extends Record<string, unknown> = Record<st
   /** The service's own tables (a drizzle schema) and the folder of its drizzle-kit migrations. */
   database?: { schema: S; migrations: string };
   /**
-   * Publishes events through a transactional outbox (writeEvent in kit/events): the schema holds the
-   * kit's outboxTable(), and the kit runs the relay.
+   * Publishes events through a transactional outbox (writeEvent in kit/events) to these streams, its
+   * own (from its contract file): the schema holds the kit's outboxTable(), and the kit runs the relay.
    */
-  outbox?: boolean;
+  outbox?: { streams: readonly EventStream[] };
   /**
    * The identities that may call this service's RPC and REST routes (from the platform's table), checked
    * when PLATFORM_PUBLIC_KEYS is set; the operator always may. Not for a public edge (`ports.ops`).
@@ -157,7 +158,7 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
     });
     await clients.ready;
     parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, trustedRegistration, db: database?.db as Database<S> });
-    events = await startEvents({ service: def.name, env, log, nats, registry: metrics.registry, database, outbox: !!def.outbox, consumers: parts.consumers ?? [], operatorKey: trust.roster.get(OPERATOR) });
+    events = await startEvents({ service: def.name, namespace: cfg.PLATFORM_NAMESPACE, env, log, nats, registry: metrics.registry, database, outbox: def.outbox, consumers: parts.consumers ?? [], operatorKey: trust.roster.get(OPERATOR) });
   } catch (e) {
     await clients?.stop();
     await database?.close();

@@ -1,3 +1,4 @@
+import { ORDERS } from "./contract/events";
 import { version } from "../../package.json";
 import { runService } from "../kit/service";
 import * as schema from "./db/schema";
@@ -11,6 +12,6 @@ await runService({
   description: "Orders and the order saga",
   ports: { http: 8081, grpc: 9081 },
   database: { schema, migrations: `${import.meta.dir}/db/migrations` },
-  outbox: true,
+  outbox: { streams: [ORDERS] },
   build: ({ env, log, clients, db, metrics }) => orderParts({ env, db, remote: remotePorts(clients, env), log, registry: metrics.registry }),
 });

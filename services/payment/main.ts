@@ -1,3 +1,4 @@
+import { PAYMENTS } from "./contract/events";
 import { join } from "node:path";
 import { runService } from "../kit/service";
 import { paymentConfig } from "./config";
@@ -19,7 +20,7 @@ await runService({
   description: "Charges and refunds through a simulated card provider",
   ports: { http: 8082, grpc: 9082 },
   database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: true,
+  outbox: { streams: [PAYMENTS] },
   build: ({ env, db, metrics, log }) => {
     const cfg = paymentConfig(env);
     const deps = {

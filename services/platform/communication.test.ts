@@ -5,8 +5,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { EXPOSED_METHODS } from "../gateway/domain/exposed-methods";
 import { backendName } from "../gateway/transcoding/http-routes";
-import { EVENT_TYPES } from "../kit/events/event-types";
-import { callersOf, communicationMarkdown, OPERATOR, PLATFORM } from "./communication";
+import { eventCatalogue } from "../kit/events/contract";
+import { callersOf, communicationMarkdown, OPERATOR, PLATFORM, PLATFORM_STREAMS } from "./communication";
+
+const EVENT_TYPES = eventCatalogue(PLATFORM_STREAMS);
 
 const SERVICES = join(import.meta.dir, "..");
 
@@ -31,8 +33,9 @@ describe.each(Object.keys(PLATFORM))("%s", (service) => {
   const code = sourceOf(service);
 
   test("its consumers are the ones its code defines, on the streams they read", () => {
-    const defined = [...code.matchAll(/defineConsumer[^(]*\(\{\s*name: "([a-z-]+)",\s*stream: "([A-Z]+)"/g)].map((m) => ({ stream: m[2], consumer: m[1] }));
-    expect(defined.sort((a, b) => a.consumer!.localeCompare(b.consumer!))).toEqual([...role.consumes].sort((a, b) => a.consumer.localeCompare(b.consumer)));
+    const defined = [...code.matchAll(/defineConsumer[^(]*\(\{\s*name: "([a-z-]+)",\s*stream: ([A-Z]+)\b/g)].map((m) => ({ stream: m[2], consumer: m[1] }));
+    const table = role.consumes.map((c) => ({ stream: c.stream.name, consumer: c.consumer }));
+    expect(defined.sort((a, b) => a.consumer!.localeCompare(b.consumer!))).toEqual(table.sort((a, b) => a.consumer.localeCompare(b.consumer)));
   });
 
   test("it may publish exactly the events its code writes", () => {

@@ -1,4 +1,11 @@
-import type { DomainStream } from "../kit/events/streams";
+import { CUSTOMERS } from "../customer/contract/events";
+import { INVENTORY } from "../inventory/contract/events";
+import type { EventStream } from "../kit/events/contract";
+import { ORDERS } from "../order/contract/events";
+import { PAYMENTS } from "../payment/contract/events";
+
+/** The platform's event streams, each declared in its producer's contract file. */
+export const PLATFORM_STREAMS: readonly EventStream[] = [ORDERS, PAYMENTS, INVENTORY, CUSTOMERS];
 
 /**
  * Who talks to whom on this platform: DESIGN.md's communication matrix as data. NATS identities and
@@ -10,7 +17,7 @@ export interface ServiceRole {
   /** Event subjects it publishes (unprefixed; a trailing `>` covers a domain). */
   publishes: string[];
   /** Its durable consumers: the stream each reads. */
-  consumes: { stream: DomainStream; consumer: string }[];
+  consumes: { stream: EventStream; consumer: string }[];
   /** The services it calls (RPC or REST). */
   calls: string[];
   /** Lists every instance of every service (the gateway's admin view, GET /v1/services), calling none of them. */
@@ -22,12 +29,12 @@ export const PLATFORM: Record<string, ServiceRole> = {
   order: {
     // Its own events, and the one command it sends payment: charge asynchronously.
     publishes: ["orders.>", "payments.requested"],
-    consumes: [{ stream: "PAYMENTS", consumer: "order-payment-outcomes" }],
+    consumes: [{ stream: PAYMENTS, consumer: "order-payment-outcomes" }],
     calls: ["inventory", "payment", "customer"],
   },
   payment: {
     publishes: ["payments.processed", "payments.failed", "payments.refunded"],
-    consumes: [{ stream: "PAYMENTS", consumer: "payment-requests" }],
+    consumes: [{ stream: PAYMENTS, consumer: "payment-requests" }],
     calls: [],
   },
   inventory: { publishes: ["inventory.>"], consumes: [], calls: [] },
@@ -35,16 +42,16 @@ export const PLATFORM: Record<string, ServiceRole> = {
   notification: {
     publishes: [],
     consumes: [
-      { stream: "ORDERS", consumer: "notification-order-emails" },
-      { stream: "CUSTOMERS", consumer: "notification-customers" },
+      { stream: ORDERS, consumer: "notification-order-emails" },
+      { stream: CUSTOMERS, consumer: "notification-customers" },
     ],
     calls: ["customer"],
   },
   marketing: {
     publishes: [],
     consumes: [
-      { stream: "ORDERS", consumer: "marketing-order-profiles" },
-      { stream: "CUSTOMERS", consumer: "marketing-customer-profiles" },
+      { stream: ORDERS, consumer: "marketing-order-profiles" },
+      { stream: CUSTOMERS, consumer: "marketing-customer-profiles" },
     ],
     calls: [],
   },
@@ -68,7 +75,7 @@ export function communicationMarkdown(): string {
   const rows = Object.entries(PLATFORM).map(([name, r]) => {
     const callers = callersOf(name).filter((c) => c !== OPERATOR);
     const cell = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(", ") : "–");
-    return `| ${name} | ${cell(r.publishes)} | ${cell(r.consumes.map((c) => `${c.consumer} (${c.stream})`))} | ${cell(r.calls)} | ${cell(callers)} |`;
+    return `| ${name} | ${cell(r.publishes)} | ${cell(r.consumes.map((c) => `${c.consumer} (${c.stream.name})`))} | ${cell(r.calls)} | ${cell(callers)} |`;
   });
   return [
     "| identity | publishes | consumes (durable, stream) | calls | may be called by (besides the operator) |",

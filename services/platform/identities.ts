@@ -2,7 +2,7 @@ import { createUser, fromSeed } from "@nats-io/nkeys";
 import { EventNames } from "../kit/events/streams";
 import { natsAuthorizationConf } from "../kit/trust/nats-auth-config";
 import { OPERATOR_PERMISSIONS, servicePermissions } from "../kit/trust/nats-permissions";
-import { OPERATOR, PLATFORM } from "./communication";
+import { OPERATOR, PLATFORM, PLATFORM_STREAMS } from "./communication";
 
 /** An identity's keys: the seed stays with its holder, the public key goes to everyone who checks it. */
 export interface KeyPairText {
@@ -35,7 +35,7 @@ export function platformAuthorizationConf(ids: Record<string, KeyPairText>, { na
   const users = Object.entries(PLATFORM).map(([name, role]) => ({
     name,
     publicKey: ids[name]!.publicKey,
-    permissions: servicePermissions({ name, ...role }, { namespace, names, policyBucket }),
+    permissions: servicePermissions({ name, ...role }, { namespace, names, streams: PLATFORM_STREAMS, policyBucket }),
   }));
   users.push({ name: OPERATOR, publicKey: ids[OPERATOR]!.publicKey, permissions: OPERATOR_PERMISSIONS });
   return natsAuthorizationConf(users, {

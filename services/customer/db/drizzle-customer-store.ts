@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
-import { CustomerRegistered } from "../../kit/events/event-types";
+import { CustomerRegistered } from "../contract/events";
 import { writeEvent } from "../../kit/events/outbox";
 import type { Customer } from "../domain/customer";
 import type { CustomerStore } from "../domain/customer-store";

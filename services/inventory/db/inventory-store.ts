@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
 import { arrayParameter, fixedQuery } from "../../kit/db/fixed-query";
-import { ReservationExpired } from "../../kit/events/event-types";
+import { ReservationExpired } from "../contract/events";
 import { writeEvent } from "../../kit/events/outbox";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";

@@ -1,5 +1,5 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
-import { moneyProblem } from "../../kit/money";
+import { moneyProblem } from "../../platform/money";
 import { textProblem } from "../../kit/text";
 
 export interface ProductRecord {

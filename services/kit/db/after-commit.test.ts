@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { join } from "node:path";
 import postgres from "postgres";
 import * as paymentSchema from "../../payment/db/schema";
-import { PaymentProcessed } from "../events/event-types";
+import { PaymentProcessed } from "../../payment/contract/events";
 import { outboxChannel, writeEvent } from "../events/outbox";
 import { outboxTable } from "../events/outbox-table";
 import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";

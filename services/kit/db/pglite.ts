@@ -35,7 +35,7 @@ export async function openPgliteDatabase<S extends Record<string, unknown>>(opts
 }
 
 /** A freshly initialised, empty PGlite data directory, kept per PGlite version for every later first start. */
-const PGLITE_TEMPLATE = join(tmpdir(), `shop-pglite-template-${pgliteVersion()}.tar.gz`);
+const PGLITE_TEMPLATE = join(tmpdir(), `pglite-template-${pgliteVersion()}.tar.gz`);
 
 function pgliteVersion(): string {
   const manifest = join(import.meta.dir, "../../../node_modules/@electric-sql/pglite/package.json");

@@ -1,11 +1,12 @@
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
 import type { DurableConfig } from "./consumer-loop";
 import type { EventsConfig } from "./events-config";
-import { DOMAIN_STREAMS, type DomainStream, type EventNames } from "./streams";
+import type { EventStream } from "./contract";
+import type { EventNames } from "./streams";
 
 /** An event consumer as the bus knows it: its durable name and the domain stream it reads. */
 export interface ConsumerPlace {
-  stream: DomainStream;
+  stream: EventStream;
   consumer: string;
 }
 
@@ -19,7 +20,7 @@ const writerName = (consumer: string, kind: (typeof DEAD_LETTER_KINDS)[number]) 
  * definition for the service that runs it and the operator who provisions it (`bun run cli streams`).
  */
 export function eventConsumerDurable(names: EventNames, cfg: EventsConfig, { stream, consumer }: ConsumerPlace): DurableConfig {
-  const filter = names.subject(`${DOMAIN_STREAMS[stream]}.>`);
+  const filter = names.subject(`${stream.domain}.>`);
   return {
     durable_name: consumer,
     description: `${consumer}: ${filter}`,

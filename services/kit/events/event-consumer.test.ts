@@ -13,7 +13,8 @@ import { waitFor } from "../testing/service-process";
 import * as marketingSchema from "../../marketing/db/schema";
 import { eventHeaders } from "./cloud-event-headers";
 import { defineConsumer, on } from "./event-consumer";
-import { CustomerRegistered, PaymentProcessed } from "./event-types";
+import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
+import { PaymentProcessed, PAYMENTS } from "../../payment/contract/events";
 import { PoisonMessage } from "./handler-failure";
 import { publishEvent } from "./publish-event";
 import { rowsOf } from "./rows";
@@ -28,7 +29,7 @@ const running: RunningEvents[] = [];
 
 beforeAll(async () => {
   ev = await testEventStreams();
-  await ev.ensure();
+  await ev.ensure([PAYMENTS, CUSTOMERS]);
   schemas = testSchemas();
   // Any service schema with an inbox will do; marketing's is small.
   database = await openDatabase({ service: "marketing", env: schemas.env("marketing"), log, schema: marketingSchema, migrationsFolder: join(import.meta.dir, "../../marketing/db/migrations") });
@@ -65,7 +66,7 @@ test("a batching consumer: events share transactions, each is handled once, one 
   const commits: { id: string; txid: string; delivery: number }[] = [];
   const consumer = defineConsumer({
     name: "test-batches",
-    stream: "PAYMENTS",
+    stream: PAYMENTS,
     batch: 16,
     handlers: [
       on(PaymentProcessed, async (_e, { tx, meta, deliveryCount }) => {
@@ -78,7 +79,7 @@ test("a batching consumer: events share transactions, each is handled once, one 
   });
   // Started after the events are stored: the first pulls bring many at once.
   const registry = new Registry();
-  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!);
+  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!);
 
   const expected = ids.filter((id) => id !== poison).concat(copied);
   await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), { timeoutMs: 15_000, what: "every event but the poison handled" });
@@ -122,7 +123,7 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
   const ackWaitMs = 500;
   const consumer = defineConsumer({
     name: "test-slow-batch",
-    stream: "CUSTOMERS",
+    stream: CUSTOMERS,
     batch: 8,
     handlers: [
       on(CustomerRegistered, async (_e, { tx, meta }) => {
@@ -132,7 +133,7 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
     ],
   });
   const env = { ...schemas.env("marketing"), ...ev.env, CONSUMER_ACK_WAIT_MS: String(ackWaitMs) };
-  running.push((await startEvents({ service: "marketing", env, log, nats: ev.nc, database, outbox: false, consumers: [consumer] }))!);
+  running.push((await startEvents({ service: "marketing", env, log, nats: ev.nc, database, namespace: "shop", consumers: [consumer] }))!);
   await waitFor(() => ids.every((id) => handled.includes(id)), { timeoutMs: 10_000, what: "the five registrations handled" });
   const info = await ev.jsm.consumers.info(ev.names.stream("CUSTOMERS"), "test-slow-batch");
   // Every delivery counts in the consumer's sequence, redeliveries too: five messages, five deliveries.
@@ -142,15 +143,15 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
 
 test("a batching consumer refuses handlers that run their own transactions, and a batch size out of range", () => {
   const own = on(PaymentProcessed, async () => {}, { ownTransactions: true });
-  expect(() => defineConsumer({ name: "own", stream: "PAYMENTS", batch: 8, handlers: [own] })).toThrow(/batches events in one transaction.*ownTransactions/);
-  expect(() => defineConsumer({ name: "single", stream: "PAYMENTS", batch: 1, handlers: [own] })).not.toThrow();
-  for (const batch of [0, 1.5, 1001]) expect(() => defineConsumer({ name: "sized", stream: "PAYMENTS", batch, handlers: [] })).toThrow(/batch must be an integer from 1 to 1000/);
+  expect(() => defineConsumer({ name: "own", stream: PAYMENTS, batch: 8, handlers: [own] })).toThrow(/batches events in one transaction.*ownTransactions/);
+  expect(() => defineConsumer({ name: "single", stream: PAYMENTS, batch: 1, handlers: [own] })).not.toThrow();
+  for (const batch of [0, 1.5, 1001]) expect(() => defineConsumer({ name: "sized", stream: PAYMENTS, batch, handlers: [] })).toThrow(/batch must be an integer from 1 to 1000/);
 });
 
 /** Streams of a test's own: a new durable consumer reads its stream from the start. */
 async function ownStreams() {
   const own = await testEventStreams();
-  await own.ensure();
+  await own.ensure([PAYMENTS, CUSTOMERS]);
   return own;
 }
 
@@ -159,11 +160,11 @@ test("a reused event id with another payload, an event of an undeclared type, on
   const handled: string[] = [];
   const consumer = defineConsumer({
     name: "test-defences",
-    stream: "PAYMENTS",
+    stream: PAYMENTS,
     handlers: [on(PaymentProcessed, async (e) => void handled.push(e.paymentId))],
   });
   const registry = new Registry();
-  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!;
+  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!;
   try {
   const source = "/test/defences";
   const publish = (id: string, type: string, subject: string, body: Uint8Array) =>
@@ -202,9 +203,9 @@ test("a reused event id with another payload, an event of an undeclared type, on
 
 test("CONSUMER_UNKNOWN_EVENTS=skip: an undeclared type is acked, counted and logged, not dead-lettered", async () => {
   const ev = await ownStreams();
-  const consumer = defineConsumer({ name: "test-unknown-skip", stream: "PAYMENTS", handlers: [on(PaymentProcessed, async () => {})] });
+  const consumer = defineConsumer({ name: "test-unknown-skip", stream: PAYMENTS, handlers: [on(PaymentProcessed, async () => {})] });
   const registry = new Registry();
-  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" }, log, nats: ev.nc, registry, database, outbox: false, consumers: [consumer] }))!;
+  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!;
   try {
   await ev.js.publish(ev.names.subject("payments.teleported"), new Uint8Array([1, 2]), {
     headers: eventHeaders({ id: crypto.randomUUID(), type: "shop.payment.v1.PaymentTeleported", source: "/test", time: new Date(), subject: "", traceparent: "" }),

@@ -8,7 +8,7 @@ import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./clou
 import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
 import type { DeadLetters } from "./dead-letter-queue";
 import { eventConsumerDurable } from "./durable-consumers";
-import { EVENT_TYPES, type EventType } from "./event-types";
+import type { EventStream, EventType } from "./contract";
 import type { EventsConfig } from "./events-config";
 import type { EventsMetrics } from "./events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
@@ -17,7 +17,7 @@ import { LastErrors } from "./last-errors";
 import { arrayParameter, fixedQuery } from "../db/fixed-query";
 import { batches } from "./batches";
 import { PREPARED } from "./prepared";
-import type { DomainStream, EventNames } from "./streams";
+import type { EventNames } from "./streams";
 
 const inbox = inboxTable();
 /** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
@@ -104,7 +104,7 @@ export function on<D extends DescMessage, S extends Record<string, unknown> = Re
  */
 export interface EventConsumer {
   readonly name: string;
-  readonly stream: DomainStream;
+  readonly stream: EventStream;
   // Handlers of any service schema: the kit runs them over that service's database.
   readonly handlers: readonly EventHandler<any>[];
   /** See defineConsumer. */
@@ -119,7 +119,7 @@ export interface EventConsumer {
  * again in a transaction of its own, so an effect outside the transaction (an e-mail sent, a call made)
  * could happen twice. Not with `ownTransactions` handlers.
  */
-export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: DomainStream; handlers: EventHandler<S>[]; batch?: number }): EventConsumer {
+export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: EventStream; handlers: EventHandler<S>[]; batch?: number }): EventConsumer {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name)) throw new Error(`consumer name "${def.name}" must be lower-case letters, digits and dashes`);
   if (def.batch !== undefined && !(Number.isInteger(def.batch) && def.batch >= 1 && def.batch <= 1000)) throw new Error(`consumer ${def.name}: batch must be an integer from 1 to 1000`);
   const own = def.batch && def.batch > 1 && def.handlers.find((h) => h.ownTransactions);
@@ -128,7 +128,7 @@ export function defineConsumer<S extends Record<string, unknown>>(def: { name: s
   const twice = types.find((t, i) => types.indexOf(t) !== i);
   if (twice) throw new Error(`consumer ${def.name} has two handlers for ${twice}`);
   const elsewhere = def.handlers.find((h) => h.type.stream !== def.stream);
-  if (elsewhere) throw new Error(`consumer ${def.name} reads ${def.stream}, but ${elsewhere.type.type} is on ${elsewhere.type.stream}`);
+  if (elsewhere) throw new Error(`consumer ${def.name} reads ${def.stream.name}, but ${elsewhere.type.type} is on ${elsewhere.type.stream.name}`);
   return def;
 }
 
@@ -210,7 +210,7 @@ export async function startEventConsumer(
       return;
     }
     const handler = byType.get(meta.type);
-    const declared = handler?.type ?? EVENT_TYPES.get(meta.type);
+    const declared = handler?.type ?? def.stream.events.find((e) => e.type === meta.type);
     if (!declared || declared.stream !== def.stream) return void (await unknown(m, meta.type, `unknown event type ${meta.type} on ${m.subject}`));
     if (names.subject(declared.subject) !== m.subject) return void (await unknown(m, meta.type, `${meta.type} arrived on ${m.subject}, but its subject is ${names.subject(declared.subject)}`));
     if (!handler) {

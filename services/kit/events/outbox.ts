@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { afterCommit } from "../db/after-commit";
 import type { Database } from "../db/database";
 import { newTraceparent } from "./cloud-event-headers";
-import type { EventType } from "./event-types";
+import type { EventType } from "./contract";
 import { outboxTable } from "./outbox-table";
 import { fixedQuery } from "../db/fixed-query";
 import { PREPARED } from "./prepared";

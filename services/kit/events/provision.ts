@@ -2,6 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log";
 import { ensureConsumer } from "./consumer-loop";
+import type { EventStream } from "./contract";
 import { durablesOf, type ConsumerPlace } from "./durable-consumers";
 import type { EventsConfig } from "./events-config";
 import { LastErrors } from "./last-errors";
@@ -11,15 +12,21 @@ import { ensureStreams, isNotFound, type EventNames, type StreamOutcome } from "
 export type ProvisionOutcome = StreamOutcome;
 
 /**
- * Everything on JetStream the platform's events need, as configured: the domain streams, the dead
+ * Everything on JetStream a platform's events need, as configured: its event streams, the dead
  * letters and their advisories, the consumers' error bucket, and every event consumer's durables (its
  * own and its dead-letter writers'). The operator's job on a platform with identities (`bun run cli
  * streams`, and `bun run dev` before it starts the services); on an open bus each service does its own
  * at start.
  */
-export async function provisionEventStreams(nc: NatsConnection, names: EventNames, cfg: EventsConfig, log: Logger, consumers: readonly ConsumerPlace[] = []): Promise<ProvisionOutcome[]> {
+export async function provisionEventStreams(
+  nc: NatsConnection,
+  names: EventNames,
+  cfg: EventsConfig,
+  log: Logger,
+  { streams, consumers = [] }: { streams: readonly EventStream[]; consumers?: readonly ConsumerPlace[] },
+): Promise<ProvisionOutcome[]> {
   const jsm = await jetstreamManager(nc);
-  const outcomes: ProvisionOutcome[] = await ensureStreams(jsm, names, cfg, log);
+  const outcomes: ProvisionOutcome[] = await ensureStreams(jsm, names, cfg, log, streams);
   const bucket = `KV_${names.errorBucket}`;
   const existed = await jsm.streams.info(bucket).then(
     () => true,

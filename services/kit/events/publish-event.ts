@@ -1,7 +1,7 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { eventHeaders, newTraceparent } from "./cloud-event-headers";
-import type { EventType } from "./event-types";
+import type { EventType } from "./contract";
 import type { EventNames } from "./streams";
 
 /**

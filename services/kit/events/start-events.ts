@@ -13,6 +13,7 @@ import { eventsMetrics } from "./events-metrics";
 import { LastErrors } from "./last-errors";
 import { startOutboxRelay, type OutboxRelay } from "./outbox-relay";
 import { EventNames, ensureStreams } from "./streams";
+import type { EventStream } from "./contract";
 
 export interface RunningEvents {
   /** Consumers first (each finishes the message in hand), then the relay. */
@@ -25,12 +26,15 @@ export interface RunningEvents {
  */
 export async function startEvents(opts: {
   service: string;
+  /** The platform's namespace: events come from `/<namespace>/<service>` (ce-source). */
+  namespace: string;
   env: Env;
   log: Logger;
   nats: NatsConnection;
   registry?: Registry;
   database?: OpenDatabase<any>;
-  outbox: boolean;
+  /** Publishes through an outbox to these streams (the service's own). */
+  outbox?: { streams: readonly EventStream[] };
   consumers: readonly EventConsumer[];
   /** The operator's public key: only its replays of a dead letter resolve the letter. Unset on an open platform. */
   operatorKey?: string;
@@ -44,7 +48,8 @@ export async function startEvents(opts: {
   const jsm = await jetstreamManager(nats);
   const js = jetstream(nats);
   const metrics = eventsMetrics(opts.registry);
-  await ensureStreams(jsm, names, cfg, log);
+  // Its own streams and those it reads; all of them are the operator's on a platform with identities.
+  await ensureStreams(jsm, names, cfg, log, [...new Set([...(opts.outbox?.streams ?? []), ...opts.consumers.map((c) => c.stream)])]);
 
   const loops: ConsumerLoop[] = [];
   let relay: OutboxRelay | undefined;
@@ -54,7 +59,7 @@ export async function startEvents(opts: {
   };
   try {
     if (opts.outbox) {
-      relay = await startOutboxRelay({ db: database.db, driver: database.driver, schema: database.schema, source: `/shop/${service}`, js, names, cfg, log, metrics });
+      relay = await startOutboxRelay({ db: database.db, driver: database.driver, schema: database.schema, source: `/${opts.namespace}/${service}`, js, names, cfg, log, metrics });
     }
     if (opts.consumers.length) {
       const lastErrors = await LastErrors.open(nats, names, cfg.STREAM_REPLICAS);
@@ -69,7 +74,7 @@ export async function startEvents(opts: {
     await stop();
     throw e;
   }
-  log.info({ prefix: cfg.EVENTS_PREFIX || undefined, outbox: opts.outbox, consumers: opts.consumers.map((c) => c.name) }, "events running");
+  log.info({ prefix: cfg.EVENTS_PREFIX || undefined, outbox: opts.outbox?.streams.map((s) => s.name), consumers: opts.consumers.map((c) => c.name) }, "events running");
   return { stop };
 }
 

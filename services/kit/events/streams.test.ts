@@ -1,8 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../config";
 import { eventsConfig } from "./events-config";
-import { EVENT_TYPES, eventType, OrderConfirmed } from "./event-types";
-import { OrderConfirmedSchema } from "../../contracts/gen/shop/order/v1/events_pb";
+import { OrderConfirmedSchema, OrderCreatedSchema } from "../../contracts/gen/shop/order/v1/events_pb";
+import { CustomerRegisteredSchema } from "../../contracts/gen/shop/customer/v1/customer_pb";
+import { defineEvent, defineStream, eventCatalogue } from "./contract";
+
+// A platform of the test's own: the kit knows no one's events.
+const SALES = defineStream("SALES", "sales");
+const SaleConfirmed = defineEvent(SALES, OrderConfirmedSchema, "confirmed");
+const PEOPLE = defineStream("PEOPLE", "people");
+defineEvent(PEOPLE, CustomerRegisteredSchema, "registered");
 import { EventNames, streamConfigs } from "./streams";
 
 describe("EventNames", () => {
@@ -19,18 +26,18 @@ describe("EventNames", () => {
       "orders.confirmed",
       "t1.dlq.t1_ORDERS.c",
     ]);
-    expect(n.allStreams).toContain("KV_t1_CONSUMER_ERRORS");
+    expect(n.allStreams([SALES])).toEqual(["t1_SALES", "t1_DLQ", "t1_DLQ_ADVISORIES", "KV_t1_CONSUMER_ERRORS"]);
   });
 });
 
 describe("stream settings", () => {
   test("explicit: file storage, limits retention, duplicate window, replicas and max age from config", () => {
     const cfg = eventsConfig({ STREAM_REPLICAS: "3", STREAM_MAX_AGE_HOURS: "2", STREAM_DUPLICATE_WINDOW_MS: "60000" });
-    const orders = streamConfigs(new EventNames(""), cfg).find((s) => s.name === "ORDERS")!;
-    expect(orders).toMatchObject({ subjects: ["orders.>"], storage: "file", retention: "limits", num_replicas: 3, max_age: 2 * 3600e9, duplicate_window: 60e9 });
-    const advisories = streamConfigs(new EventNames("p"), cfg).find((s) => s.name === "p_DLQ_ADVISORIES")!;
-    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.p_ORDERS.*");
-    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.p_CUSTOMERS.*");
+    const orders = streamConfigs(new EventNames(""), cfg, [SALES, PEOPLE]).find((s) => s.name === "SALES")!;
+    expect(orders).toMatchObject({ subjects: ["sales.>"], storage: "file", retention: "limits", num_replicas: 3, max_age: 2 * 3600e9, duplicate_window: 60e9 });
+    const advisories = streamConfigs(new EventNames("p"), cfg, [SALES, PEOPLE]).find((s) => s.name === "p_DLQ_ADVISORIES")!;
+    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.p_SALES.*");
+    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.p_PEOPLE.*");
   });
 
   test("bad settings are reported together, by name", () => {
@@ -49,13 +56,17 @@ describe("stream settings", () => {
 });
 
 describe("event types", () => {
-  test("the type is the message's full name; the stream follows from the subject", () => {
-    expect(OrderConfirmed).toMatchObject({ type: "shop.order.v1.OrderConfirmed", subject: "orders.confirmed", stream: "ORDERS" });
-    expect(EVENT_TYPES.get("shop.customer.v1.CustomerRegistered")?.stream).toBe("CUSTOMERS");
+  test("the type is the message's full name; the subject is the stream's domain and the event", () => {
+    expect(SaleConfirmed).toMatchObject({ type: "shop.order.v1.OrderConfirmed", subject: "sales.confirmed", stream: SALES });
+    expect(SALES.events).toEqual([SaleConfirmed]);
+    expect(eventCatalogue([SALES, PEOPLE]).get("shop.customer.v1.CustomerRegistered")?.stream).toBe(PEOPLE);
   });
 
-  test("a subject outside the known domains is refused", () => {
-    expect(() => eventType(OrderConfirmedSchema, "shipments.sent")).toThrow("not <domain>.<event>");
-    expect(() => eventType(OrderConfirmedSchema, "orders")).toThrow();
+  test("names that are no subject token, the dead letters' names, an event declared twice: refused", () => {
+    expect(() => defineStream("sales", "sales")).toThrow("upper-case");
+    expect(() => defineStream("DLQ", "dead")).toThrow("not DLQ");
+    expect(() => defineStream("SHIP", "ship.ments")).toThrow("one lower-case subject token");
+    expect(() => defineEvent(SALES, OrderCreatedSchema, "created.twice")).toThrow("one lower-case subject token");
+    expect(() => defineEvent(SALES, OrderConfirmedSchema, "again")).toThrow("SALES already has shop.order.v1.OrderConfirmed");
   });
 });

@@ -1,10 +1,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import type { Logger } from "../log";
+import type { EventStream } from "./contract";
 import type { EventsConfig } from "./events-config";
-
-/** The domain streams: events of one domain each, on subjects `<domain>.<event>`. */
-export const DOMAIN_STREAMS = { ORDERS: "orders", PAYMENTS: "payments", INVENTORY: "inventory", CUSTOMERS: "customers" } as const;
-export type DomainStream = keyof typeof DOMAIN_STREAMS;
 
 const NANOS_PER_MS = 1_000_000;
 const HOUR_NANOS = 3_600_000 * NANOS_PER_MS;
@@ -17,7 +14,9 @@ const HOUR_NANOS = 3_600_000 * NANOS_PER_MS;
 export class EventNames {
   constructor(readonly prefix: string) {}
 
-  stream(name: DomainStream | "DLQ" | "DLQ_ADVISORIES"): string {
+  /** `ORDERS` (or the stream itself) → `t1_ORDERS`; also `DLQ` and `DLQ_ADVISORIES`. */
+  stream(name: string | EventStream): string {
+    if (typeof name !== "string") name = name.name;
     return this.prefix ? `${this.prefix}_${name}` : name;
   }
 
@@ -41,29 +40,25 @@ export class EventNames {
     return this.prefix ? `${this.prefix}_CONSUMER_ERRORS` : "CONSUMER_ERRORS";
   }
 
-  get domainStreams(): string[] {
-    return (Object.keys(DOMAIN_STREAMS) as DomainStream[]).map((s) => this.stream(s));
-  }
-
-  /** Every stream these names use, the error bucket's included. */
-  get allStreams(): string[] {
-    return [...this.domainStreams, this.stream("DLQ"), this.stream("DLQ_ADVISORIES"), `KV_${this.errorBucket}`];
+  /** Every stream of a platform with these event streams: theirs, the dead letters' and the error bucket's. */
+  allStreams(streams: readonly EventStream[]): string[] {
+    return [...streams.map((s) => this.stream(s)), this.stream("DLQ"), this.stream("DLQ_ADVISORIES"), `KV_${this.errorBucket}`];
   }
 }
 
 /** The JetStream settings of every stream, explicit so a cluster and one server behave alike. */
-export function streamConfigs(names: EventNames, cfg: EventsConfig): (Partial<StreamConfig> & { name: string })[] {
+export function streamConfigs(names: EventNames, cfg: EventsConfig, streams: readonly EventStream[]): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     storage: StorageType.File,
     num_replicas: cfg.STREAM_REPLICAS,
     discard: DiscardPolicy.Old,
     duplicate_window: cfg.STREAM_DUPLICATE_WINDOW_MS * NANOS_PER_MS,
   };
-  const domain = (Object.entries(DOMAIN_STREAMS) as [DomainStream, string][]).map(([name, subject]) => ({
+  const domain = streams.map((stream) => ({
     ...common,
-    name: names.stream(name),
-    description: `${subject} events (protobuf payloads, CloudEvents headers)`,
-    subjects: [names.subject(`${subject}.>`)],
+    name: names.stream(stream),
+    description: `${stream.domain} events (protobuf payloads, CloudEvents headers)`,
+    subjects: [names.subject(`${stream.domain}.>`)],
     retention: RetentionPolicy.Limits,
     max_age: cfg.STREAM_MAX_AGE_HOURS * HOUR_NANOS,
   }));
@@ -77,7 +72,7 @@ export function streamConfigs(names: EventNames, cfg: EventsConfig): (Partial<St
   };
   // Advisories are plain NATS messages, gone if nobody listens at that moment: captured in a stream,
   // a dead letter is written even when the consumer's service was down when the message died.
-  const watched = names.domainStreams;
+  const watched = streams.map((s) => names.stream(s));
   const advisories = {
     ...common,
     name: names.stream("DLQ_ADVISORIES"),
@@ -106,15 +101,17 @@ export const isPermissionDenied = (e: unknown) => /permissions violation/i.test(
 export class StreamsNotProvisioned extends Error {}
 
 /**
- * Creates the streams, or brings existing ones to the configured settings. Safe to run from every
- * replica at once: a stream created meanwhile by another is updated instead. On a platform with
+ * Creates the given event streams, the dead letters' and their advisories', or brings existing ones to
+ * the configured settings. The advisory stream keeps the subjects it has and gains those of these
+ * streams: each service ensures the streams it writes and reads, the operator all of them. Safe to run
+ * from every replica at once: a stream created meanwhile by another is updated instead. On a platform with
  * identities only the operator may create or change a stream (`bun run cli streams`): a service then
  * fails with a StreamsNotProvisioned naming a missing one, and works on with one whose settings
  * differ (the difference logged for the operator).
  */
-export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger): Promise<StreamOutcome[]> {
+export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger, streams: readonly EventStream[]): Promise<StreamOutcome[]> {
   const outcomes: StreamOutcome[] = [];
-  for (const want of streamConfigs(names, cfg)) {
+  for (const want of streamConfigs(names, cfg, streams)) {
     const name = want.name!;
     const existing = await jsm.streams.info(name).catch((e) => {
       if (isNotFound(e)) return undefined;
@@ -133,6 +130,7 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
       }
     }
     const current = existing?.config ?? (await jsm.streams.info(name)).config;
+    if (name === names.stream("DLQ_ADVISORIES")) want.subjects = [...new Set([...(current.subjects ?? []), ...(want.subjects ?? [])])];
     const changed = UPDATABLE.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(want[k]));
     if (current.storage !== want.storage || current.retention !== want.retention)
       log.warn({ stream: name, storage: current.storage, retention: current.retention }, "stream storage or retention differs from the configuration; it cannot change in place");
@@ -157,9 +155,12 @@ export function isNotFound(e: unknown): boolean {
   return /not found/i.test(String(e)) || (e as { code?: unknown })?.code === "404" || (e as { api_error?: { code?: number } })?.api_error?.code === 404;
 }
 
-/** Deletes every stream (and the error bucket) of these names; already gone is fine. */
+/** Deletes every stream of this prefix (and its error bucket); already gone is fine. For tests and benches. */
 export async function deleteStreams(jsm: JetStreamManager, names: EventNames): Promise<void> {
-  for (const stream of names.allStreams) {
+  if (!names.prefix) throw new Error("deleteStreams takes the streams of an EVENTS_PREFIX only");
+  const ours = [];
+  for await (const name of jsm.streams.names()) if (name.startsWith(`${names.prefix}_`) || name === `KV_${names.errorBucket}`) ours.push(name);
+  for (const stream of ours) {
     await jsm.streams.delete(stream).catch((e) => {
       if (!isNotFound(e)) throw e;
     });

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
+import type { EventStream } from "./contract";
 import { DeadLetters } from "./dead-letter-queue";
 import { eventsConfig } from "./events-config";
 import { deleteStreams, EventNames, ensureStreams } from "./streams";
@@ -14,8 +15,8 @@ export interface TestEventStreams {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly deadLetters: DeadLetters;
-  /** Creates the streams as a service would (for tests that publish before any service started). */
-  ensure(env?: Record<string, string>): Promise<void>;
+  /** Creates these streams as a service would (for tests that publish before any service started). */
+  ensure(streams: readonly EventStream[], env?: Record<string, string>): Promise<void>;
   /** Every message stored on `subject` (unprefixed, wildcards allowed) in the stream, oldest first. */
   stored(stream: Parameters<EventNames["stream"]>[0], subject: string): Promise<StoredMsg[]>;
   /** Deletes every stream (and the error bucket) under the prefix, and closes the connection. */
@@ -40,8 +41,8 @@ export async function testEventStreams(natsUrl = process.env.NATS_URL ?? "nats:/
     js,
     jsm,
     deadLetters: new DeadLetters(jsm, js, names),
-    async ensure(env = {}) {
-      await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, ...env }), pino({ level: "silent" }));
+    async ensure(streams, env = {}) {
+      await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, ...env }), pino({ level: "silent" }), streams);
     },
     async stored(stream, subject) {
       const out: StoredMsg[] = [];

@@ -58,11 +58,11 @@ export interface ServiceClients {
   stop(): Promise<void>;
 }
 
-/** The name a service is registered under, from its proto package: shop.<name>.v1.Service. */
+/** The name a service is registered under, from its proto package: <org>.<name>.<version>.Service (shop.payment.v1.PaymentService → payment). */
 export function targetOf(service: DescService): string {
   const parts = service.typeName.split(".");
-  if (parts.length < 4 || parts[0] !== "shop") throw new Error(`cannot tell the target of ${service.typeName}: pass { target }`);
-  return parts[1]!;
+  if (parts.length < 4 || !/^v\d+/.test(parts.at(-2)!)) throw new Error(`cannot tell the target of ${service.typeName}: pass { target }`);
+  return parts.at(-3)!;
 }
 
 /**

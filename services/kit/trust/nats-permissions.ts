@@ -1,3 +1,4 @@
+import type { EventStream } from "../events/contract";
 import type { EventNames } from "../events/streams";
 
 /** One user's permissions as nats-server takes them (`authorization.users[].permissions`). */
@@ -14,7 +15,7 @@ export interface BusRole {
   /** Event subjects it publishes (unprefixed). */
   publishes: string[];
   /** Its durable consumers and their streams (unprefixed stream names, e.g. ORDERS). */
-  consumes: { stream: string; consumer: string }[];
+  consumes: { stream: string | EventStream; consumer: string }[];
   /** Services whose instances it looks up ($SRV). */
   calls: string[];
   /** May list every instance of every service ($SRV.INFO and $SRV.STATS without a name): an admin view. */
@@ -32,14 +33,14 @@ export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
  * register under its own name only and look up only the services it calls; read only its own inbox.
  * Everything not allowed is denied.
  */
-export function servicePermissions(role: BusRole, { namespace, names, policyBucket }: { namespace: string; names: EventNames; policyBucket: string }): NatsPermissions {
+export function servicePermissions(role: BusRole, { namespace, names, streams: platformStreams, policyBucket }: { namespace: string; names: EventNames; streams: readonly EventStream[]; policyBucket: string }): NatsPermissions {
   const api = "$JS.API";
-  const streams = names.allStreams;
+  const streams = names.allStreams(platformStreams);
   const errors = `KV_${names.errorBucket}`;
   const policies = `KV_${policyBucket}`;
   const advisories = names.stream("DLQ_ADVISORIES");
   const durables = role.consumes.flatMap(({ stream, consumer }) => [
-    { stream: names.stream(stream as never), consumer },
+    { stream: names.stream(stream), consumer },
     // The dead-letter writers of each consumer, on the advisory stream.
     { stream: advisories, consumer: `${consumer}-dead-letters-max-deliveries` },
     { stream: advisories, consumer: `${consumer}-dead-letters-terminated` },
@@ -59,12 +60,12 @@ export function servicePermissions(role: BusRole, { namespace, names, policyBuck
       `$JS.ACK.${stream}.${consumer}.>`,
     ]),
     // The dead-letter writer copies a dead message from its stream.
-    ...(role.consumes.length ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream as never)))].flatMap((s) => [`${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]) : []),
+    ...(role.consumes.length ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream)))].flatMap((s) => [`${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]) : []),
     // Its own consumers' last errors (keys <stream>.<consumer>.<seq>), for their dead letters; and resolving a dead letter of its own consumers
     // once its replayed copy was handled (or died again, as a new letter). The server cannot tell whose
     // letter a deletion is: that much of the DLQ every consuming service may touch.
     ...(role.consumes.length
-      ? [...role.consumes.map(({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream as never)}.${consumer}.*`), `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
+      ? [...role.consumes.map(({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream)}.${consumer}.*`), `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
       : []),
     // The policy bucket: read its keys (the stream's subjects) and values, never write. Changes are
     // followed by subscription, not by a consumer (see above).

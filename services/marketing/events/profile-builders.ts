@@ -1,7 +1,8 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { OrderStatus, type Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
 import { defineConsumer, on } from "../../kit/events/event-consumer";
-import { CustomerRegistered, OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../../kit/events/event-types";
+import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
+import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed, ORDERS } from "../../order/contract/events";
 import { isUuid } from "../../kit/ids";
 import { applyChange } from "../db/profile-store";
 import type * as schema from "../db/schema";
@@ -17,7 +18,7 @@ const PROFILE_BATCH = 32;
 export function customerProfiles() {
   return defineConsumer<typeof schema>({
     name: "marketing-customer-profiles",
-    stream: "CUSTOMERS",
+    stream: CUSTOMERS,
     batch: PROFILE_BATCH,
     handlers: [
       on(
@@ -35,7 +36,7 @@ export function customerProfiles() {
 export function orderProfiles() {
   return defineConsumer<typeof schema>({
     name: "marketing-order-profiles",
-    stream: "ORDERS",
+    stream: ORDERS,
     batch: PROFILE_BATCH,
     handlers: [
       on(OrderCreated, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)), { validate: orderProblem }),

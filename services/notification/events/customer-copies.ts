@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { CustomerRegistered } from "../../kit/events/event-types";
+import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
 import { defineConsumer, on } from "../../kit/events/event-consumer";
 import { saveCustomer } from "../db/notification-store";
 import type * as schema from "../db/schema";
@@ -8,7 +8,7 @@ import type * as schema from "../db/schema";
 export function customerCopies() {
   return defineConsumer<typeof schema>({
     name: "notification-customers",
-    stream: "CUSTOMERS",
+    stream: CUSTOMERS,
     // Saving the copy is its only effect: many registrations can share a transaction.
     batch: 32,
     handlers: [

@@ -1,7 +1,7 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import type { Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
 import { defineConsumer, on, type HandlerContext } from "../../kit/events/event-consumer";
-import { OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../../kit/events/event-types";
+import { OrderCancelled, OrderConfirmed, OrderPaymentFailed, ORDERS } from "../../order/contract/events";
 import { PoisonMessage } from "../../kit/events/handler-failure";
 import { isUuid } from "../../kit/ids";
 import { findCustomer, recordEmail, saveCustomer, type KnownCustomer } from "../db/notification-store";
@@ -49,7 +49,7 @@ export function orderEmails(deps: OrderEmailDeps) {
   };
   return defineConsumer<typeof schema>({
     name: "notification-order-emails",
-    stream: "ORDERS",
+    stream: ORDERS,
     handlers: [
       on(OrderConfirmed, send("order_confirmed"), { validate }),
       on(OrderPaymentFailed, send("order_payment_failed"), { validate }),

@@ -1,4 +1,4 @@
-import { CURRENCIES, MAX_AMOUNT_MINOR } from "../../kit/money";
+import { CURRENCIES, MAX_AMOUNT_MINOR } from "../../platform/money";
 import { isUuid } from "../../kit/ids";
 import type { OrderRecord } from "./order";
 

@@ -1,4 +1,4 @@
-import { PaymentFailed, PaymentProcessed } from "../../kit/events/event-types";
+import { PaymentFailed, PaymentProcessed, PAYMENTS } from "../../payment/contract/events";
 import { defineConsumer, on } from "../../kit/events/event-consumer";
 import { PoisonMessage } from "../../kit/events/handler-failure";
 import { isUuid } from "../../kit/ids";
@@ -28,7 +28,7 @@ export function paymentOutcomesConsumer(deps: SagaDeps) {
   };
   return defineConsumer({
     name: "order-payment-outcomes",
-    stream: "PAYMENTS",
+    stream: PAYMENTS,
     handlers: [
       on(PaymentProcessed, (e) => settle(e.orderId, { captured: true, paymentId: e.paymentId }), {
         validate: (e) => orderIdProblem(e.orderId) ?? (e.paymentId ? undefined : "payment_id is required"),

@@ -1,6 +1,6 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import { isUuid } from "../../kit/ids";
-import { moneyProblem } from "../../kit/money";
+import { moneyProblem } from "../../platform/money";
 import { textProblem } from "../../kit/text";
 
 const ID = /^[\w-]{1,64}$/;

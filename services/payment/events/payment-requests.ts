@@ -1,5 +1,5 @@
 import { defineConsumer, on } from "../../kit/events/event-consumer";
-import { PaymentFailed, PaymentProcessed, PaymentRequested } from "../../kit/events/event-types";
+import { PaymentFailed, PaymentProcessed, PaymentRequested, PAYMENTS } from "../contract/events";
 import { PoisonMessage } from "../../kit/events/handler-failure";
 import { writeEvent } from "../../kit/events/outbox";
 import { PaymentProblem } from "../domain/payments";
@@ -18,7 +18,7 @@ import { chargeProblem } from "../domain/request-problems";
 export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: { attempts: number }) {
   return defineConsumer({
     name: "payment-requests",
-    stream: "PAYMENTS",
+    stream: PAYMENTS,
     handlers: [
       on(
         PaymentRequested,
