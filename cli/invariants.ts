@@ -9,6 +9,7 @@ import { ConfigError, integer, readConfig, text, url } from "../services/kit/con
 import { DeadLetters } from "../services/kit/events/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { EventNames } from "../services/kit/events/streams";
+import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats } from "./operator-nats";
 
 export interface InvariantOptions {
@@ -188,10 +189,12 @@ export async function checkInvariants(o: InvariantOptions): Promise<{ breaches: 
       if (l.headers["dlq-original-missing"] === "true" || (!l.eventId && l.data.length === 0))
         breaches.push({ invariant: 5, subject: `dead letter ${l.id}`, problem: `the original message was gone from ${l.stream} before it was kept` });
     }
-    const advisories = await o.events.jsm.streams.info(o.events.names.stream("DLQ_ADVISORIES")).catch(() => undefined);
-    const oldest = advisories?.state.messages ? Date.parse(advisories.state.first_ts) : undefined;
-    if (oldest !== undefined && Date.now() - oldest > o.stuckAfterSeconds * 1000)
-      breaches.push({ invariant: 5, subject: "dead letters", problem: `${advisories!.state.messages} dead messages are not written to the DLQ yet, the oldest since ${new Date(oldest).toISOString()}` });
+    for (const stream of PLATFORM_STREAMS) {
+      const advisories = await o.events.jsm.streams.info(o.events.names.advisories(stream)).catch(() => undefined);
+      const oldest = advisories?.state.messages ? Date.parse(advisories.state.first_ts) : undefined;
+      if (oldest !== undefined && Date.now() - oldest > o.stuckAfterSeconds * 1000)
+        breaches.push({ invariant: 5, subject: "dead letters", problem: `${advisories!.state.messages} dead messages are not written to the DLQ yet, the oldest since ${new Date(oldest).toISOString()} (consumers of ${stream.name})` });
+    }
   }
 
   for (const x of orders) counts[`orders.${x.state}`] = (counts[`orders.${x.state}`] ?? 0) + 1;

@@ -83,7 +83,7 @@ test("5: an outbox row left unpublished, a dead letter without a reason, an advi
   const { seq } = await ev.js.publish(ev.names.deadLetterSubject(ev.names.stream("ORDERS"), "someone"), new Uint8Array([1]), { headers: h });
   // An advisory as the server sends it, with nobody to write its dead letter.
   ev.nc.publish(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${ev.names.stream("ORDERS")}.nobody`, JSON.stringify({ stream: ev.names.stream("ORDERS"), consumer: "nobody", stream_seq: 1, deliveries: 5 }));
-  await waitFor(async () => (await ev.jsm.streams.info(ev.names.stream("DLQ_ADVISORIES"))).state.messages === 1, { what: "the advisory captured" });
+  await waitFor(async () => (await ev.jsm.streams.info(ev.names.advisories("ORDERS"))).state.messages === 1, { what: "the advisory captured" });
   // Stuck once older than stuckAfterSeconds (1 s here).
   const { breaches } = (await waitFor(async () => {
     const result = await check(1);

@@ -117,9 +117,9 @@ describe("order's identity", () => {
     expect(lines.join("")).toContain("bun run cli streams");
     // A stream that is missing stops the service with the operator's command to run.
     const opJsm = await jetstreamManager(await as("operator"));
-    await opJsm.streams.delete(names.stream("DLQ_ADVISORIES"));
+    await opJsm.streams.delete(names.advisories("ORDERS"));
     try {
-      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS))).toContain(`stream ${names.stream("DLQ_ADVISORIES")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
+      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS))).toContain(`stream ${names.advisories("ORDERS")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
     } finally {
       await ensureStreams(opJsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS);
     }

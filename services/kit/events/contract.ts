@@ -24,10 +24,9 @@ export interface EventType<D extends DescMessage = DescMessage> {
   readonly stream: EventStream;
 }
 
-const RESERVED = new Set(["DLQ", "DLQ_ADVISORIES"]);
 
 export function defineStream(name: string, domain: string): EventStream {
-  if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(name) || RESERVED.has(name)) throw new Error(`stream name ${name} must be upper-case letters, digits and _, and not ${[...RESERVED].join(" or ")}`);
+  if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(name) || name === "DLQ" || name.endsWith("_ADVISORIES")) throw new Error(`stream name ${name} must be upper-case letters, digits and _, and not DLQ nor end in _ADVISORIES`);
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(domain) || domain === "dlq") throw new Error(`stream ${name}: domain ${domain} must be one lower-case subject token, not dlq`);
   return { name, domain, events: [] };
 }

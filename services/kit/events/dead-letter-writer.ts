@@ -37,7 +37,7 @@ export async function startDeadLetterWriter(opts: {
   log: Logger;
 }): Promise<ConsumerLoop> {
   const { js, jsm, names, lastErrors, log } = opts;
-  const advisories = names.stream("DLQ_ADVISORIES");
+  const advisories = names.advisories(opts.of.stream);
   const configs = deadLetterWriterDurables(names, opts.of);
   for (const config of configs) await ensureConsumer(jsm, advisories, config, log);
 

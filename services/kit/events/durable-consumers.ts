@@ -56,6 +56,6 @@ export function deadLetterWriterDurables(names: EventNames, { stream, consumer }
 export function durablesOf(names: EventNames, cfg: EventsConfig, place: ConsumerPlace): { stream: string; config: DurableConfig }[] {
   return [
     { stream: names.stream(place.stream), config: eventConsumerDurable(names, cfg, place) },
-    ...deadLetterWriterDurables(names, place).map((config) => ({ stream: names.stream("DLQ_ADVISORIES"), config })),
+    ...deadLetterWriterDurables(names, place).map((config) => ({ stream: names.advisories(place.stream), config })),
   ];
 }

@@ -26,7 +26,7 @@ describe("EventNames", () => {
       "orders.confirmed",
       "t1.dlq.t1_ORDERS.c",
     ]);
-    expect(n.allStreams([SALES])).toEqual(["t1_SALES", "t1_DLQ", "t1_DLQ_ADVISORIES", "KV_t1_CONSUMER_ERRORS"]);
+    expect(n.allStreams([SALES])).toEqual(["t1_SALES", "t1_SALES_ADVISORIES", "t1_DLQ", "KV_t1_CONSUMER_ERRORS"]);
   });
 });
 
@@ -35,9 +35,9 @@ describe("stream settings", () => {
     const cfg = eventsConfig({ STREAM_REPLICAS: "3", STREAM_MAX_AGE_HOURS: "2", STREAM_DUPLICATE_WINDOW_MS: "60000" });
     const orders = streamConfigs(new EventNames(""), cfg, [SALES, PEOPLE]).find((s) => s.name === "SALES")!;
     expect(orders).toMatchObject({ subjects: ["sales.>"], storage: "file", retention: "limits", num_replicas: 3, max_age: 2 * 3600e9, duplicate_window: 60e9 });
-    const advisories = streamConfigs(new EventNames("p"), cfg, [SALES, PEOPLE]).find((s) => s.name === "p_DLQ_ADVISORIES")!;
-    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.p_SALES.*");
-    expect(advisories.subjects).toContain("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.p_PEOPLE.*");
+    const configs = streamConfigs(new EventNames("p"), cfg, [SALES, PEOPLE]);
+    expect(configs.map((s) => s.name)).toEqual(["p_SALES", "p_SALES_ADVISORIES", "p_PEOPLE", "p_PEOPLE_ADVISORIES", "p_DLQ"]);
+    expect(configs.find((s) => s.name === "p_PEOPLE_ADVISORIES")!.subjects).toEqual(["$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.p_PEOPLE.*", "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.p_PEOPLE.*"]);
   });
 
   test("bad settings are reported together, by name", () => {
@@ -65,6 +65,7 @@ describe("event types", () => {
   test("names that are no subject token, the dead letters' names, an event declared twice: refused", () => {
     expect(() => defineStream("sales", "sales")).toThrow("upper-case");
     expect(() => defineStream("DLQ", "dead")).toThrow("not DLQ");
+    expect(() => defineStream("SALES_ADVISORIES", "sales2")).toThrow("_ADVISORIES");
     expect(() => defineStream("SHIP", "ship.ments")).toThrow("one lower-case subject token");
     expect(() => defineEvent(SALES, OrderCreatedSchema, "created.twice")).toThrow("one lower-case subject token");
     expect(() => defineEvent(SALES, OrderConfirmedSchema, "again")).toThrow("SALES already has shop.order.v1.OrderConfirmed");

@@ -14,7 +14,7 @@ const HOUR_NANOS = 3_600_000 * NANOS_PER_MS;
 export class EventNames {
   constructor(readonly prefix: string) {}
 
-  /** `ORDERS` (or the stream itself) → `t1_ORDERS`; also `DLQ` and `DLQ_ADVISORIES`. */
+  /** `ORDERS` (or the stream itself) → `t1_ORDERS`; also `DLQ`. */
   stream(name: string | EventStream): string {
     if (typeof name !== "string") name = name.name;
     return this.prefix ? `${this.prefix}_${name}` : name;
@@ -40,9 +40,14 @@ export class EventNames {
     return this.prefix ? `${this.prefix}_CONSUMER_ERRORS` : "CONSUMER_ERRORS";
   }
 
+  /** Where the advisories about one stream's dead messages wait for their dead letters: `t1_ORDERS_ADVISORIES`. */
+  advisories(stream: string | EventStream): string {
+    return `${this.stream(stream)}_ADVISORIES`;
+  }
+
   /** Every stream of a platform with these event streams: theirs, the dead letters' and the error bucket's. */
   allStreams(streams: readonly EventStream[]): string[] {
-    return [...streams.map((s) => this.stream(s)), this.stream("DLQ"), this.stream("DLQ_ADVISORIES"), `KV_${this.errorBucket}`];
+    return [...streams.flatMap((s) => [this.stream(s), this.advisories(s)]), this.stream("DLQ"), `KV_${this.errorBucket}`];
   }
 }
 
@@ -71,17 +76,18 @@ export function streamConfigs(names: EventNames, cfg: EventsConfig, streams: rea
     max_age: cfg.DLQ_MAX_AGE_HOURS * HOUR_NANOS,
   };
   // Advisories are plain NATS messages, gone if nobody listens at that moment: captured in a stream,
-  // a dead letter is written even when the consumer's service was down when the message died.
-  const watched = streams.map((s) => names.stream(s));
-  const advisories = {
+  // a dead letter is written even when the consumer's service was down when the message died. One
+  // stream per event stream, so whoever ensures a stream ensures its advisories, and no two services
+  // ever edit one list of subjects.
+  const advisories = streams.map((stream) => ({
     ...common,
-    name: names.stream("DLQ_ADVISORIES"),
-    description: "MAX_DELIVERIES and MSG_TERMINATED advisories of the domain streams' consumers, until turned into dead letters",
-    subjects: watched.flatMap((s) => [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${s}.*`, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${s}.*`]),
+    name: names.advisories(stream),
+    description: `MAX_DELIVERIES and MSG_TERMINATED advisories of the consumers of ${names.stream(stream)}, until turned into dead letters`,
+    subjects: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.stream(stream)}.*`, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${names.stream(stream)}.*`],
     retention: RetentionPolicy.Workqueue,
     max_age: 24 * 7 * HOUR_NANOS,
-  };
-  return [...domain, dlq, advisories];
+  }));
+  return [...domain.flatMap((d, i) => [d, advisories[i]!]), dlq];
 }
 
 /** Settings that may differ between the wanted and the existing stream, and can be updated in place. */
@@ -101,9 +107,9 @@ export const isPermissionDenied = (e: unknown) => /permissions violation/i.test(
 export class StreamsNotProvisioned extends Error {}
 
 /**
- * Creates the given event streams, the dead letters' and their advisories', or brings existing ones to
- * the configured settings. The advisory stream keeps the subjects it has and gains those of these
- * streams: each service ensures the streams it writes and reads, the operator all of them. Safe to run
+ * Creates the given event streams with their advisory streams, and the dead letters', or brings
+ * existing ones to the configured settings: each service ensures the streams it writes and reads, the
+ * operator all of them. Safe to run
  * from every replica at once: a stream created meanwhile by another is updated instead. On a platform with
  * identities only the operator may create or change a stream (`bun run cli streams`): a service then
  * fails with a StreamsNotProvisioned naming a missing one, and works on with one whose settings
@@ -130,7 +136,6 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
       }
     }
     const current = existing?.config ?? (await jsm.streams.info(name)).config;
-    if (name === names.stream("DLQ_ADVISORIES")) want.subjects = [...new Set([...(current.subjects ?? []), ...(want.subjects ?? [])])];
     const changed = UPDATABLE.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(want[k]));
     if (current.storage !== want.storage || current.retention !== want.retention)
       log.warn({ stream: name, storage: current.storage, retention: current.retention }, "stream storage or retention differs from the configuration; it cannot change in place");

@@ -38,12 +38,11 @@ export function servicePermissions(role: BusRole, { namespace, names, streams: p
   const streams = names.allStreams(platformStreams);
   const errors = `KV_${names.errorBucket}`;
   const policies = `KV_${policyBucket}`;
-  const advisories = names.stream("DLQ_ADVISORIES");
   const durables = role.consumes.flatMap(({ stream, consumer }) => [
     { stream: names.stream(stream), consumer },
     // The dead-letter writers of each consumer, on the advisory stream.
-    { stream: advisories, consumer: `${consumer}-dead-letters-max-deliveries` },
-    { stream: advisories, consumer: `${consumer}-dead-letters-terminated` },
+    { stream: names.advisories(stream), consumer: `${consumer}-dead-letters-max-deliveries` },
+    { stream: names.advisories(stream), consumer: `${consumer}-dead-letters-terminated` },
   ]);
   const publish = [
     ...role.publishes.map((s) => names.subject(s)),
