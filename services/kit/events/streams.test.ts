@@ -10,7 +10,9 @@ const SALES = defineStream("SALES", "sales");
 const SaleConfirmed = defineEvent(SALES, OrderConfirmedSchema, "confirmed");
 const PEOPLE = defineStream("PEOPLE", "people");
 defineEvent(PEOPLE, CustomerRegisteredSchema, "registered");
-import { EventNames, streamConfigs } from "./streams";
+import pino from "pino";
+import { EventNames, ensureStreams, streamConfigs } from "./streams";
+import { testEventStreams } from "./test-streams";
 
 describe("EventNames", () => {
   test("no prefix: the shared names", () => {
@@ -69,5 +71,34 @@ describe("event types", () => {
     expect(() => defineStream("SHIP", "ship.ments")).toThrow("one lower-case subject token");
     expect(() => defineEvent(SALES, OrderCreatedSchema, "created.twice")).toThrow("one lower-case subject token");
     expect(() => defineEvent(SALES, OrderConfirmedSchema, "again")).toThrow("SALES already has shop.order.v1.OrderConfirmed");
+  });
+});
+
+describe("the shared advisory stream of an older version", () => {
+  const oldSubjects = (names: EventNames) => [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.stream(SALES)}.*`, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${names.stream(SALES)}.*`];
+
+  test("is removed when empty, and the stream's own advisory stream takes its subjects", async () => {
+    const ev = await testEventStreams();
+    try {
+      await ev.jsm.streams.add({ name: ev.names.stream("DLQ_ADVISORIES"), subjects: oldSubjects(ev.names) });
+      const outcomes = await ensureStreams(ev.jsm, ev.names, eventsConfig({ EVENTS_PREFIX: ev.prefix }), pino({ level: "silent" }), [SALES]);
+      expect(outcomes).toContainEqual({ stream: ev.names.stream("DLQ_ADVISORIES"), outcome: "removed" });
+      expect((await ev.jsm.streams.info(ev.names.advisories(SALES))).config.subjects).toEqual(oldSubjects(ev.names));
+    } finally {
+      await ev.drop();
+    }
+  });
+
+  test("holding advisories, it stays, and the start stops saying why", async () => {
+    const ev = await testEventStreams();
+    try {
+      await ev.jsm.streams.add({ name: ev.names.stream("DLQ_ADVISORIES"), subjects: oldSubjects(ev.names) });
+      await ev.js.publish(oldSubjects(ev.names)[0]!.replace("*", "someone"), new Uint8Array([1]));
+      const why = await ensureStreams(ev.jsm, ev.names, eventsConfig({ EVENTS_PREFIX: ev.prefix }), pino({ level: "silent" }), [SALES]).then(() => "started", (e) => String(e));
+      expect(why).toContain(`stream ${ev.names.stream("DLQ_ADVISORIES")} (of an older version) still holds 1 advisories`);
+      expect((await ev.jsm.streams.info(ev.names.stream("DLQ_ADVISORIES"))).state.messages).toBe(1);
+    } finally {
+      await ev.drop();
+    }
   });
 });

@@ -95,7 +95,7 @@ const UPDATABLE = ["description", "subjects", "max_age", "duplicate_window", "nu
 
 export interface StreamOutcome {
   stream: string;
-  outcome: "created" | "updated" | "unchanged" | "differs";
+  outcome: "created" | "updated" | "unchanged" | "differs" | "removed";
   /** The settings that differ from the configuration (updated, or left for the operator). */
   changed?: string[];
 }
@@ -117,6 +117,7 @@ export class StreamsNotProvisioned extends Error {}
  */
 export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger, streams: readonly EventStream[]): Promise<StreamOutcome[]> {
   const outcomes: StreamOutcome[] = [];
+  await retireSharedAdvisories(jsm, names, log, outcomes);
   for (const want of streamConfigs(names, cfg, streams)) {
     const name = want.name!;
     const existing = await jsm.streams.info(name).catch((e) => {
@@ -154,6 +155,30 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
     }
   }
   return outcomes;
+}
+
+/**
+ * Platforms made before each stream had its own advisory stream kept them all in one, DLQ_ADVISORIES,
+ * whose subjects the new streams take over. It goes once it holds nothing; while it still holds
+ * advisories the dead-letter writers of the older version must turn them into dead letters first.
+ */
+async function retireSharedAdvisories(jsm: JetStreamManager, names: EventNames, log: Logger, outcomes: StreamOutcome[]): Promise<void> {
+  const shared = names.stream("DLQ_ADVISORIES");
+  const info = await jsm.streams.info(shared).catch((e) => {
+    if (isNotFound(e) || isPermissionDenied(e)) return undefined;
+    throw e;
+  });
+  if (!info) return;
+  if (info.state.messages > 0)
+    throw new StreamsNotProvisioned(`stream ${shared} (of an older version) still holds ${info.state.messages} advisories: let the older services write their dead letters, then run bun run cli streams`);
+  try {
+    await jsm.streams.delete(shared);
+  } catch (e) {
+    if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`stream ${shared} (of an older version) must go before the per-stream advisory streams can take its subjects: the operator removes it (bun run cli streams)`);
+    throw e;
+  }
+  log.info({ stream: shared }, "empty shared advisory stream of an older version removed");
+  outcomes.push({ stream: shared, outcome: "removed" });
 }
 
 export function isNotFound(e: unknown): boolean {
