@@ -1,4 +1,4 @@
-import type { Database } from "./database";
+import type { Database } from "./open-database";
 
 type Callback = (db: Database<any>) => void;
 

@@ -1,4 +1,3 @@
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import { join, resolve } from "node:path";
@@ -6,19 +5,9 @@ import postgres from "postgres";
 import { integer, readConfig, text, url, type Env } from "../config";
 import type { Logger } from "../log";
 import { trackCommits } from "./after-commit";
+import type { Database, OpenDatabase } from "./open-database";
 
-/** A drizzle database, whichever driver is under it; services write their queries against this. */
-export type Database<S extends Record<string, unknown> = Record<string, never>> = PgDatabase<PgQueryResultHKT, S>;
-
-export interface OpenDatabase<S extends Record<string, unknown>> {
-  readonly db: Database<S>;
-  readonly driver: "postgres" | "pglite";
-  /** The Postgres schema that holds this service's tables (its "database" in database-per-service). */
-  readonly schema: string;
-  /** Readiness: throws when the database does not answer. */
-  check(): Promise<void>;
-  close(): Promise<void>;
-}
+export type { Database, OpenDatabase } from "./open-database";
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../log";
 import { trackCommits } from "./after-commit";
-import type { Database, OpenDatabase } from "./database";
+import type { Database, OpenDatabase } from "./open-database";
 
 /** Opens (or creates) the PGlite database in `dir`, with the service's tables migrated into `schema`. */
 export async function openPgliteDatabase<S extends Record<string, unknown>>(opts: {
