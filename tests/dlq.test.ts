@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { OrderConfirmed } from "../services/order/contract/events";
 import { publishEvent } from "../services/kit/events/publish-event";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 

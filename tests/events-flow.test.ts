@@ -10,8 +10,8 @@ import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/in
 import { OrderService, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { checkInvariants } from "../cli/invariants";
 import { CE } from "../services/kit/events/cloud-event-headers";
-import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { startTestNatsServer, type TestNatsServer } from "../services/kit/testing/test-nats-server";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 import { startSmtpTestServer, type SmtpTestServer } from "../services/notification/testing/smtp-test-server";

@@ -9,7 +9,7 @@ import { checkInvariants } from "../cli/invariants";
 import { openDatabase } from "../services/kit/db/database";
 import { DLQ } from "../services/kit/events/dead-letter-queue";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { waitFor } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CustomerRegisteredSchema } from "../services/contracts/gen/shop/customer/v1/customer_pb";
 import { CE } from "../services/kit/events/cloud-event-headers";
-import { startTestNatsServer } from "../services/kit/events/test-nats-server";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { startTestNatsServer } from "../services/kit/testing/test-nats-server";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 

@@ -3,7 +3,7 @@
 // client asking again, no order keeps money it did not confirm, no double charge, every invariant holds.
 // (Before the recovery worker: 12 of 14 interrupted orders stayed RESERVED, 8 of them with the money taken.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 import { waitFor } from "../services/kit/testing/service-process";
 import { FLOW_SERVICES, moneyCounts, orderLoad, sagasFinish, seed, startFaultPlatform, unfinishedOrders, type FaultPlatform } from "./support/fault-platform";

@@ -6,7 +6,7 @@
 // was charged again on a retry: provider captures 213 against 212 captured rows.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startTestPostgres, type TestPostgres } from "../services/kit/testing/test-postgres";
 import { waitFor } from "../services/kit/testing/service-process";
 import { checkInvariants } from "../cli/invariants";

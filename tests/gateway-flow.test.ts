@@ -2,7 +2,7 @@
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { breachesIn } from "./support/invariants";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";

@@ -8,7 +8,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
 

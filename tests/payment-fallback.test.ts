@@ -6,7 +6,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../services/contracts/gen/shop/order/v1/order_service_pb";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { breachesIn } from "./support/invariants";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../services/payment/contract/events";
 import { publishEvent } from "../services/kit/events/publish-event";
-import { testEventStreams, type TestEventStreams } from "../services/kit/events/test-streams";
+import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
 import { breachesIn } from "./support/invariants";

@@ -13,7 +13,7 @@ import { provisionEventStreams } from "../services/kit/events/provision";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { registerService } from "../services/kit/nats/registration";
 import { registrationProof, registrationVerifier } from "../services/kit/trust/registration-proof";
-import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
+import { startTestNatsServer, type TestNatsServer } from "../services/kit/testing/test-nats-server";
 import { EventNames, ensureStreams } from "../services/kit/events/streams";
 import { eventsConfig } from "../services/kit/events/events-config";
 import { inboxPrefixOf } from "../services/kit/trust/nats-permissions";

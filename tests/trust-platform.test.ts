@@ -13,7 +13,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../services/contracts
 import { PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { CustomerRegisteredSchema } from "../services/contracts/gen/shop/customer/v1/customer_pb";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { startTestNatsServer, type TestNatsServer } from "../services/kit/events/test-nats-server";
+import { startTestNatsServer, type TestNatsServer } from "../services/kit/testing/test-nats-server";
 import { signToken } from "../services/kit/trust/identity";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";

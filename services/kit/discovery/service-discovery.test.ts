@@ -3,7 +3,7 @@
 // again, and an instance that went away meanwhile is gone.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { startTestNatsServer, type TestNatsServer } from "../events/test-nats-server";
+import { startTestNatsServer, type TestNatsServer } from "../testing/test-nats-server";
 import { createLogger } from "../log";
 import { registerService, type Registration } from "../nats/registration";
 import { waitFor } from "../testing/service-process";

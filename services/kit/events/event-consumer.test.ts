@@ -19,7 +19,7 @@ import { PoisonMessage } from "./handler-failure";
 import { publishEvent } from "./publish-event";
 import { rowsOf } from "./rows";
 import { startEvents, type RunningEvents } from "./start-events";
-import { testEventStreams, type TestEventStreams } from "./test-streams";
+import { testEventStreams, type TestEventStreams } from "../testing/test-streams";
 
 const log = pino({ level: "silent" });
 let ev: TestEventStreams;

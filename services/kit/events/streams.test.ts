@@ -12,7 +12,7 @@ const PEOPLE = defineStream("PEOPLE", "people");
 defineEvent(PEOPLE, CustomerRegisteredSchema, "registered");
 import pino from "pino";
 import { EventNames, ensureStreams, streamConfigs } from "./streams";
-import { testEventStreams } from "./test-streams";
+import { testEventStreams } from "../testing/test-streams";
 
 describe("EventNames", () => {
   test("no prefix: the shared names", () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestNatsServer, type TestNatsServer } from "../events/test-nats-server";
+import { startTestNatsServer, type TestNatsServer } from "../testing/test-nats-server";
 import { createLogger } from "../log";
 import { connectNats } from "./connection";
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import { startTestNatsServer, type TestNatsServer } from "../events/test-nats-server";
+import { startTestNatsServer, type TestNatsServer } from "../testing/test-nats-server";
 import { waitFor } from "../testing/service-process";
 import { kvPolicies } from "./policy-source";
 

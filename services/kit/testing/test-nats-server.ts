@@ -2,7 +2,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../testing/free-port";
+import { freePort } from "./free-port";
 
 export interface TestNatsServer {
   readonly url: string;

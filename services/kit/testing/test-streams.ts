@@ -1,10 +1,10 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import type { EventStream } from "./contract";
-import { DeadLetters } from "./dead-letter-queue";
-import { eventsConfig } from "./events-config";
-import { deleteStreams, EventNames, ensureStreams } from "./streams";
+import type { EventStream } from "../events/contract";
+import { DeadLetters } from "../events/dead-letter-queue";
+import { eventsConfig } from "../events/events-config";
+import { deleteStreams, EventNames, ensureStreams } from "../events/streams";
 
 export interface TestEventStreams {
   /** EVENTS_PREFIX for this test file's service processes: streams and subjects of its own. */
