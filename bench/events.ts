@@ -49,7 +49,11 @@ const WARMUP = 200;
 const PRODUCERS = 16;
 const BATCH = Number(process.env.BENCH_EVENTS_BATCH ?? 32);
 const ROUND_TIMEOUT_MS = 60_000;
-const event = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(1000 + i), currency: "EUR" } });
+const event = (i: number) => ({
+  paymentId: crypto.randomUUID(),
+  orderId: crypto.randomUUID(),
+  amount: { amountMinor: BigInt(1000 + i), currency: "EUR" },
+});
 /** Wall-clock milliseconds with sub-millisecond resolution; the consumer process's are lined up with these by clockOffset. */
 const now = () => performance.timeOrigin + performance.now();
 const silent = pino({ level: "silent" });
@@ -88,11 +92,30 @@ async function consumerProcess(role: string) {
     stop = async () => void messages.stop();
   } else {
     // The consuming service's own database (the order service's schema: it consumes payments.*).
-    const database = await openDatabase({ service: "order", env, log: silent, schema: orderSchema, migrationsFolder: join(import.meta.dir, "../services/order/db/migrations") });
+    const database = await openDatabase({
+      service: "order",
+      env,
+      log: silent,
+      schema: orderSchema,
+      migrationsFolder: join(import.meta.dir, "../services/order/db/migrations"),
+    });
     // The handler runs inside the inbox transaction: reported once that committed.
     const handler = on(PaymentProcessed, async (_e, { tx, meta }) => void afterCommit(tx, () => handled(meta.id)));
-    const consumer = defineConsumer({ name: "bench-events", stream: PAYMENTS, handlers: [handler], batch: role === "batched" ? BATCH : undefined });
-    const events = await startEvents({ service: "order", env, log: silent, nats: nc, database, namespace: "shop", consumers: [consumer] });
+    const consumer = defineConsumer({
+      name: "bench-events",
+      stream: PAYMENTS,
+      handlers: [handler],
+      batch: role === "batched" ? BATCH : undefined,
+    });
+    const events = await startEvents({
+      service: "order",
+      env,
+      log: silent,
+      nats: nc,
+      database,
+      namespace: "shop",
+      consumers: [consumer],
+    });
     stop = async () => {
       await events?.stop();
       await database.close();
@@ -130,7 +153,12 @@ interface Flow {
 }
 
 /** Starts this file as a flow's consuming process; `onHandled` gets what it reports. */
-async function startConsumer(nc: NatsConnection, role: Role, env: Record<string, string>, onHandled: (id: string, at: number) => void) {
+async function startConsumer(
+  nc: NatsConnection,
+  role: Role,
+  env: Record<string, string>,
+  onHandled: (id: string, at: number) => void,
+) {
   const subject = `bench.${runId("report")}`;
   let offset = 0;
   const sub = nc.subscribe(subject, {
@@ -147,11 +175,18 @@ async function startConsumer(nc: NatsConnection, role: Role, env: Record<string,
     timeoutMs: 60_000,
   });
   offset = await clockOffset(nc, `${subject}.clock`);
-  if (Math.abs(offset) > 1) progress(PART, `the ${role} consumer's clock is ${offset.toFixed(1)} ms off this process's: its times are corrected`);
+  if (Math.abs(offset) > 1)
+    progress(
+      PART,
+      `the ${role} consumer's clock is ${offset.toFixed(1)} ms off this process's: its times are corrected`,
+    );
   return {
     /** The consumer process's CPU seconds so far. */
     async cpuSeconds() {
-      const { user, system } = (await nc.request(`${subject}.cpu`, "", { timeout: 5000 })).json<{ user: number; system: number }>();
+      const { user, system } = (await nc.request(`${subject}.cpu`, "", { timeout: 5000 })).json<{
+        user: number;
+        system: number;
+      }>();
       return (user + system) / 1e6;
     },
     async stop() {
@@ -198,7 +233,11 @@ async function backendCpuSeconds(schemas: TestSchemas, app: string): Promise<num
  * reported; `cpu()` reads the CPU counters that matter to this flow. Without a consumer (`consumed`
  * false) a round ends with its last write.
  */
-function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () => Promise<Record<string, number | undefined>>, consumed = true) {
+function rounds(
+  produce: (i: number, id: string) => Promise<unknown>,
+  cpu: () => Promise<Record<string, number | undefined>>,
+  consumed = true,
+) {
   let expected = new Map<string, number>();
   let remaining = 0;
   let lags = new Samples();
@@ -238,12 +277,19 @@ function rounds(produce: (i: number, id: string) => Promise<unknown>, cpu: () =>
       allHandled();
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${remaining} of ${n} events not handled within ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS)));
+    const timeout = new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(
+          () => reject(new Error(`${remaining} of ${n} events not handled within ${ROUND_TIMEOUT_MS} ms`)),
+          ROUND_TIMEOUT_MS,
+        )),
+    );
     await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     const seconds = (lastAt - started) / 1000;
     const cpuAfter = await cpu();
     const spent: Record<string, number> = {};
-    for (const [k, after] of Object.entries(cpuAfter)) if (after !== undefined && cpuBefore[k] !== undefined) spent[k] = after - cpuBefore[k]!;
+    for (const [k, after] of Object.entries(cpuAfter))
+      if (after !== undefined && cpuBefore[k] !== undefined) spent[k] = after - cpuBefore[k]!;
     return { events: n, seconds, producedSeconds, lags, cpu: spent };
   };
   return { handled, round };
@@ -267,7 +313,12 @@ async function rawFlow(): Promise<Flow> {
   };
   try {
     await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: names.prefix }), silent, [PAYMENTS]);
-    await jsm.consumers.add(names.stream("PAYMENTS"), { durable_name: "bench-raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: names.subject("payments.>") });
+    await jsm.consumers.add(names.stream("PAYMENTS"), {
+      durable_name: "bench-raw",
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: names.subject("payments.>"),
+    });
     const flow = rounds(
       (i, id) => publishEvent(js, names, PaymentProcessed, event(i), { source: "/bench/raw", id }),
       async () => ({ producer: processCpuSeconds(), consumer: await consumer!.cpuSeconds() }),
@@ -304,7 +355,13 @@ async function platformFlow(role: "platform" | "batched" | "transactions"): Prom
     const appName = process.env.PGAPPNAME;
     process.env.PGAPPNAME = apps.producer;
     try {
-      database = await openDatabase({ service: "payment", env, log: silent, schema: paymentSchema, migrationsFolder: join(import.meta.dir, "../services/payment/db/migrations") });
+      database = await openDatabase({
+        service: "payment",
+        env,
+        log: silent,
+        schema: paymentSchema,
+        migrationsFolder: join(import.meta.dir, "../services/payment/db/migrations"),
+      });
     } finally {
       if (appName === undefined) delete process.env.PGAPPNAME;
       else process.env.PGAPPNAME = appName;
@@ -312,17 +369,38 @@ async function platformFlow(role: "platform" | "batched" | "transactions"): Prom
     const db = database.db;
     const write = (i: number, id: string) => db.transaction((tx) => writeEvent(tx, PaymentProcessed, event(i), { id }));
     if (role === "transactions") {
-      const flow = rounds(write, async () => ({ producer: processCpuSeconds(), producerPostgres: await backendCpuSeconds(schemas, apps.producer) }), false);
+      const flow = rounds(
+        write,
+        async () => ({
+          producer: processCpuSeconds(),
+          producerPostgres: await backendCpuSeconds(schemas, apps.producer),
+        }),
+        false,
+      );
       return { round: flow.round, close };
     }
-    events = await startEvents({ service: "payment", env, log: silent, nats: nc, namespace: "shop", database, outbox: { streams: [PAYMENTS] }, consumers: [] });
+    events = await startEvents({
+      service: "payment",
+      env,
+      log: silent,
+      nats: nc,
+      namespace: "shop",
+      database,
+      outbox: { streams: [PAYMENTS] },
+      consumers: [],
+    });
     const flow = rounds(write, async () => ({
       producer: processCpuSeconds(),
       producerPostgres: await backendCpuSeconds(schemas, apps.producer),
       consumer: await consumer!.cpuSeconds(),
       consumerPostgres: await backendCpuSeconds(schemas, apps.consumer),
     }));
-    consumer = await startConsumer(nc, role, { ...schemas.env("order"), EVENTS_PREFIX: prefix, PGAPPNAME: apps.consumer }, flow.handled);
+    consumer = await startConsumer(
+      nc,
+      role,
+      { ...schemas.env("order"), EVENTS_PREFIX: prefix, PGAPPNAME: apps.consumer },
+      flow.handled,
+    );
     return { round: flow.round, close };
   } catch (e) {
     await close();
@@ -352,7 +430,8 @@ function totals(rs: Round[]): Totals {
   for (const r of rs) lags.merge(r.lags);
   const sorted = lags.sorted();
   const cpu: Record<string, number> = {};
-  for (const k of Object.keys(rs[0]!.cpu)) if (rs.every((r) => k in r.cpu)) cpu[k] = round((1000 * rs.reduce((a, r) => a + r.cpu[k]!, 0)) / events, 3);
+  for (const k of Object.keys(rs[0]!.cpu))
+    if (rs.every((r) => k in r.cpu)) cpu[k] = round((1000 * rs.reduce((a, r) => a + r.cpu[k]!, 0)) / events, 3);
   return {
     events,
     seconds: round(seconds, 2),
@@ -368,7 +447,10 @@ function totals(rs: Round[]): Totals {
 export async function runEventsBench() {
   const perRound = Math.ceil(EVENTS / ROUNDS);
   const roles: Role[] = ["raw", "platform", "batched", "transactions"];
-  progress(PART, `raw JetStream, outbox → JetStream → kit consumer, the same with a batching consumer (${BATCH}), and the outbox transactions alone; ${PRODUCERS} producers, consumers in processes of their own: warm-up ${WARMUP}, then ${ROUNDS} rounds of ${perRound} events each, taking turns`);
+  progress(
+    PART,
+    `raw JetStream, outbox → JetStream → kit consumer, the same with a batching consumer (${BATCH}), and the outbox transactions alone; ${PRODUCERS} producers, consumers in processes of their own: warm-up ${WARMUP}, then ${ROUNDS} rounds of ${perRound} events each, taking turns`,
+  );
   const flows = new Map<Role, Flow>();
   const results: Record<Role, Round[]> = { raw: [], platform: [], batched: [], transactions: [] };
   try {
@@ -382,7 +464,10 @@ export async function runEventsBench() {
       for (const role of [...roles.slice(r % roles.length), ...roles.slice(0, r % roles.length)]) {
         const result = await flows.get(role)!.round(perRound);
         results[role].push(result);
-        progress(PART, `round ${r + 1} ${role}: ${Math.round(result.events / result.seconds)} events/s (${Math.round(result.events / result.producedSeconds)}/s produced)`);
+        progress(
+          PART,
+          `round ${r + 1} ${role}: ${Math.round(result.events / result.seconds)} events/s (${Math.round(result.events / result.producedSeconds)}/s produced)`,
+        );
       }
     }
   } finally {
@@ -392,7 +477,8 @@ export async function runEventsBench() {
   const outbox = totals(results.platform);
   const batched = totals(results.batched);
   const transactions = totals(results.transactions);
-  const byRound = (role: Role) => results[role].map((p, i) => ratio(p.events / p.seconds, results.raw[i]!.events / results.raw[i]!.seconds));
+  const byRound = (role: Role) =>
+    results[role].map((p, i) => ratio(p.events / p.seconds, results.raw[i]!.events / results.raw[i]!.seconds));
   const ratios = {
     outboxOverRaw: ratio(outbox.eventsPerSecond, rawTotals.eventsPerSecond),
     batchedOverRaw: ratio(batched.eventsPerSecond, rawTotals.eventsPerSecond),
@@ -406,19 +492,51 @@ export async function runEventsBench() {
       .map(([k, v]) => `${k} ${v}`)
       .join(", ");
   const lag = (ms: number) => (Number.isNaN(ms) ? "—" : ms);
-  const row = (label: string, t: Totals, x: number) => [label, t.eventsPerSecond, t.producedPerSecond, lag(t.lagP50Ms), lag(t.lagP99Ms), cpuCell(t.cpuMsPerEvent), x];
+  const row = (label: string, t: Totals, x: number) => [
+    label,
+    t.eventsPerSecond,
+    t.producedPerSecond,
+    lag(t.lagP50Ms),
+    lag(t.lagP99Ms),
+    cpuCell(t.cpuMsPerEvent),
+    x,
+  ];
   const table = markdownTable(
-    [`events, ${rawTotals.events} × PaymentProcessed, ${PRODUCERS} producers, consumer in its own process`, "events/s end to end", "produced/s", "lag p50 ms", "lag p99 ms", "CPU ms per event", "× raw"],
     [
-      row("platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx per event)", outbox, ratios.outboxOverRaw),
+      `events, ${rawTotals.events} × PaymentProcessed, ${PRODUCERS} producers, consumer in its own process`,
+      "events/s end to end",
+      "produced/s",
+      "lag p50 ms",
+      "lag p99 ms",
+      "CPU ms per event",
+      "× raw",
+    ],
+    [
+      row(
+        "platform: outbox (tx) → relay → JetStream → kit consumer (inbox tx per event)",
+        outbox,
+        ratios.outboxOverRaw,
+      ),
       row(`platform, batching consumer: the same, up to ${BATCH} events per inbox tx`, batched, ratios.batchedOverRaw),
-      row("the outbox transactions alone (no relay, no consumer): the Postgres limit of the producing side", transactions, ratios.transactionsOverRaw),
+      row(
+        "the outbox transactions alone (no relay, no consumer): the Postgres limit of the producing side",
+        transactions,
+        ratios.transactionsOverRaw,
+      ),
       row("raw JetStream: publish (awaited ack) → pull consumer, ack", rawTotals, 1),
     ],
   );
   writeResult(
     PART,
-    { events: rawTotals.events, rounds: ROUNDS, producers: PRODUCERS, batch: BATCH, layout: "producers (and the relay) in the bench process, the consumer in a process of its own", results: { outbox, batched, transactions, raw: rawTotals }, ratios },
+    {
+      events: rawTotals.events,
+      rounds: ROUNDS,
+      producers: PRODUCERS,
+      batch: BATCH,
+      layout: "producers (and the relay) in the bench process, the consumer in a process of its own",
+      results: { outbox, batched, transactions, raw: rawTotals },
+      ratios,
+    },
     table,
   );
   return { outbox, batched, transactions, raw: rawTotals, ratios };

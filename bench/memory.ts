@@ -20,11 +20,16 @@ import { writeResult } from "./lib/report";
 
 /** The runtime options the services ran with, so a result says what it measured. */
 function runtimeOptions() {
-  const jsc = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BUN_JSC_") || k === "BUN_OPTIONS"));
+  const jsc = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k.startsWith("BUN_JSC_") || k === "BUN_OPTIONS"),
+  );
   return { bunArgs: serviceBunArgs(), env: jsc };
 }
 
-export function writeMemory(memory: MemoryRow[], orders: { rate: number; seconds: number; ordersPlaced: number; pacedAt?: number }) {
+export function writeMemory(
+  memory: MemoryRow[],
+  orders: { rate: number; seconds: number; ordersPlaced: number; pacedAt?: number },
+) {
   const over = memory.filter((m) => m.loadPeakMb >= 100).map((m) => m.service);
   const runtime = runtimeOptions();
   const options = [...runtime.bunArgs, ...Object.entries(runtime.env).map(([k, v]) => `${k}=${v}`)];
@@ -37,7 +42,13 @@ export function writeMemory(memory: MemoryRow[], orders: { rate: number; seconds
 export async function runMemoryBench() {
   const seconds = Number(process.env.BENCH_MEMORY_SECONDS ?? 15);
   const pacedAt = Number(process.env.BENCH_MEMORY_RATE ?? 30);
-  const { platform } = await runOrdersFlows({ part: "memory", seconds, downstream: true, baseline: false, ratePerSecond: pacedAt });
+  const { platform } = await runOrdersFlows({
+    part: "memory",
+    seconds,
+    downstream: true,
+    baseline: false,
+    ratePerSecond: pacedAt,
+  });
   writeMemory(platform.memory, { rate: platform.load.rate, seconds, ordersPlaced: platform.ordersPlaced, pacedAt });
 }
 

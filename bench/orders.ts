@@ -84,36 +84,75 @@ async function deleteStreams(nc: NatsConnection, prefix: string) {
 }
 
 /** The platform: five (or seven) processes, driven through the gateway's REST API. */
-async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Promise<{ load: LoadResult; ordersPlaced: number; memory: MemoryRow[] }> {
+async function platformFlow(
+  o: Required<OrdersOptions>,
+  nc: NatsConnection,
+): Promise<{ load: LoadResult; ordersPlaced: number; memory: MemoryRow[] }> {
   const part = o.part;
   const schemas = testSchemas();
   const prefix = runId("bord");
   const namespace = runId("benchord");
   const mailbox = mkdtempSync(join(tmpdir(), "bench-mailbox-"));
-  const secrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
+  const secrets = {
+    GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+    GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
+  };
   const common = { EVENTS_PREFIX: prefix, NATS_URL, PLATFORM_NAMESPACE: namespace };
-  const names = ["customer", "inventory", "payment", "order", "gateway", ...(o.downstream ? ["notification", "marketing"] : [])];
+  const names = [
+    "customer",
+    "inventory",
+    "payment",
+    "order",
+    "gateway",
+    ...(o.downstream ? ["notification", "marketing"] : []),
+  ];
   const procs: BenchProcess[] = [];
   try {
     progress(part, `starting ${names.join(", ")} (namespace ${namespace})`);
     // Sequentially: the first ones create the streams, and two cores start seven Bun processes slowly anyway.
     for (const name of names) {
-      const env = name === "gateway" ? { ...secrets, GATEWAY_RATE_LIMIT_RPS: "1000000", GATEWAY_RATE_LIMIT_BURST: "1000000", GATEWAY_SIGNUP_BURST: "1000" } : { ...schemas.env(name), MAILBOX_DIR: mailbox };
+      const env =
+        name === "gateway"
+          ? {
+              ...secrets,
+              GATEWAY_RATE_LIMIT_RPS: "1000000",
+              GATEWAY_RATE_LIMIT_BURST: "1000000",
+              GATEWAY_SIGNUP_BURST: "1000",
+            }
+          : { ...schemas.env(name), MAILBOX_DIR: mailbox };
       procs.push(await spawnService(name, { ...common, ...env }));
     }
     const gw = String(procs.find((p) => p.name === "gateway")!.ready.http);
     const call = async (method: string, path: string, body: unknown, auth: Record<string, string>) => {
-      const res = await fetch(`${gw}${path}`, { method, headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(body) });
+      const res = await fetch(`${gw}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...auth },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as any;
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     };
     for (const id of PRODUCTS) {
-      await call("PUT", `/v1/products/${id}`, { name: id, price: { amountMinor: "1200", currency: "EUR" }, stock: 10_000_000 }, { "x-api-key": secrets.GATEWAY_ADMIN_API_KEY });
+      await call(
+        "PUT",
+        `/v1/products/${id}`,
+        { name: id, price: { amountMinor: "1200", currency: "EUR" }, stock: 10_000_000 },
+        { "x-api-key": secrets.GATEWAY_ADMIN_API_KEY },
+      );
     }
     const tokens: string[] = [];
     for (let i = 0; i < o.concurrency; i++) {
-      tokens.push((await call("POST", "/v1/customers", { email: `bench-${i}-${crypto.randomUUID()}@example.com`, name: `Bench ${i}` }, {})).token);
+      tokens.push(
+        (
+          await call(
+            "POST",
+            "/v1/customers",
+            { email: `bench-${i}-${crypto.randomUUID()}@example.com`, name: `Bench ${i}` },
+            {},
+          )
+        ).token,
+      );
     }
     // Wait for the platform to be idle (discovery settled, relays caught up) before the idle sample.
     await Bun.sleep(2000);
@@ -140,13 +179,24 @@ async function platformFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       const auth = { authorization: `Bearer ${tokens[i % tokens.length]}` };
       const placed = await call("POST", "/v1/orders", { items: itemsFor(i), currency: "EUR" }, auth);
       const confirmed = await call("POST", `/v1/orders/${placed.order.id}:confirm`, { cardToken: "tok_success" }, auth);
-      if (confirmed.order.status !== "ORDER_STATUS_CONFIRMED") throw new Error(`order ${placed.order.id} ended ${confirmed.order.status}`);
+      if (confirmed.order.status !== "ORDER_STATUS_CONFIRMED")
+        throw new Error(`order ${placed.order.id} ended ${confirmed.order.status}`);
     };
-    progress(part, `platform: ${o.concurrency} customers placing and confirming orders for ${o.seconds} s${o.ratePerSecond > 0 ? `, at most ${o.ratePerSecond} orders/s` : ""}`);
-    const res = await runLoad(placeAndConfirm, { concurrency: o.concurrency, durationMs: o.seconds * 1000, warmupMs: 2000 });
+    progress(
+      part,
+      `platform: ${o.concurrency} customers placing and confirming orders for ${o.seconds} s${o.ratePerSecond > 0 ? `, at most ${o.ratePerSecond} orders/s` : ""}`,
+    );
+    const res = await runLoad(placeAndConfirm, {
+      concurrency: o.concurrency,
+      durationMs: o.seconds * 1000,
+      warmupMs: 2000,
+    });
     clearInterval(sampler);
     const load = combine([res]);
-    progress(part, `platform: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`);
+    progress(
+      part,
+      `platform: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`,
+    );
     const memory = procs.map((p) => ({
       service: p.name,
       idleMb: idle.get(p.name)!.rssMb,
@@ -176,7 +226,13 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
   try {
     const open = async <S extends Record<string, unknown>>(service: string, schema: S) => {
       const env = { ...schemas.env(service), EVENTS_PREFIX: prefix, NATS_URL };
-      const d = await openDatabase({ service, env, log, schema, migrationsFolder: join(import.meta.dir, `../services/${service}/db/migrations`) });
+      const d = await openDatabase({
+        service,
+        env,
+        log,
+        schema,
+        migrationsFolder: join(import.meta.dir, `../services/${service}/db/migrations`),
+      });
       databases.push(d);
       return { d, env };
     };
@@ -196,28 +252,56 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
     };
-    const inventoryClient = createClient(InventoryService, createRouterTransport(inventoryRoutes(inventoryStore, { defaultTtlSeconds: 900 })));
+    const inventoryClient = createClient(
+      InventoryService,
+      createRouterTransport(inventoryRoutes(inventoryStore, { defaultTtlSeconds: 900 })),
+    );
     const remote = {
       inventory: inventoryPort(inventoryClient),
       payments: paymentsPort(createClient(PaymentService, createRouterTransport(paymentRoutes(paymentDeps, log)))),
       // The customer service's answer without its REST hop: a lookup in its store.
-      customers: customersPort(async (path) => new Response(null, { status: (await customers.get(path.split("/").at(-1)!)) ? 200 : 404 })),
+      customers: customersPort(
+        async (path) => new Response(null, { status: (await customers.get(path.split("/").at(-1)!)) ? 200 : 404 }),
+      ),
     };
     orderService = orderParts({ env: order.env, db: order.d.db, remote, log, registry: new Registry() });
     const orders = createClient(OrderService, createRouterTransport(orderService.rpc!));
     const outcomes = orderService.consumers!;
     // The relays (and consumers) each service runs, so the outbox rows are published here too.
-    const run = (service: string, d: { d: OpenDatabase<any>; env: Record<string, string> }, consumers: Parameters<typeof startEvents>[0]["consumers"]) =>
-      startEvents({ service, namespace: "shop", env: d.env, log, nats: nc, database: d.d, outbox: { streams: PLATFORM_STREAMS }, consumers });
+    const run = (
+      service: string,
+      d: { d: OpenDatabase<any>; env: Record<string, string> },
+      consumers: Parameters<typeof startEvents>[0]["consumers"],
+    ) =>
+      startEvents({
+        service,
+        namespace: "shop",
+        env: d.env,
+        log,
+        nats: nc,
+        database: d.d,
+        outbox: { streams: PLATFORM_STREAMS },
+        consumers,
+      });
     events.push(await run("customer", customer, []));
     events.push(await run("inventory", inventory, []));
-    events.push(await run("payment", payment, [paymentRequestsConsumer(paymentDeps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })]));
+    events.push(
+      await run("payment", payment, [paymentRequestsConsumer(paymentDeps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })]),
+    );
     events.push(await run("order", order, outcomes));
 
-    for (const id of PRODUCTS) await inventoryClient.upsertProduct({ product: { id, name: id, price: { amountMinor: 1200n, currency: "EUR" }, stock: 10_000_000 } });
+    for (const id of PRODUCTS)
+      await inventoryClient.upsertProduct({
+        product: { id, name: id, price: { amountMinor: 1200n, currency: "EUR" }, stock: 10_000_000 },
+      });
     const customerIds: string[] = [];
     for (let i = 0; i < o.concurrency; i++) {
-      const c = await customers.insert({ id: crypto.randomUUID(), email: `bench-${i}-${crypto.randomUUID()}@example.com`, name: `Bench ${i}`, createdAt: new Date() });
+      const c = await customers.insert({
+        id: crypto.randomUUID(),
+        email: `bench-${i}-${crypto.randomUUID()}@example.com`,
+        name: `Bench ${i}`,
+        createdAt: new Date(),
+      });
       customerIds.push(c!.id);
     }
     let n = 0;
@@ -229,13 +313,23 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
         const wait = paceFrom + (i * 1000) / o.ratePerSecond - performance.now();
         if (wait > 0) await Bun.sleep(wait);
       }
-      const placed = await orders.createOrder({ customerId: customerIds[i % customerIds.length]!, items: itemsFor(i), currency: "EUR" });
+      const placed = await orders.createOrder({
+        customerId: customerIds[i % customerIds.length]!,
+        items: itemsFor(i),
+        currency: "EUR",
+      });
       const confirmed = await orders.confirmOrder({ orderId: placed.order!.id, cardToken: "tok_success" });
-      if (confirmed.order?.status !== OrderStatus.CONFIRMED) throw new Error(`order ${placed.order!.id} ended ${OrderStatus[confirmed.order!.status]}`);
+      if (confirmed.order?.status !== OrderStatus.CONFIRMED)
+        throw new Error(`order ${placed.order!.id} ended ${OrderStatus[confirmed.order!.status]}`);
     };
     progress(o.part, `baseline: one process, ${o.concurrency} callers for ${o.seconds} s`);
-    const load = combine([await runLoad(placeAndConfirm, { concurrency: o.concurrency, durationMs: o.seconds * 1000, warmupMs: 2000 })]);
-    progress(o.part, `baseline: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`);
+    const load = combine([
+      await runLoad(placeAndConfirm, { concurrency: o.concurrency, durationMs: o.seconds * 1000, warmupMs: 2000 }),
+    ]);
+    progress(
+      o.part,
+      `baseline: ${load.rate} orders/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ""}`,
+    );
     return load;
   } finally {
     await orderService?.stop?.();
@@ -268,7 +362,14 @@ export async function runOrdersFlows(opts: OrdersOptions = {}) {
 
 export function memoryTable(memory: MemoryRow[]): string {
   return markdownTable(
-    ["service", "RSS idle MB", "RSS peak under order load MB", "private idle MB", "private peak MB", "CPU ms per order"],
+    [
+      "service",
+      "RSS idle MB",
+      "RSS peak under order load MB",
+      "private idle MB",
+      "private peak MB",
+      "CPU ms per order",
+    ],
     memory.map((m) => [m.service, m.idleMb, m.loadPeakMb, m.idlePrivateMb, m.loadPeakPrivateMb, m.cpuMsPerOrder]),
   );
 }
@@ -278,13 +379,41 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
   const { platform, baseline, options } = r;
   const ratios = { platformOverBaseline: ratio(platform.load.rate, baseline!.rate) };
   const table = markdownTable(
-    [`order flow (create + confirm), ${options.concurrency} concurrent customers`, "orders/s", "p50 ms", "p99 ms", "× baseline"],
     [
-      ["platform: gateway (REST/JSON) → order → customer, inventory, payment (5 processes)", platform.load.rate, platform.load.p50Ms, platform.load.p99Ms, ratios.platformOverBaseline],
-      ["baseline: the same handlers, stores and writes in one process", baseline!.rate, baseline!.p50Ms, baseline!.p99Ms, 1],
+      `order flow (create + confirm), ${options.concurrency} concurrent customers`,
+      "orders/s",
+      "p50 ms",
+      "p99 ms",
+      "× baseline",
+    ],
+    [
+      [
+        "platform: gateway (REST/JSON) → order → customer, inventory, payment (5 processes)",
+        platform.load.rate,
+        platform.load.p50Ms,
+        platform.load.p99Ms,
+        ratios.platformOverBaseline,
+      ],
+      [
+        "baseline: the same handlers, stores and writes in one process",
+        baseline!.rate,
+        baseline!.p50Ms,
+        baseline!.p99Ms,
+        1,
+      ],
     ],
   );
-  writeResult(options.part, { concurrency: options.concurrency, seconds: options.seconds, results: { platform: platform.load, baseline }, ratios, memory: platform.memory }, `${table}\n\n${memoryTable(platform.memory)}`);
+  writeResult(
+    options.part,
+    {
+      concurrency: options.concurrency,
+      seconds: options.seconds,
+      results: { platform: platform.load, baseline },
+      ratios,
+      memory: platform.memory,
+    },
+    `${table}\n\n${memoryTable(platform.memory)}`,
+  );
   return r;
 }
 

@@ -32,7 +32,11 @@ const PAYMENT_ID = "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f";
 export async function runPolicyBench() {
   const namespace = runId("benchpol");
   progress(PART, `starting a kit payment echo (namespace ${namespace})`);
-  const kit = await spawnService("payment", { PLATFORM_NAMESPACE: namespace, NATS_URL }, join(import.meta.dir, "servers", "kit-payment.ts"));
+  const kit = await spawnService(
+    "payment",
+    { PLATFORM_NAMESPACE: namespace, NATS_URL },
+    join(import.meta.dir, "servers", "kit-payment.ts"),
+  );
   const nc = await connect({ servers: NATS_URL.split(",") });
   const log = pino({ level: "silent" });
   const clients = createServiceClients(nc, { namespace, log, policies: staticPolicies() });
@@ -40,22 +44,37 @@ export async function runPolicyBench() {
   const failing = createServiceClients(nc, {
     namespace,
     log,
-    policies: staticPolicies({ payment: { retry: { maxRetries: 0 }, breaker: { minimumCalls: 5, failureRateThreshold: 0.5, halfOpenAfterMs: 600_000 } } }),
+    policies: staticPolicies({
+      payment: {
+        retry: { maxRetries: 0 },
+        breaker: { minimumCalls: 5, failureRateThreshold: 0.5, halfOpenAfterMs: 600_000 },
+      },
+    }),
   });
   try {
     await Promise.all([clients.ready, failing.ready]);
     const withStack = clients.connect(PaymentService);
     const url = String(kit.ready.http);
     const bareSend: Transport = {
-      unary: (method, signal, timeoutMs, header, input) => callConnectUnary(url, method, signal ?? NEVER, timeoutMs, header, input),
+      unary: (method, signal, timeoutMs, header, input) =>
+        callConnectUnary(url, method, signal ?? NEVER, timeoutMs, header, input),
       stream: () => Promise.reject(new ConnectError("unary only", Code.Unimplemented)),
     };
     const without = createClient(PaymentService, bareSend);
     const variants = [
-      { key: "withPolicies", label: "kit client (discovery + cockatiel stack)", call: () => withStack.getPaymentStatus({ paymentId: PAYMENT_ID }) },
-      { key: "withoutPolicies", label: "same transport, straight to the instance", call: () => without.getPaymentStatus({ paymentId: PAYMENT_ID }) },
+      {
+        key: "withPolicies",
+        label: "kit client (discovery + cockatiel stack)",
+        call: () => withStack.getPaymentStatus({ paymentId: PAYMENT_ID }),
+      },
+      {
+        key: "withoutPolicies",
+        label: "same transport, straight to the instance",
+        call: () => without.getPaymentStatus({ paymentId: PAYMENT_ID }),
+      },
     ];
-    for (const v of variants) if ((await v.call()).payment?.id !== PAYMENT_ID) throw new Error(`${v.key}: wrong answer`);
+    for (const v of variants)
+      if ((await v.call()).payment?.id !== PAYMENT_ID) throw new Error(`${v.key}: wrong answer`);
 
     // Both paths (client and the shared server) warm before anything counts: the first variant would otherwise pay for the JIT.
     for (const v of variants) await runLoad(v.call, { concurrency: 32, durationMs: 1500 });
@@ -71,7 +90,10 @@ export async function runPolicyBench() {
           const key = `c${concurrency}.${v.key}`;
           cpuMs.set(key, (cpuMs.get(key) ?? 0) + cpu());
           (rounds.get(v.key) ?? rounds.set(v.key, []).get(v.key)!).push(res);
-          progress(PART, `${concurrency} caller(s), round ${r}: ${v.key} ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(3)} ms, p99 ${res.p99Ms.toFixed(3)} ms`);
+          progress(
+            PART,
+            `${concurrency} caller(s), round ${r}: ${v.key} ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(3)} ms, p99 ${res.p99Ms.toFixed(3)} ms`,
+          );
         }
       }
       measured[`c${concurrency}`] = Object.fromEntries(
@@ -85,7 +107,8 @@ export async function runPolicyBench() {
     // Open the breaker with calls the echo fails on purpose, then time calls it refuses.
     const failingClient = failing.connect(PaymentService);
     const policy = failing.caller.target("payment").policy;
-    for (let i = 0; i < 200 && policy.state !== "open"; i++) await failingClient.getPaymentStatus({ paymentId: `fail-${i}` }).catch(() => {});
+    for (let i = 0; i < 200 && policy.state !== "open"; i++)
+      await failingClient.getPaymentStatus({ paymentId: `fail-${i}` }).catch(() => {});
     if (policy.state !== "open") throw new Error(`the breaker did not open (state ${policy.state})`);
     const failFast = new Samples();
     let refused = 0;
@@ -98,10 +121,19 @@ export async function runPolicyBench() {
         if (e instanceof ServiceUnavailableError && e.reason === "circuit-open") refused++;
       }
     }
-    if (refused !== FAIL_FAST_CALLS) throw new Error(`only ${refused} of ${FAIL_FAST_CALLS} calls were refused by the open breaker`);
+    if (refused !== FAIL_FAST_CALLS)
+      throw new Error(`only ${refused} of ${FAIL_FAST_CALLS} calls were refused by the open breaker`);
     const sorted = failFast.sorted();
-    const breakerOpen = { calls: FAIL_FAST_CALLS, p50Ms: round(percentile(sorted, 50), 4), p99Ms: round(percentile(sorted, 99), 4), maxMs: round(sorted[sorted.length - 1]!, 3) };
-    progress(PART, `breaker open: ${FAIL_FAST_CALLS} refusals, p50 ${breakerOpen.p50Ms} ms, p99 ${breakerOpen.p99Ms} ms`);
+    const breakerOpen = {
+      calls: FAIL_FAST_CALLS,
+      p50Ms: round(percentile(sorted, 50), 4),
+      p99Ms: round(percentile(sorted, 99), 4),
+      maxMs: round(sorted[sorted.length - 1]!, 3),
+    };
+    progress(
+      PART,
+      `breaker open: ${FAIL_FAST_CALLS} refusals, p50 ${breakerOpen.p50Ms} ms, p99 ${breakerOpen.p99Ms} ms`,
+    );
 
     const stackAlone = await stackCpuPerCall();
     progress(PART, `the stack alone, in process: ${stackAlone} µs CPU per call`);
@@ -117,10 +149,26 @@ export async function runPolicyBench() {
       stackAloneCpuUsPerCall: stackAlone,
     };
     const rows: (string | number)[][] = [];
-    for (const [c, m] of [["32", c32], ["1", c1]] as const) {
-      for (const v of variants) rows.push([`${v.label}, ${c} caller(s)`, m[v.key]!.rate, m[v.key]!.p50Ms, m[v.key]!.p99Ms, m[v.key]!.cpuUsPerCall]);
+    for (const [c, m] of [
+      ["32", c32],
+      ["1", c1],
+    ] as const) {
+      for (const v of variants)
+        rows.push([
+          `${v.label}, ${c} caller(s)`,
+          m[v.key]!.rate,
+          m[v.key]!.p50Ms,
+          m[v.key]!.p99Ms,
+          m[v.key]!.cpuUsPerCall,
+        ]);
     }
-    rows.push([`breaker open: a refused call (${FAIL_FAST_CALLS} in a row)`, "–", breakerOpen.p50Ms, breakerOpen.p99Ms, "–"]);
+    rows.push([
+      `breaker open: a refused call (${FAIL_FAST_CALLS} in a row)`,
+      "–",
+      breakerOpen.p50Ms,
+      breakerOpen.p99Ms,
+      "–",
+    ]);
     rows.push(["the stack alone, in process (a send that answers at once)", "–", "–", "–", stackAlone]);
     const table =
       `${markdownTable(["policy overhead", "calls/s", "p50 ms", "p99 ms", "CPU µs/call"], rows)}\n\n` +
@@ -143,8 +191,18 @@ export async function runPolicyBench() {
  */
 function stackCpuPerCall(): Promise<number> {
   const instance = { id: "bench", name: "payment", version: "0", http: "http://127.0.0.1:1" } as DiscoveredInstance;
-  const discovery = { namespace: "bench", instances: async () => [instance], onChange() {}, refreshSoon() {} } as unknown as ServiceDiscovery;
-  const caller = new ResilientCaller({ discovery, policies: staticPolicies(), metrics: createResilienceMetrics(new Registry()), log: pino({ level: "silent" }) });
+  const discovery = {
+    namespace: "bench",
+    instances: async () => [instance],
+    onChange() {},
+    refreshSoon() {},
+  } as unknown as ServiceDiscovery;
+  const caller = new ResilientCaller({
+    discovery,
+    policies: staticPolicies(),
+    metrics: createResilienceMetrics(new Registry()),
+    log: pino({ level: "silent" }),
+  });
   const send = async () => PAYMENT_ID;
   const call = () => caller.call({ target: "payment", idempotent: true, send });
   return (async () => {

@@ -19,24 +19,38 @@ if (process.env.BENCH_PROFILE_ROLE === "client") {
   const { PaymentService } = await import("../services/contracts/gen/shop/payment/v1/payment_service_pb");
   const { runLoad } = await import("./lib/load");
   const nc = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
-  const clients = createServiceClients(nc, { namespace: process.env.PLATFORM_NAMESPACE!, log: pino({ level: "silent" }), policies: staticPolicies() });
+  const clients = createServiceClients(nc, {
+    namespace: process.env.PLATFORM_NAMESPACE!,
+    log: pino({ level: "silent" }),
+    policies: staticPolicies(),
+  });
   await clients.ready;
   const client = clients.connect(PaymentService);
-  const r = await runLoad(() => client.getPaymentStatus({ paymentId: "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f" }), { concurrency: 32, durationMs: Number(SECONDS) * 1000, warmupMs: 1000 });
-  console.log(JSON.stringify({ ready: true, rate: Math.round(r.rate), p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }));
+  const r = await runLoad(() => client.getPaymentStatus({ paymentId: "0b9f7c1e-3d2a-4c5b-8e6f-7a8b9c0d1e2f" }), {
+    concurrency: 32,
+    durationMs: Number(SECONDS) * 1000,
+    warmupMs: 1000,
+  });
+  console.log(
+    JSON.stringify({ ready: true, rate: Math.round(r.rate), p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }),
+  );
   await clients.stop();
   await nc.close();
   process.exit(0);
 }
 
-type Profile = { nodes: { id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[] };
+type Profile = {
+  nodes: { id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+};
 
 /** Where a frame comes from: a package, a file of ours, node:*, or Bun's native code. */
 function moduleOf(url: string): string {
   if (!url) return "(native/builtin)";
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
-  if (url.startsWith("node:") || url.startsWith("internal:")) return url.split(":")[0] + ":" + url.split(":")[1]!.split("/")[0];
+  if (url.startsWith("node:") || url.startsWith("internal:"))
+    return url.split(":")[0] + ":" + url.split(":")[1]!.split("/")[0];
   return url.replace(/^.*\/main\//, "");
 }
 
@@ -51,16 +65,26 @@ function inclusiveByModule(file: string, n = 20): string[] {
   for (const s of prof.samples) {
     if (byId.get(s)!.callFrame.functionName === "(idle)") idle++;
     const seen = new Set<string>();
-    for (let id: number | undefined = s; id !== undefined; id = parent.get(id)) seen.add(moduleOf(byId.get(id)!.callFrame.url));
+    for (let id: number | undefined = s; id !== undefined; id = parent.get(id))
+      seen.add(moduleOf(byId.get(id)!.callFrame.url));
     for (const m of seen) counts.set(m, (counts.get(m) ?? 0) + 1);
   }
   const total = prof.samples.length;
-  return [`(samples ${total}, idle ${((100 * idle) / total).toFixed(1)}%)`, ...[...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, c]) => `${((100 * c) / total).toFixed(1).padStart(5)}%  ${k}`)];
+  return [
+    `(samples ${total}, idle ${((100 * idle) / total).toFixed(1)}%)`,
+    ...[...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, c]) => `${((100 * c) / total).toFixed(1).padStart(5)}%  ${k}`),
+  ];
 }
 
 /** Self time per function (file:line) from a .cpuprofile, top n. */
 function topSelf(file: string, n = 25): string[] {
-  const prof = JSON.parse(readFileSync(file, "utf8")) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[] };
+  const prof = JSON.parse(readFileSync(file, "utf8")) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
+  };
   const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));
   const counts = new Map<string, number>();
   for (const s of prof.samples) {
@@ -69,7 +93,10 @@ function topSelf(file: string, n = 25): string[] {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const total = prof.samples.length;
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, c]) => `${((100 * c) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, c]) => `${((100 * c) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 rmSync(DIR, { recursive: true, force: true });

@@ -16,7 +16,11 @@ import { connect } from "@nats-io/transport-node";
 import { ServiceBroker } from "moleculer";
 import { join } from "node:path";
 import pino from "pino";
-import { GetPaymentStatusRequestSchema, GetPaymentStatusResponseSchema, PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import {
+  GetPaymentStatusRequestSchema,
+  GetPaymentStatusResponseSchema,
+  PaymentService,
+} from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { createServiceClients } from "../services/kit/rpc/service-client";
 import { staticPolicies } from "../services/kit/resilience/policy-source";
 import { cpuMeter, natsServerPid } from "./lib/cpu";
@@ -52,7 +56,10 @@ export async function runRpcBench() {
       spawnService("payment", { PLATFORM_NAMESPACE: namespace, NATS_URL }, server("kit-payment.ts")),
       spawnProcess("bare-bun", server("bare-bun.ts"), { isReady: (l) => l.ready === true }),
       spawnProcess("stock-connect", server("stock-connect.ts"), { isReady: (l) => l.ready === true }),
-      spawnProcess("moleculer", server("moleculer-payment.ts"), { env: { BENCH_NAMESPACE: namespace, NATS_URL }, isReady: (l) => l.ready === true }),
+      spawnProcess("moleculer", server("moleculer-payment.ts"), {
+        env: { BENCH_NAMESPACE: namespace, NATS_URL },
+        isReady: (l) => l.ready === true,
+      }),
     ]);
     procs.push(kit, bare, stock, mol);
 
@@ -66,9 +73,16 @@ export async function runRpcBench() {
 
     // (b) bare fetch
     const bareUrl = String(bare.ready.url);
-    const bareBody = toBinary(GetPaymentStatusRequestSchema, create(GetPaymentStatusRequestSchema, { paymentId: PAYMENT_ID }));
+    const bareBody = toBinary(
+      GetPaymentStatusRequestSchema,
+      create(GetPaymentStatusRequestSchema, { paymentId: PAYMENT_ID }),
+    );
     const bareCall = async () => {
-      const res = await fetch(bareUrl, { method: "POST", body: bareBody, headers: { "content-type": "application/proto" } });
+      const res = await fetch(bareUrl, {
+        method: "POST",
+        body: bareBody,
+        headers: { "content-type": "application/proto" },
+      });
       return fromBinary(GetPaymentStatusResponseSchema, new Uint8Array(await res.arrayBuffer()));
     };
 
@@ -78,18 +92,43 @@ export async function runRpcBench() {
     const stockFetch = createClient(PaymentService, fetchTransport({ baseUrl: stockUrl, useBinaryFormat: true }));
 
     // (d) Moleculer client broker
-    const broker = new ServiceBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: { type: "NATS", options: { url: NATS_URL } }, logger: false });
+    const broker = new ServiceBroker({
+      namespace,
+      nodeID: `bench-client-${process.pid}`,
+      transporter: { type: "NATS", options: { url: NATS_URL } },
+      logger: false,
+    });
     await broker.start();
     cleanups.push(() => broker.stop());
     await broker.waitForServices(["payment"], 10_000);
 
     const natsPid = natsServerPid();
     const allVariants: Variant[] = [
-      { key: "platform", label: "platform (kit client → kit service: discovery, policies, Connect binary)", call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [kit.pid] },
+      {
+        key: "platform",
+        label: "platform (kit client → kit service: discovery, policies, Connect binary)",
+        call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }),
+        pids: [kit.pid],
+      },
       { key: "bare", label: "bare Bun fetch → Bun.serve (limit of the stack)", call: bareCall, pids: [bare.pid] },
-      { key: "connectNode", label: "stock connect-es (connect-node transport → createFetchHandler)", call: () => stockNode.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [stock.pid] },
-      { key: "connectFetch", label: "stock connect-es (connect-web fetch transport → createFetchHandler)", call: () => stockFetch.getPaymentStatus({ paymentId: PAYMENT_ID }), pids: [stock.pid] },
-      { key: "moleculer", label: "Moleculer over NATS (JSON)", call: () => broker.call("payment.getPaymentStatus", { paymentId: PAYMENT_ID }), pids: [mol.pid, ...(natsPid ? [natsPid] : [])] },
+      {
+        key: "connectNode",
+        label: "stock connect-es (connect-node transport → createFetchHandler)",
+        call: () => stockNode.getPaymentStatus({ paymentId: PAYMENT_ID }),
+        pids: [stock.pid],
+      },
+      {
+        key: "connectFetch",
+        label: "stock connect-es (connect-web fetch transport → createFetchHandler)",
+        call: () => stockFetch.getPaymentStatus({ paymentId: PAYMENT_ID }),
+        pids: [stock.pid],
+      },
+      {
+        key: "moleculer",
+        label: "Moleculer over NATS (JSON)",
+        call: () => broker.call("payment.getPaymentStatus", { paymentId: PAYMENT_ID }),
+        pids: [mol.pid, ...(natsPid ? [natsPid] : [])],
+      },
     ];
     const only = ONLY ? new Set([...ONLY.split(","), "bare"]) : undefined;
     const variants = allVariants.filter((v) => !only || only.has(v.key));
@@ -108,13 +147,20 @@ export async function runRpcBench() {
         const res = await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 });
         cpuMs.set(v.key, (cpuMs.get(v.key) ?? 0) + cpu());
         (rounds.get(v.key) ?? rounds.set(v.key, []).get(v.key)!).push(res);
-        progress(PART, `round ${r}/${ROUNDS} ${v.key}: ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms${res.errors ? `, ${res.errors} errors (${res.firstError})` : ""}`);
+        progress(
+          PART,
+          `round ${r}/${ROUNDS} ${v.key}: ${Math.round(res.rate)} calls/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms${res.errors ? `, ${res.errors} errors (${res.firstError})` : ""}`,
+        );
       }
     }
     const results: Record<string, LoadResult & { label: string; cpuUsPerCall: number }> = {};
     for (const v of variants) {
       const combined = combine(rounds.get(v.key)!);
-      results[v.key] = { label: v.label, ...combined, cpuUsPerCall: Math.round((cpuMs.get(v.key)! * 1000) / combined.calls) };
+      results[v.key] = {
+        label: v.label,
+        ...combined,
+        cpuUsPerCall: Math.round((cpuMs.get(v.key)! * 1000) / combined.calls),
+      };
     }
     const memoryMb = Object.fromEntries(procs.map((p) => [p.name, p.rssMb()]));
     const rate = (key: string) => results[key]?.rate ?? NaN;
@@ -134,7 +180,19 @@ export async function runRpcBench() {
     );
     // A subset is a working comparison, not a result: it is printed, bench/results keeps the full run.
     if (only) console.log(`\n${table}\n\n(BENCH_RPC_ONLY: not written to bench/results)`);
-    else writeResult(PART, { concurrency: CONCURRENCY, secondsPerRound: SECONDS, rounds: ROUNDS, results, ratios, serverRssMbAfter: memoryMb }, table);
+    else
+      writeResult(
+        PART,
+        {
+          concurrency: CONCURRENCY,
+          secondsPerRound: SECONDS,
+          rounds: ROUNDS,
+          results,
+          ratios,
+          serverRssMbAfter: memoryMb,
+        },
+        table,
+      );
     return { results, ratios };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});

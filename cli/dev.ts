@@ -20,7 +20,9 @@ const STOP_TIMEOUT_MS = 15_000;
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const DATA_DIR = resolve(process.env.DATA_DIR || join(ROOT, ".data"));
 
-const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
+const color = process.stdout.isTTY
+  ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m`
+  : (_: number, s: string) => s;
 const say = (line: string) => console.log(color(1, "dev") + " " + line);
 const fail = (line: string): never => {
   console.error(`dev: ${line}`);
@@ -55,7 +57,12 @@ async function provisionStreams(): Promise<void> {
   const nc = await connectOperatorNats(NATS_URL, "dev", (m) => new Error(m), "", identities.ids.operator!.seed);
   try {
     const cfg = eventsConfig(process.env);
-    const made = (await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("dev", "silent"), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS })).filter((o) => o.outcome !== "unchanged");
+    const made = (
+      await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("dev", "silent"), {
+        streams: PLATFORM_STREAMS,
+        consumers: PLATFORM_CONSUMERS,
+      })
+    ).filter((o) => o.outcome !== "unchanged");
     if (made.length) say(`streams: ${made.map((o) => `${o.stream} ${o.outcome}`).join(", ")}`);
   } catch (e) {
     fail(`cannot set up the streams on ${NATS_URL} as the operator: ${e instanceof Error ? e.message : e}`);
@@ -74,20 +81,32 @@ async function ensureNats(): Promise<Subprocess | undefined> {
     return undefined;
   }
   const target = new URL(NATS_URL.split(",")[0]!);
-  if (!["127.0.0.1", "localhost"].includes(target.hostname)) fail(`no NATS answers at NATS_URL=${NATS_URL}; start it, or unset NATS_URL to run one here`);
+  if (!["127.0.0.1", "localhost"].includes(target.hostname))
+    fail(`no NATS answers at NATS_URL=${NATS_URL}; start it, or unset NATS_URL to run one here`);
   const binary = Bun.which("nats-server");
-  if (!binary) fail(`no NATS at ${NATS_URL} and no nats-server on PATH: install it (apt install nats-server; it may land in /usr/sbin) or point NATS_URL at one`);
+  if (!binary)
+    fail(
+      `no NATS at ${NATS_URL} and no nats-server on PATH: install it (apt install nats-server; it may land in /usr/sbin) or point NATS_URL at one`,
+    );
   const storeDir = join(DATA_DIR, "nats");
   mkdirSync(storeDir, { recursive: true });
   const port = target.port || "4222";
-  say(`no NATS at ${NATS_URL}: starting ${binary} with JetStream and the platform's identities on 127.0.0.1:${port}, data in ${storeDir}`);
+  say(
+    `no NATS at ${NATS_URL}: starting ${binary} with JetStream and the platform's identities on 127.0.0.1:${port}, data in ${storeDir}`,
+  );
   // nats-server takes an include's path relative to the including file, even a path that looks absolute.
   const conf = join(storeDir, "nats.conf");
-  writeFileSync(conf, `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(storeDir)} }\ninclude ${JSON.stringify(relative(storeDir, join(identitiesDir, "auth.conf")))}\n`);
+  writeFileSync(
+    conf,
+    `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(storeDir)} }\ninclude ${JSON.stringify(relative(storeDir, join(identitiesDir, "auth.conf")))}\n`,
+  );
   const proc = Bun.spawn([binary!, "-c", conf], { stdout: "ignore", stderr: "pipe" });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) fail(`nats-server exited with ${proc.exitCode}: ${(await new Response(proc.stderr).text()).trim().split("\n").at(-1)}`);
+    if (proc.exitCode !== null)
+      fail(
+        `nats-server exited with ${proc.exitCode}: ${(await new Response(proc.stderr).text()).trim().split("\n").at(-1)}`,
+      );
     if (await natsAnswers(NATS_URL, 500)) return proc;
     await Bun.sleep(100);
   }
@@ -151,9 +170,16 @@ async function follow(child: Child, stream: ReadableStream<Uint8Array>, onStarte
       const { level, time, service, pid, msg, ...fields } = entry;
       const levelName = LEVELS[level as number] ?? String(level);
       const tint = (level as number) >= 50 ? 31 : (level as number) >= 40 ? 33 : 2;
-      console.log(`${prefix}${color(tint, levelName.padEnd(5))} ${msg}${Object.keys(fields).length ? " " + color(2, JSON.stringify(fields)) : ""}`);
+      console.log(
+        `${prefix}${color(tint, levelName.padEnd(5))} ${msg}${Object.keys(fields).length ? " " + color(2, JSON.stringify(fields)) : ""}`,
+      );
       if (msg === `${child.name} started`) {
-        child.started = { id: String(fields.id), http: String(fields.http), grpc: fields.grpc as string | undefined, ops: fields.ops as string | undefined };
+        child.started = {
+          id: String(fields.id),
+          http: String(fields.http),
+          grpc: fields.grpc as string | undefined,
+          ops: fields.ops as string | undefined,
+        };
         onStarted();
       }
     }
@@ -195,7 +221,13 @@ for (const name of SERVICES) {
     // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
     proc: Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
       cwd: ROOT,
-      env: { ...process.env, NATS_URL, ...secrets.env, NATS_NKEY_SEED_FILE: join(identitiesDir, `${name}.seed`), PLATFORM_PUBLIC_KEYS: identities.publicKeys },
+      env: {
+        ...process.env,
+        NATS_URL,
+        ...secrets.env,
+        NATS_NKEY_SEED_FILE: join(identitiesDir, `${name}.seed`),
+        PLATFORM_PUBLIC_KEYS: identities.publicKeys,
+      },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -227,7 +259,13 @@ await everyoneUp;
 clearTimeout(timer);
 clearInterval(progress);
 
-const rows = children.map((c) => [c.name, c.started!.http, c.started!.grpc ?? "-", c.started!.ops ?? "(on http)", c.started!.id]);
+const rows = children.map((c) => [
+  c.name,
+  c.started!.http,
+  c.started!.grpc ?? "-",
+  c.started!.ops ?? "(on http)",
+  c.started!.id,
+]);
 const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "probes, metrics", "instance id"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");

@@ -25,12 +25,16 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const flags = new Set(args.filter((a) => a.startsWith("--")));
   const positional = args.filter((a) => !a.startsWith("--"));
-  if (!command || !["list", "show", "replay", "purge"].includes(command)) return usage(command ? `unknown command "${command}"` : "");
+  if (!command || !["list", "show", "replay", "purge"].includes(command))
+    return usage(command ? `unknown command "${command}"` : "");
 
   let cfg;
   try {
     cfg = {
-      ...readConfig({ NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]), DLQ_REPLAY_WAIT_MS: integer(10_000, { min: 0, max: 600_000 }) }),
+      ...readConfig({
+        NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
+        DLQ_REPLAY_WAIT_MS: integer(10_000, { min: 0, max: 600_000 }),
+      }),
       ...eventsConfig(process.env),
     };
   } catch (e) {
@@ -38,8 +42,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const id = positional[0] === undefined ? undefined : Number(positional[0]);
-  if (id !== undefined && (!Number.isInteger(id) || id <= 0)) return usage(`"${positional[0]}" is not a dead letter id (a positive integer)`);
-  if ((command === "show" || (command === "replay" && !flags.has("--all"))) && id === undefined) return usage(`${command} needs an id`);
+  if (id !== undefined && (!Number.isInteger(id) || id <= 0))
+    return usage(`"${positional[0]}" is not a dead letter id (a positive integer)`);
+  if ((command === "show" || (command === "replay" && !flags.has("--all"))) && id === undefined)
+    return usage(`${command} needs an id`);
 
   let nc;
   try {
@@ -57,7 +63,11 @@ async function main(argv: string[]): Promise<number> {
         const letters = await dlq.list();
         if (flags.has("--json")) console.log(JSON.stringify(letters.map(summary)));
         else if (letters.length === 0) console.log("no dead letters");
-        else for (const l of letters) console.log(`${l.id}\t${l.failedAt.toISOString()}\t${l.consumer}\t${l.eventType || l.subject}\t${l.eventId}\t${l.kind} after ${l.deliveries}\t${l.reason}`);
+        else
+          for (const l of letters)
+            console.log(
+              `${l.id}\t${l.failedAt.toISOString()}\t${l.consumer}\t${l.eventType || l.subject}\t${l.eventId}\t${l.kind} after ${l.deliveries}\t${l.reason}`,
+            );
         return 0;
       }
       case "show": {
@@ -81,18 +91,25 @@ async function main(argv: string[]): Promise<number> {
           }
           await dlq.replay(one);
           replayed.push(letter);
-          console.log(`replayed ${one} (${letter.eventType} ${letter.eventId}) to ${letter.consumer} on ${letter.subject}`);
+          console.log(
+            `replayed ${one} (${letter.eventType} ${letter.eventId}) to ${letter.consumer} on ${letter.subject}`,
+          );
         }
         if (flags.has("--no-wait")) return open ? 1 : 0;
         for (const one of replayed) {
           // Gone means handled, unless the copy died too: then its new entry replaced this one.
           const gone = await waitUntil(async () => !(await dlq.get(one.id)), cfg.DLQ_REPLAY_WAIT_MS);
-          const again = gone ? (await dlq.list()).find((l) => l.id > one.id && l.consumer === one.consumer && l.eventId === one.eventId) : undefined;
+          const again = gone
+            ? (await dlq.list()).find((l) => l.id > one.id && l.consumer === one.consumer && l.eventId === one.eventId)
+            : undefined;
           if (gone && !again) console.log(`resolved ${one.id}: ${one.consumer} handled it`);
           else {
             open++;
             if (again) console.log(`failed again ${one.id}: now dead letter ${again.id}: ${again.reason}`);
-            else console.log(`not resolved ${one.id}: ${one.consumer} did not handle it within ${cfg.DLQ_REPLAY_WAIT_MS} ms; it is still in the DLQ`);
+            else
+              console.log(
+                `not resolved ${one.id}: ${one.consumer} did not handle it within ${cfg.DLQ_REPLAY_WAIT_MS} ms; it is still in the DLQ`,
+              );
           }
         }
         return open ? 1 : 0;
@@ -108,7 +125,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   } catch (e) {
     if (/stream not found/i.test(String(e)))
-      console.error(`dlq: there is no stream ${new EventNames(cfg.EVENTS_PREFIX).stream("DLQ")} at NATS_URL=${cfg.NATS_URL}: no service of this platform (EVENTS_PREFIX="${cfg.EVENTS_PREFIX}") has started there`);
+      console.error(
+        `dlq: there is no stream ${new EventNames(cfg.EVENTS_PREFIX).stream("DLQ")} at NATS_URL=${cfg.NATS_URL}: no service of this platform (EVENTS_PREFIX="${cfg.EVENTS_PREFIX}") has started there`,
+      );
     else console.error(`dlq: ${e instanceof Error ? e.message : e}`);
     return 2;
   } finally {
@@ -138,7 +157,8 @@ const EVENT_TYPES = eventCatalogue(PLATFORM_STREAMS);
 /** The event as JSON when it is one the platform knows and it decodes; else why not, and the bytes. */
 function decode(l: DeadLetter): unknown {
   const type = EVENT_TYPES.get(l.eventType);
-  if (!type) return { undecoded: `unknown event type "${l.eventType}"`, base64: Buffer.from(l.data).toString("base64") };
+  if (!type)
+    return { undecoded: `unknown event type "${l.eventType}"`, base64: Buffer.from(l.data).toString("base64") };
   try {
     return toJson(type.schema, fromBinary(type.schema, l.data));
   } catch (e) {

@@ -33,13 +33,23 @@ export function writeIdentities(o: IdentitiesOptions) {
     writeFileSync(file, text, { mode: 0o600 });
     chmodSync(file, 0o600);
   };
-  secret(seedsFile, `${JSON.stringify(Object.fromEntries(Object.entries(ids).map(([n, k]) => [n, k.seed])), null, 2)}\n`);
+  secret(
+    seedsFile,
+    `${JSON.stringify(Object.fromEntries(Object.entries(ids).map(([n, k]) => [n, k.seed])), null, 2)}\n`,
+  );
   const publicKeys = publicKeysSetting(ids);
   for (const [name, k] of Object.entries(ids)) {
     secret(join(o.dir, `${name}.seed`), `${k.seed}\n`);
     secret(join(o.dir, `${name}.env`), `NATS_NKEY_SEED=${k.seed}\nPLATFORM_PUBLIC_KEYS=${publicKeys}\n`);
   }
-  writeFileSync(join(o.dir, "auth.conf"), platformAuthorizationConf(ids, { namespace: o.namespace, eventsPrefix: o.eventsPrefix, policyBucket: o.policyBucket }));
+  writeFileSync(
+    join(o.dir, "auth.conf"),
+    platformAuthorizationConf(ids, {
+      namespace: o.namespace,
+      eventsPrefix: o.eventsPrefix,
+      policyBucket: o.policyBucket,
+    }),
+  );
   writeFileSync(join(o.dir, "public-keys.env"), `PLATFORM_PUBLIC_KEYS=${publicKeys}\n`);
   return { ids, publicKeys, created: Object.keys(ids).filter((n) => !existing[n]) };
 }
@@ -57,8 +67,13 @@ if (import.meta.main) {
     policyBucket: flag("policy-bucket", process.env.RESILIENCE_POLICY_BUCKET || "shop_policies"),
   };
   const { ids, created } = writeIdentities(o);
-  console.log(`identities in ${o.dir} (namespace ${o.namespace}${o.eventsPrefix ? `, events prefix ${o.eventsPrefix}` : ""}, policy bucket ${o.policyBucket}):`);
-  for (const [name, k] of Object.entries(ids)) console.log(`  ${name.padEnd(13)}${k.publicKey}${created.includes(name) ? "  (new)" : ""}`);
+  console.log(
+    `identities in ${o.dir} (namespace ${o.namespace}${o.eventsPrefix ? `, events prefix ${o.eventsPrefix}` : ""}, policy bucket ${o.policyBucket}):`,
+  );
+  for (const [name, k] of Object.entries(ids))
+    console.log(`  ${name.padEnd(13)}${k.publicKey}${created.includes(name) ? "  (new)" : ""}`);
   console.log(`nats-server: include ${join(o.dir, "auth.conf")} in its configuration`);
-  console.log(`services: NATS_NKEY_SEED_FILE=${join(o.dir, "<service>.seed")}, and the line of ${join(o.dir, "public-keys.env")}`);
+  console.log(
+    `services: NATS_NKEY_SEED_FILE=${join(o.dir, "<service>.seed")}, and the line of ${join(o.dir, "public-keys.env")}`,
+  );
 }

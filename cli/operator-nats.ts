@@ -30,7 +30,10 @@ export function operatorSeed(env = process.env): string | undefined {
 export function operatorRoster(env = process.env): ReadonlyMap<string, string> {
   let keys = env.PLATFORM_PUBLIC_KEYS;
   const file = join(identitiesDir(env), "public-keys.env");
-  if (!keys && existsSync(file)) keys = readFileSync(file, "utf8").trim().replace(/^PLATFORM_PUBLIC_KEYS=/, "");
+  if (!keys && existsSync(file))
+    keys = readFileSync(file, "utf8")
+      .trim()
+      .replace(/^PLATFORM_PUBLIC_KEYS=/, "");
   return keys ? readTrust(OPERATOR, { PLATFORM_PUBLIC_KEYS: keys }).roster : new Map();
 }
 
@@ -48,7 +51,13 @@ export function operatorIdentity(env = process.env): Identity | undefined {
  * reconnecting: the command either reaches NATS now or fails with one line naming NATS_URL (`fail`
  * makes the command's own error from it).
  */
-export async function connectOperatorNats(natsUrl: string, name: string, fail: (message: string) => Error, hint = "", seed = operatorSeed()): Promise<NatsConnection> {
+export async function connectOperatorNats(
+  natsUrl: string,
+  name: string,
+  fail: (message: string) => Error,
+  hint = "",
+  seed = operatorSeed(),
+): Promise<NatsConnection> {
   try {
     return await connect({
       servers: natsUrl.split(",").map((s) => s.trim()),
@@ -60,7 +69,9 @@ export async function connectOperatorNats(natsUrl: string, name: string, fail: (
     });
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    const auth = /authorization/i.test(why) ? "; the operator identity is NATS_NKEY_SEED, NATS_NKEY_SEED_FILE or .data/identities (bun run cli identities)" : "";
+    const auth = /authorization/i.test(why)
+      ? "; the operator identity is NATS_NKEY_SEED, NATS_NKEY_SEED_FILE or .data/identities (bun run cli identities)"
+      : "";
     throw fail(`cannot reach NATS at NATS_URL=${maskCredentials(natsUrl)} (${why})${auth}${hint}`);
   }
 }

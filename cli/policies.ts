@@ -8,7 +8,11 @@ import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit/config";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
-import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience/policy-settings";
+import {
+  applyOverrides,
+  DEFAULT_POLICY_SETTINGS,
+  parsePolicyOverrides,
+} from "../services/kit/resilience/policy-settings";
 
 const USAGE = "usage: bun cli/policies.ts list | get <target> | set <target> '<json>' | delete <target>";
 const TARGET = /^[a-z][a-z0-9-]*$/;
@@ -34,9 +38,14 @@ async function overridesOf(kv: KV | undefined, target: string) {
   return "overrides" in parsed ? parsed.overrides : undefined;
 }
 
-async function run(nc: NatsConnection, bucket: string, [command = "list", target, value, ...extra]: string[]): Promise<string> {
+async function run(
+  nc: NatsConnection,
+  bucket: string,
+  [command = "list", target, value, ...extra]: string[],
+): Promise<string> {
   if (extra.length) throw new Refused(USAGE);
-  if (command !== "list" && (!target || !TARGET.test(target))) throw new Refused(`${command}: name a target service (lower-case, e.g. payment)\n${USAGE}`);
+  if (command !== "list" && (!target || !TARGET.test(target)))
+    throw new Refused(`${command}: name a target service (lower-case, e.g. payment)\n${USAGE}`);
   switch (command) {
     case "list": {
       const kv = await openBucket(nc, bucket, false);

@@ -33,8 +33,20 @@ const CALL_TIMEOUT_MS = 5000;
 class SeedFailure extends Error {}
 
 type Outcome = "created" | "found";
-export interface SeededCustomer { outcome: Outcome; id: string; email: string; name: string }
-export interface SeededProduct { outcome: Outcome; id: string; name: string; priceMinor: bigint; currency: string; stock: number }
+export interface SeededCustomer {
+  outcome: Outcome;
+  id: string;
+  email: string;
+  name: string;
+}
+export interface SeededProduct {
+  outcome: Outcome;
+  id: string;
+  name: string;
+  priceMinor: bigint;
+  currency: string;
+  stock: number;
+}
 
 async function errorMessage(res: Response) {
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
@@ -43,18 +55,23 @@ async function errorMessage(res: Response) {
 
 /** Finds the customer by e-mail, or registers it; a registration lost to a concurrent seed is a find. */
 async function ensureCustomer(call: RestClient, c: (typeof DEMO_CUSTOMERS)[number]): Promise<SeededCustomer> {
-  const lookup = () => call(`/v1/customers?email=${encodeURIComponent(c.email)}`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+  const lookup = () =>
+    call(`/v1/customers?email=${encodeURIComponent(c.email)}`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
   let res = await lookup();
-  if (res.status === 200) return { outcome: "found", ...((await res.json()) as { id: string; email: string; name: string }) };
-  if (res.status !== 404) throw new SeedFailure(`customer answered ${res.status} looking up ${c.email}: ${await errorMessage(res)}`);
+  if (res.status === 200)
+    return { outcome: "found", ...((await res.json()) as { id: string; email: string; name: string }) };
+  if (res.status !== 404)
+    throw new SeedFailure(`customer answered ${res.status} looking up ${c.email}: ${await errorMessage(res)}`);
   res = await call("/v1/customers", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(c),
     signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   });
-  if (res.status === 201) return { outcome: "created", ...((await res.json()) as { id: string; email: string; name: string }) };
-  if (res.status === 409 && (res = await lookup()).status === 200) return { outcome: "found", ...((await res.json()) as { id: string; email: string; name: string }) };
+  if (res.status === 201)
+    return { outcome: "created", ...((await res.json()) as { id: string; email: string; name: string }) };
+  if (res.status === 409 && (res = await lookup()).status === 200)
+    return { outcome: "found", ...((await res.json()) as { id: string; email: string; name: string }) };
   throw new SeedFailure(`customer answered ${res.status} registering ${c.email}: ${await errorMessage(res)}`);
 }
 
@@ -62,10 +79,23 @@ async function ensureCustomer(call: RestClient, c: (typeof DEMO_CUSTOMERS)[numbe
  * Creates the product when it is missing. An existing one is left as it is: UpsertProduct would reset
  * its stock, undoing what the shop sold since the last seed.
  */
-async function ensureProduct(client: Client<typeof InventoryService>, p: (typeof DEMO_PRODUCTS)[number]): Promise<SeededProduct> {
-  const toSeeded = (outcome: Outcome, product: { id: string; name: string; price?: { amountMinor: bigint; currency: string }; stock: number } | undefined) => {
+async function ensureProduct(
+  client: Client<typeof InventoryService>,
+  p: (typeof DEMO_PRODUCTS)[number],
+): Promise<SeededProduct> {
+  const toSeeded = (
+    outcome: Outcome,
+    product: { id: string; name: string; price?: { amountMinor: bigint; currency: string }; stock: number } | undefined,
+  ) => {
     if (!product?.price) throw new SeedFailure(`inventory answered without a product for ${p.id}`);
-    return { outcome, id: product.id, name: product.name, priceMinor: product.price.amountMinor, currency: product.price.currency, stock: product.stock };
+    return {
+      outcome,
+      id: product.id,
+      name: product.name,
+      priceMinor: product.price.amountMinor,
+      currency: product.price.currency,
+      stock: product.stock,
+    };
   };
   try {
     return toSeeded("found", (await client.getProduct({ productId: p.id }, { timeoutMs: CALL_TIMEOUT_MS })).product);
@@ -90,7 +120,11 @@ export async function seed(nc: NatsConnection, namespace: string, caller?: Ident
       `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not running (no instance registered in namespace "${namespace}"); start the platform with \`bun run dev\``,
     );
   }
-  const clients = createServiceClients(nc, { namespace, log: createLogger("seed", "silent"), token: caller && tokenSource(caller) });
+  const clients = createServiceClients(nc, {
+    namespace,
+    log: createLogger("seed", "silent"),
+    token: caller && tokenSource(caller),
+  });
   try {
     const customerApi = clients.rest("customer");
     const inventory = clients.connect(InventoryService);
@@ -105,19 +139,27 @@ export async function seed(nc: NatsConnection, namespace: string, caller?: Ident
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
-const price = (minor: bigint, currency: string) => `${currency} ${minor / 100n}.${String(minor % 100n).padStart(2, "0")}`;
+const price = (minor: bigint, currency: string) =>
+  `${currency} ${minor / 100n}.${String(minor % 100n).padStart(2, "0")}`;
 
 export function describeSeed({ customers, products }: Awaited<ReturnType<typeof seed>>): string {
   const lines = ["customers:"];
   for (const c of customers) lines.push(`  ${c.outcome.padEnd(8)} ${c.id}  ${c.email.padEnd(20)} ${c.name}`);
   lines.push("products:");
-  for (const p of products) lines.push(`  ${p.outcome.padEnd(8)} ${p.id.padEnd(12)} ${p.name.padEnd(14)} ${price(p.priceMinor, p.currency).padStart(10)}  stock ${p.stock}`);
+  for (const p of products)
+    lines.push(
+      `  ${p.outcome.padEnd(8)} ${p.id.padEnd(12)} ${p.name.padEnd(14)} ${price(p.priceMinor, p.currency).padStart(10)}  stock ${p.stock}`,
+    );
   const created = (xs: { outcome: Outcome }[]) => xs.filter((x) => x.outcome === "created").length;
   const [cc, pc] = [created(customers), created(products)];
   const [cf, pf] = [customers.length - cc, products.length - pc];
-  if (cc + pc === 0) lines.push(`seed: nothing new: all ${plural(cf, "customer")} and ${plural(pf, "product")} were already there`);
+  if (cc + pc === 0)
+    lines.push(`seed: nothing new: all ${plural(cf, "customer")} and ${plural(pf, "product")} were already there`);
   else if (cf + pf === 0) lines.push(`seed: created ${plural(cc, "customer")} and ${plural(pc, "product")}`);
-  else lines.push(`seed: created ${plural(cc, "customer")} and ${plural(pc, "product")}; ${plural(cf, "customer")} and ${plural(pf, "product")} were already there`);
+  else
+    lines.push(
+      `seed: created ${plural(cc, "customer")} and ${plural(pc, "product")}; ${plural(cf, "customer")} and ${plural(pf, "product")} were already there`,
+    );
   return lines.join("\n");
 }
 
@@ -139,7 +181,14 @@ async function main() {
 
 if (import.meta.main) {
   main().catch((e) => {
-    const why = e instanceof SeedFailure ? e.message : e instanceof ConnectError ? `a service call failed (${Code[e.code]}): ${e.rawMessage}` : e instanceof Error ? e.message : String(e);
+    const why =
+      e instanceof SeedFailure
+        ? e.message
+        : e instanceof ConnectError
+          ? `a service call failed (${Code[e.code]}): ${e.rawMessage}`
+          : e instanceof Error
+            ? e.message
+            : String(e);
     console.error(`seed: ${why.replaceAll("\n", " ")}`);
     process.exit(1);
   });

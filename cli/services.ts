@@ -21,9 +21,25 @@ export function formatUptime(ms: number): string {
 /** The instances as an aligned table, grouped by service; `now` for the uptime. */
 export function servicesTable(instances: Instance[], { now = Date.now(), namespaces = false } = {}): string {
   if (instances.length === 0) return "";
-  const head = [...(namespaces ? ["NAMESPACE"] : []), "SERVICE", "INSTANCE", "VERSION", "HTTP", "GRPC", "UPTIME", "REQUESTS", "ERRORS"];
+  const head = [
+    ...(namespaces ? ["NAMESPACE"] : []),
+    "SERVICE",
+    "INSTANCE",
+    "VERSION",
+    "HTTP",
+    "GRPC",
+    "UPTIME",
+    "REQUESTS",
+    "ERRORS",
+  ];
   const rows = [...instances]
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id))
+    .sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name) ||
+        (a.started ?? "").localeCompare(b.started ?? "") ||
+        a.id.localeCompare(b.id),
+    )
     .map((i) => [
       ...(namespaces ? [i.namespace] : []),
       i.name,
@@ -37,7 +53,11 @@ export function servicesTable(instances: Instance[], { now = Date.now(), namespa
     ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS"]);
-  const line = (cells: string[]) => cells.map((v, c) => (numeric.has(head[c]!) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((v, c) => (numeric.has(head[c]!) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd();
   return [line(head), ...rows.map(line)].join("\n");
 }
 
@@ -63,11 +83,18 @@ async function main() {
         `services: left out ${strangers.length} registration${strangers.length === 1 ? "" : "s"} not signed by the service named (checked against PLATFORM_PUBLIC_KEYS or ${identitiesDir()}/public-keys.env): ${strangers.map((i) => `${i.name} ${i.id} (${i.http ?? "no URL"})`).join(", ")}`,
       );
     if (args.has("--json")) console.log(JSON.stringify(instances, null, 2));
-    else if (instances.length === 0) console.log(all ? "no services registered" : `no services registered in namespace "${cfg.PLATFORM_NAMESPACE}" (is the platform running? --all lists every namespace)`);
+    else if (instances.length === 0)
+      console.log(
+        all
+          ? "no services registered"
+          : `no services registered in namespace "${cfg.PLATFORM_NAMESPACE}" (is the platform running? --all lists every namespace)`,
+      );
     else {
       console.log(servicesTable(instances, { namespaces: all }));
       const services = new Set(instances.map((i) => `${i.namespace}/${i.name}`)).size;
-      console.log(`\n${services} service${services === 1 ? "" : "s"}, ${instances.length} instance${instances.length === 1 ? "" : "s"}`);
+      console.log(
+        `\n${services} service${services === 1 ? "" : "s"}, ${instances.length} instance${instances.length === 1 ? "" : "s"}`,
+      );
     }
   } finally {
     await nc.close();

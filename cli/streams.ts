@@ -23,9 +23,18 @@ async function main() {
   }
   const nc = await connectOperatorNats(cfg.NATS_URL, "streams-cli", (m) => new Refused(m));
   try {
-    const outcomes = await provisionEventStreams(nc, new EventNames(cfg.EVENTS_PREFIX), cfg, createLogger("streams", "silent"), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
-    for (const o of outcomes) console.log(`  ${o.outcome.padEnd(10)}${o.stream}${o.changed ? ` (${o.changed.join(", ")})` : ""}`);
-    console.log(`streams: ${outcomes.length} streams and consumers ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`);
+    const outcomes = await provisionEventStreams(
+      nc,
+      new EventNames(cfg.EVENTS_PREFIX),
+      cfg,
+      createLogger("streams", "silent"),
+      { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS },
+    );
+    for (const o of outcomes)
+      console.log(`  ${o.outcome.padEnd(10)}${o.stream}${o.changed ? ` (${o.changed.join(", ")})` : ""}`);
+    console.log(
+      `streams: ${outcomes.length} streams and consumers ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`,
+    );
   } finally {
     await nc.close();
   }

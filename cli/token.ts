@@ -17,7 +17,9 @@ if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) {
 }
 const operator = operatorIdentity();
 if (!operator) {
-  console.error("token: no operator identity: set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE, or make one with bun run cli identities");
+  console.error(
+    "token: no operator identity: set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE, or make one with bun run cli identities",
+  );
   process.exit(2);
 }
 console.log(signToken(operator, audience, { ttlSeconds: ttl }));

@@ -9,7 +9,10 @@ if (!customerId) {
   console.error("usage: bun examples/place-order.ts <customer-id> [card-token]");
   process.exit(2);
 }
-const orders = createClient(OrderService, createConnectTransport({ baseUrl: process.env.ORDER_URL ?? "http://localhost:8081", httpVersion: "1.1" }));
+const orders = createClient(
+  OrderService,
+  createConnectTransport({ baseUrl: process.env.ORDER_URL ?? "http://localhost:8081", httpVersion: "1.1" }),
+);
 
 const { order } = await orders.createOrder({
   customerId,
@@ -19,8 +22,12 @@ const { order } = await orders.createOrder({
     { productId: "sku-tee", quantity: 1 },
   ],
 });
-console.log(`placed ${order!.id}: ${OrderStatus[order!.status]}, total ${order!.total!.amountMinor} ${order!.total!.currency}`);
+console.log(
+  `placed ${order!.id}: ${OrderStatus[order!.status]}, total ${order!.total!.amountMinor} ${order!.total!.currency}`,
+);
 const confirmed = (await orders.confirmOrder({ orderId: order!.id, cardToken })).order!;
-console.log(`confirmed with ${cardToken}: ${OrderStatus[confirmed.status]}${confirmed.statusReason ? ` (${confirmed.statusReason})` : ""}`);
+console.log(
+  `confirmed with ${cardToken}: ${OrderStatus[confirmed.status]}${confirmed.statusReason ? ` (${confirmed.statusReason})` : ""}`,
+);
 const fetched = (await orders.getOrder({ orderId: order!.id })).order!;
 console.log(`fetched: ${OrderStatus[fetched.status]}, payment ${fetched.paymentId || "none"}`);

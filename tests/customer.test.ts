@@ -20,11 +20,20 @@ afterAll(async () => {
 });
 
 const table = () => `"${schemas.schema("customer")}".customers`;
-const rowsWithEmail = (email: string) => schemas.sql.unsafe(`select id, email, name, created_at from ${table()} where email = $1`, [email]);
+const rowsWithEmail = (email: string) =>
+  schemas.sql.unsafe(`select id, email, name, created_at from ${table()} where email = $1`, [email]);
 const rowCount = async () => Number((await schemas.sql.unsafe(`select count(*)::int as n from ${table()}`))[0]!.n);
 
-const register = (base: string, body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) =>
-  fetch(`${base}/v1/customers`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+const register = (
+  base: string,
+  body: unknown,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) =>
+  fetch(`${base}/v1/customers`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 const uniqueEmail = (who = "ada") => `${who}-${crypto.randomUUID().slice(0, 8)}@Example.com`;
 
 describe("POST /v1/customers", () => {
@@ -33,7 +42,12 @@ describe("POST /v1/customers", () => {
     const res = await register(customer.http, { email, name: "  Ada Lovelace " });
     expect(res.status).toBe(201);
     const body = (await res.json()) as any;
-    expect(body).toEqual({ id: expect.any(String), email: email.toLowerCase(), name: "Ada Lovelace", createdAt: expect.any(String) });
+    expect(body).toEqual({
+      id: expect.any(String),
+      email: email.toLowerCase(),
+      name: "Ada Lovelace",
+      createdAt: expect.any(String),
+    });
     expect(Date.parse(body.createdAt)).toBeGreaterThan(Date.now() - 60_000);
     const rows = await rowsWithEmail(email.toLowerCase());
     expect(rows).toHaveLength(1);
@@ -46,7 +60,9 @@ describe("POST /v1/customers", () => {
     expect((await register(customer.http, { email, name: "Grace" })).status).toBe(201);
     const dup = await register(customer.http, { email: email.toUpperCase(), name: "Grace Hopper" });
     expect(dup.status).toBe(409);
-    expect(await dup.json()).toEqual({ error: { code: "already_exists", message: `a customer with email ${email.toLowerCase()} exists` } });
+    expect(await dup.json()).toEqual({
+      error: { code: "already_exists", message: `a customer with email ${email.toLowerCase()} exists` },
+    });
     const rows = await rowsWithEmail(email.toLowerCase());
     expect(rows.map((r) => r.name)).toEqual(["Grace"]);
   });
@@ -54,7 +70,9 @@ describe("POST /v1/customers", () => {
   test("20 concurrent registrations of one e-mail: exactly one 201, nineteen 409, one row", async () => {
     const email = uniqueEmail("race");
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => register(customer.http, { email: i % 2 ? email : email.toLowerCase(), name: `Racer ${i}` })),
+      Array.from({ length: 20 }, (_, i) =>
+        register(customer.http, { email: i % 2 ? email : email.toLowerCase(), name: `Racer ${i}` }),
+      ),
     );
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(19).fill(409)]);
@@ -91,7 +109,12 @@ describe("POST /v1/customers", () => {
       ["{", 400, "body is not valid JSON"],
       ["[1,2]", 400, "body must be a JSON object"],
       ["null", 400, "body must be a JSON object"],
-      [JSON.stringify({ email: "ct@example.com", name: "Ct" }), 415, "content-type must be application/json", { "content-type": "text/plain" }],
+      [
+        JSON.stringify({ email: "ct@example.com", name: "Ct" }),
+        415,
+        "content-type must be application/json",
+        { "content-type": "text/plain" },
+      ],
     ];
     for (const [body, status, message, headers] of cases) {
       const res = await register(customer.http, body, headers);
@@ -142,7 +165,11 @@ describe("GET /v1/customers?email=", () => {
   });
 
   test("a missing or malformed email parameter is 400 naming email (there is no listing)", async () => {
-    for (const [query, message] of [["", "email is required"], ["?email=", "email is required"], ["?email=nope", "email is not an e-mail address"]]) {
+    for (const [query, message] of [
+      ["", "email is required"],
+      ["?email=", "email is required"],
+      ["?email=nope", "email is not an e-mail address"],
+    ]) {
       const res = await fetch(`${customer.http}/v1/customers${query}`);
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: { code: "invalid_argument", message } });
@@ -158,7 +185,10 @@ test("without DATABASE_URL it keeps customers in PGlite under DATA_DIR, across a
     const first = await startServiceProcess("customer", { env, timeoutMs: 90_000 });
     let created: any;
     try {
-      expect(first.logs.find((l) => l.msg === "database ready")).toMatchObject({ driver: "pglite", dir: join(dataDir, "customer", "pglite") });
+      expect(first.logs.find((l) => l.msg === "database ready")).toMatchObject({
+        driver: "pglite",
+        dir: join(dataDir, "customer", "pglite"),
+      });
       const res = await register(first.http, { email: "pglite@example.com", name: "Embedded" });
       expect(res.status).toBe(201);
       created = await res.json();

@@ -22,9 +22,21 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
   // Postgres rather than four fresh PGlite databases, which would take most of a minute of CPU here.
   const db = testSchemas();
   const natsUrl = `nats://127.0.0.1:${freePort()}`;
-  const ports = Object.fromEntries(SERVICES.flatMap((s) => [[`${s.toUpperCase()}_HTTP_PORT`, "0"], [`${s.toUpperCase()}_GRPC_PORT`, "0"]]));
+  const ports = Object.fromEntries(
+    SERVICES.flatMap((s) => [
+      [`${s.toUpperCase()}_HTTP_PORT`, "0"],
+      [`${s.toUpperCase()}_GRPC_PORT`, "0"],
+    ]),
+  );
   const dev = Bun.spawn(["bun", join(import.meta.dir, "../cli/dev.ts")], {
-    env: { ...process.env, ...ports, ...db.prefixEnv("order", "payment", "inventory", "customer", "notification", "marketing"), NATS_URL: natsUrl, DATA_DIR: dataDir, MAILBOX_DIR: join(dataDir, "mailbox") },
+    env: {
+      ...process.env,
+      ...ports,
+      ...db.prefixEnv("order", "payment", "inventory", "customer", "notification", "marketing"),
+      NATS_URL: natsUrl,
+      DATA_DIR: dataDir,
+      MAILBOX_DIR: join(dataDir, "mailbox"),
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -33,13 +45,18 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
     for await (const chunk of dev.stdout) out += new TextDecoder().decode(chunk);
   })();
   try {
-    await waitFor(() => out.includes("Ctrl-C stops everything"), { timeoutMs: 30_000, what: `the table; output so far:\n${out}` });
+    await waitFor(() => out.includes("Ctrl-C stops everything"), {
+      timeoutMs: 30_000,
+      what: `the table; output so far:\n${out}`,
+    });
     expect(out).toContain(`starting`);
     const table = out.slice(out.indexOf("instance id"));
     for (const s of SERVICES) expect(table).toMatch(new RegExp(`\\n${s} +http://127\\.0\\.0\\.1:[1-9]\\d*`));
 
     // dev's NATS knows the platform's identities: nobody else gets in; the operator sees every service.
-    expect(String(await connect({ servers: natsUrl, reconnect: false }).catch((e) => e))).toMatch(/Authorization Violation/i);
+    expect(String(await connect({ servers: natsUrl, reconnect: false }).catch((e) => e))).toMatch(
+      /Authorization Violation/i,
+    );
     const seed = new TextEncoder().encode(readFileSync(join(dataDir, "identities", "operator.seed"), "utf8").trim());
     const nc = await connect({ servers: natsUrl, authenticator: nkeyAuthenticator(seed) });
     const info = await nc.request("$SRV.PING", "", { timeout: 1000, noMux: true }).catch(() => undefined);
@@ -72,5 +89,7 @@ test("dev says in one line how to get NATS when none answers and nats-server is 
   });
   const [stderr, code] = await Promise.all([new Response(dev.stderr).text(), dev.exited]);
   expect(code).toBe(1);
-  expect(stderr.trim()).toBe(`dev: no NATS at ${natsUrl} and no nats-server on PATH: install it (apt install nats-server; it may land in /usr/sbin) or point NATS_URL at one`);
+  expect(stderr.trim()).toBe(
+    `dev: no NATS at ${natsUrl} and no nats-server on PATH: install it (apt install nats-server; it may land in /usr/sbin) or point NATS_URL at one`,
+  );
 });

@@ -17,7 +17,12 @@ let nc: NatsConnection;
 const procs: ServiceProcess[] = [];
 
 // Short claim leases: a charge cut off by SIGKILL leaves a pending claim that a retry elsewhere may take over soon.
-const paymentEnv = () => ({ ...db.env("payment"), PLATFORM_NAMESPACE: namespace, PAYMENT_PROVIDER_TIMEOUT_MS: "500", PAYMENT_CLAIM_LEASE_MS: "1000" });
+const paymentEnv = () => ({
+  ...db.env("payment"),
+  PLATFORM_NAMESPACE: namespace,
+  PAYMENT_PROVIDER_TIMEOUT_MS: "500",
+  PAYMENT_CLAIM_LEASE_MS: "1000",
+});
 async function startPayment() {
   const p = await startServiceProcess("payment", { env: paymentEnv() });
   procs.push(p);
@@ -28,12 +33,18 @@ async function startPayment() {
 async function attemptsByInstance(registry: Registry): Promise<Map<string, number>> {
   const metric = await registry.getSingleMetric("rpc_client_attempts_total")!.get();
   const out = new Map<string, number>();
-  for (const v of metric.values) out.set(String(v.labels.instance), (out.get(String(v.labels.instance)) ?? 0) + v.value);
+  for (const v of metric.values)
+    out.set(String(v.labels.instance), (out.get(String(v.labels.instance)) ?? 0) + v.value);
   return out;
 }
 
 function clientsFor(registry: Registry, overrides = {}): ServiceClients {
-  return createServiceClients(nc, { namespace, log: createLogger("discovery-test", "silent"), registry, policies: staticPolicies({ payment: overrides }) });
+  return createServiceClients(nc, {
+    namespace,
+    log: createLogger("discovery-test", "silent"),
+    registry,
+    policies: staticPolicies({ payment: overrides }),
+  });
 }
 
 beforeAll(async () => {
@@ -55,7 +66,10 @@ test("discovery sees the instances of its namespace only, notices a new one and 
   try {
     const ids = async () => (await clients.discovery.instances("payment")).map((i) => i.id).sort();
     // One gather can miss an instance that answers late on a busy machine; the pings add it within the same 2 s as a new one.
-    const all = procs.map((p) => p.id).sort().join();
+    const all = procs
+      .map((p) => p.id)
+      .sort()
+      .join();
     await waitFor(async () => (await ids()).join() === all, { timeoutMs: 2000, what: "every running instance" });
     expect(await ids()).toEqual(procs.map((p) => p.id).sort());
     const other = createServiceClients(nc, { namespace: `${namespace}x`, log: createLogger("t", "silent") });
@@ -64,15 +78,26 @@ test("discovery sees the instances of its namespace only, notices a new one and 
 
     const extra = await startServiceProcess("payment", { env: paymentEnv() });
     const t0 = Date.now();
-    await waitFor(async () => (await ids()).includes(extra.id), { timeoutMs: 2000, what: "the new instance to be discovered" });
+    await waitFor(async () => (await ids()).includes(extra.id), {
+      timeoutMs: 2000,
+      what: "the new instance to be discovered",
+    });
     const seenAfter = Date.now() - t0;
     const stopped = Date.now();
     await extra.stop("SIGTERM");
-    await waitFor(async () => !(await ids()).includes(extra.id), { timeoutMs: 2000, what: "the stopped instance to vanish" });
+    await waitFor(async () => !(await ids()).includes(extra.id), {
+      timeoutMs: 2000,
+      what: "the stopped instance to vanish",
+    });
     expect(seenAfter).toBeLessThan(2000);
     expect(Date.now() - stopped).toBeLessThan(2000 + 1000); // SIGTERM itself takes a moment
     const [first] = await clients.discovery.instances("payment");
-    expect(first).toMatchObject({ name: "payment", version: expect.stringMatching(/^\d+\.\d+\.\d+$/), http: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), grpc: expect.stringMatching(/^http:/) });
+    expect(first).toMatchObject({
+      name: "payment",
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      http: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      grpc: expect.stringMatching(/^http:/),
+    });
   } finally {
     await clients.stop();
   }
@@ -93,7 +118,10 @@ test("round-robin takes every instance in turn", async () => {
 
 test("SIGKILL one of three under a steady stream of charges: no call fails, the dead one gets no traffic after 2 s", async () => {
   const registry = new Registry();
-  const clients = clientsFor(registry, { retry: { maxRetries: 4, initialDelayMs: 20, maxDelayMs: 200 }, attemptTimeoutMs: 2000 });
+  const clients = clientsFor(registry, {
+    retry: { maxRetries: 4, initialDelayMs: 20, maxDelayMs: 200 },
+    attemptTimeoutMs: 2000,
+  });
   const dropped = new Map<string, number>();
   clients.discovery.onChange((_, list) => {
     for (const p of procs) if (!list.some((i) => i.id === p.id) && !dropped.has(p.id)) dropped.set(p.id, Date.now());
@@ -106,7 +134,12 @@ test("SIGKILL one of three under a steady stream of charges: no call fails, the 
     while (running) {
       try {
         const { payment } = await payments.processPayment(
-          { orderId: crypto.randomUUID(), amount: { amountMinor: 500n, currency: "EUR" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() },
+          {
+            orderId: crypto.randomUUID(),
+            amount: { amountMinor: 500n, currency: "EUR" },
+            cardToken: "tok_success",
+            idempotencyKey: crypto.randomUUID(),
+          },
           { timeoutMs: 10_000 },
         );
         if (payment?.status !== PaymentStatus.CAPTURED) failures.push(new Error(`not captured: ${payment?.status}`));
@@ -120,10 +153,13 @@ test("SIGKILL one of three under a steady stream of charges: no call fails, the 
   try {
     const [victim, ...survivors] = procs;
     // Every instance is taking traffic before the kill.
-    await waitFor(async () => {
-      const seen = await attemptsByInstance(registry);
-      return procs.every((p) => (seen.get(p.id) ?? 0) >= 5);
-    }, { timeoutMs: 10_000, what: "traffic on all three" });
+    await waitFor(
+      async () => {
+        const seen = await attemptsByInstance(registry);
+        return procs.every((p) => (seen.get(p.id) ?? 0) >= 5);
+      },
+      { timeoutMs: 10_000, what: "traffic on all three" },
+    );
 
     victim!.proc.kill("SIGKILL");
     const killedAt = Date.now();
@@ -149,9 +185,24 @@ test("SIGKILL one of three under a steady stream of charges: no call fails, the 
 
 /** The CLI on this test's open bus: no identities of a dev run (.data/identities) to check registrations against. */
 async function runCli(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "cli/services.ts", ...args], { cwd: `${import.meta.dir}/..`, env: { ...process.env, PLATFORM_NAMESPACE: namespace, IDENTITIES_DIR: "/nonexistent/identities", PLATFORM_PUBLIC_KEYS: "", ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", "cli/services.ts", ...args], {
+    cwd: `${import.meta.dir}/..`,
+    env: {
+      ...process.env,
+      PLATFORM_NAMESPACE: namespace,
+      IDENTITIES_DIR: "/nonexistent/identities",
+      PLATFORM_PUBLIC_KEYS: "",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(killer);
   return { stdout, stderr, code };
 }
@@ -162,7 +213,16 @@ test("bun cli/services.ts lists every instance of the namespace with version, en
   expect(stderr).toBe("");
   expect(code).toBe(0);
   const [head, ...rows] = stdout.trim().split("\n");
-  expect(head!.split(/\s+/)).toEqual(["SERVICE", "INSTANCE", "VERSION", "HTTP", "GRPC", "UPTIME", "REQUESTS", "ERRORS"]);
+  expect(head!.split(/\s+/)).toEqual([
+    "SERVICE",
+    "INSTANCE",
+    "VERSION",
+    "HTTP",
+    "GRPC",
+    "UPTIME",
+    "REQUESTS",
+    "ERRORS",
+  ]);
   expect(rows.at(-1)).toBe(`1 service, ${live.length} instances`);
   const json = JSON.parse((await runCli(["--json"])).stdout) as { id: string; requests: number; errors: number }[];
   for (const p of live) {

@@ -24,15 +24,32 @@ afterAll(async () => {
 });
 
 async function dlq(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], { env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], {
+    env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
 /** An OrderConfirmed whose customer id is no UUID: marketing terminates it at once. */
 async function poison() {
-  const { id } = await publishEvent(ev.js, ev.names, OrderConfirmed, { order: { id: crypto.randomUUID(), customerId: "nobody" } }, { source: "/test" });
-  return (await waitFor(async () => (await ev.deadLetters.list()).find((l) => l.eventId === id), { timeoutMs: 10_000, what: `the dead letter of ${id}` }))!;
+  const { id } = await publishEvent(
+    ev.js,
+    ev.names,
+    OrderConfirmed,
+    { order: { id: crypto.randomUUID(), customerId: "nobody" } },
+    { source: "/test" },
+  );
+  return (await waitFor(async () => (await ev.deadLetters.list()).find((l) => l.eventId === id), {
+    timeoutMs: 10_000,
+    what: `the dead letter of ${id}`,
+  }))!;
 }
 
 describe("bun cli/dlq.ts", () => {

@@ -24,7 +24,13 @@ beforeAll(async () => {
   const log = pino({ level: "silent" });
   for (const service of SERVICES) {
     const schema = await import(`../services/${service}/db/schema.ts`);
-    const opened = await openDatabase({ service, env: db.env(service), log, schema, migrationsFolder: join(import.meta.dir, `../services/${service}/db/migrations`) });
+    const opened = await openDatabase({
+      service,
+      env: db.env(service),
+      log,
+      schema,
+      migrationsFolder: join(import.meta.dir, `../services/${service}/db/migrations`),
+    });
     await opened.close();
   }
 });
@@ -67,8 +73,16 @@ test("4: two confirmation e-mails for one order, and a confirmed order that neve
       [crypto.randomUUID(), twice, customer],
     );
   const { breaches } = await check(60);
-  expect(breaches).toContainEqual({ invariant: 4, subject: `order ${twice}`, problem: "2 confirmation e-mails for one OrderConfirmed" });
-  expect(breaches).toContainEqual({ invariant: 4, subject: `order ${never}`, problem: "confirmed more than 60 s ago and no confirmation e-mail was sent (is it in the DLQ?)" });
+  expect(breaches).toContainEqual({
+    invariant: 4,
+    subject: `order ${twice}`,
+    problem: "2 confirmation e-mails for one OrderConfirmed",
+  });
+  expect(breaches).toContainEqual({
+    invariant: 4,
+    subject: `order ${never}`,
+    problem: "confirmed more than 60 s ago and no confirmation e-mail was sent (is it in the DLQ?)",
+  });
 });
 
 test("5: an outbox row left unpublished, a dead letter without a reason, an advisory never turned into one", async () => {
@@ -80,18 +94,36 @@ test("5: an outbox row left unpublished, a dead letter without a reason, an advi
   h.set("ce-id", crypto.randomUUID());
   h.set(DLQ.consumer, "someone");
   h.set(DLQ.reason, "");
-  const { seq } = await ev.js.publish(ev.names.deadLetterSubject(ev.names.stream("ORDERS"), "someone"), new Uint8Array([1]), { headers: h });
+  const { seq } = await ev.js.publish(
+    ev.names.deadLetterSubject(ev.names.stream("ORDERS"), "someone"),
+    new Uint8Array([1]),
+    { headers: h },
+  );
   // An advisory as the server sends it, with nobody to write its dead letter.
-  ev.nc.publish(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${ev.names.stream("ORDERS")}.nobody`, JSON.stringify({ stream: ev.names.stream("ORDERS"), consumer: "nobody", stream_seq: 1, deliveries: 5 }));
-  await waitFor(async () => (await ev.jsm.streams.info(ev.names.advisories("ORDERS"))).state.messages === 1, { what: "the advisory captured" });
+  ev.nc.publish(
+    `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${ev.names.stream("ORDERS")}.nobody`,
+    JSON.stringify({ stream: ev.names.stream("ORDERS"), consumer: "nobody", stream_seq: 1, deliveries: 5 }),
+  );
+  await waitFor(async () => (await ev.jsm.streams.info(ev.names.advisories("ORDERS"))).state.messages === 1, {
+    what: "the advisory captured",
+  });
   // Stuck once older than stuckAfterSeconds (1 s here).
-  const { breaches } = (await waitFor(async () => {
-    const result = await check(1);
-    return result.breaches.some((b) => b.subject === "dead letters") ? result : undefined;
-  }, { timeoutMs: 5000, what: "the waiting advisory reported" }))!;
-  expect(breaches).toContainEqual({ invariant: 5, subject: "payment outbox", problem: "1 events written more than 1 s ago are not published" });
+  const { breaches } = (await waitFor(
+    async () => {
+      const result = await check(1);
+      return result.breaches.some((b) => b.subject === "dead letters") ? result : undefined;
+    },
+    { timeoutMs: 5000, what: "the waiting advisory reported" },
+  ))!;
+  expect(breaches).toContainEqual({
+    invariant: 5,
+    subject: "payment outbox",
+    problem: "1 events written more than 1 s ago are not published",
+  });
   expect(breaches.find((b) => b.subject === `dead letter ${seq}`)?.problem).toStartWith("no reason recorded");
-  expect(breaches.find((b) => b.subject === "dead letters")?.problem).toStartWith("1 dead messages are not written to the DLQ yet");
+  expect(breaches.find((b) => b.subject === "dead letters")?.problem).toStartWith(
+    "1 dead messages are not written to the DLQ yet",
+  );
 });
 
 const order = (state: string, { target = "", customer = crypto.randomUUID(), total = 100, ageMinutes = 5 } = {}) => {
@@ -107,15 +139,27 @@ const order = (state: string, { target = "", customer = crypto.randomUUID(), tot
 
 test("2: a capture the provider made that no payment records, and a captured payment the provider never made", async () => {
   const lostKey = `order-${crypto.randomUUID()}`;
-  await db.sql.unsafe(`insert into "${db.schema("payment")}".provider_charges (idempotency_key, outcome, amount_minor, currency) values ($1, 'captured', 100, 'EUR')`, [lostKey]);
+  await db.sql.unsafe(
+    `insert into "${db.schema("payment")}".provider_charges (idempotency_key, outcome, amount_minor, currency) values ($1, 'captured', 100, 'EUR')`,
+    [lostKey],
+  );
   const phantom = crypto.randomUUID();
   await db.sql.unsafe(
     `insert into "${db.schema("payment")}".payments (id, order_id, amount_minor, currency, state, idempotency_key) values ($1, $2, 100, 'EUR', 'captured', $3)`,
     [phantom, crypto.randomUUID(), `order-${crypto.randomUUID()}`],
   );
   const { breaches } = await check(60);
-  expect(breaches).toContainEqual({ invariant: 2, subject: `provider capture ${lostKey}`, problem: "the provider captured under this key, but no payment is captured or refunded for it" });
-  expect(breaches.some((b) => b.invariant === 2 && b.subject === `payment ${phantom}` && b.problem.includes("the provider has no capture"))).toBe(true);
+  expect(breaches).toContainEqual({
+    invariant: 2,
+    subject: `provider capture ${lostKey}`,
+    problem: "the provider captured under this key, but no payment is captured or refunded for it",
+  });
+  expect(
+    breaches.some(
+      (b) =>
+        b.invariant === 2 && b.subject === `payment ${phantom}` && b.problem.includes("the provider has no capture"),
+    ),
+  ).toBe(true);
 });
 
 test("6 and 3: a saga left half-way past the bound, and a pending order still holding stock", async () => {
@@ -123,14 +167,21 @@ test("6 and 3: a saga left half-way past the bound, and a pending order still ho
   const abandoning = await order("pending", { target: "pending" });
   const recent = await order("reserved", { target: "confirmed", ageMinutes: 0 });
   const holding = await order("pending");
-  await db.sql.unsafe(`insert into "${db.schema("inventory")}".reservations (id, order_id, status, expires_at) values ($1, $2, 'active', now() + interval '1 hour')`, [crypto.randomUUID(), holding]);
+  await db.sql.unsafe(
+    `insert into "${db.schema("inventory")}".reservations (id, order_id, status, expires_at) values ($1, $2, 'active', now() + interval '1 hour')`,
+    [crypto.randomUUID(), holding],
+  );
   const { breaches } = await check(60);
   const subjects = breaches.filter((b) => b.invariant === 6).map((b) => b.subject);
   expect(subjects).toContain(`order ${paid}`);
   expect(subjects).toContain(`order ${abandoning}`);
   expect(subjects).not.toContain(`order ${recent}`);
   expect(breaches.find((b) => b.subject === `order ${paid}`)?.problem).toContain("paid (on its way to confirmed)");
-  expect(breaches.some((b) => b.invariant === 3 && b.subject === `order ${holding}` && b.problem.startsWith("pending but reservation"))).toBe(true);
+  expect(
+    breaches.some(
+      (b) => b.invariant === 3 && b.subject === `order ${holding}` && b.problem.startsWith("pending but reservation"),
+    ),
+  ).toBe(true);
 });
 
 test("4: marketing's spend must be the total of the customer's confirmed orders", async () => {
@@ -138,9 +189,19 @@ test("4: marketing's spend must be the total of the customer's confirmed orders"
   await order("confirmed", { customer: right, total: 700 });
   await order("cancelled", { customer: right, total: 300 });
   await order("confirmed", { customer: wrong, total: 500 });
-  for (const [customer, spent] of [[right, 700], [wrong, 200]] as const)
-    await db.sql.unsafe(`insert into "${db.schema("marketing")}".profile_spend (customer_id, currency, amount_minor) values ($1, 'EUR', $2)`, [customer, spent]);
+  for (const [customer, spent] of [
+    [right, 700],
+    [wrong, 200],
+  ] as const)
+    await db.sql.unsafe(
+      `insert into "${db.schema("marketing")}".profile_spend (customer_id, currency, amount_minor) values ($1, 'EUR', $2)`,
+      [customer, spent],
+    );
   const { breaches } = await check(60);
-  expect(breaches).toContainEqual({ invariant: 4, subject: `customer ${wrong}`, problem: "marketing counts 200 EUR spent, the confirmed orders total 500" });
+  expect(breaches).toContainEqual({
+    invariant: 4,
+    subject: `customer ${wrong}`,
+    problem: "marketing counts 200 EUR spent, the confirmed orders total 500",
+  });
   expect(breaches.some((b) => b.subject === `customer ${right}`)).toBe(false);
 });

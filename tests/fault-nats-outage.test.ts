@@ -9,7 +9,15 @@ import { startTestNatsServer, type TestNatsServer } from "../services/kit/testin
 import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { waitFor } from "../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
-import { FLOW_SERVICES, moneyCounts, orderLoad, sagasFinish, seed, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
+import {
+  FLOW_SERVICES,
+  moneyCounts,
+  orderLoad,
+  sagasFinish,
+  seed,
+  startFaultPlatform,
+  type FaultPlatform,
+} from "./support/fault-platform";
 
 const DOWN_MS = 5000;
 let nats: TestNatsServer;
@@ -23,7 +31,13 @@ beforeAll(async () => {
   streams = await testEventStreams(nats.url);
   platform = await startFaultPlatform({
     natsUrl: nats.url,
-    env: { ...streams.env, CONSUMER_BACKOFF_MS: "200,500,1000", ORDER_LEASE_MS: "5000", ORDER_RECOVERY_EVERY_MS: "500", OUTBOX_POLL_MS: "500" },
+    env: {
+      ...streams.env,
+      CONSUMER_BACKOFF_MS: "200,500,1000",
+      ORDER_LEASE_MS: "5000",
+      ORDER_RECOVERY_EVERY_MS: "500",
+      OUTBOX_POLL_MS: "500",
+    },
     envFor: (name) => db.env(name),
   });
 }, 120_000);
@@ -37,7 +51,10 @@ afterAll(async () => {
 
 const unpublished = async () => {
   let n = 0;
-  for (const s of FLOW_SERVICES) n += Number((await db.sql.unsafe(`select count(*) as n from "${db.schema(s)}".outbox where published_at is null`))[0]!.n);
+  for (const s of FLOW_SERVICES)
+    n += Number(
+      (await db.sql.unsafe(`select count(*) as n from "${db.schema(s)}".outbox where published_at is null`))[0]!.n,
+    );
   return n;
 };
 
@@ -62,12 +79,16 @@ test(`NATS stopped for ${DOWN_MS / 1000} s under load: calls between services go
       await nats.start();
       upAt = Date.now();
       const after = { ...sofar.createErrors, ...prefixed(sofar.confirmAnswers) };
-      for (const [k, v] of Object.entries(after)) if (k.startsWith("error") || k.startsWith("confirm error")) failedDuring[k] = v - (before[k] ?? 0);
+      for (const [k, v] of Object.entries(after))
+        if (k.startsWith("error") || k.startsWith("confirm error")) failedDuring[k] = v - (before[k] ?? 0);
       await waitFor(() => progress() >= 40 + 100, { timeoutMs: 60_000, what: "orders flowing after the outage" });
     },
   });
   const placedWhileDown = report.placedAt.filter((t) => t >= downAt && t < upAt).length;
-  await waitFor(async () => (await unpublished()) === 0, { timeoutMs: 30_000, what: "every outbox row published once NATS is back" });
+  await waitFor(async () => (await unpublished()) === 0, {
+    timeoutMs: 30_000,
+    what: "every outbox row published once NATS is back",
+  });
   const tookMs = await sagasFinish(db.sql, db.schema("order"), { timeoutMs: 30_000 });
   const money = await moneyCounts(db.sql, { order: db.schema("order"), payment: db.schema("payment") });
   console.log(
@@ -90,11 +111,17 @@ test(`NATS stopped for ${DOWN_MS / 1000} s under load: calls between services go
     inventory: db.sql,
     payment: db.sql,
     customer: db.sql,
-    schemas: { order: db.schema("order"), inventory: db.schema("inventory"), payment: db.schema("payment"), customer: db.schema("customer") },
+    schemas: {
+      order: db.schema("order"),
+      inventory: db.schema("inventory"),
+      payment: db.schema("payment"),
+      customer: db.schema("customer"),
+    },
     events: { jsm: streams.jsm, names: streams.names, deadLetters: streams.deadLetters },
     stuckAfterSeconds: 1,
   });
   expect(breaches).toEqual([]);
 }, 240_000);
 
-const prefixed = (answers: Record<string, number>) => Object.fromEntries(Object.entries(answers).map(([k, v]) => [`confirm ${k}`, v]));
+const prefixed = (answers: Record<string, number>) =>
+  Object.fromEntries(Object.entries(answers).map(([k, v]) => [`confirm ${k}`, v]));

@@ -6,7 +6,16 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
 import { waitFor } from "../services/kit/testing/service-process";
-import { FLOW_SERVICES, moneyCounts, orderLoad, sagasFinish, seed, startFaultPlatform, unfinishedOrders, type FaultPlatform } from "./support/fault-platform";
+import {
+  FLOW_SERVICES,
+  moneyCounts,
+  orderLoad,
+  sagasFinish,
+  seed,
+  startFaultPlatform,
+  unfinishedOrders,
+  type FaultPlatform,
+} from "./support/fault-platform";
 import { breachesIn } from "./support/invariants";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -20,7 +29,14 @@ beforeAll(async () => {
   streams = await testEventStreams(NATS_URL);
   platform = await startFaultPlatform({
     natsUrl: NATS_URL,
-    env: { ...streams.env, CONSUMER_BACKOFF_MS: "200,500,1000", ORDER_LEASE_MS: String(LEASE_MS), ORDER_RECOVERY_EVERY_MS: "500", ORDER_PAYMENT_PENDING_RECOVERY_MS: "5000", PAYMENT_INJECT_LATENCY_MS: "300" },
+    env: {
+      ...streams.env,
+      CONSUMER_BACKOFF_MS: "200,500,1000",
+      ORDER_LEASE_MS: String(LEASE_MS),
+      ORDER_RECOVERY_EVERY_MS: "500",
+      ORDER_PAYMENT_PENDING_RECOVERY_MS: "5000",
+      PAYMENT_INJECT_LATENCY_MS: "300",
+    },
     envFor: (name) => db.env(name),
   });
 });
@@ -47,7 +63,9 @@ test("kill -9 of order mid-confirm under load: every saga ends without a client 
   });
   const tookMs = await sagasFinish(db.sql, db.schema("order"), { timeoutMs: LEASE_MS + 20_000 });
   const money = await moneyCounts(db.sql, { order: db.schema("order"), payment: db.schema("payment") });
-  console.log(`order crash: ${interrupted} sagas interrupted by the kill; all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, ...money })}`);
+  console.log(
+    `order crash: ${interrupted} sagas interrupted by the kill; all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, ...money })}`,
+  );
 
   expect(interrupted).toBeGreaterThan(0);
   expect(report.placed.length).toBeGreaterThan(200);

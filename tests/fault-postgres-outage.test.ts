@@ -10,7 +10,15 @@ import { testEventStreams, type TestEventStreams } from "../services/kit/testing
 import { startTestPostgres, type TestPostgres } from "../services/kit/testing/test-postgres";
 import { waitFor } from "../services/kit/testing/service-process";
 import { checkInvariants } from "../cli/invariants";
-import { FLOW_SERVICES, moneyCounts, orderLoad, sagasFinish, seed, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
+import {
+  FLOW_SERVICES,
+  moneyCounts,
+  orderLoad,
+  sagasFinish,
+  seed,
+  startFaultPlatform,
+  type FaultPlatform,
+} from "./support/fault-platform";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const CYCLES = Number(process.env.FAULT_POSTGRES_CYCLES ?? 10);
@@ -27,7 +35,16 @@ beforeAll(async () => {
   streams = await testEventStreams(NATS_URL);
   platform = await startFaultPlatform({
     natsUrl: NATS_URL,
-    env: { ...streams.env, DATABASE_URL: pg.url, CONSUMER_BACKOFF_MS: "200,500,1000", ORDER_LEASE_MS: "5000", ORDER_RECOVERY_EVERY_MS: "500", ORDER_PAYMENT_PENDING_RECOVERY_MS: "5000", PAYMENT_CLAIM_LEASE_MS: "15000", OUTBOX_POLL_MS: "500" },
+    env: {
+      ...streams.env,
+      DATABASE_URL: pg.url,
+      CONSUMER_BACKOFF_MS: "200,500,1000",
+      ORDER_LEASE_MS: "5000",
+      ORDER_RECOVERY_EVERY_MS: "500",
+      ORDER_PAYMENT_PENDING_RECOVERY_MS: "5000",
+      PAYMENT_CLAIM_LEASE_MS: "15000",
+      OUTBOX_POLL_MS: "500",
+    },
     envFor: (name) => ({ DATABASE_SCHEMA: schema(name) }),
   });
 }, 120_000);
@@ -39,7 +56,8 @@ afterAll(async () => {
   await pg?.destroy();
 });
 
-const ready = async (name: string) => (await fetch(`${platform.procs.get(name)!.http}/readyz`).catch(() => undefined))?.status;
+const ready = async (name: string) =>
+  (await fetch(`${platform.procs.get(name)!.http}/readyz`).catch(() => undefined))?.status;
 
 test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no process exits, no double charge, every saga ends, invariants hold`, async () => {
   const data = await seed(platform);
@@ -51,14 +69,24 @@ test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no p
     untilDuringEnds: true,
     during: async (progress) => {
       for (let cycle = 0; cycle < CYCLES; cycle++) {
-        await waitFor(() => progress() >= (cycle + 1) * 10, { timeoutMs: 60_000, what: `orders flowing before stop ${cycle + 1}` });
+        await waitFor(() => progress() >= (cycle + 1) * 10, {
+          timeoutMs: 60_000,
+          what: `orders flowing before stop ${cycle + 1}`,
+        });
         await pg.stop(cycle % 2 ? "fast" : "immediate");
         const down = Date.now();
-        if (cycle === 0) expect(await waitFor(async () => ((await ready("order")) === 503 ? 503 : undefined), { timeoutMs: 4000, what: "order not ready without its database" })).toBe(503);
+        if (cycle === 0)
+          expect(
+            await waitFor(async () => ((await ready("order")) === 503 ? 503 : undefined), {
+              timeoutMs: 4000,
+              what: "order not ready without its database",
+            }),
+          ).toBe(503);
         await Bun.sleep(Math.max(0, DOWN_MS - (Date.now() - down)));
         await pg.start();
         outages.push(Date.now() - down);
-        if (cycle === 0) await waitFor(async () => (await ready("order")) === 200, { timeoutMs: 10_000, what: "order ready again" });
+        if (cycle === 0)
+          await waitFor(async () => (await ready("order")) === 200, { timeoutMs: 10_000, what: "order ready again" });
       }
     },
   });
@@ -67,7 +95,9 @@ test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no p
     throw e;
   });
   const money = await moneyCounts(sql, { order: schema("order"), payment: schema("payment") });
-  console.log(`postgres outages: ${outages.length} of ~${DOWN_MS} ms (${outages.join(", ")}); sagas all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, exits: platform.unexpectedExits, ...money })}`);
+  console.log(
+    `postgres outages: ${outages.length} of ~${DOWN_MS} ms (${outages.join(", ")}); sagas all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, exits: platform.unexpectedExits, ...money })}`,
+  );
 
   expect(platform.unexpectedExits).toEqual([]);
   for (const name of FLOW_SERVICES) {
@@ -85,7 +115,12 @@ test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no p
     inventory: sql,
     payment: sql,
     customer: sql,
-    schemas: { order: schema("order"), inventory: schema("inventory"), payment: schema("payment"), customer: schema("customer") },
+    schemas: {
+      order: schema("order"),
+      inventory: schema("inventory"),
+      payment: schema("payment"),
+      customer: schema("customer"),
+    },
     stuckAfterSeconds: 1,
   });
   expect(breaches).toEqual([]);

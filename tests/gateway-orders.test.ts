@@ -23,7 +23,10 @@ import { buildHttpApp } from "../services/kit/http/app";
 import { createLogger } from "../services/kit/log";
 import { createMetrics } from "../services/kit/metrics";
 
-const secrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
+const secrets = {
+  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
+};
 const config = gatewayConfig({ ...secrets, GATEWAY_UPSTREAM_TIMEOUT_MS: "200" });
 const tokens = customerTokens({ secret: secrets.GATEWAY_JWT_SECRET, ttlSeconds: 600 });
 const ADA = crypto.randomUUID();
@@ -127,8 +130,16 @@ beforeEach(async () => {
   bobToken ??= (await tokens.mint(BOB)).token;
 });
 
-async function request(method: string, path: string, { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {}) {
-  const res = await app.request(path, { method, headers: { "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function request(
+  method: string,
+  path: string,
+  { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const res = await app.request(path, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, any> };
 }
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -136,10 +147,17 @@ const methods = () => calls.map((c) => c.method);
 
 describe("CreateOrder: POST /v1/orders (body *)", () => {
   test("a customer's own id is filled in when omitted; the answer is proto3 JSON", async () => {
-    const res = await request("POST", "/v1/orders", { body: { items: [{ productId: "sku-mug", quantity: 2 }], currency: "EUR" }, headers: as(adaToken) });
+    const res = await request("POST", "/v1/orders", {
+      body: { items: [{ productId: "sku-mug", quantity: 2 }], currency: "EUR" },
+      headers: as(adaToken),
+    });
     expect(res.status).toBe(200);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.request).toMatchObject({ customerId: ADA, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] });
+    expect(calls[0]!.request).toMatchObject({
+      customerId: ADA,
+      currency: "EUR",
+      items: [{ productId: "sku-mug", quantity: 2 }],
+    });
     expect(res.json.order).toMatchObject({
       customerId: ADA,
       status: "ORDER_STATUS_PENDING",
@@ -151,14 +169,23 @@ describe("CreateOrder: POST /v1/orders (body *)", () => {
   });
 
   test("a customer cannot order for someone else: 403, nothing sent", async () => {
-    const res = await request("POST", "/v1/orders", { body: { customer_id: BOB, items: [{ productId: "sku-mug", quantity: 1 }] }, headers: as(adaToken) });
+    const res = await request("POST", "/v1/orders", {
+      body: { customer_id: BOB, items: [{ productId: "sku-mug", quantity: 1 }] },
+      headers: as(adaToken),
+    });
     expect(res.status).toBe(403);
-    expect(res.json).toEqual({ code: 7, status: "PERMISSION_DENIED", message: "customer_id must be your own customer id" });
+    expect(res.json).toEqual({
+      code: 7,
+      status: "PERMISSION_DENIED",
+      message: "customer_id must be your own customer id",
+    });
     expect(calls).toEqual([]);
   });
 
   test("an admin orders for anyone, and the backend judges what is missing", async () => {
-    expect((await request("POST", "/v1/orders", { body: { customerId: BOB, items: [] }, headers: admin })).status).toBe(200);
+    expect((await request("POST", "/v1/orders", { body: { customerId: BOB, items: [] }, headers: admin })).status).toBe(
+      200,
+    );
     const missing = await request("POST", "/v1/orders", { body: { items: [] }, headers: admin });
     expect(missing.status).toBe(400);
     expect(missing.json.message).toBe("customer_id is required");
@@ -166,7 +193,15 @@ describe("CreateOrder: POST /v1/orders (body *)", () => {
 
   test("bad input is 400 naming the field, and the backend is not called", async () => {
     const cases: [unknown, string][] = [
-      [{ items: [{ productId: "sku-mug", quantity: 1 }, { productId: "sku-tee", quantity: "two" }] }, "items[1].quantity:"],
+      [
+        {
+          items: [
+            { productId: "sku-mug", quantity: 1 },
+            { productId: "sku-tee", quantity: "two" },
+          ],
+        },
+        "items[1].quantity:",
+      ],
       [{ items: [{ productId: "sku-mug", quantity: 1, colour: "red" }] }, "items[0].colour: unknown field"],
       [{ items: {} }, "items:"],
       [{ currency: 978 }, "currency:"],
@@ -218,7 +253,9 @@ describe("ListOrders: GET /v1/customers/{customer_id}/orders", () => {
   test("path and query map onto the request; a customer lists their own", async () => {
     newOrder(ADA);
     newOrder(BOB);
-    const res = await request("GET", `/v1/customers/${ADA}/orders?page_size=5&page_token=abc`, { headers: as(adaToken) });
+    const res = await request("GET", `/v1/customers/${ADA}/orders?page_size=5&page_token=abc`, {
+      headers: as(adaToken),
+    });
     expect(res.status).toBe(200);
     expect(calls[0]!.request).toMatchObject({ customerId: ADA, pageSize: 5, pageToken: "abc" });
     expect(res.json.orders.map((o: any) => o.customerId)).toEqual([ADA]);
@@ -234,9 +271,9 @@ describe("ListOrders: GET /v1/customers/{customer_id}/orders", () => {
   });
 
   test("the path variable cannot be overridden from the query, and bad numbers name the field", async () => {
-    expect((await request("GET", `/v1/customers/${ADA}/orders?customer_id=${BOB}`, { headers: as(adaToken) })).json.message).toBe(
-      "customer_id: set by the URL path, not a query parameter",
-    );
+    expect(
+      (await request("GET", `/v1/customers/${ADA}/orders?customer_id=${BOB}`, { headers: as(adaToken) })).json.message,
+    ).toBe("customer_id: set by the URL path, not a query parameter");
     const bad = await request("GET", `/v1/customers/${ADA}/orders?page_size=lots`, { headers: as(adaToken) });
     expect(bad.status).toBe(400);
     expect(bad.json.message).toStartWith("page_size:");
@@ -247,20 +284,29 @@ describe("ListOrders: GET /v1/customers/{customer_id}/orders", () => {
 describe("ConfirmOrder and CancelOrder: custom verbs with body *", () => {
   test("the order id comes from the path, the rest from the body (either spelling)", async () => {
     const o = newOrder(ADA);
-    const res = await request("POST", `/v1/orders/${o.id}:confirm`, { body: { card_token: "tok_success", orderId: "ignored" }, headers: as(adaToken) });
+    const res = await request("POST", `/v1/orders/${o.id}:confirm`, {
+      body: { card_token: "tok_success", orderId: "ignored" },
+      headers: as(adaToken),
+    });
     expect(res.status).toBe(200);
     expect(res.json.order).toMatchObject({ id: o.id, status: "ORDER_STATUS_CONFIRMED", paymentId: "pay-1" });
     // The gateway looked the order up first, then confirmed it.
     expect(methods()).toEqual(["getOrder", "confirmOrder"]);
     expect(calls[1]!.request).toMatchObject({ orderId: o.id, cardToken: "tok_success" });
 
-    const cancelled = await request("POST", `/v1/orders/${o.id}:cancel`, { body: { reason: "changed my mind" }, headers: as(adaToken) });
+    const cancelled = await request("POST", `/v1/orders/${o.id}:cancel`, {
+      body: { reason: "changed my mind" },
+      headers: as(adaToken),
+    });
     expect(cancelled.json.order).toMatchObject({ status: "ORDER_STATUS_CANCELLED", statusReason: "changed my mind" });
   });
 
   test("a customer cannot confirm or cancel someone else's order: 404, and it is not touched", async () => {
     const bobs = newOrder(BOB);
-    for (const [verb, body] of [["confirm", { cardToken: "tok_success" }], ["cancel", { reason: "mine now" }]] as const) {
+    for (const [verb, body] of [
+      ["confirm", { cardToken: "tok_success" }],
+      ["cancel", { reason: "mine now" }],
+    ] as const) {
       const res = await request("POST", `/v1/orders/${bobs.id}:${verb}`, { body, headers: as(adaToken) });
       expect(res.status).toBe(404);
       expect(res.json.message).toBe(`order ${bobs.id} not found`);
@@ -271,7 +317,10 @@ describe("ConfirmOrder and CancelOrder: custom verbs with body *", () => {
 
   test("an admin confirms without the lookup", async () => {
     const bobs = newOrder(BOB);
-    expect((await request("POST", `/v1/orders/${bobs.id}:confirm`, { body: { cardToken: "tok_success" }, headers: admin })).status).toBe(200);
+    expect(
+      (await request("POST", `/v1/orders/${bobs.id}:confirm`, { body: { cardToken: "tok_success" }, headers: admin }))
+        .status,
+    ).toBe(200);
     expect(methods()).toEqual(["confirmOrder"]);
   });
 
@@ -293,7 +342,10 @@ describe("ConfirmOrder and CancelOrder: custom verbs with body *", () => {
   test("a backend slower than GATEWAY_UPSTREAM_TIMEOUT_MS is 504", async () => {
     const o = newOrder(ADA);
     const started = performance.now();
-    const res = await request("POST", `/v1/orders/${o.id}:confirm`, { body: { cardToken: "tok_slow" }, headers: admin });
+    const res = await request("POST", `/v1/orders/${o.id}:confirm`, {
+      body: { cardToken: "tok_slow" },
+      headers: admin,
+    });
     expect(res.status).toBe(504);
     expect(res.json.status).toBe("DEADLINE_EXCEEDED");
     expect(performance.now() - started).toBeLessThan(4000);

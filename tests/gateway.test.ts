@@ -47,7 +47,11 @@ afterAll(async () => {
 
 type Json = Record<string, any>;
 
-async function call(method: string, path: string, { body, headers = {}, base = gateway.http }: { body?: unknown; headers?: Record<string, string>; base?: string } = {}) {
+async function call(
+  method: string,
+  path: string,
+  { body, headers = {}, base = gateway.http }: { body?: unknown; headers?: Record<string, string>; base?: string } = {},
+) {
   const res = await fetch(base + path, {
     method,
     headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
@@ -63,20 +67,31 @@ async function call(method: string, path: string, { body, headers = {}, base = g
 
 const admin = { "x-api-key": ADMIN_KEY };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const product = (name: string, priceMinor: string, stock: number) => ({ name, price: { amountMinor: priceMinor, currency: "EUR" }, stock });
+const product = (name: string, priceMinor: string, stock: number) => ({
+  name,
+  price: { amountMinor: priceMinor, currency: "EUR" },
+  stock,
+});
 
 /** Calls inventory handled, by method, from its own /metrics (all result codes together). */
 async function inventoryCalls(method: string): Promise<number> {
   const text = await (await fetch(`${inventory.http}/metrics`)).text();
   let total = 0;
   for (const line of text.split("\n")) {
-    if (line.startsWith("rpc_server_duration_seconds_count") && line.includes(`method="shop.inventory.v1.InventoryService/${method}"`)) total += Number(line.split(" ").at(-1));
+    if (
+      line.startsWith("rpc_server_duration_seconds_count") &&
+      line.includes(`method="shop.inventory.v1.InventoryService/${method}"`)
+    )
+      total += Number(line.split(" ").at(-1));
   }
   return total;
 }
 
 async function productRows(id: string): Promise<number> {
-  const [row] = await schemas.sql.unsafe(`select count(*)::int as n from "${schemas.schema("inventory")}".products where id = $1`, [id]);
+  const [row] = await schemas.sql.unsafe(
+    `select count(*)::int as n from "${schemas.schema("inventory")}".products where id = $1`,
+    [id],
+  );
   return row!.n as number;
 }
 
@@ -94,7 +109,9 @@ describe("transcoding onto the inventory service", () => {
     const put = await call("PUT", `/v1/products/${id}`, { body: product("Mug", "1250", 5), headers: admin });
     expect(put.status).toBe(200);
     // Proto3 JSON: the id comes from the path, int64 as a string, every field present.
-    expect(put.json).toEqual({ product: { id, name: "Mug", price: { amountMinor: "1250", currency: "EUR" }, stock: 5, reserved: 0 } });
+    expect(put.json).toEqual({
+      product: { id, name: "Mug", price: { amountMinor: "1250", currency: "EUR" }, stock: 5, reserved: 0 },
+    });
 
     const get = await call("GET", `/v1/products/${id}`);
     expect(get.status).toBe(200);
@@ -113,11 +130,18 @@ describe("transcoding onto the inventory service", () => {
   });
 
   test("GET /v1/products?page_size=.. pages through the products with page_token", async () => {
-    for (const n of [1, 2, 3]) expect((await call("PUT", `/v1/products/${sku(`page${n}`)}`, { body: product(`Page ${n}`, "100", n), headers: admin })).status).toBe(200);
+    for (const n of [1, 2, 3])
+      expect(
+        (await call("PUT", `/v1/products/${sku(`page${n}`)}`, { body: product(`Page ${n}`, "100", n), headers: admin }))
+          .status,
+      ).toBe(200);
     const seen: string[] = [];
     let token = "";
     for (let pages = 0; pages < 10; pages++) {
-      const res = await call("GET", `/v1/products?page_size=2${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
+      const res = await call(
+        "GET",
+        `/v1/products?page_size=2${token ? `&page_token=${encodeURIComponent(token)}` : ""}`,
+      );
       expect(res.status).toBe(200);
       expect(res.json.products.length).toBeLessThanOrEqual(2);
       seen.push(...res.json.products.map((p: Json) => p.id));
@@ -136,12 +160,31 @@ describe("transcoding onto the inventory service", () => {
     const [tee, hat] = [sku("tee"), sku("hat")];
     await call("PUT", `/v1/products/${tee}`, { body: product("T-shirt", "1999", 4), headers: admin });
     await call("PUT", `/v1/products/${hat}`, { body: product("Hat", "900", 1), headers: admin });
-    const res = await call("POST", "/v1/inventory:check", { body: { items: [{ productId: tee, quantity: 3 }, { product_id: hat, quantity: 5 }] } });
+    const res = await call("POST", "/v1/inventory:check", {
+      body: {
+        items: [
+          { productId: tee, quantity: 3 },
+          { product_id: hat, quantity: 5 },
+        ],
+      },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
       items: [
-        { productId: tee, requested: 3, available: 4, sufficient: true, unitPrice: { amountMinor: "1999", currency: "EUR" } },
-        { productId: hat, requested: 5, available: 1, sufficient: false, unitPrice: { amountMinor: "900", currency: "EUR" } },
+        {
+          productId: tee,
+          requested: 3,
+          available: 4,
+          sufficient: true,
+          unitPrice: { amountMinor: "1999", currency: "EUR" },
+        },
+        {
+          productId: hat,
+          requested: 5,
+          available: 1,
+          sufficient: false,
+          unitPrice: { amountMinor: "900", currency: "EUR" },
+        },
       ],
       allAvailable: false,
     });
@@ -186,7 +229,14 @@ describe("errors", () => {
     const unknown = await call("GET", "/v1/products?colour=red");
     expect(unknown.status).toBe(400);
     expect(unknown.json.message).toStartWith("colour:");
-    const item = await call("POST", "/v1/inventory:check", { body: { items: [{ productId: id, quantity: 1 }, { productId: id, quantity: 1.5 }] } });
+    const item = await call("POST", "/v1/inventory:check", {
+      body: {
+        items: [
+          { productId: id, quantity: 1 },
+          { productId: id, quantity: 1.5 },
+        ],
+      },
+    });
     expect(item.status).toBe(400);
     expect(item.json.message).toStartWith("items[1].quantity:");
 
@@ -197,7 +247,11 @@ describe("errors", () => {
   test("the backend's own InvalidArgument comes through as 400 with its message", async () => {
     const res = await call("PUT", `/v1/products/${sku("neg")}`, { body: product("Neg", "100", -1), headers: admin });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ code: 3, status: "INVALID_ARGUMENT", message: expect.stringContaining("product.stock") });
+    expect(res.json).toMatchObject({
+      code: 3,
+      status: "INVALID_ARGUMENT",
+      message: expect.stringContaining("product.stock"),
+    });
     expect(await productRows(sku("neg"))).toBe(0);
   });
 
@@ -223,14 +277,28 @@ describe("auth", () => {
 
   test("a customer token cannot upsert (403), a wrong API key or a forged token is 401", async () => {
     const { token } = await registerCustomer();
-    const asCustomer = await call("PUT", `/v1/products/${sku("cust")}`, { body: product("Cust", "100", 1), headers: bearer(token) });
+    const asCustomer = await call("PUT", `/v1/products/${sku("cust")}`, {
+      body: product("Cust", "100", 1),
+      headers: bearer(token),
+    });
     expect(asCustomer.status).toBe(403);
     expect(asCustomer.json).toMatchObject({ code: 7, status: "PERMISSION_DENIED" });
     expect(await productRows(sku("cust"))).toBe(0);
     expect((await call("GET", "/v1/services", { headers: bearer(token) })).status).toBe(403);
 
-    expect((await call("PUT", `/v1/products/${sku("cust")}`, { body: product("Cust", "100", 1), headers: { "x-api-key": `${ADMIN_KEY}x` } })).status).toBe(401);
-    const forged = await sign({ sub: crypto.randomUUID(), role: "customer", iss: "shop-gateway", exp: Math.floor(Date.now() / 1000) + 60 }, "x".repeat(40), "HS256");
+    expect(
+      (
+        await call("PUT", `/v1/products/${sku("cust")}`, {
+          body: product("Cust", "100", 1),
+          headers: { "x-api-key": `${ADMIN_KEY}x` },
+        })
+      ).status,
+    ).toBe(401);
+    const forged = await sign(
+      { sub: crypto.randomUUID(), role: "customer", iss: "shop-gateway", exp: Math.floor(Date.now() / 1000) + 60 },
+      "x".repeat(40),
+      "HS256",
+    );
     // Bad credentials are refused even where none are needed.
     const forgedRead = await call("GET", "/v1/products?page_size=1", { headers: bearer(forged) });
     expect(forgedRead.status).toBe(401);
@@ -240,11 +308,22 @@ describe("auth", () => {
 
   test("a token of another role is 403; an expired token is 401", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const otherRole = await sign({ sub: "x", role: "admin", iss: "shop-gateway", iat: now, exp: now + 60 }, JWT_SECRET, "HS256");
-    const res = await call("PUT", `/v1/products/${sku("role")}`, { body: product("Role", "100", 1), headers: bearer(otherRole) });
+    const otherRole = await sign(
+      { sub: "x", role: "admin", iss: "shop-gateway", iat: now, exp: now + 60 },
+      JWT_SECRET,
+      "HS256",
+    );
+    const res = await call("PUT", `/v1/products/${sku("role")}`, {
+      body: product("Role", "100", 1),
+      headers: bearer(otherRole),
+    });
     expect(res.status).toBe(403);
     expect(res.json.message).toContain('role "admin"');
-    const expired = await sign({ sub: crypto.randomUUID(), role: "customer", iss: "shop-gateway", iat: now - 120, exp: now - 60 }, JWT_SECRET, "HS256");
+    const expired = await sign(
+      { sub: crypto.randomUUID(), role: "customer", iss: "shop-gateway", iat: now - 120, exp: now - 60 },
+      JWT_SECRET,
+      "HS256",
+    );
     const old = await call("GET", "/v1/customers/me", { headers: bearer(expired) });
     expect(old.status).toBe(401);
     expect(old.json.message).toContain("expired");
@@ -310,12 +389,21 @@ test("GET /openapi.json describes the annotated routes from the descriptors", as
   const list = doc.paths["/v1/products"].get;
   expect(list.security).toEqual([]);
   expect(list.parameters).toEqual(
-    expect.arrayContaining([expect.objectContaining({ name: "page_size", in: "query", schema: { type: "integer", format: "int32" } })]),
+    expect.arrayContaining([
+      expect.objectContaining({ name: "page_size", in: "query", schema: { type: "integer", format: "int32" } }),
+    ]),
   );
   const upsert = doc.paths["/v1/products/{product_id}"].put;
   expect(upsert.security).toEqual([{ adminApiKey: [] }]);
-  expect(upsert.parameters[0]).toMatchObject({ name: "product_id", in: "path", required: true, description: "sets product.id" });
-  expect(upsert.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/shop.inventory.v1.Product" });
+  expect(upsert.parameters[0]).toMatchObject({
+    name: "product_id",
+    in: "path",
+    required: true,
+    description: "sets product.id",
+  });
+  expect(upsert.requestBody.content["application/json"].schema).toEqual({
+    $ref: "#/components/schemas/shop.inventory.v1.Product",
+  });
   const confirm = doc.paths["/v1/orders/{order_id}:confirm"].post;
   expect(confirm.security).toEqual([{ bearerAuth: [] }, { adminApiKey: [] }]);
   // The path carries order_id, so the body is the rest of the message.
@@ -323,26 +411,39 @@ test("GET /openapi.json describes the annotated routes from the descriptors", as
 
   const schemasDoc = doc.components.schemas;
   expect(schemasDoc["shop.common.v1.Money"].properties.amountMinor).toMatchObject({ type: "string", format: "int64" });
-  expect(schemasDoc["shop.order.v1.OrderStatus"]).toMatchObject({ type: "string", enum: expect.arrayContaining(["ORDER_STATUS_CONFIRMED"]) });
+  expect(schemasDoc["shop.order.v1.OrderStatus"]).toMatchObject({
+    type: "string",
+    enum: expect.arrayContaining(["ORDER_STATUS_CONFIRMED"]),
+  });
   expect(schemasDoc["shop.order.v1.Order"].properties.createdAt).toEqual({ type: "string", format: "date-time" });
   expect(doc.components.securitySchemes).toMatchObject({
     bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
     adminApiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
   });
   // Every $ref points at a schema that is there.
-  for (const ref of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) expect(schemasDoc[ref[1]!]).toBeDefined();
+  for (const ref of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+    expect(schemasDoc[ref[1]!]).toBeDefined();
 });
 
 test("a body over GATEWAY_MAX_BODY_BYTES is 413 in the error shape, and nothing is written", async () => {
   const id = sku("huge");
-  const res = await call("PUT", `/v1/products/${id}`, { body: product("x".repeat(MAX_BODY), "100", 1), headers: admin });
+  const res = await call("PUT", `/v1/products/${id}`, {
+    body: product("x".repeat(MAX_BODY), "100", 1),
+    headers: admin,
+  });
   expect(res.status).toBe(413);
-  expect(res.json).toMatchObject({ code: 8, status: "RESOURCE_EXHAUSTED", message: expect.stringContaining(String(MAX_BODY)) });
+  expect(res.json).toMatchObject({
+    code: 8,
+    status: "RESOURCE_EXHAUSTED",
+    message: expect.stringContaining(String(MAX_BODY)),
+  });
   expect(await productRows(id)).toBe(0);
 });
 
 test("over the rate limit: 429 with Retry-After and the error shape, counted per client", async () => {
-  const limited = await startServiceProcess("gateway", { env: gatewayEnv({ GATEWAY_RATE_LIMIT_RPS: "1", GATEWAY_RATE_LIMIT_BURST: "3" }) });
+  const limited = await startServiceProcess("gateway", {
+    env: gatewayEnv({ GATEWAY_RATE_LIMIT_RPS: "1", GATEWAY_RATE_LIMIT_BURST: "3" }),
+  });
   procs.push(limited);
   const statuses: number[] = [];
   let refused: Awaited<ReturnType<typeof call>> | undefined;
@@ -354,20 +455,38 @@ test("over the rate limit: 429 with Retry-After and the error shape, counted per
   // A burst of 3; a refill takes a second, far longer than four local calls.
   expect(statuses).toEqual([200, 200, 200, 429]);
   expect(refused!.headers.get("retry-after")).toBe("1");
-  expect(refused!.json).toEqual({ code: 8, status: "RESOURCE_EXHAUSTED", message: expect.stringContaining("rate limit") });
+  expect(refused!.json).toEqual({
+    code: 8,
+    status: "RESOURCE_EXHAUSTED",
+    message: expect.stringContaining("rate limit"),
+  });
   // The admin is another client with a bucket of its own.
   expect((await call("GET", "/v1/products?page_size=1", { base: limited.http, headers: admin })).status).toBe(200);
   // And the bucket refills.
-  await waitFor(async () => (await call("GET", "/v1/products?page_size=1", { base: limited.http })).status === 200, { timeoutMs: 5000, intervalMs: 300, what: "a refill" });
+  await waitFor(async () => (await call("GET", "/v1/products?page_size=1", { base: limited.http })).status === 200, {
+    timeoutMs: 5000,
+    intervalMs: 300,
+    what: "a refill",
+  });
 });
 
 test("accounts signed up by one address share its bucket: five of them get a burst between them, not five; sign-ups are limited per address", async () => {
-  const limited = await startServiceProcess("gateway", { env: gatewayEnv({ GATEWAY_RATE_LIMIT_RPS: "1", GATEWAY_RATE_LIMIT_BURST: "20", GATEWAY_SIGNUP_RATE_PER_MINUTE: "1", GATEWAY_SIGNUP_BURST: "8" }) });
+  const limited = await startServiceProcess("gateway", {
+    env: gatewayEnv({
+      GATEWAY_RATE_LIMIT_RPS: "1",
+      GATEWAY_RATE_LIMIT_BURST: "20",
+      GATEWAY_SIGNUP_RATE_PER_MINUTE: "1",
+      GATEWAY_SIGNUP_BURST: "8",
+    }),
+  });
   procs.push(limited);
   const signUps: number[] = [];
   const tokens: string[] = [];
   for (let i = 0; i < 10; i++) {
-    const res = await call("POST", "/v1/customers", { base: limited.http, body: { email: `burst-${i}-${crypto.randomUUID()}@example.com`, name: `Burst ${i}` } });
+    const res = await call("POST", "/v1/customers", {
+      base: limited.http,
+      body: { email: `burst-${i}-${crypto.randomUUID()}@example.com`, name: `Burst ${i}` },
+    });
     signUps.push(res.status);
     if (res.status === 201) tokens.push(res.json.token);
   }
@@ -375,7 +494,10 @@ test("accounts signed up by one address share its bucket: five of them get a bur
   expect(signUps).toEqual([...Array(8).fill(201), 429, 429]);
   let passed = 0;
   for (let i = 0; i < 100; i++) {
-    const res = await call("GET", "/v1/customers/me", { base: limited.http, headers: { authorization: `Bearer ${tokens[i % 5]}` } });
+    const res = await call("GET", "/v1/customers/me", {
+      base: limited.http,
+      headers: { authorization: `Bearer ${tokens[i % 5]}` },
+    });
     if (res.status === 200) passed++;
     else expect(res.status).toBe(429);
   }
@@ -388,15 +510,24 @@ test("GET /v1/services (admins only); probes, metrics and RPC health only on the
   // The instance list shows internal URLs: nobody else gets it.
   const anonymous = await call("GET", "/v1/services");
   expect(anonymous.status).toBe(401);
-  expect(anonymous.json).toEqual({ code: 16, status: "UNAUTHENTICATED", message: expect.stringContaining("X-API-Key") });
+  expect(anonymous.json).toEqual({
+    code: 16,
+    status: "UNAUTHENTICATED",
+    message: expect.stringContaining("X-API-Key"),
+  });
   const res = await call("GET", "/v1/services", { headers: admin });
   expect(res.status).toBe(200);
   const ids = res.json.instances.map((i: Json) => i.id);
   expect(ids).toEqual(expect.arrayContaining([gateway.id, inventory.id]));
   expect(res.json.instances.every((i: Json) => i.namespace === namespace)).toBe(true);
   // The public port: the API only (a /metrics flood once slowed every client down, before auth and limits).
-  for (const path of ["/healthz", "/readyz", "/metrics"]) expect(`${path} ${(await call("GET", path)).status}`).toBe(`${path} 404`);
-  const health = await fetch(`${gateway.http}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  for (const path of ["/healthz", "/readyz", "/metrics"])
+    expect(`${path} ${(await call("GET", path)).status}`).toBe(`${path} 404`);
+  const health = await fetch(`${gateway.http}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   expect(health.status).toBe(404);
   // The operations port (loopback): probes, metrics, health.
   expect(gateway.ops).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -404,8 +535,14 @@ test("GET /v1/services (admins only); probes, metrics and RPC health only on the
   expect((await call("GET", "/readyz", { base: gateway.ops })).status).toBe(200);
   const metrics = await call("GET", "/metrics", { base: gateway.ops });
   expect(metrics.status).toBe(200);
-  expect(metrics.text).toMatch(/gateway_requests_total\{[^}]*rpc="shop\.inventory\.v1\.InventoryService\/GetProduct"[^}]*status="200"/);
-  const opsHealth = await fetch(`${gateway.ops}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  expect(metrics.text).toMatch(
+    /gateway_requests_total\{[^}]*rpc="shop\.inventory\.v1\.InventoryService\/GetProduct"[^}]*status="200"/,
+  );
+  const opsHealth = await fetch(`${gateway.ops}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   expect(opsHealth.status).toBe(200);
 });
 
@@ -445,7 +582,10 @@ test("the gateway refuses to start without its secrets, and never prints them", 
   expect(short.stderr).not.toContain("short-secret-value");
 
   // The example file's values, and a long but predictable key: refused, never printed.
-  const placeholder = await runGatewayToExit({ GATEWAY_JWT_SECRET: "change-me-to-at-least-32-random-characters", GATEWAY_ADMIN_API_KEY: "a".repeat(40) });
+  const placeholder = await runGatewayToExit({
+    GATEWAY_JWT_SECRET: "change-me-to-at-least-32-random-characters",
+    GATEWAY_ADMIN_API_KEY: "a".repeat(40),
+  });
   expect(placeholder.code).toBe(1);
   expect(placeholder.stderr).toContain("GATEWAY_JWT_SECRET is not a random secret");
   expect(placeholder.stderr).toContain("placeholder");

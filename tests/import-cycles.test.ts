@@ -6,12 +6,15 @@ import { join } from "node:path";
 const ROOT = join(import.meta.dir, "..");
 
 test("no import cycles under services/, cli/, bench/ and tests/", async () => {
-  const graph = await madge(["services", "cli", "bench", "tests"].map((d) => join(ROOT, d)), {
-    baseDir: ROOT,
-    fileExtensions: ["ts"],
-    tsConfig: join(ROOT, "tsconfig.json"),
-    excludeRegExp: [/contracts\/gen\//, /node_modules/],
-  });
+  const graph = await madge(
+    ["services", "cli", "bench", "tests"].map((d) => join(ROOT, d)),
+    {
+      baseDir: ROOT,
+      fileExtensions: ["ts"],
+      tsConfig: join(ROOT, "tsconfig.json"),
+      excludeRegExp: [/contracts\/gen\//, /node_modules/],
+    },
+  );
   expect(Object.keys(graph.obj()).length).toBeGreaterThan(200);
   expect(graph.circular()).toEqual([]);
 });

@@ -61,7 +61,14 @@ const id = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 
 async function newProduct(client: Inventory, stock: number, priceMinor = 1200n) {
   const productId = id("sku");
-  await client.upsertProduct({ product: { id: productId, name: `Product ${productId}`, price: { amountMinor: priceMinor, currency: "EUR" }, stock } });
+  await client.upsertProduct({
+    product: {
+      id: productId,
+      name: `Product ${productId}`,
+      price: { amountMinor: priceMinor, currency: "EUR" },
+      stock,
+    },
+  });
   return productId;
 }
 
@@ -76,7 +83,10 @@ async function refusal(call: Promise<unknown>): Promise<ConnectError> {
 }
 
 async function productRow(productId: string, schema = SCHEMA) {
-  const [row] = await schemas.sql.unsafe<{ stock: number; reserved: number }[]>(`select stock, reserved from "${schema}".products where id = $1`, [productId]);
+  const [row] = await schemas.sql.unsafe<{ stock: number; reserved: number }[]>(
+    `select stock, reserved from "${schema}".products where id = $1`,
+    [productId],
+  );
   return row;
 }
 
@@ -90,7 +100,9 @@ async function reservationRows(orderId: string, schema = SCHEMA) {
 }
 
 async function tableCounts(schema = SCHEMA) {
-  const [row] = await schemas.sql.unsafe<{ products: number; reservations: number; items: number; reserved: number; stock: number }[]>(`
+  const [row] = await schemas.sql.unsafe<
+    { products: number; reservations: number; items: number; reserved: number; stock: number }[]
+  >(`
     select (select count(*) from "${schema}".products)::int as products,
            (select count(*) from "${schema}".reservations)::int as reservations,
            (select count(*) from "${schema}".reservation_items)::int as items,
@@ -101,7 +113,9 @@ async function tableCounts(schema = SCHEMA) {
 
 /** Products whose `reserved` differs from what their ACTIVE reservations hold: must always be none. */
 async function reservedMismatches(schema = SCHEMA) {
-  return schemas.sql.unsafe(`select * from "${schema}".reserved_per_product where reserved <> held_by_active_reservations or reserved > stock`);
+  return schemas.sql.unsafe(
+    `select * from "${schema}".reserved_per_product where reserved <> held_by_active_reservations or reserved > stock`,
+  );
 }
 
 // ---- products --------------------------------------------------------------------------------------
@@ -111,9 +125,20 @@ describe("products", () => {
     const productId = await newProduct(viaA, 7, 999n);
     await newProduct(viaB, 1);
     const { product } = await viaB.getProduct({ productId });
-    expect(product).toMatchObject({ id: productId, stock: 7, reserved: 0, price: { amountMinor: 999n, currency: "EUR" } });
-    await viaB.upsertProduct({ product: { id: productId, name: "  Renamed  ", price: { amountMinor: 1000n, currency: "USD" }, stock: 9 } });
-    expect((await viaA.getProduct({ productId })).product).toMatchObject({ name: "Renamed", stock: 9, price: { amountMinor: 1000n, currency: "USD" } });
+    expect(product).toMatchObject({
+      id: productId,
+      stock: 7,
+      reserved: 0,
+      price: { amountMinor: 999n, currency: "EUR" },
+    });
+    await viaB.upsertProduct({
+      product: { id: productId, name: "  Renamed  ", price: { amountMinor: 1000n, currency: "USD" }, stock: 9 },
+    });
+    expect((await viaA.getProduct({ productId })).product).toMatchObject({
+      name: "Renamed",
+      stock: 9,
+      price: { amountMinor: 1000n, currency: "USD" },
+    });
 
     const firstPage = await viaA.listProducts({ pageSize: 1 });
     expect(firstPage.products).toHaveLength(1);
@@ -154,13 +179,19 @@ describe("products", () => {
   test("stock cannot be set below what is reserved", async () => {
     const productId = await newProduct(viaA, 5);
     await viaA.reserveItems({ orderId: id("o"), items: [{ productId, quantity: 4 }] });
-    const e = await refusal(viaB.upsertProduct({ product: { id: productId, name: "Lower", price: { amountMinor: 1n, currency: "EUR" }, stock: 3 } }));
+    const e = await refusal(
+      viaB.upsertProduct({
+        product: { id: productId, name: "Lower", price: { amountMinor: 1n, currency: "EUR" }, stock: 3 },
+      }),
+    );
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain(productId);
     expect(await productRow(productId)).toEqual({ stock: 5, reserved: 4 });
     expect((await viaA.getProduct({ productId })).product?.name).toBe(`Product ${productId}`);
     // Exactly what is reserved is fine.
-    await viaB.upsertProduct({ product: { id: productId, name: "Lower", price: { amountMinor: 1n, currency: "EUR" }, stock: 4 } });
+    await viaB.upsertProduct({
+      product: { id: productId, name: "Lower", price: { amountMinor: 1n, currency: "EUR" }, stock: 4 },
+    });
     expect(await productRow(productId)).toEqual({ stock: 4, reserved: 4 });
   });
 });
@@ -172,10 +203,27 @@ describe("CheckAvailability", () => {
     const mug = await newProduct(viaA, 5, 1200n);
     const pen = await newProduct(viaA, 2, 150n);
     await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 2 }] });
-    const answer = await viaB.checkAvailability({ items: [{ productId: mug, quantity: 3 }, { productId: pen, quantity: 3 }] });
+    const answer = await viaB.checkAvailability({
+      items: [
+        { productId: mug, quantity: 3 },
+        { productId: pen, quantity: 3 },
+      ],
+    });
     expect(answer.items.map((i) => ({ ...i }))).toMatchObject([
-      { productId: mug, requested: 3, available: 3, sufficient: true, unitPrice: { amountMinor: 1200n, currency: "EUR" } },
-      { productId: pen, requested: 3, available: 2, sufficient: false, unitPrice: { amountMinor: 150n, currency: "EUR" } },
+      {
+        productId: mug,
+        requested: 3,
+        available: 3,
+        sufficient: true,
+        unitPrice: { amountMinor: 1200n, currency: "EUR" },
+      },
+      {
+        productId: pen,
+        requested: 3,
+        available: 2,
+        sufficient: false,
+        unitPrice: { amountMinor: 150n, currency: "EUR" },
+      },
     ]);
     expect(answer.allAvailable).toBe(false);
     expect((await viaB.checkAvailability({ items: [{ productId: mug, quantity: 3 }] })).allAvailable).toBe(true);
@@ -183,7 +231,14 @@ describe("CheckAvailability", () => {
 
   test("an unknown product is NotFound naming it; bad items are InvalidArgument", async () => {
     const mug = await newProduct(viaA, 5);
-    const e = await refusal(viaA.checkAvailability({ items: [{ productId: mug, quantity: 1 }, { productId: "sku-ghost", quantity: 1 }] }));
+    const e = await refusal(
+      viaA.checkAvailability({
+        items: [
+          { productId: mug, quantity: 1 },
+          { productId: "sku-ghost", quantity: 1 },
+        ],
+      }),
+    );
     expect(e.code).toBe(Code.NotFound);
     expect(e.rawMessage).toContain("sku-ghost");
     const bad = await refusal(viaA.checkAvailability({ items: [{ productId: mug, quantity: 0 }] }));
@@ -201,9 +256,21 @@ describe("ReserveItems", () => {
     const pen = await newProduct(viaA, 3);
     const orderId = id("o");
     const started = Date.now();
-    const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }, { productId: pen, quantity: 3 }], ttlSeconds: 120 });
+    const { reservation } = await viaA.reserveItems({
+      orderId,
+      items: [
+        { productId: mug, quantity: 2 },
+        { productId: pen, quantity: 3 },
+      ],
+      ttlSeconds: 120,
+    });
     expect(reservation).toMatchObject({ orderId, status: ReservationStatus.ACTIVE });
-    expect(reservation!.items.map((i) => [i.productId, i.quantity]).sort()).toEqual([[mug, 2], [pen, 3]].sort());
+    expect(reservation!.items.map((i) => [i.productId, i.quantity]).sort()).toEqual(
+      [
+        [mug, 2],
+        [pen, 3],
+      ].sort(),
+    );
     const ttl = (timestampDate(reservation!.expiresAt!).getTime() - started) / 1000;
     expect(ttl).toBeGreaterThan(110);
     expect(ttl).toBeLessThan(130);
@@ -226,7 +293,15 @@ describe("ReserveItems", () => {
     const plenty = await newProduct(viaA, 100);
     const scarce = await newProduct(viaA, 1);
     const orderId = id("o");
-    const e = await refusal(viaA.reserveItems({ orderId, items: [{ productId: plenty, quantity: 5 }, { productId: scarce, quantity: 2 }] }));
+    const e = await refusal(
+      viaA.reserveItems({
+        orderId,
+        items: [
+          { productId: plenty, quantity: 5 },
+          { productId: scarce, quantity: 2 },
+        ],
+      }),
+    );
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain(scarce);
     expect(e.rawMessage).not.toContain(plenty);
@@ -238,7 +313,15 @@ describe("ReserveItems", () => {
   test("an unknown product is NotFound naming it, and nothing is reserved", async () => {
     const mug = await newProduct(viaA, 5);
     const orderId = id("o");
-    const e = await refusal(viaB.reserveItems({ orderId, items: [{ productId: mug, quantity: 1 }, { productId: "sku-ghost", quantity: 1 }] }));
+    const e = await refusal(
+      viaB.reserveItems({
+        orderId,
+        items: [
+          { productId: mug, quantity: 1 },
+          { productId: "sku-ghost", quantity: 1 },
+        ],
+      }),
+    );
     expect(e.code).toBe(Code.NotFound);
     expect(e.rawMessage).toContain("sku-ghost");
     expect(await productRow(mug)).toEqual({ stock: 5, reserved: 0 });
@@ -256,11 +339,30 @@ describe("ReserveItems", () => {
       [{ orderId: "has space", items: one }, "order_id must be"],
       [{ orderId, items: [] }, "items must not be empty"],
       [{ orderId, items: [{ productId: "", quantity: 1 }] }, "items[0].product_id is required"],
-      [{ orderId, items: [{ productId: mug, quantity: 1 }, { productId: "Bad_Id", quantity: 1 }] }, "items[1].product_id must be"],
+      [
+        {
+          orderId,
+          items: [
+            { productId: mug, quantity: 1 },
+            { productId: "Bad_Id", quantity: 1 },
+          ],
+        },
+        "items[1].product_id must be",
+      ],
       [{ orderId, items: [{ productId: mug, quantity: 0 }] }, "items[0].quantity must be positive"],
       [{ orderId, items: [{ productId: mug, quantity: -3 }] }, "items[0].quantity must be positive"],
       [{ orderId, items: [{ productId: mug, quantity: 1001 }] }, "items[0].quantity must be at most 1000"],
-      [{ orderId, items: [{ productId: mug, quantity: 1 }, { productId: pen, quantity: 1 }, { productId: mug, quantity: 2 }] }, "items[2].product_id"],
+      [
+        {
+          orderId,
+          items: [
+            { productId: mug, quantity: 1 },
+            { productId: pen, quantity: 1 },
+            { productId: mug, quantity: 2 },
+          ],
+        },
+        "items[2].product_id",
+      ],
       [{ orderId, items: one, ttlSeconds: -1 }, "ttl_seconds must not be negative"],
       [{ orderId, items: one, ttlSeconds: 3601 }, "ttl_seconds must be at most 3600"],
     ];
@@ -288,7 +390,9 @@ describe("ReserveItems", () => {
     const mug = await newProduct(viaA, 100);
     const orderId = id("o");
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? viaA : viaB).reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }] })),
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? viaA : viaB).reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }] }),
+      ),
     );
     expect(new Set(answers.map((x) => x.reservation!.id)).size).toBe(1);
     expect(await productRow(mug)).toEqual({ stock: 100, reserved: 2 });
@@ -316,11 +420,16 @@ describe("ReleaseReservation", () => {
     const mug = await newProduct(viaA, 4);
     const orderId = id("o");
     const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 4 }] });
-    const released = (await viaB.releaseReservation({ reservationId: reservation!.id, reason: "customer cancelled" })).reservation!;
+    const released = (await viaB.releaseReservation({ reservationId: reservation!.id, reason: "customer cancelled" }))
+      .reservation!;
     expect(released).toMatchObject({ id: reservation!.id, status: ReservationStatus.RELEASED });
-    expect(released.items.map((i) => ({ productId: i.productId, quantity: i.quantity }))).toEqual([{ productId: mug, quantity: 4 }]);
+    expect(released.items.map((i) => ({ productId: i.productId, quantity: i.quantity }))).toEqual([
+      { productId: mug, quantity: 4 },
+    ]);
     expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
-    const [row] = await schemas.sql.unsafe(`select release_reason from "${SCHEMA}".reservations where id = $1`, [reservation!.id]);
+    const [row] = await schemas.sql.unsafe(`select release_reason from "${SCHEMA}".reservations where id = $1`, [
+      reservation!.id,
+    ]);
     expect(row.release_reason).toBe("customer cancelled");
 
     const again = (await viaA.releaseReservation({ reservationId: reservation!.id })).reservation!;
@@ -358,7 +467,9 @@ describe("ReleaseReservation", () => {
     expect((await viaA.releaseReservation({ orderId: other })).reservation).toBeUndefined();
     expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
     expect((await refusal(viaA.releaseReservation({ orderId: "bad id!" }))).rawMessage).toContain("order_id");
-    expect((await refusal(viaA.releaseReservation({ orderId, reservationId: reservation!.id }))).code).toBe(Code.InvalidArgument);
+    expect((await refusal(viaA.releaseReservation({ orderId, reservationId: reservation!.id }))).code).toBe(
+      Code.InvalidArgument,
+    );
   });
 
   test("unknown is NotFound; a missing or malformed id is InvalidArgument", async () => {
@@ -368,7 +479,9 @@ describe("ReleaseReservation", () => {
       expect(e.code).toBe(Code.InvalidArgument);
       expect(e.rawMessage).toContain("reservation_id");
     }
-    const long = await refusal(viaA.releaseReservation({ reservationId: crypto.randomUUID(), reason: "x".repeat(501) }));
+    const long = await refusal(
+      viaA.releaseReservation({ reservationId: crypto.randomUUID(), reason: "x".repeat(501) }),
+    );
     expect(long.rawMessage).toContain("reason");
   });
 });
@@ -377,7 +490,13 @@ describe("CommitReservation", () => {
   test("ACTIVE → COMMITTED takes the units off stock and reserved; committing again changes nothing", async () => {
     const mug = await newProduct(viaA, 10);
     const pen = await newProduct(viaA, 10);
-    const { reservation } = await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 3 }, { productId: pen, quantity: 1 }] });
+    const { reservation } = await viaA.reserveItems({
+      orderId: id("o"),
+      items: [
+        { productId: mug, quantity: 3 },
+        { productId: pen, quantity: 1 },
+      ],
+    });
     const committed = (await viaB.commitReservation({ reservationId: reservation!.id })).reservation!;
     expect(committed).toMatchObject({ id: reservation!.id, status: ReservationStatus.COMMITTED });
     expect(await productRow(mug)).toEqual({ stock: 7, reserved: 0 });
@@ -410,17 +529,29 @@ describe("expiry", () => {
   test("the sweeper expires a reservation past its time and gives the units back; then commit is refused, release is a no-op", async () => {
     const mug = await newProduct(viaA, 3);
     const orderId = id("o");
-    const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }], ttlSeconds: 1 });
+    const { reservation } = await viaA.reserveItems({
+      orderId,
+      items: [{ productId: mug, quantity: 3 }],
+      ttlSeconds: 1,
+    });
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
-    await waitFor(async () => (await reservationRows(orderId))[0]?.status === "expired", { timeoutMs: 10_000, what: "the reservation to expire" });
+    await waitFor(async () => (await reservationRows(orderId))[0]?.status === "expired", {
+      timeoutMs: 10_000,
+      what: "the reservation to expire",
+    });
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
     // The sweeper logs after its commit, and the line reaches us through the process's stdout: wait for it too.
-    await waitFor(() => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id), { timeoutMs: 5_000, what: "the sweeper's log line" });
+    await waitFor(
+      () => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id),
+      { timeoutMs: 5_000, what: "the sweeper's log line" },
+    );
 
     const e = await refusal(viaB.commitReservation({ reservationId: reservation!.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
-    expect((await viaA.releaseReservation({ reservationId: reservation!.id })).reservation?.status).toBe(ReservationStatus.EXPIRED);
+    expect((await viaA.releaseReservation({ reservationId: reservation!.id })).reservation?.status).toBe(
+      ReservationStatus.EXPIRED,
+    );
     // The order may reserve again.
     const again = (await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }] })).reservation!;
     expect(again.id).not.toBe(reservation!.id);
@@ -429,20 +560,30 @@ describe("expiry", () => {
 
   test("committing an overdue reservation the sweeper has not reached expires it and is refused", async () => {
     const mug = await newProduct(viaLazy, 2);
-    const { reservation } = await viaLazy.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 2 }], ttlSeconds: 1 });
+    const { reservation } = await viaLazy.reserveItems({
+      orderId: id("o"),
+      items: [{ productId: mug, quantity: 2 }],
+      ttlSeconds: 1,
+    });
     await waitForOverdue(reservation!.id);
     const e = await refusal(viaLazy.commitReservation({ reservationId: reservation!.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
     expect(await productRow(mug, LAZY_SCHEMA)).toEqual({ stock: 2, reserved: 0 });
-    const [row] = await schemas.sql.unsafe(`select status from "${LAZY_SCHEMA}".reservations where id = $1`, [reservation!.id]);
+    const [row] = await schemas.sql.unsafe(`select status from "${LAZY_SCHEMA}".reservations where id = $1`, [
+      reservation!.id,
+    ]);
     expect(row.status).toBe("expired");
   });
 
   test("reserving again for an order whose reservation is overdue (not yet swept) makes a new one", async () => {
     const mug = await newProduct(viaLazy, 2);
     const orderId = id("o");
-    const { reservation } = await viaLazy.reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }], ttlSeconds: 1 });
+    const { reservation } = await viaLazy.reserveItems({
+      orderId,
+      items: [{ productId: mug, quantity: 2 }],
+      ttlSeconds: 1,
+    });
     await waitForOverdue(reservation!.id);
     const fresh = (await viaLazy.reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }] })).reservation!;
     expect(fresh.id).not.toBe(reservation!.id);
@@ -456,7 +597,12 @@ describe("expiry", () => {
 /** Until the database's clock is past the reservation's expiry (the clock the service decides by). */
 const waitForOverdue = (reservationId: string) =>
   waitFor(
-    async () => (await schemas.sql.unsafe(`select 1 from "${LAZY_SCHEMA}".reservations where id = $1 and expires_at <= now()`, [reservationId])).length === 1,
+    async () =>
+      (
+        await schemas.sql.unsafe(`select 1 from "${LAZY_SCHEMA}".reservations where id = $1 and expires_at <= now()`, [
+          reservationId,
+        ])
+      ).length === 1,
     { timeoutMs: 5000, what: "the reservation to be overdue" },
   );
 
@@ -465,11 +611,19 @@ const waitForOverdue = (reservationId: string) =>
 describe("no oversell under contention, across two replicas", () => {
   test("200 concurrent reservations of 1 unit against a stock of 10: exactly 10 succeed, 190 cleanly refused", async () => {
     const mug = await newProduct(viaA, 10);
-    const calls = Array.from({ length: 200 }, (_, i) => (i % 2 ? viaA : viaB).reserveItems({ orderId: id("race"), items: [{ productId: mug, quantity: 1 }], ttlSeconds: 600 }));
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      (i % 2 ? viaA : viaB).reserveItems({
+        orderId: id("race"),
+        items: [{ productId: mug, quantity: 1 }],
+        ttlSeconds: 600,
+      }),
+    );
     const settled = await Promise.allSettled(calls);
     const ok = settled.filter((s) => s.status === "fulfilled");
     const codes = settled.flatMap((s) => (s.status === "rejected" ? [ConnectError.from(s.reason)] : []));
-    expect(codes.filter((e) => e.code !== Code.FailedPrecondition).map((e) => `${Code[e.code]}: ${e.rawMessage}`)).toEqual([]);
+    expect(
+      codes.filter((e) => e.code !== Code.FailedPrecondition).map((e) => `${Code[e.code]}: ${e.rawMessage}`),
+    ).toEqual([]);
     expect(ok).toHaveLength(10);
     expect(codes).toHaveLength(190);
     expect(codes.every((e) => e.rawMessage.includes(mug))).toBe(true);
@@ -488,12 +642,23 @@ describe("no oversell under contention, across two replicas", () => {
     const calls = Array.from({ length: 60 }, (_, i) =>
       (i % 2 ? viaA : viaB).reserveItems({
         orderId: id("cross"),
-        items: i % 4 < 2 ? [{ productId: x, quantity: 1 }, { productId: y, quantity: 1 }] : [{ productId: y, quantity: 1 }, { productId: x, quantity: 1 }],
+        items:
+          i % 4 < 2
+            ? [
+                { productId: x, quantity: 1 },
+                { productId: y, quantity: 1 },
+              ]
+            : [
+                { productId: y, quantity: 1 },
+                { productId: x, quantity: 1 },
+              ],
       }),
     );
     const settled = await Promise.allSettled(calls);
     const refused = settled.flatMap((s) => (s.status === "rejected" ? [ConnectError.from(s.reason)] : []));
-    expect(refused.filter((e) => e.code !== Code.FailedPrecondition).map((e) => `${Code[e.code]}: ${e.rawMessage}`)).toEqual([]);
+    expect(
+      refused.filter((e) => e.code !== Code.FailedPrecondition).map((e) => `${Code[e.code]}: ${e.rawMessage}`),
+    ).toEqual([]);
     expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(30);
     expect(await productRow(x)).toEqual({ stock: 30, reserved: 30 });
     expect(await productRow(y)).toEqual({ stock: 30, reserved: 30 });
@@ -502,7 +667,13 @@ describe("no oversell under contention, across two replicas", () => {
   test("releases, commits and the sweepers racing over the same reservations keep reserved equal to what active reservations hold", async () => {
     const mug = await newProduct(viaA, 40);
     const made = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? viaA : viaB).reserveItems({ orderId: id("mix"), items: [{ productId: mug, quantity: 1 }], ttlSeconds: i % 3 === 0 ? 1 : 600 })),
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? viaA : viaB).reserveItems({
+          orderId: id("mix"),
+          items: [{ productId: mug, quantity: 1 }],
+          ttlSeconds: i % 3 === 0 ? 1 : 600,
+        }),
+      ),
     );
     // Each reservation gets a release and a commit at once, from different replicas: one wins, the other is refused or a no-op.
     const settled = await Promise.allSettled(
@@ -511,7 +682,9 @@ describe("no oversell under contention, across two replicas", () => {
         (i % 2 ? viaB : viaA).commitReservation({ reservationId: reservation!.id }),
       ]),
     );
-    const unexpected = settled.flatMap((s) => (s.status === "rejected" ? [ConnectError.from(s.reason)] : [])).filter((e) => e.code !== Code.FailedPrecondition);
+    const unexpected = settled
+      .flatMap((s) => (s.status === "rejected" ? [ConnectError.from(s.reason)] : []))
+      .filter((e) => e.code !== Code.FailedPrecondition);
     expect(unexpected.map((e) => `${Code[e.code]}: ${e.rawMessage}`)).toEqual([]);
     const [{ committed }] = await schemas.sql.unsafe(
       `select count(*)::int as committed from "${SCHEMA}".reservations r join "${SCHEMA}".reservation_items ri on ri.reservation_id = r.id where ri.product_id = $1 and r.status = 'committed'`,
@@ -527,31 +700,42 @@ describe("no oversell under contention, across two replicas", () => {
 // A fresh PGlite runs initdb in WASM: seconds when idle, tens of seconds on a busy 2-core machine.
 const PGLITE_START_MS = 80_000;
 
-test("without DATABASE_URL it runs on embedded PGlite under DATA_DIR", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "inventory-pglite-"));
-  let solo: ServiceProcess | undefined;
-  try {
-    solo = await startServiceProcess("inventory", {
-      env: { DATABASE_URL: "", DATABASE_SCHEMA: "", DATA_DIR: dataDir, RESERVATION_SWEEP_MS: SWEEP_MS },
-      timeoutMs: PGLITE_START_MS,
-    });
-    expect(solo.logs.find((l) => l.msg === "database ready")).toMatchObject({ driver: "pglite" });
-    const client = createClient(InventoryService, createConnectTransport({ baseUrl: solo.http, httpVersion: "1.1" }));
-    const productId = await newProduct(client, 3);
-    expect((await client.getProduct({ productId })).product).toMatchObject({ id: productId, stock: 3 });
-    const { reservation } = await client.reserveItems({ orderId: id("o"), items: [{ productId, quantity: 2 }] });
-    await client.commitReservation({ reservationId: reservation!.id });
-    expect((await client.getProduct({ productId })).product).toMatchObject({ stock: 1, reserved: 0 });
-    expect(existsSync(join(dataDir, "inventory", "pglite"))).toBe(true);
-  } finally {
-    if (solo) expect(await solo.stop()).toBe(0);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}, PGLITE_START_MS + 30_000);
+test(
+  "without DATABASE_URL it runs on embedded PGlite under DATA_DIR",
+  async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "inventory-pglite-"));
+    let solo: ServiceProcess | undefined;
+    try {
+      solo = await startServiceProcess("inventory", {
+        env: { DATABASE_URL: "", DATABASE_SCHEMA: "", DATA_DIR: dataDir, RESERVATION_SWEEP_MS: SWEEP_MS },
+        timeoutMs: PGLITE_START_MS,
+      });
+      expect(solo.logs.find((l) => l.msg === "database ready")).toMatchObject({ driver: "pglite" });
+      const client = createClient(InventoryService, createConnectTransport({ baseUrl: solo.http, httpVersion: "1.1" }));
+      const productId = await newProduct(client, 3);
+      expect((await client.getProduct({ productId })).product).toMatchObject({ id: productId, stock: 3 });
+      const { reservation } = await client.reserveItems({ orderId: id("o"), items: [{ productId, quantity: 2 }] });
+      await client.commitReservation({ reservationId: reservation!.id });
+      expect((await client.getProduct({ productId })).product).toMatchObject({ stock: 1, reserved: 0 });
+      expect(existsSync(join(dataDir, "inventory", "pglite"))).toBe(true);
+    } finally {
+      if (solo) expect(await solo.stop()).toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+  PGLITE_START_MS + 30_000,
+);
 
 test("a bad RESERVATION_* setting stops the service at start, naming the variable", async () => {
   const proc = Bun.spawn(["bun", join(import.meta.dir, "../services/inventory/main.ts")], {
-    env: { ...process.env, ...schemas.env("inventory"), INVENTORY_HTTP_PORT: "0", INVENTORY_GRPC_PORT: "0", RESERVATION_SWEEP_MS: "often", RESERVATION_TTL_SECONDS: "7200" },
+    env: {
+      ...process.env,
+      ...schemas.env("inventory"),
+      INVENTORY_HTTP_PORT: "0",
+      INVENTORY_GRPC_PORT: "0",
+      RESERVATION_SWEEP_MS: "often",
+      RESERVATION_TTL_SECONDS: "7200",
+    },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -25,8 +25,16 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
   try {
     expect(payment.http).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     expect(payment.grpc).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    const mine = await waitFor(async () => (await listInstances(nc, { name: "payment" })).find((i) => i.id === payment.id), { what: "registration" });
-    expect(mine).toMatchObject({ name: "payment", version: expect.stringMatching(/^\d+\.\d+\.\d+$/), http: payment.http, grpc: payment.grpc });
+    const mine = await waitFor(
+      async () => (await listInstances(nc, { name: "payment" })).find((i) => i.id === payment.id),
+      { what: "registration" },
+    );
+    expect(mine).toMatchObject({
+      name: "payment",
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      http: payment.http,
+      grpc: payment.grpc,
+    });
 
     const client = createClient(PaymentService, createConnectTransport({ baseUrl: mine!.http!, httpVersion: "1.1" }));
     await client.getPaymentStatus({ paymentId: "nope" }).catch(() => {});
@@ -43,8 +51,16 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
 test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", async () => {
   const payment = await startServiceProcess("payment", { env: db.env("payment") });
   const client = createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }));
-  const slow = client.processPayment({ orderId: crypto.randomUUID(), amount: { amountMinor: 100n, currency: "EUR" }, cardToken: "tok_slow", idempotencyKey: crypto.randomUUID() });
-  await waitFor(async () => /rpc_server_in_flight\{[^}]*\} 1\b/.test(await (await fetch(`${payment.http}/metrics`)).text()), { what: "the slow call to be in flight" });
+  const slow = client.processPayment({
+    orderId: crypto.randomUUID(),
+    amount: { amountMinor: 100n, currency: "EUR" },
+    cardToken: "tok_slow",
+    idempotencyKey: crypto.randomUUID(),
+  });
+  await waitFor(
+    async () => /rpc_server_in_flight\{[^}]*\} 1\b/.test(await (await fetch(`${payment.http}/metrics`)).text()),
+    { what: "the slow call to be in flight" },
+  );
   const exited = payment.stop("SIGTERM");
   await waitFor(() => payment.logs.some((l) => l.msg === "shutting down"), { what: "shutdown to begin" });
   expect((await listInstances(nc, { name: "payment" })).some((i) => i.id === payment.id)).toBe(false);
@@ -57,7 +73,11 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
 });
 
 async function runToExit(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../services/payment/main.ts")], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../services/payment/main.ts")], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(killer);
@@ -69,12 +89,20 @@ test("bad config: exit 1 naming every bad variable at once, one per line", async
   expect(code).toBe(1);
   const [first, ...problems] = stderr.trim().split("\n");
   expect(first).toBe("payment: cannot start: invalid configuration:");
-  expect(problems.map((p) => p.trim().split("=")[0]).sort()).toEqual(["LOG_LEVEL", "MAX_BODY_BYTES", "PAYMENT_HTTP_PORT"]);
+  expect(problems.map((p) => p.trim().split("=")[0]).sort()).toEqual([
+    "LOG_LEVEL",
+    "MAX_BODY_BYTES",
+    "PAYMENT_HTTP_PORT",
+  ]);
   expect(problems.join("\n")).toContain('PAYMENT_HTTP_PORT="eighty" is not a port');
 });
 
 test("no NATS: exit 1 with one line naming NATS_URL", async () => {
-  const { stderr, code } = await runToExit({ NATS_URL: "nats://127.0.0.1:1", PAYMENT_HTTP_PORT: "0", PAYMENT_GRPC_PORT: "0" });
+  const { stderr, code } = await runToExit({
+    NATS_URL: "nats://127.0.0.1:1",
+    PAYMENT_HTTP_PORT: "0",
+    PAYMENT_GRPC_PORT: "0",
+  });
   expect(code).toBe(1);
   expect(stderr.trim().split("\n")).toHaveLength(1);
   expect(stderr).toContain("NATS_URL=nats://127.0.0.1:1");

@@ -46,7 +46,10 @@ const profileOf = async (id: string) => {
 };
 
 const drained = async () => {
-  for (const [stream, consumer] of [["ORDERS", "marketing-order-profiles"], ["CUSTOMERS", "marketing-customer-profiles"]] as const) {
+  for (const [stream, consumer] of [
+    ["ORDERS", "marketing-order-profiles"],
+    ["CUSTOMERS", "marketing-customer-profiles"],
+  ] as const) {
     const info = await ev.jsm.consumers.info(ev.names.stream(stream), consumer);
     if (info.num_pending !== 0 || info.num_ack_pending !== 0) return false;
   }
@@ -75,7 +78,12 @@ describe("behaviour profiles", () => {
   test("a registration starts a profile: a new customer who has not bought yet", async () => {
     const id = await register("ada");
     const p = (await waitFor(() => profileOf(id), { timeoutMs: 10_000, what: "the profile" }))!;
-    expect(p).toMatchObject({ customerId: id, orders: { placed: 0, confirmed: 0, cancelled: 0, paymentFailed: 0 }, spent: [], segments: ["new_customer", "no_purchase_yet"] });
+    expect(p).toMatchObject({
+      customerId: id,
+      orders: { placed: 0, confirmed: 0, cancelled: 0, paymentFailed: 0 },
+      spent: [],
+      segments: ["new_customer", "no_purchase_yet"],
+    });
     expect(Date.now() - new Date(p.registeredAt!).getTime()).toBeLessThan(60_000);
   });
 
@@ -86,11 +94,31 @@ describe("behaviour profiles", () => {
     await publishEvent(ev.js, ev.names, OrderCreated, { order: small }, at("2030-01-01T10:00:00Z"));
     await publishEvent(ev.js, ev.names, OrderConfirmed, { order: small }, at("2030-01-01T10:01:00Z"));
     await publishEvent(ev.js, ev.names, OrderCreated, { order: big }, at("2030-01-02T10:00:00Z"));
-    const confirmedBig = await publishEvent(ev.js, ev.names, OrderConfirmed, { order: big }, at("2030-01-02T10:01:00Z"));
-    await publishEvent(ev.js, ev.names, OrderPaymentFailed, { order: order(id, 100n), reason: "declined" }, at("2030-01-01T09:00:00Z"));
-    await publishEvent(ev.js, ev.names, OrderPaymentFailed, { order: order(id, 100n), reason: "declined" }, at("2030-01-01T09:30:00Z"));
+    const confirmedBig = await publishEvent(
+      ev.js,
+      ev.names,
+      OrderConfirmed,
+      { order: big },
+      at("2030-01-02T10:01:00Z"),
+    );
+    await publishEvent(
+      ev.js,
+      ev.names,
+      OrderPaymentFailed,
+      { order: order(id, 100n), reason: "declined" },
+      at("2030-01-01T09:00:00Z"),
+    );
+    await publishEvent(
+      ev.js,
+      ev.names,
+      OrderPaymentFailed,
+      { order: order(id, 100n), reason: "declined" },
+      at("2030-01-01T09:30:00Z"),
+    );
     // The big confirmation again, as a new message: the inbox keeps it from counting twice.
-    const [stored] = (await ev.stored("ORDERS", "orders.confirmed")).filter((m) => m.header?.get(CE.id) === confirmedBig.id);
+    const [stored] = (await ev.stored("ORDERS", "orders.confirmed")).filter(
+      (m) => m.header?.get(CE.id) === confirmedBig.id,
+    );
     const h = natsHeaders();
     for (const k of stored!.header!.keys()) if (k !== "Nats-Msg-Id") h.set(k, stored!.header!.get(k));
     await ev.js.publish(stored!.subject, stored!.data, { headers: h });
@@ -103,8 +131,17 @@ describe("behaviour profiles", () => {
     expect(p.lastActivity).toBe("2030-01-02T10:01:00.000Z");
     expect(p.segments).toEqual(["new_customer", "repeat_buyer", "high_value", "payment_trouble"]);
 
-    await publishEvent(ev.js, ev.names, OrderCancelled, { order: big, reason: "returned", refunded: big.total }, at("2030-01-03T10:00:00Z"));
-    await waitFor(async () => (await profileOf(id))!.orders.cancelled === 1, { timeoutMs: 10_000, what: "the cancellation" });
+    await publishEvent(
+      ev.js,
+      ev.names,
+      OrderCancelled,
+      { order: big, reason: "returned", refunded: big.total },
+      at("2030-01-03T10:00:00Z"),
+    );
+    await waitFor(async () => (await profileOf(id))!.orders.cancelled === 1, {
+      timeoutMs: 10_000,
+      what: "the cancellation",
+    });
     const after = (await profileOf(id))!;
     expect(after.spent).toEqual([{ currency: "EUR", amountMinor: "4499" }]);
     expect(after.segments).not.toContain("high_value");
@@ -115,12 +152,35 @@ describe("behaviour profiles", () => {
     const kept = order(id, 3000n);
     const lost = order(id, 7000n);
     await publishEvent(ev.js, ev.names, OrderConfirmed, { order: kept }, at("2030-03-01T10:00:00Z"));
-    await publishEvent(ev.js, ev.names, OrderCancelled, { order: lost, reason: "reservation lost before confirmation", refunded: lost.total, previousStatus: OrderStatus.PAYMENT_PENDING }, at("2030-03-01T10:01:00Z"));
-    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 1, { timeoutMs: 10_000, what: "the cancellation" });
+    await publishEvent(
+      ev.js,
+      ev.names,
+      OrderCancelled,
+      {
+        order: lost,
+        reason: "reservation lost before confirmation",
+        refunded: lost.total,
+        previousStatus: OrderStatus.PAYMENT_PENDING,
+      },
+      at("2030-03-01T10:01:00Z"),
+    );
+    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 1, {
+      timeoutMs: 10_000,
+      what: "the cancellation",
+    });
     expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "3000" }]);
     // A confirmed order cancelled later gives its spend back.
-    await publishEvent(ev.js, ev.names, OrderCancelled, { order: kept, reason: "returned", refunded: kept.total, previousStatus: OrderStatus.CONFIRMED }, at("2030-03-02T10:00:00Z"));
-    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 2, { timeoutMs: 10_000, what: "the second cancellation" });
+    await publishEvent(
+      ev.js,
+      ev.names,
+      OrderCancelled,
+      { order: kept, reason: "returned", refunded: kept.total, previousStatus: OrderStatus.CONFIRMED },
+      at("2030-03-02T10:00:00Z"),
+    );
+    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 2, {
+      timeoutMs: 10_000,
+      what: "the second cancellation",
+    });
     expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "0" }]);
   });
 
@@ -130,29 +190,70 @@ describe("behaviour profiles", () => {
     const early = await waitFor(() => profileOf(id), { timeoutMs: 10_000, what: "the profile from orders" });
     expect(early).toMatchObject({ registeredAt: null, orders: { confirmed: 1 }, segments: ["first_time_buyer"] });
     const registeredAt = new Date();
-    await publishEvent(ev.js, ev.names, CustomerRegistered, { customer: { id, email: "late@example.com", name: "Late", createdAt: timestampFromDate(registeredAt) } }, { source: "/shop/customer" });
-    const filled = await waitFor(async () => ((await profileOf(id))!.registeredAt ? profileOf(id) : undefined), { timeoutMs: 10_000, what: "the registration" });
-    expect(filled).toMatchObject({ registeredAt: registeredAt.toISOString(), orders: { confirmed: 1 }, segments: ["new_customer", "first_time_buyer"] });
+    await publishEvent(
+      ev.js,
+      ev.names,
+      CustomerRegistered,
+      { customer: { id, email: "late@example.com", name: "Late", createdAt: timestampFromDate(registeredAt) } },
+      { source: "/shop/customer" },
+    );
+    const filled = await waitFor(async () => ((await profileOf(id))!.registeredAt ? profileOf(id) : undefined), {
+      timeoutMs: 10_000,
+      what: "the registration",
+    });
+    expect(filled).toMatchObject({
+      registeredAt: registeredAt.toISOString(),
+      orders: { confirmed: 1 },
+      segments: ["new_customer", "first_time_buyer"],
+    });
   });
 
   test("forty confirmations at once over two replicas: every one counted, the spend exact", async () => {
     const id = await register("cy");
     await waitFor(() => profileOf(id), { timeoutMs: 10_000, what: "the profile" });
-    await Promise.all(Array.from({ length: 40 }, (_, i) => publishEvent(ev.js, ev.names, OrderConfirmed, { order: order(id, BigInt(100 + i)) }, { source: "/shop/order" })));
-    await waitFor(async () => (await profileOf(id))!.orders.confirmed === 40, { timeoutMs: 20_000, what: "forty confirmations" });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        publishEvent(ev.js, ev.names, OrderConfirmed, { order: order(id, BigInt(100 + i)) }, { source: "/shop/order" }),
+      ),
+    );
+    await waitFor(async () => (await profileOf(id))!.orders.confirmed === 40, {
+      timeoutMs: 20_000,
+      what: "forty confirmations",
+    });
     await waitFor(drained, { timeoutMs: 10_000, what: "all handled" });
     const p = (await profileOf(id))!;
     expect(p.orders.confirmed).toBe(40);
     expect(p.spent).toEqual([{ currency: "EUR", amountMinor: String(40 * 100 + (39 * 40) / 2) }]);
     // The two replicas' logs together account for every one of them.
-    const handled = marketing.flatMap((m) => m.logs).filter((l) => l.msg === "event handled" && l.consumer === "marketing-order-profiles" && l.event_type === OrderConfirmed.type);
+    const handled = marketing
+      .flatMap((m) => m.logs)
+      .filter(
+        (l) =>
+          l.msg === "event handled" &&
+          l.consumer === "marketing-order-profiles" &&
+          l.event_type === OrderConfirmed.type,
+      );
     expect(handled.length).toBeGreaterThanOrEqual(40);
   });
 
   test("an order event without a usable customer id is a dead letter at once, with the reason", async () => {
-    const { id } = await publishEvent(ev.js, ev.names, OrderConfirmed, { order: { id: crypto.randomUUID(), customerId: "nobody" } }, { source: "/test" });
-    const letter = await waitFor(async () => (await ev.deadLetters.list()).find((l) => l.eventId === id && l.consumer === "marketing-order-profiles"), { timeoutMs: 10_000, what: "the dead letter" });
-    expect(letter).toMatchObject({ kind: "terminated", deliveries: 1, reason: "invalid shop.order.v1.OrderConfirmed: order.customer_id must be a UUID" });
+    const { id } = await publishEvent(
+      ev.js,
+      ev.names,
+      OrderConfirmed,
+      { order: { id: crypto.randomUUID(), customerId: "nobody" } },
+      { source: "/test" },
+    );
+    const letter = await waitFor(
+      async () =>
+        (await ev.deadLetters.list()).find((l) => l.eventId === id && l.consumer === "marketing-order-profiles"),
+      { timeoutMs: 10_000, what: "the dead letter" },
+    );
+    expect(letter).toMatchObject({
+      kind: "terminated",
+      deliveries: 1,
+      reason: "invalid shop.order.v1.OrderConfirmed: order.customer_id must be a UUID",
+    });
   });
 
   test("bad and unknown ids: 400 naming the parameter, 404", async () => {

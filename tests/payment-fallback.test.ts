@@ -20,7 +20,13 @@ let customerId: string;
 
 const start = async (name: string) => {
   const p = await startServiceProcess(name, {
-    env: { ...db.env(name), ...streams.env, PLATFORM_NAMESPACE: namespace, CONSUMER_BACKOFF_MS: "100,200,400", DISCOVERY_REFRESH_MS: "500" },
+    env: {
+      ...db.env(name),
+      ...streams.env,
+      PLATFORM_NAMESPACE: namespace,
+      CONSUMER_BACKOFF_MS: "100,200,400",
+      DISCOVERY_REFRESH_MS: "500",
+    },
   });
   procs.push(p);
   return p;
@@ -32,8 +38,14 @@ beforeAll(async () => {
   await start("payment");
   orders = createClient(OrderService, createConnectTransport({ baseUrl: order!.http, httpVersion: "1.1" }));
   const inv = createClient(InventoryService, createConnectTransport({ baseUrl: inventory!.http, httpVersion: "1.1" }));
-  await inv.upsertProduct({ product: { id: "sku-mug", name: "Mug", price: { amountMinor: 1200n, currency: "EUR" }, stock: 1000 } });
-  const res = await fetch(`${customer!.http}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `fb-${crypto.randomUUID()}@example.com`, name: "Fallback" }) });
+  await inv.upsertProduct({
+    product: { id: "sku-mug", name: "Mug", price: { amountMinor: 1200n, currency: "EUR" }, stock: 1000 },
+  });
+  const res = await fetch(`${customer!.http}/v1/customers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: `fb-${crypto.randomUUID()}@example.com`, name: "Fallback" }),
+  });
   customerId = ((await res.json()) as { id: string }).id;
 });
 afterAll(async () => {
@@ -44,8 +56,12 @@ afterAll(async () => {
 
 test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: every one settles, invariants hold", async () => {
   // Warm path first: payment is up, a confirm is synchronous.
-  const first = (await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 1 }] })).order!;
-  expect((await orders.confirmOrder({ orderId: first.id, cardToken: "tok_success" })).order?.status).toBe(OrderStatus.CONFIRMED);
+  const first = (
+    await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 1 }] })
+  ).order!;
+  expect((await orders.confirmOrder({ orderId: first.id, cardToken: "tok_success" })).order?.status).toBe(
+    OrderStatus.CONFIRMED,
+  );
 
   const payment = procs.find((p) => p.name === "payment")!;
   expect(await payment.stop()).toBe(0);
@@ -55,7 +71,11 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
   const pending: { id: string; token: string }[] = [];
   const answeredInMs: number[] = [];
   for (const token of tokens) {
-    const { order } = await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] });
+    const { order } = await orders.createOrder({
+      customerId,
+      currency: "EUR",
+      items: [{ productId: "sku-mug", quantity: 2 }],
+    });
     const t0 = performance.now();
     const waiting = (await orders.confirmOrder({ orderId: order!.id, cardToken: token })).order!;
     answeredInMs.push(performance.now() - t0);
@@ -71,7 +91,9 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
   await start("payment");
   const final = await waitFor(
     async () => {
-      const now = await Promise.all(pending.map(async (p) => ({ ...p, order: (await orders.getOrder({ orderId: p.id })).order! })));
+      const now = await Promise.all(
+        pending.map(async (p) => ({ ...p, order: (await orders.getOrder({ orderId: p.id })).order! })),
+      );
       return now.every((p) => p.order.status !== OrderStatus.PAYMENT_PENDING) ? now : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 100, what: "every pending order to settle" },

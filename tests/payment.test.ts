@@ -29,7 +29,9 @@ beforeAll(async () => {
     startServiceProcess("payment", { env: { ...env, PAYMENT_PENDING_WAIT_MS: "15000" } }),
     startServiceProcess("payment", { env: { ...env, PAYMENT_PENDING_WAIT_MS: "15000" } }),
     startServiceProcess("payment", { env: { ...env, PAYMENT_PENDING_WAIT_MS: "300" } }),
-    startServiceProcess("payment", { env: { ...env, PAYMENT_PROVIDER_TIMEOUT_MS: "2500", PAYMENT_CLAIM_LEASE_MS: "3000" } }),
+    startServiceProcess("payment", {
+      env: { ...env, PAYMENT_PROVIDER_TIMEOUT_MS: "2500", PAYMENT_CLAIM_LEASE_MS: "3000" },
+    }),
   ]);
   onA = createClient(PaymentService, createConnectTransport({ baseUrl: a.http, httpVersion: "1.1" }));
   onB = createClient(PaymentService, createGrpcTransport({ baseUrl: b.grpc! }));
@@ -40,8 +42,15 @@ afterAll(async () => {
   await dbs.drop();
 });
 
-const charge = (over: Partial<{ orderId: string; amountMinor: bigint; cardToken: string; idempotencyKey: string }> = {}) => {
-  const { orderId = crypto.randomUUID(), amountMinor = 2500n, cardToken = "tok_success", idempotencyKey = crypto.randomUUID() } = over;
+const charge = (
+  over: Partial<{ orderId: string; amountMinor: bigint; cardToken: string; idempotencyKey: string }> = {},
+) => {
+  const {
+    orderId = crypto.randomUUID(),
+    amountMinor = 2500n,
+    cardToken = "tok_success",
+    idempotencyKey = crypto.randomUUID(),
+  } = over;
   return { orderId, amount: { amountMinor, currency: "EUR" }, cardToken, idempotencyKey };
 };
 
@@ -61,7 +70,8 @@ async function providerCharges(...procs: ServiceProcess[]) {
   const sums = { captured: 0, declined: 0, transient: 0, abandoned: 0 };
   for (const p of procs) {
     const text = await (await fetch(`${p.http}/metrics`)).text();
-    for (const m of text.matchAll(/^payment_provider_charges_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm)) sums[m[1] as keyof typeof sums] += Number(m[2]);
+    for (const m of text.matchAll(/^payment_provider_charges_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm))
+      sums[m[1] as keyof typeof sums] += Number(m[2]);
   }
   return { ...sums, total: Object.values(sums).reduce((x, y) => x + y, 0) };
 }
@@ -70,16 +80,30 @@ describe("provider outcomes, as stored", () => {
   test("tok_success is captured and stored captured", async () => {
     const req = charge();
     const { payment } = await onA.processPayment(req);
-    expect(payment).toMatchObject({ status: PaymentStatus.CAPTURED, orderId: req.orderId, idempotencyKey: req.idempotencyKey, declineReason: "" });
+    expect(payment).toMatchObject({
+      status: PaymentStatus.CAPTURED,
+      orderId: req.orderId,
+      idempotencyKey: req.idempotencyKey,
+      declineReason: "",
+    });
     expect(payment!.amount).toMatchObject({ amountMinor: 2500n, currency: "EUR" });
     const [row] = await rowsByKey(req.idempotencyKey);
-    expect(row).toMatchObject({ id: payment!.id, state: "captured", amount_minor: "2500", currency: "EUR", claim_expires_at: null });
+    expect(row).toMatchObject({
+      id: payment!.id,
+      state: "captured",
+      amount_minor: "2500",
+      currency: "EUR",
+      claim_expires_at: null,
+    });
     // Another replica reads what the first one stored.
     expect((await onB.getPaymentStatus({ paymentId: payment!.id })).payment).toEqual(payment);
   });
 
   test("tok_declined and unknown tokens are declined with the reason, stored declined", async () => {
-    for (const [token, reason] of [["tok_declined", "card declined by issuer"], ["tok_stolen", "unknown card token"]]) {
+    for (const [token, reason] of [
+      ["tok_declined", "card declined by issuer"],
+      ["tok_stolen", "unknown card token"],
+    ]) {
       const req = charge({ cardToken: token });
       const { payment } = await onA.processPayment(req);
       expect(payment).toMatchObject({ status: PaymentStatus.DECLINED, declineReason: reason });
@@ -123,7 +147,10 @@ describe("one charge per idempotency key, across replicas", () => {
   test("the same key with another amount or order is FailedPrecondition naming idempotency_key, and changes nothing", async () => {
     const req = charge();
     const { payment } = await onA.processPayment(req);
-    for (const other of [{ ...req, amount: { amountMinor: 9999n, currency: "EUR" } }, { ...req, orderId: crypto.randomUUID() }]) {
+    for (const other of [
+      { ...req, amount: { amountMinor: 9999n, currency: "EUR" } },
+      { ...req, orderId: crypto.randomUUID() },
+    ]) {
       const err = await failure(onB.processPayment(other));
       expect(err.code).toBe(Code.FailedPrecondition);
       expect(err.rawMessage).toContain(`idempotency_key ${req.idempotencyKey}`);
@@ -145,9 +172,14 @@ describe("one charge per idempotency key, across replicas", () => {
 
   test("two keys for one order racing: one capture, the other FailedPrecondition", async () => {
     const orderId = crypto.randomUUID();
-    const [x, y] = await Promise.allSettled([onA.processPayment(charge({ orderId, cardToken: "tok_slow" })), onB.processPayment(charge({ orderId }))]);
+    const [x, y] = await Promise.allSettled([
+      onA.processPayment(charge({ orderId, cardToken: "tok_slow" })),
+      onB.processPayment(charge({ orderId })),
+    ]);
     const captured = [x, y].filter((r) => r.status === "fulfilled");
-    const refused = [x, y].filter((r) => r.status === "rejected").map((r) => ConnectError.from((r as PromiseRejectedResult).reason));
+    const refused = [x, y]
+      .filter((r) => r.status === "rejected")
+      .map((r) => ConnectError.from((r as PromiseRejectedResult).reason));
     expect(captured).toHaveLength(1);
     expect(refused.map((e) => e.code)).toEqual([Code.FailedPrecondition]);
     expect(refused[0].rawMessage).toContain("already paid");
@@ -168,7 +200,9 @@ describe("one charge per idempotency key, across replicas", () => {
   test("a racing call that waits longer than PAYMENT_PENDING_WAIT_MS is Aborted; its retry gets the payment", async () => {
     const req = charge({ cardToken: "tok_slow" });
     const slow = onA.processPayment(req);
-    await waitFor(async () => (await rowsByKey(req.idempotencyKey))[0]?.state === "pending", { what: "the pending claim" });
+    await waitFor(async () => (await rowsByKey(req.idempotencyKey))[0]?.state === "pending", {
+      what: "the pending claim",
+    });
     const err = await failure(onImpatient.processPayment(req));
     expect(err.code).toBe(Code.Aborted);
     expect(err.rawMessage).toContain(`idempotency_key ${req.idempotencyKey} is still being processed`);
@@ -184,16 +218,25 @@ describe("callers and processes that give up", () => {
     const err = await failure(onA.processPayment(req, { timeoutMs: 1000 }));
     expect(err.code).toBe(Code.DeadlineExceeded);
     // The server saw the deadline too: the provider call was abandoned and the claim removed.
-    await waitFor(async () => (await providerCharges(a)).abandoned === before.abandoned + 1, { what: "the provider call to be abandoned" });
+    await waitFor(async () => (await providerCharges(a)).abandoned === before.abandoned + 1, {
+      what: "the provider call to be abandoned",
+    });
     await waitFor(async () => (await rowsByKey(req.idempotencyKey)).length === 0, { what: "the claim to be removed" });
     expect((await providerCharges(a)).captured).toBe(before.captured);
-    expect(await dbs.sql`select 1 from ${table} where order_id = ${req.orderId} and state = 'captured'`).toHaveLength(0);
+    expect(await dbs.sql`select 1 from ${table} where order_id = ${req.orderId} and state = 'captured'`).toHaveLength(
+      0,
+    );
     // The key is free again.
-    expect((await onA.processPayment({ ...req, cardToken: "tok_success" })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await onA.processPayment({ ...req, cardToken: "tok_success" })).payment?.status).toBe(
+      PaymentStatus.CAPTURED,
+    );
   });
 
   test("a provider slower than PAYMENT_PROVIDER_TIMEOUT_MS is Unavailable and leaves no row", async () => {
-    const client = createClient(PaymentService, createConnectTransport({ baseUrl: shortLease!.http, httpVersion: "1.1" }));
+    const client = createClient(
+      PaymentService,
+      createConnectTransport({ baseUrl: shortLease!.http, httpVersion: "1.1" }),
+    );
     const req = charge({ cardToken: "tok_slow" });
     const err = await failure(client.processPayment(req));
     expect(err.code).toBe(Code.Unavailable);
@@ -202,10 +245,15 @@ describe("callers and processes that give up", () => {
   });
 
   test("a claim left by a killed process is taken over once its lease ran out", async () => {
-    const client = createClient(PaymentService, createConnectTransport({ baseUrl: shortLease!.http, httpVersion: "1.1" }));
+    const client = createClient(
+      PaymentService,
+      createConnectTransport({ baseUrl: shortLease!.http, httpVersion: "1.1" }),
+    );
     const req = charge({ cardToken: "tok_slow" });
     const lost = client.processPayment(req).catch((e) => e);
-    await waitFor(async () => (await rowsByKey(req.idempotencyKey))[0]?.state === "pending", { what: "the pending claim" });
+    await waitFor(async () => (await rowsByKey(req.idempotencyKey))[0]?.state === "pending", {
+      what: "the pending claim",
+    });
     await shortLease!.stop("SIGKILL");
     shortLease = undefined;
     expect(await lost).toBeInstanceOf(Error);

@@ -14,7 +14,11 @@ import {
   ProcessPaymentRequestSchema,
   ProcessPaymentResponseSchema,
 } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../services/contracts/gen/health/v1/health_pb";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus,
+} from "../services/contracts/gen/health/v1/health_pb";
 import { startServiceProcess, type ServiceProcess } from "../services/kit/testing/service-process";
 import { grpcFrame, grpcStatus, http2Call } from "./support/http2-call";
 
@@ -44,12 +48,35 @@ function noStackTrace(text: string) {
 
 describe("every Connect client, one set of handlers", () => {
   const clients: [string, () => Client<typeof PaymentService>][] = [
-    ["Connect binary over HTTP/1.1", () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }))],
-    ["Connect JSON over HTTP/1.1", () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useBinaryFormat: false }))],
-    ["Connect GET for a side-effect-free method", () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useHttpGet: true }))],
-    ["gRPC-Web over HTTP/1.1", () => createClient(PaymentService, createGrpcWebTransport({ baseUrl: payment.http, httpVersion: "1.1" }))],
+    [
+      "Connect binary over HTTP/1.1",
+      () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" })),
+    ],
+    [
+      "Connect JSON over HTTP/1.1",
+      () =>
+        createClient(
+          PaymentService,
+          createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useBinaryFormat: false }),
+        ),
+    ],
+    [
+      "Connect GET for a side-effect-free method",
+      () =>
+        createClient(
+          PaymentService,
+          createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useHttpGet: true }),
+        ),
+    ],
+    [
+      "gRPC-Web over HTTP/1.1",
+      () => createClient(PaymentService, createGrpcWebTransport({ baseUrl: payment.http, httpVersion: "1.1" })),
+    ],
     ["gRPC over HTTP/2", () => createClient(PaymentService, createGrpcTransport({ baseUrl: payment.grpc! }))],
-    ["Connect over HTTP/2", () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.grpc!, httpVersion: "2" }))],
+    [
+      "Connect over HTTP/2",
+      () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.grpc!, httpVersion: "2" })),
+    ],
   ];
   for (const [name, makeClient] of clients) {
     test(name, async () => {
@@ -69,12 +96,19 @@ describe("every Connect client, one set of handlers", () => {
   }
 
   test("validation errors name the field, on both ports", async () => {
-    for (const transport of [createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }), createGrpcTransport({ baseUrl: payment.grpc! })]) {
+    for (const transport of [
+      createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }),
+      createGrpcTransport({ baseUrl: payment.grpc! }),
+    ]) {
       const client = createClient(PaymentService, transport);
-      const bad = await client.processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: -5n, currency: "EUR" } }).catch((e) => e);
+      const bad = await client
+        .processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: -5n, currency: "EUR" } })
+        .catch((e) => e);
       expect(ConnectError.from(bad).code).toBe(Code.InvalidArgument);
       expect(ConnectError.from(bad).rawMessage).toContain("amount.amount_minor");
-      const noCurrency = await client.processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: 5n, currency: "XXX" } }).catch((e) => e);
+      const noCurrency = await client
+        .processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: 5n, currency: "XXX" } })
+        .catch((e) => e);
       expect(ConnectError.from(noCurrency).rawMessage).toContain("amount.currency");
       const noKey = await client.processPayment({ ...charge(""), idempotencyKey: "" }).catch((e) => e);
       expect(ConnectError.from(noKey).rawMessage).toContain("idempotency_key");
@@ -88,9 +122,17 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   const method = "/shop.payment.v1.PaymentService/ProcessPayment";
 
   test("plain JSON works", async () => {
-    const res = await post(method, JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "250", currency: "USD" }, cardToken: "tok_declined", idempotencyKey: crypto.randomUUID() }));
+    const res = await post(
+      method,
+      JSON.stringify({
+        orderId: crypto.randomUUID(),
+        amount: { amountMinor: "250", currency: "USD" },
+        cardToken: "tok_declined",
+        idempotencyKey: crypto.randomUUID(),
+      }),
+    );
     expect(res.status).toBe(200);
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     expect(body.payment.status).toBe("PAYMENT_STATUS_DECLINED");
     expect(body.payment.declineReason).toBe("card declined by issuer");
   });
@@ -98,7 +140,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("malformed JSON is invalid_argument (400)", async () => {
     const res = await post(method, "{not json");
     expect(res.status).toBe(400);
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     expect(body.code).toBe("invalid_argument");
     expect(body.message).toBeTruthy();
     noStackTrace(JSON.stringify(body));
@@ -107,7 +149,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("a string where a number goes is invalid_argument", async () => {
     const res = await post(method, JSON.stringify({ amount: { amountMinor: "lots", currency: "EUR" } }));
     expect(res.status).toBe(400);
-    expect((await res.json() as any).code).toBe("invalid_argument");
+    expect(((await res.json()) as any).code).toBe("invalid_argument");
   });
 
   test("a wrong content-type is 415", async () => {
@@ -119,16 +161,16 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("an unknown method is unimplemented (404)", async () => {
     const res = await post("/shop.payment.v1.PaymentService/StealMoney", "{}");
     expect(res.status).toBe(404);
-    expect(await res.json() as any).toMatchObject({ code: "unimplemented" });
+    expect((await res.json()) as any).toMatchObject({ code: "unimplemented" });
     const unknownService = await post("/shop.nothing.v1.Nope/Call", "{}");
     expect(unknownService.status).toBe(404);
-    expect(await unknownService.json() as any).toMatchObject({ code: "unimplemented" });
+    expect((await unknownService.json()) as any).toMatchObject({ code: "unimplemented" });
   });
 
   test("an oversized body is resource_exhausted", async () => {
     const res = await post(method, JSON.stringify({ orderId: "x".repeat(LIMIT * 1.5) }));
     expect(res.status).toBe(429); // Connect maps resource_exhausted to 429
-    expect((await res.json() as any).code).toBe("resource_exhausted");
+    expect(((await res.json()) as any).code).toBe("resource_exhausted");
     // Far beyond the limit: still a clean answer, not a reset connection.
     const huge = await post(method, JSON.stringify({ orderId: "x".repeat(LIMIT * 8) }));
     expect([413, 429]).toContain(huge.status);
@@ -138,7 +180,7 @@ describe("curl-style Connect on the HTTP/1.1 port", () => {
   test("a broken protobuf body is a clear internal error", async () => {
     const res = await post(method, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), "application/proto");
     expect(res.status).toBe(500);
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     expect(body).toMatchObject({ code: "internal", message: expect.stringMatching(/^parse binary: /) });
     noStackTrace(JSON.stringify(body));
   });
@@ -163,34 +205,52 @@ describe("raw gRPC on the HTTP/2 port", () => {
   });
 
   test("a broken protobuf frame is INTERNAL with a clear message", async () => {
-    const res = await http2Call(payment.grpc!, method, { headers: grpcHeaders, body: grpcFrame(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])) });
+    const res = await http2Call(payment.grpc!, method, {
+      headers: grpcHeaders,
+      body: grpcFrame(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])),
+    });
     expect(grpcStatus(res)).toMatchObject({ code: Code.Internal, message: expect.stringMatching(/^parse binary: /) });
     noStackTrace(grpcStatus(res).message);
   });
 
   test("a truncated frame is an error, not a hang", async () => {
-    const res = await http2Call(payment.grpc!, method, { headers: grpcHeaders, body: Buffer.from([0, 0, 0, 0, 40, 1, 2, 3]) });
+    const res = await http2Call(payment.grpc!, method, {
+      headers: grpcHeaders,
+      body: Buffer.from([0, 0, 0, 0, 40, 1, 2, 3]),
+    });
     expect([Code.InvalidArgument, Code.Internal]).toContain(grpcStatus(res).code);
   });
 
   test("an unknown method is UNIMPLEMENTED", async () => {
-    const res = await http2Call(payment.grpc!, "/shop.payment.v1.PaymentService/StealMoney", { headers: grpcHeaders, body: grpcFrame(new Uint8Array()) });
+    const res = await http2Call(payment.grpc!, "/shop.payment.v1.PaymentService/StealMoney", {
+      headers: grpcHeaders,
+      body: grpcFrame(new Uint8Array()),
+    });
     expect(grpcStatus(res).code).toBe(Code.Unimplemented);
   });
 
   test("an oversized message is RESOURCE_EXHAUSTED", async () => {
-    const req = toBinary(ProcessPaymentRequestSchema, create(ProcessPaymentRequestSchema, { orderId: "x".repeat(LIMIT * 2) }));
+    const req = toBinary(
+      ProcessPaymentRequestSchema,
+      create(ProcessPaymentRequestSchema, { orderId: "x".repeat(LIMIT * 2) }),
+    );
     const res = await http2Call(payment.grpc!, method, { headers: grpcHeaders, body: grpcFrame(req) });
     expect(grpcStatus(res).code).toBe(Code.ResourceExhausted);
   });
 
   test("a wrong content-type is 415", async () => {
-    const res = await http2Call(payment.grpc!, method, { headers: { "content-type": "text/plain" }, body: Buffer.from("hi") });
+    const res = await http2Call(payment.grpc!, method, {
+      headers: { "content-type": "text/plain" },
+      body: Buffer.from("hi"),
+    });
     expect(res.status).toBe(415);
   });
 
   test("malformed Connect JSON over HTTP/2 is invalid_argument", async () => {
-    const res = await http2Call(payment.grpc!, method, { headers: { "content-type": "application/json" }, body: Buffer.from("{oops") });
+    const res = await http2Call(payment.grpc!, method, {
+      headers: { "content-type": "application/json" },
+      body: Buffer.from("{oops"),
+    });
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body.toString()).code).toBe("invalid_argument");
   });
@@ -215,7 +275,11 @@ describe("@grpc/grpc-js, a client that knows nothing of Connect", () => {
           (m) => toBinary(ProcessPaymentRequestSchema, m),
           (b) => fromBinary(ProcessPaymentResponseSchema, b),
         ),
-        stealMoney: unary("/shop.payment.v1.PaymentService/StealMoney", (m) => toBinary(ProcessPaymentRequestSchema, m), (b) => fromBinary(ProcessPaymentResponseSchema, b)),
+        stealMoney: unary(
+          "/shop.payment.v1.PaymentService/StealMoney",
+          (m) => toBinary(ProcessPaymentRequestSchema, m),
+          (b) => fromBinary(ProcessPaymentResponseSchema, b),
+        ),
         check: unary(
           "/grpc.health.v1.Health/Check",
           (m) => toBinary(HealthCheckRequestSchema, m),
@@ -229,7 +293,9 @@ describe("@grpc/grpc-js, a client that knows nothing of Connect", () => {
   afterAll(() => client?.close());
 
   const call = (name: string, req: unknown) =>
-    new Promise<any>((resolve, reject) => client[name]!(req, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))));
+    new Promise<any>((resolve, reject) =>
+      client[name]!(req, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))),
+    );
 
   test("ProcessPayment", async () => {
     const res = await call("processPayment", create(ProcessPaymentRequestSchema, charge(crypto.randomUUID())));
@@ -237,7 +303,10 @@ describe("@grpc/grpc-js, a client that knows nothing of Connect", () => {
   });
 
   test("validation error arrives as INVALID_ARGUMENT naming the field", async () => {
-    const err = await call("processPayment", create(ProcessPaymentRequestSchema, { ...charge(crypto.randomUUID()), cardToken: "" })).catch((e) => e);
+    const err = await call(
+      "processPayment",
+      create(ProcessPaymentRequestSchema, { ...charge(crypto.randomUUID()), cardToken: "" }),
+    ).catch((e) => e);
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain("card_token");
   });
@@ -249,9 +318,15 @@ describe("@grpc/grpc-js, a client that knows nothing of Connect", () => {
   });
 
   test("grpc.health.v1.Health/Check, overall and per service", async () => {
-    expect((await call("check", create(HealthCheckRequestSchema, {}))).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    expect((await call("check", create(HealthCheckRequestSchema, { service: "shop.payment.v1.PaymentService" }))).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    const err = await call("check", create(HealthCheckRequestSchema, { service: "shop.nothing.v1.Nope" })).catch((e) => e);
+    expect((await call("check", create(HealthCheckRequestSchema, {}))).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
+    expect(
+      (await call("check", create(HealthCheckRequestSchema, { service: "shop.payment.v1.PaymentService" }))).status,
+    ).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    const err = await call("check", create(HealthCheckRequestSchema, { service: "shop.nothing.v1.Nope" })).catch(
+      (e) => e,
+    );
     expect(err.code).toBe(grpc.status.NOT_FOUND);
   });
 });
@@ -262,9 +337,11 @@ describe("probes", () => {
     expect(healthz.status).toBe(200);
     const readyz = await fetch(`${payment.http}/readyz`);
     expect(readyz.status).toBe(200);
-    expect(await readyz.json() as any).toMatchObject({ status: "ready", checks: { nats: "ok" } });
+    expect((await readyz.json()) as any).toMatchObject({ status: "ready", checks: { nats: "ok" } });
     const metrics = await (await fetch(`${payment.http}/metrics`)).text();
     expect(metrics).toContain("rpc_server_duration_seconds_bucket");
-    expect(metrics).toMatch(/rpc_server_duration_seconds_count\{[^}]*method="shop.payment.v1.PaymentService\/ProcessPayment"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /rpc_server_duration_seconds_count\{[^}]*method="shop.payment.v1.PaymentService\/ProcessPayment"[^}]*\} [1-9]/,
+    );
   });
 });

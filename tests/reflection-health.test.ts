@@ -30,13 +30,22 @@ async function bufCurl(...args: string[]) {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
 for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
   test(`buf curl lists every method through ${reflectProtocol} reflection`, async () => {
-    const { stdout, stderr, code } = await bufCurl("--reflect-protocol", reflectProtocol, "--list-methods", payment.grpc!);
+    const { stdout, stderr, code } = await bufCurl(
+      "--reflect-protocol",
+      reflectProtocol,
+      "--list-methods",
+      payment.grpc!,
+    );
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const methods = stdout.trim().split("\n").sort();
@@ -56,14 +65,30 @@ for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
 }
 
 test("buf curl calls a method using only the schema it got from reflection", async () => {
-  const body = JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "500", currency: "GBP" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() });
-  const { stdout, stderr, code } = await bufCurl("-d", body, `${payment.grpc}/shop.payment.v1.PaymentService/ProcessPayment`);
+  const body = JSON.stringify({
+    orderId: crypto.randomUUID(),
+    amount: { amountMinor: "500", currency: "GBP" },
+    cardToken: "tok_success",
+    idempotencyKey: crypto.randomUUID(),
+  });
+  const { stdout, stderr, code } = await bufCurl(
+    "-d",
+    body,
+    `${payment.grpc}/shop.payment.v1.PaymentService/ProcessPayment`,
+  );
   expect(stderr).toBe("");
   expect(code).toBe(0);
   const reply = JSON.parse(stdout);
-  expect(reply.payment).toMatchObject({ status: "PAYMENT_STATUS_CAPTURED", amount: { amountMinor: "500", currency: "GBP" } });
+  expect(reply.payment).toMatchObject({
+    status: "PAYMENT_STATUS_CAPTURED",
+    amount: { amountMinor: "500", currency: "GBP" },
+  });
 
-  const notFound = await bufCurl("-d", '{"paymentId":"nope"}', `${payment.grpc}/shop.payment.v1.PaymentService/GetPaymentStatus`);
+  const notFound = await bufCurl(
+    "-d",
+    '{"paymentId":"nope"}',
+    `${payment.grpc}/shop.payment.v1.PaymentService/GetPaymentStatus`,
+  );
   expect(notFound.code).not.toBe(0);
   expect(notFound.stderr).toContain("not_found");
 });

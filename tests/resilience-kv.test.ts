@@ -23,7 +23,10 @@ let customerId: string;
 
 /** No retries, so one confirm is one payment call; a long window and a long open period keep the test deterministic. */
 const paymentPolicy = (failureRateThreshold: number) =>
-  JSON.stringify({ retry: { maxRetries: 0 }, breaker: { failureRateThreshold, minimumCalls: 4, windowMs: 60_000, halfOpenAfterMs: 60_000 } });
+  JSON.stringify({
+    retry: { maxRetries: 0 },
+    breaker: { failureRateThreshold, minimumCalls: 4, windowMs: 60_000, halfOpenAfterMs: 60_000 },
+  });
 
 async function start(name: string, env: Record<string, string> = {}) {
   const p = await startServiceProcess(name, { env: { ...db.env(name), PLATFORM_NAMESPACE: namespace, ...env } });
@@ -41,15 +44,28 @@ async function orderMetric(name: string, labels: Record<string, string>): Promis
 }
 
 async function policiesCli(args: string[]) {
-  const proc = Bun.spawn(["bun", "cli/policies.ts", ...args], { cwd: `${import.meta.dir}/..`, env: { ...process.env, RESILIENCE_POLICY_BUCKET: bucket }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", "cli/policies.ts", ...args], {
+    cwd: `${import.meta.dir}/..`,
+    env: { ...process.env, RESILIENCE_POLICY_BUCKET: bucket },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(killer);
   return { stdout, stderr, code };
 }
 
 async function confirmWith(cardToken: string) {
-  const { order: created } = await orders.createOrder({ customerId, currency: "EUR", items: [{ productId: "sku-kv", quantity: 1 }] });
+  const { order: created } = await orders.createOrder({
+    customerId,
+    currency: "EUR",
+    items: [{ productId: "sku-kv", quantity: 1 }],
+  });
   await orders.confirmOrder({ orderId: created!.id, cardToken }).catch(() => {});
 }
 
@@ -67,7 +83,10 @@ beforeAll(async () => {
     body: JSON.stringify({ email: `kv-${crypto.randomUUID()}@example.com`, name: "KV Tester" }),
   });
   customerId = ((await res.json()) as { id: string }).id;
-  await createClient(InventoryService, createConnectTransport({ baseUrl: inventory!.http, httpVersion: "1.1" })).upsertProduct({
+  await createClient(
+    InventoryService,
+    createConnectTransport({ baseUrl: inventory!.http, httpVersion: "1.1" }),
+  ).upsertProduct({
     product: { id: "sku-kv", name: "KV mug", price: { amountMinor: 900n, currency: "EUR" }, stock: 1000 },
   });
 });
@@ -80,11 +99,14 @@ afterAll(async () => {
 });
 
 test("a lower breaker threshold put in KV opens the breaker of a running order service on traffic that did not open it before", async () => {
-  expect(order.logs.some((l) => l.msg === "policy settings loaded; watching for changes" && l.bucket === bucket)).toBe(true);
+  expect(order.logs.some((l) => l.msg === "policy settings loaded; watching for changes" && l.bucket === bucket)).toBe(
+    true,
+  );
   const attempts = () => orderMetric("rpc_client_attempts_total", { target: "payment" });
 
   // Half the payment calls fail (the provider's transient error): under a 90% threshold the breaker stays closed.
-  for (const token of ["tok_success", "tok_transient", "tok_success", "tok_transient", "tok_success", "tok_transient"]) await confirmWith(token);
+  for (const token of ["tok_success", "tok_transient", "tok_success", "tok_transient", "tok_success", "tok_transient"])
+    await confirmWith(token);
   expect(await orderMetric("rpc_client_attempts_total", { target: "payment", outcome: "ok" })).toBe(3);
   expect(await orderMetric("rpc_client_attempts_total", { target: "payment", outcome: "Unavailable" })).toBe(3);
   expect(await orderMetric("rpc_client_breaker_state", { target: "payment" })).toBe(0);
@@ -97,11 +119,23 @@ test("a lower breaker threshold put in KV opens the breaker of a running order s
   const set = await policiesCli(["set", "payment", paymentPolicy(0.2)]);
   expect(set.code).toBe(0);
   const revision = Number(/\(revision (\d+)\)/.exec(set.stdout)?.[1]);
-  expect(JSON.parse((await policiesCli(["get", "payment"])).stdout).breaker).toEqual({ failureRateThreshold: 0.2, minimumCalls: 4, windowMs: 60_000, halfOpenAfterMs: 60_000, halfOpenCalls: 1 });
-  await waitFor(() => order.logs.some((l) => l.msg === "policy settings applied" && l.target === "payment" && l.revision === revision), { what: "the order service to apply the new threshold" });
+  expect(JSON.parse((await policiesCli(["get", "payment"])).stdout).breaker).toEqual({
+    failureRateThreshold: 0.2,
+    minimumCalls: 4,
+    windowMs: 60_000,
+    halfOpenAfterMs: 60_000,
+    halfOpenCalls: 1,
+  });
+  await waitFor(
+    () =>
+      order.logs.some((l) => l.msg === "policy settings applied" && l.target === "payment" && l.revision === revision),
+    { what: "the order service to apply the new threshold" },
+  );
 
   await confirmWith("tok_transient");
-  await waitFor(() => order.logs.some((l) => l.msg === "circuit breaker for payment opened: calls fail fast"), { what: "the breaker-opened log line" });
+  await waitFor(() => order.logs.some((l) => l.msg === "circuit breaker for payment opened: calls fail fast"), {
+    what: "the breaker-opened log line",
+  });
   expect(await orderMetric("rpc_client_breaker_state", { target: "payment" })).toBe(1);
   const sent = await attempts();
   expect(sent).toBe(7);
@@ -113,7 +147,11 @@ test("a lower breaker threshold put in KV opens the breaker of a running order s
 
   // A value that does not parse is refused with its reasons, and the settings in force stay.
   await kv.put("payment", '{"breaker":{"failureRateThreshold":2}}');
-  await waitFor(() => order.logs.some((l) => l.msg === "policy settings rejected; the previous ones stay"), { what: "the bad value to be refused" });
+  await waitFor(() => order.logs.some((l) => l.msg === "policy settings rejected; the previous ones stay"), {
+    what: "the bad value to be refused",
+  });
   const refused = order.logs.find((l) => l.msg === "policy settings rejected; the previous ones stay")!;
-  expect(refused.problems).toEqual(["breaker.failureRateThreshold must be a number between 0 and 1 (exclusive), got 2"]);
+  expect(refused.problems).toEqual([
+    "breaker.failureRateThreshold must be a number between 0 and 1 (exclusive), got 2",
+  ]);
 });

@@ -26,10 +26,17 @@ let slow: ServiceProcess;
 const open: ServiceClients[] = [];
 
 const startPayment = (env: Record<string, string> = {}) =>
-  startServiceProcess("payment", { env: { ...db.env("payment"), PLATFORM_NAMESPACE: namespace, LOG_LEVEL: "debug", ...env } });
+  startServiceProcess("payment", {
+    env: { ...db.env("payment"), PLATFORM_NAMESPACE: namespace, LOG_LEVEL: "debug", ...env },
+  });
 
 function clientsWith(payment: PolicyOverrides, registry = new Registry()) {
-  const clients = createServiceClients(nc, { namespace, log: createLogger("resilience-test", "silent"), registry, policies: staticPolicies({ payment }) });
+  const clients = createServiceClients(nc, {
+    namespace,
+    log: createLogger("resilience-test", "silent"),
+    registry,
+    policies: staticPolicies({ payment }),
+  });
   open.push(clients);
   return { clients, registry, payments: clients.connect(PaymentService) };
 }
@@ -37,7 +44,9 @@ function clientsWith(payment: PolicyOverrides, registry = new Registry()) {
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
-  return (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((n, v) => n + v.value, 0);
+  return (await metric.get()).values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((n, v) => n + v.value, 0);
 }
 
 const charge = (token: string, { withAmount = true } = {}) => ({
@@ -47,13 +56,20 @@ const charge = (token: string, { withAmount = true } = {}) => ({
   idempotencyKey: crypto.randomUUID(),
 });
 
-const errorOf = async (p: Promise<unknown>) => p.then(() => new Error("expected a failure"), (e) => e);
+const errorOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => new Error("expected a failure"),
+    (e) => e,
+  );
 
 beforeAll(async () => {
   db = testSchemas();
   nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
   const first = await startPayment();
-  const [second, slowOne] = await Promise.all([startPayment(), startPayment({ PAYMENT_INJECT_LATENCY_MS: String(SLOW_MS) })]);
+  const [second, slowOne] = await Promise.all([
+    startPayment(),
+    startPayment({ PAYMENT_INJECT_LATENCY_MS: String(SLOW_MS) }),
+  ]);
   healthy = [first, second!];
   slow = slowOne!;
 });
@@ -68,40 +84,64 @@ afterAll(async () => {
 describe("a slow instance", () => {
   /** 60 charges, 6 at a time, against two healthy instances and one that takes SLOW_MS per charge. */
   async function stream(loadBalancing: "p2c" | "round-robin") {
-    const { registry, payments } = clientsWith({ loadBalancing, attemptTimeoutMs: ATTEMPT_MS, retry: { maxRetries: 5, initialDelayMs: 20, maxDelayMs: 100 } });
+    const { registry, payments } = clientsWith({
+      loadBalancing,
+      attemptTimeoutMs: ATTEMPT_MS,
+      retry: { maxRetries: 5, initialDelayMs: 20, maxDelayMs: 100 },
+    });
     const results: (PaymentStatus | Error)[] = [];
     const queue = Array.from({ length: 60 }, () => charge("tok_success"));
     await Promise.all(
       Array.from({ length: 6 }, async () => {
         for (let req = queue.pop(); req; req = queue.pop()) {
-          results.push(await payments.processPayment(req, { timeoutMs: 10_000 }).then((r) => r.payment!.status, (e) => e));
+          results.push(
+            await payments.processPayment(req, { timeoutMs: 10_000 }).then(
+              (r) => r.payment!.status,
+              (e) => e,
+            ),
+          );
         }
       }),
     );
     const all = await counter(registry, "rpc_client_attempts_total");
     const toSlow = await counter(registry, "rpc_client_attempts_total", { instance: slow.id });
-    return { results, slowShare: toSlow / all, timeouts: await counter(registry, "rpc_client_timeouts_total"), slowAttempts: toSlow };
+    return {
+      results,
+      slowShare: toSlow / all,
+      timeouts: await counter(registry, "rpc_client_timeouts_total"),
+      slowAttempts: toSlow,
+    };
   }
 
   test("attempts on the slow instance time out, the deadline reaches the callee, and every charge still succeeds elsewhere", async () => {
-    const abandonedBefore = slow.logs.filter((l) => l.msg === "charge abandoned during injected latency: the caller gave up").length;
+    const abandonedBefore = slow.logs.filter(
+      (l) => l.msg === "charge abandoned during injected latency: the caller gave up",
+    ).length;
     const { results, timeouts, slowAttempts } = await stream("round-robin");
     expect(results.filter((r) => r !== PaymentStatus.CAPTURED)).toEqual([]);
     expect(slowAttempts).toBeGreaterThan(0);
     expect(timeouts).toBeGreaterThanOrEqual(slowAttempts);
     // The callee saw the deadline arrive (Connect-Timeout-Ms, read by the kit's interceptor) and its
     // handler's signal abort when the caller gave up, long before its SLOW_MS were over.
-    const abandoned = await waitFor(() => slow.logs.filter((l) => l.msg === "charge abandoned during injected latency: the caller gave up").slice(abandonedBefore), {
-      what: "the slow instance to log an abandoned charge",
-      timeoutMs: 5000,
-    }).then((lines) => (lines.length ? lines : Promise.reject(new Error("no abandoned charge logged"))));
+    const abandoned = await waitFor(
+      () =>
+        slow.logs
+          .filter((l) => l.msg === "charge abandoned during injected latency: the caller gave up")
+          .slice(abandonedBefore),
+      {
+        what: "the slow instance to log an abandoned charge",
+        timeoutMs: 5000,
+      },
+    ).then((lines) => (lines.length ? lines : Promise.reject(new Error("no abandoned charge logged"))));
     for (const line of abandoned) {
       expect(line.callerWaitsMs as number).toBeGreaterThan(0);
       expect(line.callerWaitsMs as number).toBeLessThanOrEqual(ATTEMPT_MS);
       expect(["DeadlineExceeded", "AbortError"]).toContain(line.reason as string);
     }
     const metrics = await (await fetch(`${slow.http}/metrics`)).text();
-    expect(Number(/payment_provider_charges_total\{outcome="abandoned"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(abandoned.length);
+    expect(
+      Number(/payment_provider_charges_total\{outcome="abandoned"[^}]*\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(abandoned.length);
   });
 
   test("the timeout header alone stops the callee: connect-es aborts the handler's signal at the deadline", async () => {
@@ -111,14 +151,23 @@ describe("a slow instance", () => {
     const res = await fetch(`${slow.http}/shop.payment.v1.PaymentService/ProcessPayment`, {
       method: "POST",
       headers: { "content-type": "application/json", "connect-timeout-ms": "300" },
-      body: JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "100", currency: "EUR" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() }),
+      body: JSON.stringify({
+        orderId: crypto.randomUUID(),
+        amount: { amountMinor: "100", currency: "EUR" },
+        cardToken: "tok_success",
+        idempotencyKey: crypto.randomUUID(),
+      }),
     });
     const ms = performance.now() - t0;
     expect(res.status).toBe(504);
     expect(((await res.json()) as { code: string }).code).toBe("deadline_exceeded");
     expect(ms).toBeGreaterThanOrEqual(290);
     expect(ms).toBeLessThan(SLOW_MS / 2);
-    const line = await waitFor(() => slow.logs.slice(before).find((l) => l.msg === "charge abandoned during injected latency: the caller gave up"), { what: "the abandoned charge" });
+    const line = await waitFor(
+      () =>
+        slow.logs.slice(before).find((l) => l.msg === "charge abandoned during injected latency: the caller gave up"),
+      { what: "the abandoned charge" },
+    );
     expect(line).toMatchObject({ reason: "DeadlineExceeded", injectedLatencyMs: SLOW_MS });
     expect(line!.callerWaitsMs as number).toBeLessThanOrEqual(300);
   });
@@ -144,21 +193,35 @@ test("the deadline travels two hops: a service called with 700 ms left gives its
       ports: { http: 0 },
       build: ({ clients }) => {
         const payment = clients.connect(PaymentService);
-        return { rpc: (router) => router.service(PaymentService, { processPayment: (req) => payment.processPayment(req) }) };
+        return {
+          rpc: (router) => router.service(PaymentService, { processPayment: (req) => payment.processPayment(req) }),
+        };
       },
     },
-    { PLATFORM_NAMESPACE: namespace, RELAY_HTTP_PORT: "0", LOG_LEVEL: "silent", NATS_URL: process.env.NATS_URL, RESILIENCE_POLICY_BUCKET: `${namespace}_none` },
+    {
+      PLATFORM_NAMESPACE: namespace,
+      RELAY_HTTP_PORT: "0",
+      LOG_LEVEL: "silent",
+      NATS_URL: process.env.NATS_URL,
+      RESILIENCE_POLICY_BUCKET: `${namespace}_none`,
+    },
   );
   try {
     const before = slow.logs.length;
-    const cutShort = () => slow.logs.slice(before).find((l) => l.msg === "charge abandoned during injected latency: the caller gave up");
+    const cutShort = () =>
+      slow.logs.slice(before).find((l) => l.msg === "charge abandoned during injected latency: the caller gave up");
     // Like the header-only test: we send 700 ms and keep waiting, so how long the relay takes is its own doing.
     const viaRelay = async () => {
       const t0 = performance.now();
       const res = await fetch(`${relay.endpoints.http}/shop.payment.v1.PaymentService/ProcessPayment`, {
         method: "POST",
         headers: { "content-type": "application/json", "connect-timeout-ms": "700" },
-        body: JSON.stringify({ orderId: crypto.randomUUID(), amount: { amountMinor: "100", currency: "EUR" }, cardToken: "tok_success", idempotencyKey: crypto.randomUUID() }),
+        body: JSON.stringify({
+          orderId: crypto.randomUUID(),
+          amount: { amountMinor: "100", currency: "EUR" },
+          cardToken: "tok_success",
+          idempotencyKey: crypto.randomUUID(),
+        }),
       });
       await res.body?.cancel();
       return { status: res.status, ms: performance.now() - t0 };
@@ -180,7 +243,10 @@ test("the deadline travels two hops: a service called with 700 ms left gives its
 });
 
 describe("what is retried", () => {
-  const policy: PolicyOverrides = { retry: { maxRetries: 3, initialDelayMs: 100, maxDelayMs: 2000 }, attemptTimeoutMs: 5000 };
+  const policy: PolicyOverrides = {
+    retry: { maxRetries: 3, initialDelayMs: 100, maxDelayMs: 2000 },
+    attemptTimeoutMs: 5000,
+  };
   /** The callee-side log lines of one call (by request id), across the healthy instances. */
   const calleeLines = (requestId: string) =>
     healthy
@@ -202,7 +268,10 @@ describe("what is retried", () => {
   });
 
   test("InvalidArgument is passed on as it came, after one attempt, and is no breaker failure", async () => {
-    const { registry, payments, clients } = clientsWith({ ...policy, breaker: { minimumCalls: 2, failureRateThreshold: 0.1 } });
+    const { registry, payments, clients } = clientsWith({
+      ...policy,
+      breaker: { minimumCalls: 2, failureRateThreshold: 0.1 },
+    });
     for (let i = 0; i < 5; i++) {
       const err = await errorOf(payments.processPayment(charge("tok_success", { withAmount: false })));
       expect(err).toBeInstanceOf(ConnectError);
@@ -219,14 +288,24 @@ describe("what is retried", () => {
     const { registry, payments } = clientsWith({ ...policy, loadBalancing: "p2c" });
     const requestId = crypto.randomUUID();
     const started = Date.now();
-    const err = await errorOf(payments.processPayment(charge("tok_transient"), { headers: { "x-request-id": requestId } }));
+    const err = await errorOf(
+      payments.processPayment(charge("tok_transient"), { headers: { "x-request-id": requestId } }),
+    );
     expect(err).toBeInstanceOf(ServiceUnavailableError);
-    expect(err).toMatchObject({ service: "payment", reason: "retries-exhausted", attempts: 4, code: Code.Unavailable, outcomeUnknown: false });
+    expect(err).toMatchObject({
+      service: "payment",
+      reason: "retries-exhausted",
+      attempts: 4,
+      code: Code.Unavailable,
+      outcomeUnknown: false,
+    });
     expect((err as ServiceUnavailableError).rawMessage).toContain("provider temporarily unavailable");
     expect(await counter(registry, "rpc_client_retries_total")).toBe(3);
 
     // The four attempts as the callees saw them.
-    const lines = await waitFor(() => (calleeLines(requestId).length >= 4 ? calleeLines(requestId) : undefined), { what: "the callee's log lines of all four attempts" });
+    const lines = await waitFor(() => (calleeLines(requestId).length >= 4 ? calleeLines(requestId) : undefined), {
+      what: "the callee's log lines of all four attempts",
+    });
     expect(lines!.map((l) => l.code)).toEqual(["Unavailable", "Unavailable", "Unavailable", "Unavailable"]);
     const at = lines!.map((l) => Date.parse(l.time as string));
     // Decorrelated jitter: the waits are random, but their sum after n retries is 0.714 * initial *
@@ -251,7 +330,13 @@ describe("every payment instance gone", () => {
       fallback: {
         processPayment: (req, err) => {
           fallbackReasons.push(err.reason);
-          return { payment: { orderId: req.orderId, status: PaymentStatus.UNSPECIFIED, declineReason: `deferred: ${err.reason}` } };
+          return {
+            payment: {
+              orderId: req.orderId,
+              status: PaymentStatus.UNSPECIFIED,
+              declineReason: `deferred: ${err.reason}`,
+            },
+          };
         },
       },
     });
@@ -291,7 +376,11 @@ describe("every payment instance gone", () => {
     // Back: once halfOpenAfterMs passed, one probe goes through, succeeds, and the breaker closes.
     const back = await startPayment();
     healthy = [back];
-    const answer = await waitFor(() => payments.processPayment(charge("tok_success")).catch(() => undefined), { timeoutMs: 10_000, intervalMs: 100, what: "a charge to succeed again" });
+    const answer = await waitFor(() => payments.processPayment(charge("tok_success")).catch(() => undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: "a charge to succeed again",
+    });
     const payment = answer!.payment;
     expect(payment?.status).toBe(PaymentStatus.CAPTURED);
     expect(clients.caller.target("payment").policy.state).toBe("closed");

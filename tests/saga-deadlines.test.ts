@@ -12,21 +12,37 @@ import { breachesIn } from "./support/invariants";
 
 const namespace = `budget${crypto.randomUUID().slice(0, 8)}`;
 const db = testSchemas();
-const secrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
+const secrets = {
+  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
+};
 const procs: ServiceProcess[] = [];
 let streams: TestEventStreams;
 let gateway: string;
 let hurried: string;
 
 const start = async (name: string, env: Record<string, string> = {}) => {
-  const p = await startServiceProcess(name, { env: { ...(name === "gateway" ? secrets : db.env(name)), ...streams.env, PLATFORM_NAMESPACE: namespace, CONSUMER_BACKOFF_MS: "200,400", ...env } });
+  const p = await startServiceProcess(name, {
+    env: {
+      ...(name === "gateway" ? secrets : db.env(name)),
+      ...streams.env,
+      PLATFORM_NAMESPACE: namespace,
+      CONSUMER_BACKOFF_MS: "200,400",
+      ...env,
+    },
+  });
   procs.push(p);
   return p;
 };
 
 beforeAll(async () => {
   streams = await testEventStreams();
-  await Promise.all([start("customer"), start("inventory"), start("payment", { PAYMENT_INJECT_LATENCY_MS: "6000" }), start("order")]);
+  await Promise.all([
+    start("customer"),
+    start("inventory"),
+    start("payment", { PAYMENT_INJECT_LATENCY_MS: "6000" }),
+    start("order"),
+  ]);
   gateway = (await start("gateway")).http;
   hurried = (await start("gateway", { GATEWAY_UPSTREAM_TIMEOUT_MS: "3000" })).http;
   const res = await fetch(`${gateway}/v1/products/sku-mug`, {
@@ -44,14 +60,25 @@ afterAll(async () => {
 });
 
 async function call(base: string, method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
 async function placed(base: string) {
-  const signUp = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `b-${crypto.randomUUID()}@example.com`, name: "Budget" }) });
+  const signUp = await fetch(`${base}/v1/customers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: `b-${crypto.randomUUID()}@example.com`, name: "Budget" }),
+  });
   const { token } = (await signUp.json()) as { token: string };
-  const { body } = await call(base, "POST", "/v1/orders", token, { items: [{ productId: "sku-mug", quantity: 1 }], currency: "EUR" });
+  const { body } = await call(base, "POST", "/v1/orders", token, {
+    items: [{ productId: "sku-mug", quantity: 1 }],
+    currency: "EUR",
+  });
   return { token, id: body.order.id as string };
 }
 
@@ -92,11 +119,23 @@ test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not co
   const res = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(res.body.order.status).toBe("ORDER_STATUS_PAYMENT_PENDING");
   const forgedPayment = crypto.randomUUID();
-  await publishEvent(streams.js, streams.names, PaymentProcessed, { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } }, { source: "/shop/payment", entityId: forgedPayment });
-  const letter = await waitFor(async () => (await streams.deadLetters.list()).find((l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment)), {
-    timeoutMs: 15_000,
-    what: "the forged outcome's dead letter",
-  });
+  await publishEvent(
+    streams.js,
+    streams.names,
+    PaymentProcessed,
+    { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } },
+    { source: "/shop/payment", entityId: forgedPayment },
+  );
+  const letter = await waitFor(
+    async () =>
+      (await streams.deadLetters.list()).find(
+        (l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment),
+      ),
+    {
+      timeoutMs: 15_000,
+      what: "the forged outcome's dead letter",
+    },
+  );
   expect(letter.reason).toContain("payment knows no such payment");
   expect(letter.deliveries).toBe(1);
   // The real charge still finishes the order, with the real payment.

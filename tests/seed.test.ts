@@ -14,7 +14,12 @@ const running: ServiceProcess[] = [];
 
 beforeAll(async () => {
   const env = (service: string) => ({ ...schemas.env(service), PLATFORM_NAMESPACE: namespace });
-  running.push(...(await Promise.all([startServiceProcess("customer", { env: env("customer") }), startServiceProcess("inventory", { env: env("inventory") })])));
+  running.push(
+    ...(await Promise.all([
+      startServiceProcess("customer", { env: env("customer") }),
+      startServiceProcess("inventory", { env: env("inventory") }),
+    ])),
+  );
 });
 afterAll(async () => {
   const codes = await Promise.all(running.map((s) => s.stop()));
@@ -23,21 +28,37 @@ afterAll(async () => {
 });
 
 async function runSeed(ns = namespace) {
-  const proc = Bun.spawn(["bun", join(ROOT, "cli/seed.ts")], { cwd: ROOT, env: { ...process.env, PLATFORM_NAMESPACE: ns }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", join(ROOT, "cli/seed.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, PLATFORM_NAMESPACE: ns },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const killer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(killer);
   return { stdout, stderr, code };
 }
 
-const customerRows = () => schemas.sql.unsafe(`select id, email, name from "${schemas.schema("customer")}".customers order by email`);
+const customerRows = () =>
+  schemas.sql.unsafe(`select id, email, name from "${schemas.schema("customer")}".customers order by email`);
 const productRows = async () => [
-  ...(await schemas.sql.unsafe<Record<string, unknown>[]>(`select id, name, price_minor::text as price_minor, currency, stock from "${schemas.schema("inventory")}".products order by id`)),
+  ...(await schemas.sql.unsafe<Record<string, unknown>[]>(
+    `select id, name, price_minor::text as price_minor, currency, stock from "${schemas.schema("inventory")}".products order by id`,
+  )),
 ];
 const expectedProducts = (stockOf: (id: string) => number = (id) => DEMO_PRODUCTS.find((p) => p.id === id)!.stock) =>
-  DEMO_PRODUCTS.map((p) => ({ id: p.id, name: p.name, price_minor: String(p.priceMinor), currency: "EUR", stock: stockOf(p.id) })).sort((a, b) =>
-    a.id.localeCompare(b.id),
-  );
+  DEMO_PRODUCTS.map((p) => ({
+    id: p.id,
+    name: p.name,
+    price_minor: String(p.priceMinor),
+    currency: "EUR",
+    stock: stockOf(p.id),
+  })).sort((a, b) => a.id.localeCompare(b.id));
 
 test("with the services not running in its namespace, the seed exits 1 with one line naming them", async () => {
   const { stdout, stderr, code } = await runSeed(`${namespace}x`);
@@ -80,7 +101,9 @@ test("a second run creates nothing, says so, and leaves stock the shop changed s
   const customers = await customerRows();
   expect(Object.fromEntries(customers.map((r) => [r.email as string, r.id as string] as const))).toEqual(firstIds);
   for (const r of customers) expect(stdout).toContain(`found    ${r.id}`);
-  expect(await productRows()).toEqual(expectedProducts((id) => (id === "sku-mug" ? 7 : DEMO_PRODUCTS.find((p) => p.id === id)!.stock)));
+  expect(await productRows()).toEqual(
+    expectedProducts((id) => (id === "sku-mug" ? 7 : DEMO_PRODUCTS.find((p) => p.id === id)!.stock)),
+  );
 });
 
 test("once inventory has stopped, the seed names it as not running and exits 1", async () => {

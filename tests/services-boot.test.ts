@@ -18,12 +18,22 @@ const db = testSchemas();
 const WITH_DATABASE = new Set(["order", "payment", "inventory", "customer", "notification", "marketing"]);
 const namespace = `boot${crypto.randomUUID().slice(0, 8)}`;
 // The gateway's required secrets, fresh per run.
-const gatewaySecrets = { GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`, GATEWAY_ADMIN_API_KEY: crypto.randomUUID() };
+const gatewaySecrets = {
+  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
+};
 
 beforeAll(async () => {
   const started = await Promise.allSettled(
     NAMES.map((name) =>
-      startServiceProcess(name, { env: { MAILBOX_DIR: mailbox, PLATFORM_NAMESPACE: namespace, ...(WITH_DATABASE.has(name) ? db.env(name) : {}), ...gatewaySecrets } }),
+      startServiceProcess(name, {
+        env: {
+          MAILBOX_DIR: mailbox,
+          PLATFORM_NAMESPACE: namespace,
+          ...(WITH_DATABASE.has(name) ? db.env(name) : {}),
+          ...gatewaySecrets,
+        },
+      }),
     ),
   );
   for (const s of started) if (s.status === "fulfilled") running.set(s.value.name, s.value);
@@ -46,15 +56,17 @@ describe("each service", () => {
       expect((await fetch(`${probes}/healthz`)).status).toBe(200);
       const ready = await fetch(`${probes}/readyz`);
       expect(ready.status).toBe(200);
-      expect((await ready.json() as any).checks.nats).toBe("ok");
+      expect(((await ready.json()) as any).checks.nats).toBe("ok");
     });
   }
 });
 
 test("the gateway lists every running instance from NATS, with its URLs", async () => {
-  const res = await fetch(`${svc("gateway").http}/v1/services`, { headers: { "x-api-key": gatewaySecrets.GATEWAY_ADMIN_API_KEY } });
+  const res = await fetch(`${svc("gateway").http}/v1/services`, {
+    headers: { "x-api-key": gatewaySecrets.GATEWAY_ADMIN_API_KEY },
+  });
   expect(res.status).toBe(200);
-  const { instances } = (await res.json() as any) as { instances: { id: string; http: string; grpc?: string }[] };
+  const { instances } = (await res.json()) as any as { instances: { id: string; http: string; grpc?: string }[] };
   for (const s of running.values()) {
     expect(instances.find((i) => i.id === s.id)).toMatchObject({ http: s.http, ...(s.grpc ? { grpc: s.grpc } : {}) });
   }
@@ -63,8 +75,13 @@ test("the gateway lists every running instance from NATS, with its URLs", async 
 test("inventory stores a product and reports availability, over gRPC and Connect", async () => {
   const id = `test-${crypto.randomUUID().slice(0, 8)}`;
   const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: svc("inventory").grpc! }));
-  await grpc.upsertProduct({ product: { id, name: "Test mug", price: { amountMinor: 1200n, currency: "EUR" }, stock: 7 } });
-  const connect = createClient(InventoryService, createConnectTransport({ baseUrl: svc("inventory").http, httpVersion: "1.1" }));
+  await grpc.upsertProduct({
+    product: { id, name: "Test mug", price: { amountMinor: 1200n, currency: "EUR" }, stock: 7 },
+  });
+  const connect = createClient(
+    InventoryService,
+    createConnectTransport({ baseUrl: svc("inventory").http, httpVersion: "1.1" }),
+  );
   const { items } = await connect.checkAvailability({ items: [{ productId: id, quantity: 3 }] });
   expect(items[0]).toMatchObject({ productId: id, available: 7, sufficient: true });
 });
@@ -78,20 +95,37 @@ test("order lists a customer's orders", async () => {
 test("customer registers and fetches a customer over REST, and refuses bad input", async () => {
   const base = svc("customer").http;
   const email = `ada-${crypto.randomUUID()}@example.com`;
-  const created = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "Ada" }) });
+  const created = await fetch(`${base}/v1/customers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, name: "Ada" }),
+  });
   expect(created.status).toBe(201);
-  const customer = await created.json() as any;
-  expect(await (await fetch(`${base}/v1/customers/${customer.id}`)).json() as any).toMatchObject({ email, name: "Ada" });
-  const dup = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "Ada" }) });
+  const customer = (await created.json()) as any;
+  expect((await (await fetch(`${base}/v1/customers/${customer.id}`)).json()) as any).toMatchObject({
+    email,
+    name: "Ada",
+  });
+  const dup = await fetch(`${base}/v1/customers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, name: "Ada" }),
+  });
   expect(dup.status).toBe(409);
-  const bad = await fetch(`${base}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+  const bad = await fetch(`${base}/v1/customers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{",
+  });
   expect(bad.status).toBe(400);
   expect((await fetch(`${base}/v1/customers/not-an-id`)).status).toBe(400);
 });
 
 test("notification lists its mailbox; marketing answers for an unknown customer", async () => {
-  expect(await (await fetch(`${svc("notification").http}/v1/notifications`)).json() as any).toMatchObject({ notifications: [] });
+  expect((await (await fetch(`${svc("notification").http}/v1/notifications`)).json()) as any).toMatchObject({
+    notifications: [],
+  });
   const profile = await fetch(`${svc("marketing").http}/v1/profiles/${crypto.randomUUID()}`);
   expect(profile.status).toBe(404);
-  expect((await profile.json() as any).error.code).toBe("not_found");
+  expect(((await profile.json()) as any).error.code).toBe("not_found");
 });

@@ -34,20 +34,36 @@ let ids: Record<string, KeyPairText>;
 const opened: NatsConnection[] = [];
 
 async function as(name: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(ids[name]!.seed)), inboxPrefix: name === "operator" ? undefined : inboxPrefixOf(name), reconnect: false });
+  const nc = await connect({
+    servers: nats.url,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(ids[name]!.seed)),
+    inboxPrefix: name === "operator" ? undefined : inboxPrefixOf(name),
+    reconnect: false,
+  });
   opened.push(nc);
   return nc;
 }
 
 /** Resolves with the error the server answered a denied operation with. */
-const refused = async (p: Promise<unknown>) => String(await p.then(() => "allowed", (e) => e));
+const refused = async (p: Promise<unknown>) =>
+  String(
+    await p.then(
+      () => "allowed",
+      (e) => e,
+    ),
+  );
 
 beforeAll(async () => {
   ids = platformIdentities();
-  nats = await startTestNatsServer({ config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }) });
+  nats = await startTestNatsServer({
+    config: platformAuthorizationConf(ids, { namespace, eventsPrefix: prefix, policyBucket }),
+  });
   // The operator lays out the streams and the policy bucket.
   const op = await as("operator");
-  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
+  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), {
+    streams: PLATFORM_STREAMS,
+    consumers: PLATFORM_CONSUMERS,
+  });
   await new Kvm(op).create(policyBucket);
 });
 
@@ -59,24 +75,48 @@ afterAll(async () => {
 test("no credentials, no connection; an unknown key neither", async () => {
   expect(await refused(connect({ servers: nats.url, reconnect: false }))).toMatch(/Authorization Violation/i);
   const stranger = platformIdentities().order!;
-  expect(await refused(connect({ servers: nats.url, reconnect: false, authenticator: nkeyAuthenticator(new TextEncoder().encode(stranger.seed)) }))).toMatch(/Authorization Violation/i);
+  expect(
+    await refused(
+      connect({
+        servers: nats.url,
+        reconnect: false,
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(stranger.seed)),
+      }),
+    ),
+  ).toMatch(/Authorization Violation/i);
 });
 
 describe("order's identity", () => {
   test("publishes its own events and the PaymentRequested command, never payment's outcomes", async () => {
     const js = jetstream(await as("order"));
-    expect((await js.publish(names.subject("orders.confirmed"), new Uint8Array([1]))).stream).toBe(names.stream("ORDERS"));
-    expect((await js.publish(names.subject("payments.requested"), new Uint8Array([1]))).stream).toBe(names.stream("PAYMENTS"));
-    expect(await refused(js.publish(names.subject("payments.processed"), new Uint8Array([1]), { timeout: 2000 }))).toMatch(/Permissions Violation|timeout/i);
+    expect((await js.publish(names.subject("orders.confirmed"), new Uint8Array([1]))).stream).toBe(
+      names.stream("ORDERS"),
+    );
+    expect((await js.publish(names.subject("payments.requested"), new Uint8Array([1]))).stream).toBe(
+      names.stream("PAYMENTS"),
+    );
+    expect(
+      await refused(js.publish(names.subject("payments.processed"), new Uint8Array([1]), { timeout: 2000 })),
+    ).toMatch(/Permissions Violation|timeout/i);
   });
 
   test("cannot register as payment, nor read payment's endpoints or replies", async () => {
-    const real = await new Svcm(await as("payment")).add({ name: "payment", version: "1.0.0", metadata: { namespace, http_url: "http://127.0.0.1:7777" } });
+    const real = await new Svcm(await as("payment")).add({
+      name: "payment",
+      version: "1.0.0",
+      metadata: { namespace, http_url: "http://127.0.0.1:7777" },
+    });
     const nc = await as("order");
-    const fake = await new Svcm(nc).add({ name: "payment", version: "6.6.6", metadata: { namespace, http_url: "http://127.0.0.1:6666" } });
+    const fake = await new Svcm(nc).add({
+      name: "payment",
+      version: "6.6.6",
+      metadata: { namespace, http_url: "http://127.0.0.1:6666" },
+    });
     await nc.flush();
     // Whoever looks payment up (order itself, from another connection) sees the real one only.
-    const lookup = await new Svcm(await as("order")).client({ strategy: "stall", stall: 200, maxWait: 1000 }).info("payment");
+    const lookup = await new Svcm(await as("order"))
+      .client({ strategy: "stall", stall: 200, maxWait: 1000 })
+      .info("payment");
     const seen: string[] = [];
     try {
       for await (const info of lookup) seen.push(info.id);
@@ -85,16 +125,32 @@ describe("order's identity", () => {
     expect(seen).toEqual([real.info().id]);
     const nc2 = await as("order");
     const sub = nc2.subscribe(`${namespace}.payment.>`);
-    expect(await refused((async () => { for await (const _ of sub) {} })())).toMatch(/Permissions Violation/i);
+    expect(
+      await refused(
+        (async () => {
+          for await (const _ of sub) {
+          }
+        })(),
+      ),
+    ).toMatch(/Permissions Violation/i);
     const nc3 = await as("order");
     const inbox = nc3.subscribe(`${inboxPrefixOf("payment")}.>`);
-    expect(await refused((async () => { for await (const _ of inbox) {} })())).toMatch(/Permissions Violation/i);
+    expect(
+      await refused(
+        (async () => {
+          for await (const _ of inbox) {
+          }
+        })(),
+      ),
+    ).toMatch(/Permissions Violation/i);
   });
 
   test("reads the policy bucket but cannot write it", async () => {
     const kv = await new Kvm(await as("order")).open(policyBucket);
     expect(await kv.get("payment")).toBeNull();
-    expect(await refused(kv.put("payment", '{"bulkhead":{"maxConcurrent":1,"maxQueued":0}}'))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(kv.put("payment", '{"bulkhead":{"maxConcurrent":1,"maxQueued":0}}'))).toMatch(
+      /Permissions Violation|timeout/i,
+    );
   });
 
   test("cannot delete, purge, change or create a stream", async () => {
@@ -102,9 +158,19 @@ describe("order's identity", () => {
     expect(await refused(jsm.streams.delete(names.stream("PAYMENTS")))).toMatch(/Permissions Violation|timeout/i);
     expect(await refused(jsm.streams.purge(names.stream("ORDERS")))).toMatch(/Permissions Violation|timeout/i);
     // Shrinking payment's stream to one message, or taking its subjects, would lose events as surely.
-    expect(await refused(jsm.streams.update(names.stream("PAYMENTS"), { max_msgs: 1 }))).toMatch(/Permissions Violation|timeout/i);
-    expect(await refused(jsm.streams.update(names.stream("ORDERS"), { subjects: [names.subject("orders.>"), names.subject("payments.>")] }))).toMatch(/Permissions Violation|timeout/i);
-    expect(await refused(jsm.streams.add({ name: names.stream("ORDERS2" as never), subjects: ["elsewhere.>"] }))).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.streams.update(names.stream("PAYMENTS"), { max_msgs: 1 }))).toMatch(
+      /Permissions Violation|timeout/i,
+    );
+    expect(
+      await refused(
+        jsm.streams.update(names.stream("ORDERS"), {
+          subjects: [names.subject("orders.>"), names.subject("payments.>")],
+        }),
+      ),
+    ).toMatch(/Permissions Violation|timeout/i);
+    expect(
+      await refused(jsm.streams.add({ name: names.stream("ORDERS2" as never), subjects: ["elsewhere.>"] })),
+    ).toMatch(/Permissions Violation|timeout/i);
     expect((await jsm.streams.info(names.stream("PAYMENTS"))).config.max_msgs).toBe(-1);
   });
 
@@ -112,19 +178,36 @@ describe("order's identity", () => {
     const jsm = await jetstreamManager(await as("order"));
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
-    const outcomes = await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, STREAM_MAX_AGE_HOURS: "1" }), log, PLATFORM_STREAMS);
-    expect(outcomes.find((o) => o.stream === names.stream("ORDERS"))).toMatchObject({ outcome: "differs", changed: ["max_age"] });
+    const outcomes = await ensureStreams(
+      jsm,
+      names,
+      eventsConfig({ EVENTS_PREFIX: prefix, STREAM_MAX_AGE_HOURS: "1" }),
+      log,
+      PLATFORM_STREAMS,
+    );
+    expect(outcomes.find((o) => o.stream === names.stream("ORDERS"))).toMatchObject({
+      outcome: "differs",
+      changed: ["max_age"],
+    });
     expect(lines.join("")).toContain("bun run cli streams");
     // A stream that is missing stops the service with the operator's command to run.
     const opJsm = await jetstreamManager(await as("operator"));
     await opJsm.streams.delete(names.advisories("ORDERS"));
     try {
-      expect(await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS))).toContain(`stream ${names.advisories("ORDERS")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
+      expect(
+        await refused(ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS)),
+      ).toContain(
+        `stream ${names.advisories("ORDERS")} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`,
+      );
     } finally {
       await ensureStreams(opJsm, names, eventsConfig({ EVENTS_PREFIX: prefix }), log, PLATFORM_STREAMS);
     }
     // Streams of another events prefix are not this identity's to read: said as such.
-    expect(await refused(ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log, PLATFORM_STREAMS))).toContain("EVENTS_PREFIX");
+    expect(
+      await refused(
+        ensureStreams(jsm, new EventNames("tother"), eventsConfig({ EVENTS_PREFIX: "tother" }), log, PLATFORM_STREAMS),
+      ),
+    ).toContain("EVENTS_PREFIX");
   });
 });
 
@@ -134,18 +217,45 @@ describe("consumers are the operator's", () => {
   test("a service cannot create or change a consumer, not even its own durable, nor any on the policy bucket", async () => {
     const jsm = await jetstreamManager(await as("order"));
     const watcher = (await as("operator")).subscribe(names.subject("inventory.stock_changed"));
-    const push = { durable_name: "order-payment-outcomes", deliver_subject: names.subject("inventory.stock_changed"), ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All };
+    const push = {
+      durable_name: "order-payment-outcomes",
+      deliver_subject: names.subject("inventory.stock_changed"),
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.All,
+    };
     const opJsm = await jetstreamManager(await as("operator"));
     await opJsm.consumers.delete(names.stream("PAYMENTS"), "order-payment-outcomes");
     try {
-      expect(await refused(jsm.consumers.add(names.stream("PAYMENTS"), push))).toMatch(/Permissions Violation|timeout/i);
+      expect(await refused(jsm.consumers.add(names.stream("PAYMENTS"), push))).toMatch(
+        /Permissions Violation|timeout/i,
+      );
     } finally {
-      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
+      await provisionEventStreams(
+        await as("operator"),
+        names,
+        eventsConfig({ EVENTS_PREFIX: prefix }),
+        pino({ level: "silent" }),
+        { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS },
+      );
     }
-    expect(await refused(jsm.consumers.update(names.stream("PAYMENTS"), "order-payment-outcomes", { max_deliver: 1 }))).toMatch(/Permissions Violation|timeout/i);
-    expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { name: "peek", deliver_subject: names.subject("inventory.stock_changed"), ack_policy: AckPolicy.None }))).toMatch(/Permissions Violation|timeout/i);
-    expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { ack_policy: AckPolicy.None }))).toMatch(/Permissions Violation|timeout/i);
-    expect((await opJsm.consumers.info(names.stream("PAYMENTS"), "order-payment-outcomes")).config.deliver_subject).toBeUndefined();
+    expect(
+      await refused(jsm.consumers.update(names.stream("PAYMENTS"), "order-payment-outcomes", { max_deliver: 1 })),
+    ).toMatch(/Permissions Violation|timeout/i);
+    expect(
+      await refused(
+        jsm.consumers.add(`KV_${policyBucket}`, {
+          name: "peek",
+          deliver_subject: names.subject("inventory.stock_changed"),
+          ack_policy: AckPolicy.None,
+        }),
+      ),
+    ).toMatch(/Permissions Violation|timeout/i);
+    expect(await refused(jsm.consumers.add(`KV_${policyBucket}`, { ack_policy: AckPolicy.None }))).toMatch(
+      /Permissions Violation|timeout/i,
+    );
+    expect(
+      (await opJsm.consumers.info(names.stream("PAYMENTS"), "order-payment-outcomes")).config.deliver_subject,
+    ).toBeUndefined();
     expect(watcher.getProcessed()).toBe(0);
   });
 
@@ -156,10 +266,14 @@ describe("consumers are the operator's", () => {
     const [m] = await Array.fromAsync(await own.fetch({ max_messages: 1, expires: 2000 }));
     expect(m?.info.stream).toBe(names.stream("PAYMENTS"));
     m!.ack();
-    expect(await refused((async () => {
-      const theirs = await js.consumers.get(names.stream("PAYMENTS"), "payment-requests");
-      await Array.fromAsync(await theirs.fetch({ max_messages: 1, expires: 1000 }));
-    })())).toMatch(/Permissions Violation|timeout/i);
+    expect(
+      await refused(
+        (async () => {
+          const theirs = await js.consumers.get(names.stream("PAYMENTS"), "payment-requests");
+          await Array.fromAsync(await theirs.fetch({ max_messages: 1, expires: 1000 }));
+        })(),
+      ),
+    ).toMatch(/Permissions Violation|timeout/i);
   });
 
   test("a service starts on the durable the operator made, keeps its settings, and says what differs; a missing one stops it", async () => {
@@ -167,7 +281,11 @@ describe("consumers are the operator's", () => {
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
     const place = { stream: PAYMENTS, consumer: "order-payment-outcomes" } as const;
-    const mine = eventConsumerDurable(names, eventsConfig({ EVENTS_PREFIX: prefix, CONSUMER_ACK_WAIT_MS: "1000" }), place);
+    const mine = eventConsumerDurable(
+      names,
+      eventsConfig({ EVENTS_PREFIX: prefix, CONSUMER_ACK_WAIT_MS: "1000" }),
+      place,
+    );
     const outcome = await ensureConsumer(jsm, names.stream("PAYMENTS"), mine, log);
     expect(outcome).toMatchObject({ outcome: "differs", changed: ["ack_wait"] });
     // The ack wait it works with is the one the server holds (the operator's default), not its own.
@@ -180,7 +298,13 @@ describe("consumers are the operator's", () => {
         `consumer order-payment-outcomes on ${names.stream("PAYMENTS")} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`,
       );
     } finally {
-      await provisionEventStreams(await as("operator"), names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS });
+      await provisionEventStreams(
+        await as("operator"),
+        names,
+        eventsConfig({ EVENTS_PREFIX: prefix }),
+        pino({ level: "silent" }),
+        { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS },
+      );
     }
   });
 
@@ -189,9 +313,13 @@ describe("consumers are the operator's", () => {
     await source.ready;
     const kv = await new Kvm(await as("operator")).open(policyBucket);
     await kv.put("inventory", '{"retry":{"maxRetries":5}}');
-    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 5, { what: "order to follow the operator's put" });
+    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 5, {
+      what: "order to follow the operator's put",
+    });
     await kv.delete("inventory");
-    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 2, { what: "order to follow the operator's delete" });
+    await waitFor(() => source.settingsFor("inventory").retry.maxRetries === 2, {
+      what: "order to follow the operator's delete",
+    });
     await source.stop();
   });
 });
@@ -199,14 +327,24 @@ describe("consumers are the operator's", () => {
 test("a consuming service keeps the last errors of its own consumers only, and cannot empty the bucket", async () => {
   const kv = await new Kvm(await as("notification")).open(names.errorBucket);
   expect(await kv.put(`${names.stream("ORDERS")}.notification-order-emails.1`, "{}")).toBeGreaterThan(0);
-  expect(await refused(kv.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.1`, '{"error":"forged"}'))).toMatch(/Permissions Violation|timeout/i);
+  expect(await refused(kv.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.1`, '{"error":"forged"}'))).toMatch(
+    /Permissions Violation|timeout/i,
+  );
   // Order's entry, then a roll-up sent by notification on a key of its own: refused, order's entry stays.
   const orders = await new Kvm(await as("order")).open(names.errorBucket);
   await orders.put(`${names.stream("PAYMENTS")}.order-payment-outcomes.7`, '{"error":"real"}');
   const h = headers();
   h.set("Nats-Rollup", "all");
   const js = jetstream(await as("notification"));
-  expect(await refused(js.publish(`$KV.${names.errorBucket}.${names.stream("ORDERS")}.notification-order-emails.2`, new Uint8Array([1]), { headers: h }))).toMatch(/rollup/i);
+  expect(
+    await refused(
+      js.publish(
+        `$KV.${names.errorBucket}.${names.stream("ORDERS")}.notification-order-emails.2`,
+        new Uint8Array([1]),
+        { headers: h },
+      ),
+    ),
+  ).toMatch(/rollup/i);
   expect((await orders.get(`${names.stream("PAYMENTS")}.order-payment-outcomes.7`))?.string()).toBe('{"error":"real"}');
 });
 
@@ -216,14 +354,33 @@ test("anyone may answer a listing of every service, but only a registration sign
     return { name, keyPair, seed: new TextEncoder().encode(ids[name]!.seed), publicKey: keyPair.getPublicKey() };
   };
   const endpoints = { http: "http://127.0.0.1:7001" };
-  const common = { version: "1.0.0", description: "", namespace, status: () => ({ ready: true }), rpcCounts: () => ({ requests: 0, errors: 0 }) };
-  const real = await registerService(await as("inventory"), { ...common, name: "inventory", endpoints, prove: (m) => registrationProof(identity("inventory"), m) });
+  const common = {
+    version: "1.0.0",
+    description: "",
+    namespace,
+    status: () => ({ ready: true }),
+    rpcCounts: () => ({ requests: 0, errors: 0 }),
+  };
+  const real = await registerService(await as("inventory"), {
+    ...common,
+    name: "inventory",
+    endpoints,
+    prove: (m) => registrationProof(identity("inventory"), m),
+  });
   // Order's identity answers the generic $SRV.INFO as "inventory", with a proof made with its own key
   // (it cannot subscribe to $SRV.INFO.inventory, so it answers by hand, as an attacker would).
   const nc = await as("order");
   const metadata = { namespace, http_url: "http://127.0.0.1:6666" };
   const fake = { id: "FAKEINVENTORY000000000" };
-  const info = { type: "io.nats.micro.v1.info_response", name: "inventory", id: fake.id, version: "6.6.6", description: "", metadata: { ...metadata, proof: registrationProof({ ...identity("order"), name: "inventory" }, metadata) }, endpoints: [] };
+  const info = {
+    type: "io.nats.micro.v1.info_response",
+    name: "inventory",
+    id: fake.id,
+    version: "6.6.6",
+    description: "",
+    metadata: { ...metadata, proof: registrationProof({ ...identity("order"), name: "inventory" }, metadata) },
+    endpoints: [],
+  };
   nc.subscribe("$SRV.INFO", { callback: (_, m) => void m.respond(JSON.stringify(info)) });
   await nc.flush();
   const roster = new Map(Object.entries(ids).map(([n, k]) => [n, k.publicKey]));
@@ -236,7 +393,11 @@ test("anyone may answer a listing of every service, but only a registration sign
 });
 
 test("a service looks up only the services it calls: the gateway never learns where payment is", async () => {
-  await new Svcm(await as("payment")).add({ name: "payment", version: "1.0.0", metadata: { namespace, http_url: "http://127.0.0.1:7777" } });
+  await new Svcm(await as("payment")).add({
+    name: "payment",
+    version: "1.0.0",
+    metadata: { namespace, http_url: "http://127.0.0.1:7777" },
+  });
   const gateway = await as("gateway");
   const lookup = await new Svcm(gateway).client({ strategy: "stall", stall: 200, maxWait: 1000 }).info("payment");
   const seen: string[] = [];
@@ -250,7 +411,9 @@ test("the operator may do what services may not: write a policy, publish an outc
   const op = await as("operator");
   const kv = await new Kvm(op).open(policyBucket);
   expect(await kv.put("payment", "{}")).toBeGreaterThan(0);
-  expect((await jetstream(op).publish(names.subject("payments.processed"), new Uint8Array([1]))).stream).toBe(names.stream("PAYMENTS"));
+  expect((await jetstream(op).publish(names.subject("payments.processed"), new Uint8Array([1]))).stream).toBe(
+    names.stream("PAYMENTS"),
+  );
   const jsm = await jetstreamManager(op);
   expect(await jsm.streams.purge(names.stream("ORDERS"))).toMatchObject({ success: true });
 });

@@ -50,7 +50,10 @@ export interface RunLoadOptions {
 }
 
 /** Runs `call` from `concurrency` loops for `durationMs` (after a warm-up), recording each call's latency. */
-export async function runLoad(call: (i: number) => Promise<unknown>, opts: RunLoadOptions): Promise<LoadResult & { samples: Samples }> {
+export async function runLoad(
+  call: (i: number) => Promise<unknown>,
+  opts: RunLoadOptions,
+): Promise<LoadResult & { samples: Samples }> {
   if (opts.warmupMs) await phase(call, opts.concurrency, opts.warmupMs, new Samples());
   const samples = new Samples();
   const r = await phase(call, opts.concurrency, opts.durationMs, samples);
@@ -93,7 +96,15 @@ export function combine(rounds: (LoadResult & { samples: Samples })[]): LoadResu
   const seconds = rounds.reduce((a, r) => a + r.seconds, 0);
   const errors = rounds.reduce((a, r) => a + r.errors, 0);
   const firstError = rounds.find((r) => r.firstError)?.firstError;
-  return { calls, errors, seconds: round(seconds, 2), rate: Math.round(calls / seconds), p50Ms: round(percentile(sorted, 50), 3), p99Ms: round(percentile(sorted, 99), 3), ...(firstError ? { firstError } : {}) };
+  return {
+    calls,
+    errors,
+    seconds: round(seconds, 2),
+    rate: Math.round(calls / seconds),
+    p50Ms: round(percentile(sorted, 50), 3),
+    p99Ms: round(percentile(sorted, 99), 3),
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 export const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -25,9 +25,25 @@ export interface BenchProcess {
 export async function spawnProcess(
   name: string,
   file: string,
-  { env = {}, isReady, timeoutMs = 30_000, args = [] }: { env?: Record<string, string>; isReady: (line: Record<string, unknown>) => boolean; timeoutMs?: number; args?: string[] },
+  {
+    env = {},
+    isReady,
+    timeoutMs = 30_000,
+    args = [],
+  }: {
+    env?: Record<string, string>;
+    isReady: (line: Record<string, unknown>) => boolean;
+    timeoutMs?: number;
+    args?: string[];
+  },
 ): Promise<BenchProcess> {
-  const proc = Bun.spawn(["bun", ...args, file], { cwd: ROOT, env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", ...args, file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   let output = "";
   let stderr = "";
   void (async () => {
@@ -62,7 +78,13 @@ export async function spawnProcess(
     proc.exited.then((code) => {
       throw new Error(`${name} exited with ${code} before it was ready:\n${stderr}${output}`);
     }),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${name} not ready within ${timeoutMs} ms:\n${stderr}${output}`)), timeoutMs))),
+    new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(
+          () => reject(new Error(`${name} not ready within ${timeoutMs} ms:\n${stderr}${output}`)),
+          timeoutMs,
+        )),
+    ),
   ])
     .catch(async (e) => {
       proc.kill("SIGKILL");
@@ -88,7 +110,11 @@ export async function spawnProcess(
 }
 
 /** A platform service (services/<name>/main.ts) on free ports, ready once it logged "<name> started". */
-export function spawnService(name: string, env: Record<string, string>, file = join(ROOT, "services", name, "main.ts")): Promise<BenchProcess> {
+export function spawnService(
+  name: string,
+  env: Record<string, string>,
+  file = join(ROOT, "services", name, "main.ts"),
+): Promise<BenchProcess> {
   const prefix = name.toUpperCase();
   return spawnProcess(name, file, {
     args: serviceBunArgs(),

@@ -1,6 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { PaymentStatus, type GetPaymentStatusResponseSchema } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import {
+  PaymentStatus,
+  type GetPaymentStatusResponseSchema,
+} from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
 
 /**
  * The work every RPC variant does for one call, the same in each: a small payment-like answer built

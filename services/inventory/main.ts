@@ -21,6 +21,9 @@ await runService({
     const cfg = inventoryConfig(env);
     const store = new PgInventoryStore(db);
     const expiry = startReservationExpiry({ store, everyMs: cfg.RESERVATION_SWEEP_MS, log });
-    return { rpc: inventoryRoutes(store, { defaultTtlSeconds: cfg.RESERVATION_TTL_SECONDS }), stop: () => expiry.stop() };
+    return {
+      rpc: inventoryRoutes(store, { defaultTtlSeconds: cfg.RESERVATION_TTL_SECONDS }),
+      stop: () => expiry.stop(),
+    };
   },
 });

@@ -1,5 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, entropyBits, integer, maskCredentials, oneOf, port, readConfig, secret, text, url } from "./config";
+import {
+  ConfigError,
+  entropyBits,
+  integer,
+  maskCredentials,
+  oneOf,
+  port,
+  readConfig,
+  secret,
+  text,
+  url,
+} from "./config";
 
 const spec = {
   PORT: port(8080),
@@ -11,11 +22,19 @@ const spec = {
 
 describe("readConfig", () => {
   test("defaults apply when a variable is unset or empty", () => {
-    expect(readConfig(spec, { SECRET: "s", PORT: "" })).toEqual({ PORT: 8080, LIMIT: 10, MODE: "safe", NATS_URL: "nats://127.0.0.1:4222", SECRET: "s" });
+    expect(readConfig(spec, { SECRET: "s", PORT: "" })).toEqual({
+      PORT: 8080,
+      LIMIT: 10,
+      MODE: "safe",
+      NATS_URL: "nats://127.0.0.1:4222",
+      SECRET: "s",
+    });
   });
 
   test("values are parsed", () => {
-    expect(readConfig(spec, { SECRET: "s", PORT: "0", LIMIT: "100", MODE: "fast", NATS_URL: "nats://a:1,nats://b:2" })).toMatchObject({ PORT: 0, LIMIT: 100, MODE: "fast" });
+    expect(
+      readConfig(spec, { SECRET: "s", PORT: "0", LIMIT: "100", MODE: "fast", NATS_URL: "nats://a:1,nats://b:2" }),
+    ).toMatchObject({ PORT: 0, LIMIT: 100, MODE: "fast" });
   });
 
   test("every problem is reported at once, under the name the user set", () => {
@@ -28,7 +47,13 @@ describe("readConfig", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
-    expect(problems.map((p) => p.split(/[= ]/)[0])).toEqual(["PAYMENT_HTTP_PORT", "LIMIT", "MODE", "NATS_URL", "SECRET"]);
+    expect(problems.map((p) => p.split(/[= ]/)[0])).toEqual([
+      "PAYMENT_HTTP_PORT",
+      "LIMIT",
+      "MODE",
+      "NATS_URL",
+      "SECRET",
+    ]);
     expect(problems.at(-1)).toBe("SECRET is required (a string)");
   });
 });
@@ -36,7 +61,10 @@ describe("readConfig", () => {
 describe("secrets and credentials", () => {
   const problemsOf = (env: Record<string, string>) => {
     try {
-      readConfig({ KEY: secret({ minChars: 32, minBits: 128 }), NATS_URL: url("nats://127.0.0.1:4222", ["nats"]) }, env);
+      readConfig(
+        { KEY: secret({ minChars: 32, minBits: 128 }), NATS_URL: url("nats://127.0.0.1:4222", ["nats"]) },
+        env,
+      );
       return [];
     } catch (e) {
       return (e as ConfigError).problems;
@@ -44,7 +72,12 @@ describe("secrets and credentials", () => {
   };
 
   test("placeholders, short and predictable secrets are refused, and never quoted", () => {
-    for (const bad of ["change-me-to-at-least-32-random-characters", "x".repeat(40), "12345678901234567890123456789012", "tiny9"]) {
+    for (const bad of [
+      "change-me-to-at-least-32-random-characters",
+      "x".repeat(40),
+      "12345678901234567890123456789012",
+      "tiny9",
+    ]) {
       const [problem] = problemsOf({ KEY: bad });
       expect(problem).toStartWith("KEY is not a random secret");
       expect(problem).not.toContain(bad);
@@ -57,7 +90,10 @@ describe("secrets and credentials", () => {
   });
 
   test("a URL's password never appears in an error", () => {
-    const [problem] = problemsOf({ KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`, NATS_URL: "http://svc:hunter2@nats.internal:4222" });
+    const [problem] = problemsOf({
+      KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+      NATS_URL: "http://svc:hunter2@nats.internal:4222",
+    });
     expect(problem).toContain('NATS_URL="http://svc:***@nats.internal:4222"');
     expect(problem).not.toContain("hunter2");
     expect(maskCredentials("nats://a:b@h1:4222,nats://c:d@h2:4222")).toBe("nats://a:***@h1:4222,nats://c:***@h2:4222");

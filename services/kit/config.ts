@@ -45,7 +45,11 @@ export function readConfig<S extends Record<string, Setting<unknown>>>(
     } catch (e) {
       const why = e instanceof Error && e.message ? `: ${e.message}` : "";
       // A secret is never quoted, and a URL never with its credentials.
-      problems.push(setting.sensitive ? `${name} is not ${setting.expected}${why}` : `${name}=${JSON.stringify(maskCredentials(raw))} is not ${setting.expected}${why}`);
+      problems.push(
+        setting.sensitive
+          ? `${name} is not ${setting.expected}${why}`
+          : `${name}=${JSON.stringify(maskCredentials(raw))} is not ${setting.expected}${why}`,
+      );
     }
   }
   if (problems.length) throw new ConfigError(problems);
@@ -58,34 +62,50 @@ function setting<T>(expected: string, parse: (raw: string) => T, fallback?: T): 
 
 /** A TCP port; 0 asks the OS for a free one. */
 export const port = (fallback?: number) =>
-  setting("a port (0-65535)", (raw) => {
-    if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new Error("");
-    return Number(raw);
-  }, fallback);
+  setting(
+    "a port (0-65535)",
+    (raw) => {
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new Error("");
+      return Number(raw);
+    },
+    fallback,
+  );
 
 export const integer = (fallback: number | undefined, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
-  setting(`an integer in ${min}..${max}`, (raw) => {
-    const n = Number(raw);
-    if (!/^-?\d+$/.test(raw) || n < min || n > max) throw new Error("");
-    return n;
-  }, fallback);
+  setting(
+    `an integer in ${min}..${max}`,
+    (raw) => {
+      const n = Number(raw);
+      if (!/^-?\d+$/.test(raw) || n < min || n > max) throw new Error("");
+      return n;
+    },
+    fallback,
+  );
 
 export const text = (fallback?: string) => setting("a string", (raw) => raw, fallback);
 
 export const oneOf = <T extends string>(values: readonly T[], fallback?: T) =>
-  setting(`one of ${values.join(", ")}`, (raw) => {
-    if (!values.includes(raw as T)) throw new Error("");
-    return raw as T;
-  }, fallback);
+  setting(
+    `one of ${values.join(", ")}`,
+    (raw) => {
+      if (!values.includes(raw as T)) throw new Error("");
+      return raw as T;
+    },
+    fallback,
+  );
 
 export const url = (fallback?: string, protocols?: string[]) =>
-  setting(`a URL${protocols ? ` (${protocols.join(" or ")})` : ""}`, (raw) => {
-    for (const one of raw.split(",")) {
-      const u = new URL(one.trim());
-      if (protocols && !protocols.includes(u.protocol.replace(/:$/, ""))) throw new Error(`scheme ${u.protocol}`);
-    }
-    return raw;
-  }, fallback);
+  setting(
+    `a URL${protocols ? ` (${protocols.join(" or ")})` : ""}`,
+    (raw) => {
+      for (const one of raw.split(",")) {
+        const u = new URL(one.trim());
+        if (protocols && !protocols.includes(u.protocol.replace(/:$/, ""))) throw new Error(`scheme ${u.protocol}`);
+      }
+      return raw;
+    },
+    fallback,
+  );
 
 /** A URL (or a comma-separated list of them) with any password in it replaced by "***", for logs and errors. */
 export function maskCredentials(raw: string): string {
@@ -108,7 +128,8 @@ export const secret = ({ minChars, minBits }: { minChars: number; minBits: numbe
     if (raw.length < minChars) throw new Error(`it is too short (${raw.length} characters; at least ${minChars})`);
     if (PLACEHOLDER.test(raw)) throw new Error("it reads like a placeholder from an example file");
     const bits = entropyBits(raw);
-    if (bits < minBits) throw new Error(`it is too predictable (about ${Math.round(bits)} bits of entropy; at least ${minBits})`);
+    if (bits < minBits)
+      throw new Error(`it is too predictable (about ${Math.round(bits)} bits of entropy; at least ${minBits})`);
     return raw;
   },
 });

@@ -23,7 +23,8 @@ test("kit code imports nothing outside the kit but packages and the generic gRPC
     for (const [, spec] of readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
       if (!spec!.startsWith(".")) continue;
       const target = resolve(file, "..", spec!);
-      const allowed = target.startsWith(KIT + "/") || (target.startsWith(generic + "/") && !target.startsWith(shop + "/"));
+      const allowed =
+        target.startsWith(KIT + "/") || (target.startsWith(generic + "/") && !target.startsWith(shop + "/"));
       if (!allowed) outside.push(`${relative(SERVICES, file)} → ${relative(SERVICES, target)}`);
     }
   }

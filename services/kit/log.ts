@@ -3,7 +3,11 @@ import pino, { type DestinationStream, type Logger } from "pino";
 export type { Logger };
 
 /** Structured JSON logs on stdout (or `destination`); every line carries the service name. */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? "info", destination?: DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  level = process.env.LOG_LEVEL ?? "info",
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level,
     base: { service, pid: process.pid },
@@ -15,7 +19,15 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? "
 }
 
 /** Postgres' fields that name where a statement failed; `detail` and `where` are left out: they quote row values. */
-const STATEMENT_FIELDS = ["code", "severity", "routine", "schema_name", "table_name", "column_name", "constraint_name"] as const;
+const STATEMENT_FIELDS = [
+  "code",
+  "severity",
+  "routine",
+  "schema_name",
+  "table_name",
+  "column_name",
+  "constraint_name",
+] as const;
 
 /**
  * An error as the log keeps it: type, message, stack and causes, with what could carry a customer's data
@@ -30,13 +42,18 @@ export function faultForLog(e: unknown, depth = 0): unknown {
     const value = (e as unknown as Record<string, unknown>)[field];
     if (value !== undefined && value !== null) out[field] = value;
   }
-  if (e.stack) out.stack = e.stack.split("\n").filter((line) => line.startsWith("    at ")).join("\n");
+  if (e.stack)
+    out.stack = e.stack
+      .split("\n")
+      .filter((line) => line.startsWith("    at "))
+      .join("\n");
   if (e.cause !== undefined && depth < 4) out.cause = faultForLog(e.cause, depth + 1);
   return out;
 }
 
 /** An error message with a failed query's statement and parameters, and a value Postgres quotes, withheld. */
 export function withheld(message: string): string {
-  if (message.startsWith("Failed query:")) return "Failed query (statement and parameters withheld; the cause says why)";
+  if (message.startsWith("Failed query:"))
+    return "Failed query (statement and parameters withheld; the cause says why)";
   return message.replace(/: "[^]*"$/, ': "…"');
 }

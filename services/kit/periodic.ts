@@ -9,14 +9,20 @@ export interface PeriodicJob {
  * `pass` may loop over a backlog; `stopped()` tells it to leave early. A pass that throws (the database
  * away, say) is reported to `failed` and the next one tries again.
  */
-export function runPeriodically(everyMs: number, pass: (stopped: () => boolean) => Promise<void>, failed: (e: unknown) => void): PeriodicJob {
+export function runPeriodically(
+  everyMs: number,
+  pass: (stopped: () => boolean) => Promise<void>,
+  failed: (e: unknown) => void,
+): PeriodicJob {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = pass(() => stopped).catch(failed).finally(schedule);
+      running = pass(() => stopped)
+        .catch(failed)
+        .finally(schedule);
     }, everyMs);
   };
   schedule();

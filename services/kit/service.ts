@@ -118,14 +118,22 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       GRPC_MAX_STREAMS_PER_SESSION: integer(100, { min: 1, max: 10_000 }),
     },
     // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
-    { ...env, HTTP_PORT: env[`${prefix}_HTTP_PORT`], GRPC_PORT: env[`${prefix}_GRPC_PORT`], OPS_PORT: env[`${prefix}_OPS_PORT`] },
+    {
+      ...env,
+      HTTP_PORT: env[`${prefix}_HTTP_PORT`],
+      GRPC_PORT: env[`${prefix}_GRPC_PORT`],
+      OPS_PORT: env[`${prefix}_OPS_PORT`],
+    },
     { HTTP_PORT: `${prefix}_HTTP_PORT`, GRPC_PORT: `${prefix}_GRPC_PORT`, OPS_PORT: `${prefix}_OPS_PORT` },
   );
   return cfg;
 }
 
 /** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
-export async function startService<S extends Record<string, unknown>>(def: ServiceDefinition<S>, env: Env = process.env): Promise<RunningService> {
+export async function startService<S extends Record<string, unknown>>(
+  def: ServiceDefinition<S>,
+  env: Env = process.env,
+): Promise<RunningService> {
   const cfg = serviceConfig(def.name, def.ports, env);
   const trust = readTrust(def.name, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
@@ -146,19 +154,50 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   const trustedRegistration = registrationVerifier(trust.roster);
   try {
     if (def.database) {
-      database = await openDatabase({ service: def.name, env, log, schema: def.database.schema, migrationsFolder: def.database.migrations });
+      database = await openDatabase({
+        service: def.name,
+        env,
+        log,
+        schema: def.database.schema,
+        migrationsFolder: def.database.migrations,
+      });
     }
     clients = createServiceClients(nats, {
       namespace: cfg.PLATFORM_NAMESPACE,
       log,
       registry: metrics.registry,
       policies: kvPolicies(nats, { bucket: cfg.RESILIENCE_POLICY_BUCKET, log }),
-      discovery: { pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS, refreshMs: cfg.DISCOVERY_REFRESH_MS, trusted: trustedRegistration },
+      discovery: {
+        pingIntervalMs: cfg.DISCOVERY_PING_INTERVAL_MS,
+        refreshMs: cfg.DISCOVERY_REFRESH_MS,
+        trusted: trustedRegistration,
+      },
       token: trust.identity && tokenSource(trust.identity),
     });
     await clients.ready;
-    parts = await def.build({ name: def.name, env, log, nats, metrics, clients, namespace: cfg.PLATFORM_NAMESPACE, trustedRegistration, db: database?.db as Database<S> });
-    events = await startEvents({ service: def.name, namespace: cfg.PLATFORM_NAMESPACE, env, log, nats, registry: metrics.registry, database, outbox: def.outbox, consumers: parts.consumers ?? [], operatorKey: trust.roster.get(OPERATOR) });
+    parts = await def.build({
+      name: def.name,
+      env,
+      log,
+      nats,
+      metrics,
+      clients,
+      namespace: cfg.PLATFORM_NAMESPACE,
+      trustedRegistration,
+      db: database?.db as Database<S>,
+    });
+    events = await startEvents({
+      service: def.name,
+      namespace: cfg.PLATFORM_NAMESPACE,
+      env,
+      log,
+      nats,
+      registry: metrics.registry,
+      database,
+      outbox: def.outbox,
+      consumers: parts.consumers ?? [],
+      operatorKey: trust.roster.get(OPERATOR),
+    });
   } catch (e) {
     await clients?.stop();
     await database?.close();
@@ -167,9 +206,18 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   }
 
   // Calls are checked when the platform's public keys are known; a public edge's REST API is not ours to check.
-  const check = trust.roster.size ? tokenVerifier(def.name, trust.roster, [OPERATOR, ...(def.callers ?? [])]) : undefined;
-  if (!check) log.warn("calls on the HTTP and gRPC ports are not checked: PLATFORM_PUBLIC_KEYS is not set (bun run cli identities)");
-  const { routes, options: routerOptions, health } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES, check });
+  const check = trust.roster.size
+    ? tokenVerifier(def.name, trust.roster, [OPERATOR, ...(def.callers ?? [])])
+    : undefined;
+  if (!check)
+    log.warn(
+      "calls on the HTTP and gRPC ports are not checked: PLATFORM_PUBLIC_KEYS is not set (bun run cli identities)",
+    );
+  const {
+    routes,
+    options: routerOptions,
+    health,
+  } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES, check });
 
   let accepting = true;
   const readiness = {
@@ -178,7 +226,8 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
   };
   // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
   const restCheck = check && def.ports.ops === undefined ? restCallerCheck(check) : undefined;
-  const rest = parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
+  const rest =
+    parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
   const rpc = { routes, options: routerOptions };
   const separateOps = def.ports.ops !== undefined;
   const app = separateOps
@@ -194,16 +243,30 @@ export async function startService<S extends Record<string, unknown>>(def: Servi
       idleTimeout: 30,
     });
   const httpServer = serve(cfg.HOST, cfg.HTTP_PORT, app.fetch);
-  const opsServer = separateOps ? serve(cfg.OPS_HOST, cfg.OPS_PORT, buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch) : undefined;
+  const opsServer = separateOps
+    ? serve(
+        cfg.OPS_HOST,
+        cfg.OPS_PORT,
+        buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch,
+      )
+    : undefined;
   let grpcServer: GrpcServer | undefined;
   if (def.ports.grpc !== undefined) {
-    grpcServer = await startGrpcServer({ routes, routerOptions, host: cfg.HOST, port: cfg.GRPC_PORT, idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS, maxStreamsPerSession: cfg.GRPC_MAX_STREAMS_PER_SESSION });
+    grpcServer = await startGrpcServer({
+      routes,
+      routerOptions,
+      host: cfg.HOST,
+      port: cfg.GRPC_PORT,
+      idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS,
+      maxStreamsPerSession: cfg.GRPC_MAX_STREAMS_PER_SESSION,
+    });
   }
 
   const advertise = cfg.ADVERTISE_HOST || (cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? hostname() : cfg.HOST);
   const endpoints: Endpoints = { http: `http://${advertise}:${httpServer.port}` };
   if (grpcServer) endpoints.grpc = `http://${advertise}:${grpcServer.port}`;
-  if (opsServer) endpoints.ops = `http://${cfg.OPS_HOST === "0.0.0.0" || cfg.OPS_HOST === "::" ? advertise : cfg.OPS_HOST}:${opsServer.port}`;
+  if (opsServer)
+    endpoints.ops = `http://${cfg.OPS_HOST === "0.0.0.0" || cfg.OPS_HOST === "::" ? advertise : cfg.OPS_HOST}:${opsServer.port}`;
   const registration = await registerService(nats, {
     name: def.name,
     version: def.version,

@@ -24,7 +24,15 @@ await runService({
     const templates = loadTemplates(join(import.meta.dir, "templates"));
     return {
       rest: mailboxRoutes(cfg.MAILBOX_DIR),
-      consumers: [customerCopies(), orderEmails({ templates, mailer, from: cfg.MAIL_FROM, lookupCustomer: customerLookup(clients.rest("customer")) })],
+      consumers: [
+        customerCopies(),
+        orderEmails({
+          templates,
+          mailer,
+          from: cfg.MAIL_FROM,
+          lookupCustomer: customerLookup(clients.rest("customer")),
+        }),
+      ],
       stop: async () => mailer.close(),
     };
   },

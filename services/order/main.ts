@@ -13,5 +13,6 @@ await runService({
   ports: { http: 8081, grpc: 9081 },
   database: { schema, migrations: `${import.meta.dir}/db/migrations` },
   outbox: { streams: [ORDERS] },
-  build: ({ env, log, clients, db, metrics }) => orderParts({ env, db, remote: remotePorts(clients, env), log, registry: metrics.registry }),
+  build: ({ env, log, clients, db, metrics }) =>
+    orderParts({ env, db, remote: remotePorts(clients, env), log, registry: metrics.registry }),
 });

@@ -56,7 +56,19 @@ export interface RemotePorts {
  * outcome consumer and the recovery worker. main.ts hands them to the kit; the order-flow bench builds
  * them in one process over in-memory transports.
  */
-export function orderParts({ env, db, remote, log, registry }: { env: Env; db: Database<typeof schema>; remote: RemotePorts; log: Logger; registry: Registry }): ServiceParts {
+export function orderParts({
+  env,
+  db,
+  remote,
+  log,
+  registry,
+}: {
+  env: Env;
+  db: Database<typeof schema>;
+  remote: RemotePorts;
+  log: Logger;
+  registry: Registry;
+}): ServiceParts {
   const cfg = orderConfig(env);
   const deps: SagaDeps = {
     orders: new DrizzleOrderRepository(db),

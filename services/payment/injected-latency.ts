@@ -18,8 +18,12 @@ export function withInjectedLatency(provider: CardProvider, ms: number, log: Log
       try {
         await abortableSleep(ms, signal);
       } catch (e) {
-        const reason = signal.reason instanceof ConnectError ? Code[signal.reason.code] : (signal.reason as Error | undefined)?.name;
-        log.info({ injectedLatencyMs: ms, callerWaitsMs, reason }, "charge abandoned during injected latency: the caller gave up");
+        const reason =
+          signal.reason instanceof ConnectError ? Code[signal.reason.code] : (signal.reason as Error | undefined)?.name;
+        log.info(
+          { injectedLatencyMs: ms, callerWaitsMs, reason },
+          "charge abandoned during injected latency: the caller gave up",
+        );
         throw e;
       }
       return provider.charge(charge, signal);

@@ -25,12 +25,18 @@ await runService({
     const cfg = paymentConfig(env);
     const deps = {
       store: new DrizzlePaymentStore(db),
-      provider: countedProvider(withInjectedLatency(simulatedProvider({ ledger: providerLedger(db) }), cfg.PAYMENT_INJECT_LATENCY_MS, log), metrics.registry),
+      provider: countedProvider(
+        withInjectedLatency(simulatedProvider({ ledger: providerLedger(db) }), cfg.PAYMENT_INJECT_LATENCY_MS, log),
+        metrics.registry,
+      ),
       providerTimeoutMs: cfg.PAYMENT_PROVIDER_TIMEOUT_MS,
       claimLeaseMs: cfg.PAYMENT_CLAIM_LEASE_MS,
       pendingWaitMs: cfg.PAYMENT_PENDING_WAIT_MS,
       log,
     };
-    return { rpc: paymentRoutes(deps, log), consumers: [paymentRequestsConsumer(deps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })] };
+    return {
+      rpc: paymentRoutes(deps, log),
+      consumers: [paymentRequestsConsumer(deps, { attempts: cfg.PAYMENT_ASYNC_ATTEMPTS })],
+    };
   },
 });

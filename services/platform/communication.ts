@@ -64,7 +64,12 @@ export const PLATFORM_CONSUMERS = Object.values(PLATFORM).flatMap((role) => role
 export const OPERATOR = "operator";
 
 export function callersOf(service: string): string[] {
-  return [OPERATOR, ...Object.entries(PLATFORM).filter(([, role]) => role.calls.includes(service)).map(([name]) => name)];
+  return [
+    OPERATOR,
+    ...Object.entries(PLATFORM)
+      .filter(([, role]) => role.calls.includes(service))
+      .map(([name]) => name),
+  ];
 }
 
 /**

@@ -30,7 +30,10 @@ export const publicKeysSetting = (ids: Record<string, KeyPairText>) =>
  * The nats-server authorization of a platform (its namespace, events prefix and policy bucket): each
  * service with the permissions its role in the communication table gives it, the operator with all.
  */
-export function platformAuthorizationConf(ids: Record<string, KeyPairText>, { namespace, eventsPrefix = "", policyBucket }: { namespace: string; eventsPrefix?: string; policyBucket: string }): string {
+export function platformAuthorizationConf(
+  ids: Record<string, KeyPairText>,
+  { namespace, eventsPrefix = "", policyBucket }: { namespace: string; eventsPrefix?: string; policyBucket: string },
+): string {
   const names = new EventNames(eventsPrefix);
   const users = Object.entries(PLATFORM).map(([name, role]) => ({
     name,

@@ -12,7 +12,8 @@ export function moneyProblem(field: string, money: Money | undefined, { allowZer
   if (!money) return `${field} is required`;
   if (!CURRENCIES.includes(money.currency as (typeof CURRENCIES)[number]))
     return `${field}.currency must be one of ${CURRENCIES.join(", ")}, got "${money.currency}"`;
-  if (money.amountMinor < 0n || (!allowZero && money.amountMinor === 0n)) return `${field}.amount_minor must be positive`;
+  if (money.amountMinor < 0n || (!allowZero && money.amountMinor === 0n))
+    return `${field}.amount_minor must be positive`;
   if (money.amountMinor > MAX_AMOUNT_MINOR) return `${field}.amount_minor must be at most ${MAX_AMOUNT_MINOR}`;
   return undefined;
 }

@@ -32,13 +32,24 @@ export interface FaultPlatform {
  * Starts customer, inventory, payment and order in a namespace of their own with `env` (their
  * databases, NATS, events prefix, test knobs), and clients for the test that find them through NATS.
  */
-export async function startFaultPlatform({ env, envFor = () => ({}), natsUrl }: { env: Record<string, string>; envFor?: (name: string) => Record<string, string>; natsUrl: string }): Promise<FaultPlatform> {
+export async function startFaultPlatform({
+  env,
+  envFor = () => ({}),
+  natsUrl,
+}: {
+  env: Record<string, string>;
+  envFor?: (name: string) => Record<string, string>;
+  natsUrl: string;
+}): Promise<FaultPlatform> {
   const namespace = `fault${crypto.randomUUID().slice(0, 8)}`;
   const procs = new Map<string, ServiceProcess>();
   const stopping = new Set<ServiceProcess>();
   const unexpectedExits: { name: string; code: number | null; stderr: string }[] = [];
   const start = async (name: string, extra: Record<string, string> = {}) => {
-    const p = await startServiceProcess(name, { env: { ...env, ...envFor(name), PLATFORM_NAMESPACE: namespace, NATS_URL: natsUrl, ...extra }, timeoutMs: 30_000 });
+    const p = await startServiceProcess(name, {
+      env: { ...env, ...envFor(name), PLATFORM_NAMESPACE: namespace, NATS_URL: natsUrl, ...extra },
+      timeoutMs: 30_000,
+    });
     p.proc.exited.then((code) => {
       if (!stopping.has(p)) unexpectedExits.push({ name, code, stderr: p.stderr().slice(-2000) });
     });
@@ -51,7 +62,12 @@ export async function startFaultPlatform({ env, envFor = () => ({}), natsUrl }: 
   await start("payment");
   await Promise.all(["customer", "inventory", "order"].map((n) => start(n)));
   const nc: NatsConnection = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-  const clients = createServiceClients(nc, { namespace, log: createLogger("fault-test", "silent"), registry: new Registry(), policies: staticPolicies() });
+  const clients = createServiceClients(nc, {
+    namespace,
+    log: createLogger("fault-test", "silent"),
+    registry: new Registry(),
+    policies: staticPolicies(),
+  });
   return {
     procs,
     clients,
@@ -78,10 +94,17 @@ export async function seed(platform: FaultPlatform, { customers = 8, products = 
   const ids: string[] = [];
   const customer = platform.procs.get("customer")!.http;
   for (let i = 0; i < customers; i++) {
-    const res = await fetch(`${customer}/v1/customers`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `fault-${i}-${crypto.randomUUID()}@example.com`, name: `Fault ${i}` }) });
+    const res = await fetch(`${customer}/v1/customers`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: `fault-${i}-${crypto.randomUUID()}@example.com`, name: `Fault ${i}` }),
+    });
     ids.push(((await res.json()) as { id: string }).id);
   }
-  for (const id of products) await platform.inventory.upsertProduct({ product: { id, name: id, price: { amountMinor: 1500n, currency: "EUR" }, stock: 1_000_000 } });
+  for (const id of products)
+    await platform.inventory.upsertProduct({
+      product: { id, name: id, price: { amountMinor: 1500n, currency: "EUR" }, stock: 1_000_000 },
+    });
   return { customerIds: ids, products };
 }
 
@@ -108,7 +131,13 @@ export async function orderLoad(
     during,
     paceMs = 0,
     untilDuringEnds = false,
-  }: { total: number; concurrency?: number; during?: (progress: () => number, sofar: LoadReport) => Promise<void>; paceMs?: number; untilDuringEnds?: boolean },
+  }: {
+    total: number;
+    concurrency?: number;
+    during?: (progress: () => number, sofar: LoadReport) => Promise<void>;
+    paceMs?: number;
+    untilDuringEnds?: boolean;
+  },
 ): Promise<LoadReport> {
   const report: LoadReport = { placed: [], placedAt: [], confirmAnswers: {}, createErrors: {} };
   let next = 0;
@@ -121,10 +150,14 @@ export async function orderLoad(
       let orderId: string | undefined;
       // Placing is asked again while the platform cannot take orders (a customer would): it is the
       // confirms that must finish without anyone asking twice.
-      for (const giveUpAt = Date.now() + 30_000; !orderId && Date.now() < giveUpAt; ) {
+      for (const giveUpAt = Date.now() + 30_000; !orderId && Date.now() < giveUpAt;) {
         try {
           const { order } = await platform.orders.createOrder(
-            { customerId: customerIds[i % customerIds.length]!, currency: "EUR", items: [{ productId: products[i % products.length]!, quantity: 1 + (i % 3) }] },
+            {
+              customerId: customerIds[i % customerIds.length]!,
+              currency: "EUR",
+              items: [{ productId: products[i % products.length]!, quantity: 1 + (i % 3) }],
+            },
             { timeoutMs: 15_000 },
           );
           orderId = order!.id;
@@ -149,7 +182,10 @@ export async function orderLoad(
       if (paceMs) await Bun.sleep(paceMs);
     }
   };
-  await Promise.all([...Array.from({ length: concurrency }, client), during?.(() => done, report).finally(() => (duringEnded = true))]);
+  await Promise.all([
+    ...Array.from({ length: concurrency }, client),
+    during?.(() => done, report).finally(() => (duringEnded = true)),
+  ]);
   return report;
 }
 
@@ -159,7 +195,10 @@ function errorName(e: unknown): string {
 }
 
 /** Orders whose saga is not over: a target set, or a state between PENDING and a final one. */
-export async function unfinishedOrders(sql: postgres.Sql, schema: string): Promise<{ id: string; state: string; target: string }[]> {
+export async function unfinishedOrders(
+  sql: postgres.Sql,
+  schema: string,
+): Promise<{ id: string; state: string; target: string }[]> {
   return [
     ...(await sql.unsafe(
       `select id::text, state, target, attempts, lease_until, recover_at, now() as now, state_reason from "${schema}".orders where target <> '' or state in ('reserving', 'reserved', 'paid', 'payment_pending')`,
@@ -168,17 +207,36 @@ export async function unfinishedOrders(sql: postgres.Sql, schema: string): Promi
 }
 
 /** Waits until every saga is over; resolves with how long that took. */
-export async function sagasFinish(sql: postgres.Sql, schema: string, { timeoutMs }: { timeoutMs: number }): Promise<number> {
+export async function sagasFinish(
+  sql: postgres.Sql,
+  schema: string,
+  { timeoutMs }: { timeoutMs: number },
+): Promise<number> {
   const t0 = Date.now();
-  await waitFor(async () => (await unfinishedOrders(sql, schema)).length === 0, { timeoutMs, intervalMs: 200, what: `every order saga to end (${schema})` }).catch(async (e) => {
-    throw new Error(`${e.message}; still unfinished: ${JSON.stringify((await unfinishedOrders(sql, schema)).slice(0, 10))}`);
+  await waitFor(async () => (await unfinishedOrders(sql, schema)).length === 0, {
+    timeoutMs,
+    intervalMs: 200,
+    what: `every order saga to end (${schema})`,
+  }).catch(async (e) => {
+    throw new Error(
+      `${e.message}; still unfinished: ${JSON.stringify((await unfinishedOrders(sql, schema)).slice(0, 10))}`,
+    );
   });
   return Date.now() - t0;
 }
 
 /** Payments and orders, counted the way the issue's figures count them. */
 export async function moneyCounts(sql: postgres.Sql, schemas: { order: string; payment: string }) {
-  const [row] = await sql.unsafe<{ confirmed: number; captured: number; refunded: number; refundedOrders: number; providerCaptures: number; capturedRows: number }[]>(`
+  const [row] = await sql.unsafe<
+    {
+      confirmed: number;
+      captured: number;
+      refunded: number;
+      refundedOrders: number;
+      providerCaptures: number;
+      capturedRows: number;
+    }[]
+  >(`
     select (select count(*) from "${schemas.order}".orders where state = 'confirmed')::int as confirmed,
            (select count(*) from "${schemas.payment}".payments where state = 'captured')::int as captured,
            (select count(*) from "${schemas.payment}".payments where state = 'refunded')::int as refunded,

@@ -11,7 +11,11 @@ export interface RawResponse {
 export function http2Call(
   origin: string,
   path: string,
-  { headers = {}, body = Buffer.alloc(0), timeoutMs = 5000 }: { headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number } = {},
+  {
+    headers = {},
+    body = Buffer.alloc(0),
+    timeoutMs = 5000,
+  }: { headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(origin);

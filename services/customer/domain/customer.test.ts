@@ -13,8 +13,13 @@ test("parseEmail lower-cases a valid address and names the field of a bad one", 
 });
 
 test("parseRegistration trims the name and reports every problem at once", () => {
-  expect(parseRegistration({ email: "Ada@example.com", name: " Ada " })).toEqual({ email: "ada@example.com", name: "Ada" });
+  expect(parseRegistration({ email: "Ada@example.com", name: " Ada " })).toEqual({
+    email: "ada@example.com",
+    name: "Ada",
+  });
   expect(parseRegistration({})).toEqual({ problems: ["email is required", "name is required"] });
-  expect(parseRegistration({ email: "ada@example.com", name: "x".repeat(201) })).toEqual({ problems: ["name must be at most 200 characters"] });
+  expect(parseRegistration({ email: "ada@example.com", name: "x".repeat(201) })).toEqual({
+    problems: ["name must be at most 200 characters"],
+  });
   expect(parseRegistration({ email: "bad", name: "Ada" })).toEqual({ problems: ["email is not an e-mail address"] });
 });

@@ -22,7 +22,9 @@ export function parseEmail(value: unknown, field = "email"): { email: string } |
 }
 
 /** Checks a registration; returns the clean fields or the problems, each naming its field. */
-export function parseRegistration(body: Record<string, unknown>): { email: string; name: string } | { problems: string[] } {
+export function parseRegistration(
+  body: Record<string, unknown>,
+): { email: string; name: string } | { problems: string[] } {
   const problems: string[] = [];
   const email = parseEmail(body.email);
   if ("problem" in email) problems.push(email.problem);

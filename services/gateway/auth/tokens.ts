@@ -25,7 +25,15 @@ export type TokenCheck =
  * const { token } = await tokens.mint(customer.id);
  * await tokens.check(token); // { ok: true, customerId }
  */
-export function customerTokens({ secret, ttlSeconds, now = () => Date.now() }: { secret: string; ttlSeconds: number; now?: () => number }) {
+export function customerTokens({
+  secret,
+  ttlSeconds,
+  now = () => Date.now(),
+}: {
+  secret: string;
+  ttlSeconds: number;
+  now?: () => number;
+}) {
   return {
     async mint(customerId: string): Promise<MintedToken> {
       const iat = Math.floor(now() / 1000);

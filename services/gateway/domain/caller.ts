@@ -7,13 +7,21 @@ export type Caller = { kind: "anonymous" } | { kind: "customer"; customerId: str
  */
 export type Access = "public" | "customer" | "admin";
 
-export type AccessDecision = { allowed: true } | { allowed: false; code: "unauthenticated" | "permission_denied"; message: string };
+export type AccessDecision =
+  { allowed: true } | { allowed: false; code: "unauthenticated" | "permission_denied"; message: string };
 
 /** The per-method rule, decided before the request is even parsed. */
 export function decideAccess(caller: Caller, access: Access): AccessDecision {
   if (access === "public" || caller.kind === "admin") return { allowed: true };
   if (caller.kind === "anonymous")
-    return { allowed: false, code: "unauthenticated", message: access === "admin" ? "an admin API key (X-API-Key) is required" : "a bearer token or an admin API key is required" };
+    return {
+      allowed: false,
+      code: "unauthenticated",
+      message:
+        access === "admin"
+          ? "an admin API key (X-API-Key) is required"
+          : "a bearer token or an admin API key is required",
+    };
   if (access === "admin") return { allowed: false, code: "permission_denied", message: "only an admin may do this" };
   return { allowed: true };
 }

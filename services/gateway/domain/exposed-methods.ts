@@ -5,7 +5,10 @@ import type { Access } from "./caller";
 import { checkListOwner, checkOrderOwner, orderCustomerId } from "./order-ownership";
 
 /** Calls a backend method on the caller's behalf (used by guards to look things up). */
-export type BackendCall = <I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, request: MessageInitShape<I>) => Promise<MessageShape<O>>;
+export type BackendCall = <I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  request: MessageInitShape<I>,
+) => Promise<MessageShape<O>>;
 
 /**
  * What a customer (not an admin) may do with a method beyond its access rule: `before` checks or
@@ -22,7 +25,11 @@ export interface ExposedMethod<I extends DescMessage = DescMessage, O extends De
   customerScope?: CustomerScope<I, O>;
 }
 
-function expose<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, access: Access, customerScope?: CustomerScope<I, O>): ExposedMethod {
+function expose<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  access: Access,
+  customerScope?: CustomerScope<I, O>,
+): ExposedMethod {
   return { method, access, customerScope } as unknown as ExposedMethod;
 }
 

@@ -16,7 +16,15 @@ export class TokenBuckets {
   private readonly now: () => number;
   private lastSweep: number;
 
-  constructor({ ratePerSecond, burst, now = () => performance.now() }: { ratePerSecond: number; burst: number; now?: () => number }) {
+  constructor({
+    ratePerSecond,
+    burst,
+    now = () => performance.now(),
+  }: {
+    ratePerSecond: number;
+    burst: number;
+    now?: () => number;
+  }) {
     if (!(ratePerSecond > 0) || !(burst >= 1)) throw new Error("a token bucket needs ratePerSecond > 0 and burst >= 1");
     this.ratePerMs = ratePerSecond / 1000;
     this.burst = burst;

@@ -37,13 +37,21 @@ export interface ApiErrorBody {
   message: string;
 }
 
-export const apiErrorBody = (code: Code, message: string): ApiErrorBody => ({ code, status: statusName(code), message });
+export const apiErrorBody = (code: Code, message: string): ApiErrorBody => ({
+  code,
+  status: statusName(code),
+  message,
+});
 
 /**
  * Answers an error in the gateway's shape. The HTTP status follows the code unless given (413 for a
  * body over the limit, 405 for a known path with another method).
  */
-export function apiError(code: Code, message: string, { httpStatus, headers }: { httpStatus?: number; headers?: Record<string, string> } = {}): Response {
+export function apiError(
+  code: Code,
+  message: string,
+  { httpStatus, headers }: { httpStatus?: number; headers?: Record<string, string> } = {},
+): Response {
   return Response.json(apiErrorBody(code, message), { status: httpStatus ?? httpStatusOf(code), headers });
 }
 

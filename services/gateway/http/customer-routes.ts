@@ -16,7 +16,16 @@ const CODE_BY_NAME: Record<string, Code> = Object.fromEntries(
     .map(([k, v]) => [k.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(), v as Code]),
 );
 
-const CODE_BY_STATUS: Record<number, Code> = { 400: Code.InvalidArgument, 401: Code.Unauthenticated, 403: Code.PermissionDenied, 404: Code.NotFound, 409: Code.AlreadyExists, 429: Code.ResourceExhausted, 503: Code.Unavailable, 504: Code.DeadlineExceeded };
+const CODE_BY_STATUS: Record<number, Code> = {
+  400: Code.InvalidArgument,
+  401: Code.Unauthenticated,
+  403: Code.PermissionDenied,
+  404: Code.NotFound,
+  409: Code.AlreadyExists,
+  429: Code.ResourceExhausted,
+  503: Code.Unavailable,
+  504: Code.DeadlineExceeded,
+};
 
 /**
  * The customer service answers `{"error":{"code":"invalid_argument","message"}}`; the gateway's
@@ -25,7 +34,8 @@ const CODE_BY_STATUS: Record<number, Code> = { 400: Code.InvalidArgument, 401: C
 async function customerError(res: Response): Promise<ConnectError> {
   const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
   const code = CODE_BY_NAME[body?.error?.code ?? ""] ?? CODE_BY_STATUS[res.status] ?? Code.Internal;
-  const message = res.status < 500 && body?.error?.message ? body.error.message : `the customer service answered ${res.status}`;
+  const message =
+    res.status < 500 && body?.error?.message ? body.error.message : `the customer service answered ${res.status}`;
   return new ConnectError(message, code);
 }
 
@@ -34,9 +44,19 @@ async function customerError(res: Response): Promise<ConnectError> {
  * answers the customer with a token for it; GET /v1/customers/me answers the caller's customer;
  * POST /v1/tokens (admin) mints a token for an existing customer.
  */
-export function customerRoutes({ customerFetch, tokens, log }: { customerFetch: CustomerFetch; tokens: CustomerTokens; log: Logger }) {
+export function customerRoutes({
+  customerFetch,
+  tokens,
+  log,
+}: {
+  customerFetch: CustomerFetch;
+  tokens: CustomerTokens;
+  log: Logger;
+}) {
   const fetchCustomer = async (id: string) => {
-    const res = await customerFetch(`/v1/customers/${encodeURIComponent(id)}`, { headers: { accept: "application/json" } });
+    const res = await customerFetch(`/v1/customers/${encodeURIComponent(id)}`, {
+      headers: { accept: "application/json" },
+    });
     if (!res.ok) throw await customerError(res);
     return (await res.json()) as { id: string };
   };
@@ -44,7 +64,11 @@ export function customerRoutes({ customerFetch, tokens, log }: { customerFetch: 
   return (app: Hono<GatewayEnv>) => {
     app.post("/v1/customers", async (c) => {
       try {
-        const res = await customerFetch("/v1/customers", { method: "POST", headers: { "content-type": "application/json" }, body: await c.req.text() });
+        const res = await customerFetch("/v1/customers", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: await c.req.text(),
+        });
         if (!res.ok) throw await customerError(res);
         const customer = (await res.json()) as { id: string };
         return c.json({ customer, ...(await tokens.mint(customer.id)) }, 201);
@@ -56,7 +80,10 @@ export function customerRoutes({ customerFetch, tokens, log }: { customerFetch: 
     app.get("/v1/customers/me", async (c) => {
       const caller = c.get("caller");
       const access = decideAccess(caller, "customer");
-      if (!access.allowed) return apiError(Code.Unauthenticated, "a customer bearer token is required", { headers: { "www-authenticate": 'Bearer realm="shop"' } });
+      if (!access.allowed)
+        return apiError(Code.Unauthenticated, "a customer bearer token is required", {
+          headers: { "www-authenticate": 'Bearer realm="shop"' },
+        });
       if (caller.kind !== "customer") return apiError(Code.PermissionDenied, "an admin has no customer of its own");
       try {
         return c.json(await fetchCustomer(caller.customerId));
@@ -68,14 +95,18 @@ export function customerRoutes({ customerFetch, tokens, log }: { customerFetch: 
     app.post("/v1/tokens", async (c) => {
       const access = decideAccess(c.get("caller"), "admin");
       if (!access.allowed)
-        return apiError(access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied, access.message);
+        return apiError(
+          access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
+          access.message,
+        );
       let body: unknown;
       try {
         body = JSON.parse((await c.req.text()) || "{}");
       } catch {
         return apiError(Code.InvalidArgument, "the body is not valid JSON");
       }
-      const given = (body as Record<string, unknown> | null)?.customerId ?? (body as Record<string, unknown> | null)?.customer_id;
+      const given =
+        (body as Record<string, unknown> | null)?.customerId ?? (body as Record<string, unknown> | null)?.customer_id;
       if (typeof given !== "string" || given === "") return apiError(Code.InvalidArgument, "customerId is required");
       if (!isUuid(given)) return apiError(Code.InvalidArgument, "customerId must be a UUID");
       try {
@@ -90,10 +121,21 @@ export function customerRoutes({ customerFetch, tokens, log }: { customerFetch: 
 
 const customerSchema = {
   type: "object",
-  properties: { id: { type: "string", format: "uuid" }, email: { type: "string", format: "email" }, name: { type: "string" }, createdAt: { type: "string", format: "date-time" } },
+  properties: {
+    id: { type: "string", format: "uuid" },
+    email: { type: "string", format: "email" },
+    name: { type: "string" },
+    createdAt: { type: "string", format: "date-time" },
+  },
 };
-const tokenProperties = { token: { type: "string", description: "Bearer token (JWT)" }, expiresAt: { type: "string", format: "date-time" } };
-const err = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+const tokenProperties = {
+  token: { type: "string", description: "Bearer token (JWT)" },
+  expiresAt: { type: "string", format: "date-time" },
+};
+const err = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
 
 /** The OpenAPI operations of these hand-written routes. */
 export const customerOpenApiPaths = {
@@ -105,10 +147,25 @@ export const customerOpenApiPaths = {
       security: [],
       requestBody: {
         required: true,
-        content: { "application/json": { schema: { type: "object", properties: { email: { type: "string", format: "email" }, name: { type: "string" } }, required: ["email", "name"] } } },
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              properties: { email: { type: "string", format: "email" }, name: { type: "string" } },
+              required: ["email", "name"],
+            },
+          },
+        },
       },
       responses: {
-        "201": { description: "Registered", content: { "application/json": { schema: { type: "object", properties: { customer: customerSchema, ...tokenProperties } } } } },
+        "201": {
+          description: "Registered",
+          content: {
+            "application/json": {
+              schema: { type: "object", properties: { customer: customerSchema, ...tokenProperties } },
+            },
+          },
+        },
         "400": err("Bad input"),
         "409": err("The e-mail address is taken"),
         "429": err("Rate limit exceeded"),
@@ -121,7 +178,11 @@ export const customerOpenApiPaths = {
       tags: ["Customers"],
       summary: "The customer the bearer token belongs to",
       security: [{ bearerAuth: [] }],
-      responses: { "200": { description: "OK", content: { "application/json": { schema: customerSchema } } }, "401": err("No or bad token"), "403": err("Not a customer") },
+      responses: {
+        "200": { description: "OK", content: { "application/json": { schema: customerSchema } } },
+        "401": err("No or bad token"),
+        "403": err("Not a customer"),
+      },
     },
   },
   "/v1/tokens": {
@@ -130,9 +191,30 @@ export const customerOpenApiPaths = {
       tags: ["Customers"],
       summary: "Mint a token for an existing customer (admin)",
       security: [{ adminApiKey: [] }],
-      requestBody: { required: true, content: { "application/json": { schema: { type: "object", properties: { customerId: { type: "string", format: "uuid" } }, required: ["customerId"] } } } },
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              properties: { customerId: { type: "string", format: "uuid" } },
+              required: ["customerId"],
+            },
+          },
+        },
+      },
       responses: {
-        "201": { description: "Minted", content: { "application/json": { schema: { type: "object", properties: { customerId: { type: "string", format: "uuid" }, ...tokenProperties } } } } },
+        "201": {
+          description: "Minted",
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: { customerId: { type: "string", format: "uuid" }, ...tokenProperties },
+              },
+            },
+          },
+        },
         "400": err("Bad input"),
         "401": err("No or bad API key"),
         "403": err("Not an admin"),

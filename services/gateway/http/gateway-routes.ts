@@ -28,7 +28,11 @@ export interface GatewayDeps {
   log: Logger;
   version: string;
   /** For GET /v1/services (instances of this namespace); absent in tests that run without NATS. */
-  directory?: { nats: NatsConnection; namespace: string; trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean };
+  directory?: {
+    nats: NatsConnection;
+    namespace: string;
+    trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean;
+  };
   /** Where the gateway's own metrics go (the service's registry). */
   registry?: Registry;
 }
@@ -50,7 +54,12 @@ export function gatewayRoutes(deps: GatewayDeps) {
     extraPaths: { ...customerOpenApiPaths, ...servicesOpenApiPaths },
   });
   const requests = deps.registry
-    ? new Counter({ name: "gateway_requests_total", help: "Transcoded requests, by RPC and HTTP status", labelNames: ["rpc", "status"] as const, registers: [deps.registry] })
+    ? new Counter({
+        name: "gateway_requests_total",
+        help: "Transcoded requests, by RPC and HTTP status",
+        labelNames: ["rpc", "status"] as const,
+        registers: [deps.registry],
+      })
     : undefined;
 
   return (kitApp: Hono<KitEnv>) => {
@@ -60,12 +69,26 @@ export function gatewayRoutes(deps: GatewayDeps) {
     app.use(gatewayBodyLimit(config.GATEWAY_MAX_BODY_BYTES));
     app.use(rejectBadCredentials);
 
-    app.post("/v1/customers", signUpLimit({ perMinute: config.GATEWAY_SIGNUP_RATE_PER_MINUTE, burst: config.GATEWAY_SIGNUP_BURST }));
+    app.post(
+      "/v1/customers",
+      signUpLimit({ perMinute: config.GATEWAY_SIGNUP_RATE_PER_MINUTE, burst: config.GATEWAY_SIGNUP_BURST }),
+    );
     app.get("/openapi.json", (c) => c.json(openapi));
     if (deps.directory) servicesRoutes(deps.directory.nats, deps.directory.namespace, deps.directory.trusted)(app);
     customerRoutes({ customerFetch: deps.customerFetch, tokens, log: deps.log })(app);
-    app.use(transcoder({ routes, transportFor: deps.transportFor, upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS, log: deps.log, requests }));
+    app.use(
+      transcoder({
+        routes,
+        transportFor: deps.transportFor,
+        upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+        log: deps.log,
+        requests,
+      }),
+    );
     // Unknown API paths answer in the gateway's shape; RPC-shaped paths keep the kit's protocol answer.
-    app.all("*", (c) => rpcNotFound(c.req.raw) ?? apiError(Code.NotFound, `no route for ${c.req.method} ${c.req.path}`));
+    app.all(
+      "*",
+      (c) => rpcNotFound(c.req.raw) ?? apiError(Code.NotFound, `no route for ${c.req.method} ${c.req.path}`),
+    );
   };
 }

@@ -18,12 +18,21 @@ export function clientAddress(env: unknown, req: Request): string {
  * a burst each). The admin (its key is the platform's) has a bucket of its own. Over the limit the
  * answer is 429 RESOURCE_EXHAUSTED with Retry-After in seconds. Per gateway instance, in memory.
  */
-export function rateLimit({ ratePerSecond, burst }: { ratePerSecond: number; burst: number }): MiddlewareHandler<GatewayEnv> {
+export function rateLimit({
+  ratePerSecond,
+  burst,
+}: {
+  ratePerSecond: number;
+  burst: number;
+}): MiddlewareHandler<GatewayEnv> {
   const buckets = new TokenBuckets({ ratePerSecond, burst });
   return async (c, next) => {
     const caller = c.get("caller");
     const address = clientAddress(c.env, c.req.raw);
-    const keys = caller.kind === "customer" ? [`address:${address}`, rateLimitKey(caller, address)] : [rateLimitKey(caller, address)];
+    const keys =
+      caller.kind === "customer"
+        ? [`address:${address}`, rateLimitKey(caller, address)]
+        : [rateLimitKey(caller, address)];
     for (const key of keys) {
       const taken = buckets.take(key);
       if (!taken.allowed) return tooMany("rate limit exceeded", taken.retryAfterSeconds);
@@ -44,7 +53,9 @@ export function signUpLimit({ perMinute, burst }: { perMinute: number; burst: nu
 
 function tooMany(what: string, retryAfterSeconds: number) {
   const retryAfter = String(retryAfterSeconds);
-  return apiError(Code.ResourceExhausted, `${what}; retry in ${retryAfter} s`, { headers: { "retry-after": retryAfter } });
+  return apiError(Code.ResourceExhausted, `${what}; retry in ${retryAfter} s`, {
+    headers: { "retry-after": retryAfter },
+  });
 }
 
 /** 413 with the gateway's error body once a request body passes `maxBytes` (declared or streamed). */
@@ -60,7 +71,11 @@ export const rejectBadCredentials: MiddlewareHandler<GatewayEnv> = async (c, nex
   const problem = c.get("credentialProblem");
   if (problem) {
     const code = problem.status === 401 ? Code.Unauthenticated : Code.PermissionDenied;
-    return apiError(code, problem.message, problem.status === 401 ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {});
+    return apiError(
+      code,
+      problem.message,
+      problem.status === 401 ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {},
+    );
   }
   await next();
 };

@@ -11,11 +11,19 @@ import type { GatewayEnv } from "./gateway-env";
  * Admins only: it shows every instance's internal URLs and call counts. Only registrations signed by
  * the service they name are listed (anyone on the bus may answer a listing).
  */
-export function servicesRoutes(nc: NatsConnection, namespace: string, trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean) {
+export function servicesRoutes(
+  nc: NatsConnection,
+  namespace: string,
+  trusted?: (info: { name: string; metadata?: Record<string, string> }) => boolean,
+) {
   return (app: Hono<GatewayEnv>) => {
     app.get("/v1/services", async (c) => {
       const access = decideAccess(c.get("caller"), "admin");
-      if (!access.allowed) return apiError(access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied, access.message);
+      if (!access.allowed)
+        return apiError(
+          access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
+          access.message,
+        );
       return c.json({ instances: await listInstances(nc, { namespace, stats: true, trusted }) });
     });
   };
@@ -29,9 +37,22 @@ export const servicesOpenApiPaths = {
       summary: "Every running service instance, from the NATS services API (admin)",
       security: [{ adminApiKey: [] }],
       responses: {
-        "200": { description: "OK", content: { "application/json": { schema: { type: "object", properties: { instances: { type: "array", items: { type: "object" } } } } } } },
-        "401": { description: "No or bad API key", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-        "403": { description: "Not an admin", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        "200": {
+          description: "OK",
+          content: {
+            "application/json": {
+              schema: { type: "object", properties: { instances: { type: "array", items: { type: "object" } } } },
+            },
+          },
+        },
+        "401": {
+          description: "No or bad API key",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+        "403": {
+          description: "Not an admin",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
       },
     },
   },

@@ -25,7 +25,10 @@ export function securityFor(access: Access): Record<string, string[]>[] {
 }
 
 /** A response entry for an error status, in the gateway's error shape. */
-export const errorResponseRef = (description: string) => ({ description, content: { "application/json": { schema: ERROR_REF } } });
+export const errorResponseRef = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ERROR_REF } },
+});
 
 /**
  * OpenAPI 3.1 from the same descriptors the transcoder serves: a path per HTTP rule, path and query
@@ -37,7 +40,11 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
     Error: {
       type: "object",
       description: "Every error: a google.rpc.Code, its name, and what went wrong (naming the field for bad input).",
-      properties: { code: { type: "integer", examples: [3] }, status: { type: "string", examples: ["INVALID_ARGUMENT"] }, message: { type: "string" } },
+      properties: {
+        code: { type: "integer", examples: [3] },
+        status: { type: "string", examples: ["INVALID_ARGUMENT"] },
+        message: { type: "string" },
+      },
       required: ["code", "status", "message"],
     },
   };
@@ -63,17 +70,29 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
       responses: {
         "200": {
           description: "OK",
-          content: { "application/json": { schema: route.responseBody ? components.field(method.output.fields.find((f) => f.name === route.responseBody)!) : components.ref(method.output) } },
+          content: {
+            "application/json": {
+              schema: route.responseBody
+                ? components.field(method.output.fields.find((f) => f.name === route.responseBody)!)
+                : components.ref(method.output),
+            },
+          },
         },
         "400": errorResponseRef("Bad input; the message names the field"),
-        ...(access !== "public" ? { "401": errorResponseRef("No or bad credentials"), "403": errorResponseRef("Not allowed for this caller") } : {}),
+        ...(access !== "public"
+          ? { "401": errorResponseRef("No or bad credentials"), "403": errorResponseRef("Not allowed for this caller") }
+          : {}),
         "404": errorResponseRef("Not found"),
         ...(route.body ? { "413": errorResponseRef("Body over the size limit") } : {}),
         "429": errorResponseRef("Rate limit exceeded; see Retry-After"),
         default: errorResponseRef("Any other error, in the same shape"),
       },
     };
-    if (route.body) operation.requestBody = { required: route.body !== "*", content: { "application/json": { schema: bodySchema(route, components) } } };
+    if (route.body)
+      operation.requestBody = {
+        required: route.body !== "*",
+        content: { "application/json": { schema: bodySchema(route, components) } },
+      };
     (paths[path] ??= {})[route.httpMethod.toLowerCase()] = operation;
   }
   for (const [path, ops] of Object.entries(opts.extraPaths ?? {})) Object.assign((paths[path] ??= {}), ops);
@@ -91,8 +110,19 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
     components: {
       schemas,
       securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "A customer token (HS256; sub = customer id, role = customer) from POST /v1/customers or POST /v1/tokens" },
-        adminApiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "The admin API key (GATEWAY_ADMIN_API_KEY)" },
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "A customer token (HS256; sub = customer id, role = customer) from POST /v1/customers or POST /v1/tokens",
+        },
+        adminApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "X-API-Key",
+          description: "The admin API key (GATEWAY_ADMIN_API_KEY)",
+        },
       },
     },
   };
@@ -119,13 +149,23 @@ function queryParameters(route: HttpRoute, components: SchemaBuilder) {
       if (!prefix && field.name === route.body) continue;
       if (bound.includes(name)) continue;
       if (field.fieldKind === "map") continue;
-      const msg = field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message") ? field.message : undefined;
+      const msg =
+        field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")
+          ? field.message
+          : undefined;
       if (msg && !components.isStringLike(msg)) {
-        if (field.fieldKind === "message" && depth < 3 && !seen.has(msg.typeName)) walk(msg, `${name}.`, depth + 1, new Set([...seen, msg.typeName]));
+        if (field.fieldKind === "message" && depth < 3 && !seen.has(msg.typeName))
+          walk(msg, `${name}.`, depth + 1, new Set([...seen, msg.typeName]));
         continue;
       }
       const schema = components.field(field);
-      out.push({ name, in: "query", required: false, schema, ...(field.fieldKind === "list" ? { style: "form", explode: true } : {}) });
+      out.push({
+        name,
+        in: "query",
+        required: false,
+        schema,
+        ...(field.fieldKind === "list" ? { style: "form", explode: true } : {}),
+      });
     }
   };
   walk(route.exposed.method.input, "", 0, new Set([route.exposed.method.input.typeName]));
@@ -139,7 +179,11 @@ function bodySchema(route: HttpRoute, components: SchemaBuilder): Schema {
   if (topBound.size === 0) return components.ref(input);
   // The path carries some fields; the body is the rest of the message.
   const full = components.messageSchema(input);
-  const properties = Object.fromEntries(Object.entries(full.properties as Record<string, Schema>).filter(([json]) => !input.fields.some((f) => f.jsonName === json && topBound.has(f.name))));
+  const properties = Object.fromEntries(
+    Object.entries(full.properties as Record<string, Schema>).filter(
+      ([json]) => !input.fields.some((f) => f.jsonName === json && topBound.has(f.name)),
+    ),
+  );
   return { ...full, properties };
 }
 
@@ -178,11 +222,17 @@ class SchemaBuilder {
       case "message":
         return this.ref(f.message);
       case "list": {
-        const item = f.listKind === "scalar" ? scalar(f.scalar) : f.listKind === "enum" ? this.enumRef(f.enum) : this.ref(f.message);
+        const item =
+          f.listKind === "scalar"
+            ? scalar(f.scalar)
+            : f.listKind === "enum"
+              ? this.enumRef(f.enum)
+              : this.ref(f.message);
         return single ? item : { type: "array", items: item };
       }
       case "map": {
-        const value = f.mapKind === "scalar" ? scalar(f.scalar) : f.mapKind === "enum" ? this.enumRef(f.enum) : this.ref(f.message);
+        const value =
+          f.mapKind === "scalar" ? scalar(f.scalar) : f.mapKind === "enum" ? this.enumRef(f.enum) : this.ref(f.message);
         return { type: "object", additionalProperties: value };
       }
     }
@@ -190,7 +240,11 @@ class SchemaBuilder {
 
   /** Well-known types have a JSON form of their own. */
   wellKnown(m: DescMessage): Schema | undefined {
-    if (isWrapperDesc(m)) return { ...scalar(m.fields[0]!.scalar as ScalarType), type: [scalar(m.fields[0]!.scalar as ScalarType).type, "null"] };
+    if (isWrapperDesc(m))
+      return {
+        ...scalar(m.fields[0]!.scalar as ScalarType),
+        type: [scalar(m.fields[0]!.scalar as ScalarType).type, "null"],
+      };
     switch (m.typeName) {
       case "google.protobuf.Timestamp":
         return { type: "string", format: "date-time" };

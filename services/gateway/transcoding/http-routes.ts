@@ -88,8 +88,10 @@ function route(exposed: ExposedMethod, name: string, rule: HttpRule): HttpRoute 
     const chain = resolveFieldPath(method.input, v.fieldPath);
     if (typeof chain === "string") fail(`path variable {${v.fieldPath.join(".")}}: ${chain}`);
     const leaf = (chain as DescField[]).at(-1)!;
-    if (leaf.fieldKind !== "scalar" && leaf.fieldKind !== "enum") fail(`path variable {${v.fieldPath.join(".")}} must be a scalar or enum field`);
-    if (protoPath(chain as DescField[]) !== v.fieldPath.join(".")) fail(`path variable {${v.fieldPath.join(".")}} must use proto field names`);
+    if (leaf.fieldKind !== "scalar" && leaf.fieldKind !== "enum")
+      fail(`path variable {${v.fieldPath.join(".")}} must be a scalar or enum field`);
+    if (protoPath(chain as DescField[]) !== v.fieldPath.join("."))
+      fail(`path variable {${v.fieldPath.join(".")}} must use proto field names`);
     pathFields.set(protoPath(chain as DescField[]), chain as DescField[]);
   }
   if (rule.body && rule.body !== "*") {
@@ -100,7 +102,15 @@ function route(exposed: ExposedMethod, name: string, rule: HttpRule): HttpRoute 
   if (rule.responseBody && !method.output.fields.some((f) => f.name === rule.responseBody))
     fail(`response_body "${rule.responseBody}" is not a field of ${method.output.typeName}`);
   if (rule.body && httpMethod === "GET") fail("a GET has no body");
-  return { httpMethod, template, body: rule.body, responseBody: rule.responseBody, exposed, backend: backendName(method.parent), pathFields };
+  return {
+    httpMethod,
+    template,
+    body: rule.body,
+    responseBody: rule.responseBody,
+    exposed,
+    backend: backendName(method.parent),
+    pathFields,
+  };
 }
 
 export type RouteMatch =
@@ -120,7 +130,8 @@ export class RouteTable {
       const key = `${r.httpMethod} ${r.template.source.replace(/\{[^}]*\}/g, "{}")}`;
       const other = seen.get(key);
       const name = `${r.exposed.method.parent.typeName}.${r.exposed.method.name}`;
-      if (other && other !== name) throw new HttpRuleError(name, `${r.httpMethod} ${r.template.source} is also bound to ${other}`);
+      if (other && other !== name)
+        throw new HttpRuleError(name, `${r.httpMethod} ${r.template.source} is also bound to ${other}`);
       seen.set(key, name);
     }
   }

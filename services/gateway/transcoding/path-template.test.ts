@@ -6,14 +6,21 @@ const match = (template: string, path: string) => matchPath(parsePathTemplate(te
 describe("parsePathTemplate", () => {
   test("literals, variables, nested field paths and a verb", () => {
     const t = parsePathTemplate("/v1/products/{product.id}:touch");
-    expect(t.segments).toEqual([{ kind: "literal", value: "v1" }, { kind: "literal", value: "products" }, { kind: "one" }]);
+    expect(t.segments).toEqual([
+      { kind: "literal", value: "v1" },
+      { kind: "literal", value: "products" },
+      { kind: "one" },
+    ]);
     expect(t.variables).toEqual([{ fieldPath: ["product", "id"], start: 2, end: 3 }]);
     expect(t.verb).toBe("touch");
   });
 
   test("a verb on a literal segment", () => {
     const t = parsePathTemplate("/v1/inventory:check");
-    expect(t.segments).toEqual([{ kind: "literal", value: "v1" }, { kind: "literal", value: "inventory" }]);
+    expect(t.segments).toEqual([
+      { kind: "literal", value: "v1" },
+      { kind: "literal", value: "inventory" },
+    ]);
     expect(t.verb).toBe("check");
   });
 
@@ -73,7 +80,10 @@ describe("matchPath", () => {
   });
 
   test("two variables", () => {
-    expect(match("/v1/customers/{customer_id}/orders/{order_id}", "/v1/customers/c/orders/o")).toEqual({ customer_id: "c", order_id: "o" });
+    expect(match("/v1/customers/{customer_id}/orders/{order_id}", "/v1/customers/c/orders/o")).toEqual({
+      customer_id: "c",
+      order_id: "o",
+    });
   });
 
   test("malformed percent-encoding matches nothing", () => {

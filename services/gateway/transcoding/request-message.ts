@@ -1,4 +1,12 @@
-import { fromJson, ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import {
+  fromJson,
+  ScalarType,
+  type DescField,
+  type DescMessage,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+} from "@bufbuild/protobuf";
 import { hasCustomJsonRepresentation, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
 /** Bad input from the client: answered 400 INVALID_ARGUMENT, the backend is not called. */
@@ -67,7 +75,8 @@ export function requestMessage(mapping: RequestMapping, http: HttpInput): Messag
     const parsed = parseBody(http.body);
     if (mapping.body === "*") {
       if (parsed !== undefined) {
-        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new RequestProblem("the body must be a JSON object");
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+          throw new RequestProblem("the body must be a JSON object");
         Object.assign(json, parsed);
       }
     } else if (parsed !== undefined) {
@@ -78,7 +87,8 @@ export function requestMessage(mapping: RequestMapping, http: HttpInput): Messag
   const bound = Object.keys(http.bindings);
   const seen = new Map<string, string>();
   for (const name of new Set(http.query.keys())) {
-    if (mapping.body === "*") throw new RequestProblem(`${name}: query parameters are not accepted here, every field goes in the body`);
+    if (mapping.body === "*")
+      throw new RequestProblem(`${name}: query parameters are not accepted here, every field goes in the body`);
     const chain = resolveFieldPath(input, name.split("."));
     if (typeof chain === "string") throw new RequestProblem(`${name}: unknown query parameter (${chain})`);
     const path = protoPath(chain);
@@ -87,7 +97,8 @@ export function requestMessage(mapping: RequestMapping, http: HttpInput): Messag
     seen.set(path, name);
     if (bound.some((b) => b === path || path.startsWith(`${b}.`) || b.startsWith(`${path}.`)))
       throw new RequestProblem(`${path}: set by the URL path, not a query parameter`);
-    if (bodyField && chain[0] === bodyField) throw new RequestProblem(`${path}: set by the body, not a query parameter`);
+    if (bodyField && chain[0] === bodyField)
+      throw new RequestProblem(`${path}: set by the body, not a query parameter`);
     setAt(json, chain, stringsToJson(chain.at(-1)!, path, http.query.getAll(name)));
   }
   for (const [name, value] of Object.entries(http.bindings)) {
@@ -134,7 +145,13 @@ function stringsToJson(field: DescField, path: string, values: string[]): JsonVa
   if (field.fieldKind === "list") {
     if (field.listKind === "message" && !isStringJsonMessage(field.message))
       throw new RequestProblem(`${path}: a list of messages cannot be set from the URL`);
-    return values.map((v) => (field.listKind === "scalar" ? scalarJson(field.scalar, v) : field.listKind === "enum" ? enumJson(v) : messageJson(field.message!, path, v)));
+    return values.map((v) =>
+      field.listKind === "scalar"
+        ? scalarJson(field.scalar, v)
+        : field.listKind === "enum"
+          ? enumJson(v)
+          : messageJson(field.message!, path, v),
+    );
   }
   if (field.fieldKind === "map") throw new RequestProblem(`${path}: a map cannot be set from the URL`);
   if (values.length > 1) throw new RequestProblem(`${path}: given ${values.length} times but it is not repeated`);

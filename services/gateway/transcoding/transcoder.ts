@@ -1,4 +1,11 @@
-import { toJson, type DescMessage, type DescMethodUnary, type Message, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  toJson,
+  type DescMessage,
+  type DescMethodUnary,
+  type Message,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { MiddlewareHandler } from "hono";
 import type { Counter } from "prom-client";
@@ -33,7 +40,10 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
     const found = deps.routes.match(c.req.method, url.pathname);
     if (found.kind === "none") return next();
     if (found.kind === "method-not-allowed")
-      return apiError(Code.Unimplemented, `${c.req.method} is not supported on ${url.pathname}`, { httpStatus: 405, headers: { allow: found.allowed.join(", ") } });
+      return apiError(Code.Unimplemented, `${c.req.method} is not supported on ${url.pathname}`, {
+        httpStatus: 405,
+        headers: { allow: found.allowed.join(", ") },
+      });
 
     const { route, bindings } = found;
     const rpc = `${route.exposed.method.parent.typeName}/${route.exposed.method.name}`;
@@ -46,12 +56,21 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
     const access = decideAccess(caller, route.exposed.access);
     if (!access.allowed) {
       const code = access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
-      return answer(apiError(code, access.message, code === Code.Unauthenticated ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {}));
+      return answer(
+        apiError(
+          code,
+          access.message,
+          code === Code.Unauthenticated ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {},
+        ),
+      );
     }
 
     try {
       const body = route.body ? await c.req.text() : "";
-      const request = requestMessage({ input: route.exposed.method.input, body: route.body }, { bindings, query: url.searchParams, body });
+      const request = requestMessage(
+        { input: route.exposed.method.input, body: route.body },
+        { bindings, query: url.searchParams, body },
+      );
       const call = backendCall(deps, route, c.req.raw.signal, c.get("requestId"));
       // Admins act on anything; a customer's calls are narrowed to their own data.
       const customerId = caller.kind === "customer" ? caller.customerId : undefined;
@@ -63,15 +82,24 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
     } catch (e) {
       if (e instanceof RequestProblem) return answer(apiError(Code.InvalidArgument, e.message));
       // A backend that is down or slow is worth a line; the client's own mistakes are not.
-      if (e instanceof ConnectError && httpStatusOf(e.code) >= 503) deps.log.warn({ rpc, code: Code[e.code], err: e.rawMessage }, "backend call failed");
+      if (e instanceof ConnectError && httpStatusOf(e.code) >= 503)
+        deps.log.warn({ rpc, code: Code[e.code], err: e.rawMessage }, "backend call failed");
       return answer(errorResponse(c, e, deps.log));
     }
   };
 }
 
 /** Calls go to the service the method's package names, with a deadline, cancelled if the client leaves. */
-function backendCall(deps: TranscoderDeps, route: HttpRoute, signal: AbortSignal, requestId: string | undefined): BackendCall {
-  return async <I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, request: MessageInitShape<I>): Promise<MessageShape<O>> => {
+function backendCall(
+  deps: TranscoderDeps,
+  route: HttpRoute,
+  signal: AbortSignal,
+  requestId: string | undefined,
+): BackendCall {
+  return async <I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    request: MessageInitShape<I>,
+  ): Promise<MessageShape<O>> => {
     const transport = deps.transportFor(route.backend);
     const headers = requestId ? { "x-request-id": requestId } : undefined;
     const res = await transport.unary(method, signal, deps.upstreamTimeoutMs, headers, request);

@@ -6,7 +6,13 @@ import { writeEvent } from "../../kit/events/outbox";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, stockChangeProblem, type NewProduct, type ProductRecord } from "../domain/products";
-import { commitStep, releaseStep, unitsByProduct, type ReservationRecord, type ReservedItem } from "../domain/reservations";
+import {
+  commitStep,
+  releaseStep,
+  unitsByProduct,
+  type ReservationRecord,
+  type ReservedItem,
+} from "../domain/reservations";
 import * as schema from "./schema";
 
 const { products, reservations, reservationItems } = schema;
@@ -38,9 +44,17 @@ export type InventoryDatabase = Database<typeof schema>;
  * reservation inserts, the admin paths) is built per call.
  */
 const Q = {
-  products: fixedQuery("inventory_products", (db) => db.select().from(products).where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`)),
+  products: fixedQuery("inventory_products", (db) =>
+    db
+      .select()
+      .from(products)
+      .where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`),
+  ),
   productIds: fixedQuery("inventory_product_ids", (db) =>
-    db.select({ id: products.id }).from(products).where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`),
+    db
+      .select({ id: products.id })
+      .from(products)
+      .where(sql`${products.id} = any(${sql.placeholder("ids")}::text[])`),
   ),
   createReservation: fixedQuery("inventory_reservation_create", (db) =>
     db
@@ -58,10 +72,20 @@ const Q = {
     db
       .update(products)
       .set({ reserved: sql`${products.reserved} + ${sql.placeholder("quantity")}`, updatedAt: sql`now()` })
-      .where(and(eq(products.id, sql.placeholder("productId")), sql`${products.stock} - ${products.reserved} >= ${sql.placeholder("quantity")}`))
+      .where(
+        and(
+          eq(products.id, sql.placeholder("productId")),
+          sql`${products.stock} - ${products.reserved} >= ${sql.placeholder("quantity")}`,
+        ),
+      )
       .returning({ id: products.id }),
   ),
-  product: fixedQuery("inventory_product", (db) => db.select().from(products).where(eq(products.id, sql.placeholder("id")))),
+  product: fixedQuery("inventory_product", (db) =>
+    db
+      .select()
+      .from(products)
+      .where(eq(products.id, sql.placeholder("id"))),
+  ),
   lockReservation: fixedQuery("inventory_reservation_lock", (db) =>
     db
       .select({ ...reservationColumns(), overdue: sql<boolean>`${reservations.expiresAt} <= now()` })
@@ -110,7 +134,13 @@ const Q = {
     db
       .select({ id: reservations.id })
       .from(reservations)
-      .where(and(eq(reservations.status, "active"), lte(reservations.expiresAt, sql`now()`), eq(reservations.orderId, sql.placeholder("orderId"))))
+      .where(
+        and(
+          eq(reservations.status, "active"),
+          lte(reservations.expiresAt, sql`now()`),
+          eq(reservations.orderId, sql.placeholder("orderId")),
+        ),
+      )
       .orderBy(asc(reservations.expiresAt))
       .limit(sql.placeholder("limit"))
       .for("update", { skipLocked: true }),
@@ -131,7 +161,11 @@ const Q = {
   sell: fixedQuery("inventory_sell", (db) =>
     db
       .update(products)
-      .set({ reserved: sql`${products.reserved} - ${sql.placeholder("quantity")}`, stock: sql`${products.stock} - ${sql.placeholder("quantity")}`, updatedAt: sql`now()` })
+      .set({
+        reserved: sql`${products.reserved} - ${sql.placeholder("quantity")}`,
+        stock: sql`${products.stock} - ${sql.placeholder("quantity")}`,
+        updatedAt: sql`now()`,
+      })
       .where(eq(products.id, sql.placeholder("productId"))),
   ),
 };
@@ -153,7 +187,10 @@ export class PgInventoryStore implements InventoryStore {
       .returning();
     if (saved) return toProduct(saved);
     const [current] = await this.db.select().from(products).where(eq(products.id, p.id));
-    throw new InventoryError("illegal_state", stockChangeProblem(p.id, p.stock, current?.reserved ?? 0) ?? `product ${p.id} changed while saving; try again`);
+    throw new InventoryError(
+      "illegal_state",
+      stockChangeProblem(p.id, p.stock, current?.reserved ?? 0) ?? `product ${p.id} changed while saving; try again`,
+    );
   }
 
   async getProducts(ids: readonly string[]) {
@@ -163,16 +200,31 @@ export class PgInventoryStore implements InventoryStore {
   }
 
   async listProducts(afterId: string, limit: number) {
-    const rows = await this.db.select().from(products).where(gt(products.id, afterId)).orderBy(asc(products.id)).limit(limit);
+    const rows = await this.db
+      .select()
+      .from(products)
+      .where(gt(products.id, afterId))
+      .orderBy(asc(products.id))
+      .limit(limit);
     return rows.map(toProduct);
   }
 
-  async reserve({ orderId, items, ttlSeconds }: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }) {
+  async reserve({
+    orderId,
+    items,
+    ttlSeconds,
+  }: {
+    orderId: string;
+    items: readonly ReservedItem[];
+    ttlSeconds: number;
+  }) {
     // An overdue reservation of this order that the sweeper has not reached yet is not live any more:
     // end it first (its own transaction, so its product locks are not mixed with the ones below).
     await this.expireOverdue({ limit: 1, orderId });
     const outcome = await this.db.transaction(async (tx) => {
-      const known = new Set((await Q.productIds(tx, { ids: arrayParameter(items.map((i) => i.productId)) })).map((r) => r.id));
+      const known = new Set(
+        (await Q.productIds(tx, { ids: arrayParameter(items.map((i) => i.productId)) })).map((r) => r.id),
+      );
       const unknown = items.find((i) => !known.has(i.productId));
       if (unknown) throw new InventoryError("not_found", `product ${unknown.productId} not found`);
 
@@ -189,10 +241,15 @@ export class PgInventoryStore implements InventoryStore {
         const taken = await Q.take(tx, { productId, quantity });
         if (taken.length === 0) {
           const [p] = await Q.product(tx, { id: productId });
-          throw new InventoryError("insufficient_stock", `not enough stock for product ${productId}: ${quantity} requested, ${available(toProduct(p))} available`);
+          throw new InventoryError(
+            "insufficient_stock",
+            `not enough stock for product ${productId}: ${quantity} requested, ${available(toProduct(p))} available`,
+          );
         }
       }
-      await tx.insert(reservationItems).values(items.map((i) => ({ reservationId: created.id, productId: i.productId, quantity: i.quantity })));
+      await tx
+        .insert(reservationItems)
+        .values(items.map((i) => ({ reservationId: created.id, productId: i.productId, quantity: i.quantity })));
       return { reservation: toReservation(created, items), created: true };
     });
     return outcome;
@@ -226,9 +283,13 @@ export class PgInventoryStore implements InventoryStore {
       const status = step.kind === "commit" ? "committed" : "expired";
       const [updated] = await Q.setStatus(tx, { id, status });
       await giveBack(tx, items, { sold: status === "committed" });
-      if (status === "expired") await writeEvent(tx, ReservationExpired, { reservationId: id, orderId: updated.orderId }, { entityId: id });
+      if (status === "expired")
+        await writeEvent(tx, ReservationExpired, { reservationId: id, orderId: updated.orderId }, { entityId: id });
       // The expiry must be kept, so the refusal is thrown only once the transaction committed.
-      return { reservation: toReservation(updated, items), refusal: step.kind === "expire_and_refuse" ? step.reason : undefined };
+      return {
+        reservation: toReservation(updated, items),
+        refusal: step.kind === "expire_and_refuse" ? step.reason : undefined,
+      };
     });
     if (outcome.refusal) throw new InventoryError("illegal_state", outcome.refusal);
     return outcome.reservation;
@@ -236,13 +297,15 @@ export class PgInventoryStore implements InventoryStore {
 
   async expireOverdue({ limit, orderId }: { limit: number; orderId?: string }) {
     return this.db.transaction(async (tx) => {
-      const due = orderId === undefined ? await Q.overdue(tx, { limit }) : await Q.overdueOfOrder(tx, { limit, orderId });
+      const due =
+        orderId === undefined ? await Q.overdue(tx, { limit }) : await Q.overdueOfOrder(tx, { limit, orderId });
       if (due.length === 0) return [];
       const ids = due.map((d) => d.id);
       const expired = await Q.expire(tx, { ids: arrayParameter(ids) });
       const items = await itemsOf(tx, ids);
       await giveBack(tx, [...items.values()].flat(), { sold: false });
-      for (const r of expired) await writeEvent(tx, ReservationExpired, { reservationId: r.id, orderId: r.orderId }, { entityId: r.id });
+      for (const r of expired)
+        await writeEvent(tx, ReservationExpired, { reservationId: r.id, orderId: r.orderId }, { entityId: r.id });
       return expired.map((r) => toReservation(r, items.get(r.id) ?? []));
     });
   }
@@ -251,7 +314,14 @@ export class PgInventoryStore implements InventoryStore {
 type ReservationRow = typeof reservations.$inferSelect;
 type ProductRow = typeof products.$inferSelect;
 
-const toProduct = (r: ProductRow): ProductRecord => ({ id: r.id, name: r.name, priceMinor: r.priceMinor, currency: r.currency, stock: r.stock, reserved: r.reserved });
+const toProduct = (r: ProductRow): ProductRecord => ({
+  id: r.id,
+  name: r.name,
+  priceMinor: r.priceMinor,
+  currency: r.currency,
+  stock: r.stock,
+  reserved: r.reserved,
+});
 
 const toReservation = (r: ReservationRow, items: readonly ReservedItem[]): ReservationRecord => ({
   id: r.id,
@@ -284,12 +354,19 @@ function reservationColumns() {
 async function itemsOf(tx: InventoryDatabase, ids: string[]) {
   const rows = await Q.items(tx, { ids: arrayParameter(ids) });
   const byReservation = new Map<string, ReservedItem[]>();
-  for (const r of rows) byReservation.set(r.reservationId, [...(byReservation.get(r.reservationId) ?? []), { productId: r.productId, quantity: r.quantity }]);
+  for (const r of rows)
+    byReservation.set(r.reservationId, [
+      ...(byReservation.get(r.reservationId) ?? []),
+      { productId: r.productId, quantity: r.quantity },
+    ]);
   return byReservation;
 }
 
 async function liveReservationOf(tx: InventoryDatabase, orderId: string) {
-  const [row] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), inArray(reservations.status, ["active", "committed"])));
+  const [row] = await tx
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.orderId, orderId), inArray(reservations.status, ["active", "committed"])));
   if (!row) return undefined;
   return toReservation(row, (await itemsOf(tx, [row.id])).get(row.id) ?? []);
 }

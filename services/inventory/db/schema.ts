@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, pgView, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgTable,
+  pgView,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { outboxTable } from "../../kit/events/outbox-table";
 
 /**
@@ -44,9 +56,13 @@ export const reservations = pgTable(
     check("reservations_status_known", sql`${t.status} in ('active', 'committed', 'released', 'expired')`),
     // At most one reservation per order that holds or has taken stock: a retried ReserveItems, even two
     // racing on different replicas, can never reserve twice for one order.
-    uniqueIndex("reservations_one_live_per_order").on(t.orderId).where(sql`${t.status} in ('active', 'committed')`),
+    uniqueIndex("reservations_one_live_per_order")
+      .on(t.orderId)
+      .where(sql`${t.status} in ('active', 'committed')`),
     // What the expiry sweeper scans.
-    index("reservations_active_expiry").on(t.expiresAt).where(sql`${t.status} = 'active'`),
+    index("reservations_active_expiry")
+      .on(t.expiresAt)
+      .where(sql`${t.status} = 'active'`),
   ],
 );
 

@@ -16,7 +16,11 @@ export interface InventoryStore {
    * committed) reservation, returns that one instead (created: false). Throws not_found for an unknown
    * product and insufficient_stock when any item cannot be covered.
    */
-  reserve(req: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }): Promise<{ reservation: ReservationRecord; created: boolean }>;
+  reserve(req: {
+    orderId: string;
+    items: readonly ReservedItem[];
+    ttlSeconds: number;
+  }): Promise<{ reservation: ReservationRecord; created: boolean }>;
   /** The id of the order's ACTIVE reservation, if it has one. */
   activeReservationOf(orderId: string): Promise<string | undefined>;
   /** ACTIVE → RELEASED, units back; see releaseStep. Throws not_found, illegal_state. */

@@ -10,7 +10,9 @@ test("productProblem names the field that is wrong", () => {
   expect(productProblem({ ...mug, id: "Mug!" })).toContain("product.id must be");
   expect(productProblem({ ...mug, name: "  " })).toBe("product.name is required");
   expect(productProblem({ ...mug, price: undefined })).toBe("product.price is required");
-  expect(productProblem({ ...mug, price: { amountMinor: 0n, currency: "EUR" } as any })).toContain("product.price.amount_minor");
+  expect(productProblem({ ...mug, price: { amountMinor: 0n, currency: "EUR" } as any })).toContain(
+    "product.price.amount_minor",
+  );
   expect(productProblem({ ...mug, stock: -1 })).toBe("product.stock must not be negative");
   expect(productProblem({ ...mug, stock: 0 })).toBeUndefined();
 });

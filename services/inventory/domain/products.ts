@@ -34,7 +34,9 @@ export function productIdProblem(field: string, id: string): string | undefined 
 }
 
 /** What is wrong with a product an operator wants to save (UpsertProduct), or undefined. */
-export function productProblem(p: { id: string; name: string; price?: Money; stock: number } | undefined): string | undefined {
+export function productProblem(
+  p: { id: string; name: string; price?: Money; stock: number } | undefined,
+): string | undefined {
   if (!p) return "product is required";
   return (
     productIdProblem("product.id", p.id) ??

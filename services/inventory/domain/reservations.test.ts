@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { commitStep, itemsProblem, MAX_ITEMS, releaseStep, reserveProblem, resolveTtlSeconds, unitsByProduct, type ReservationState } from "./reservations";
+import {
+  commitStep,
+  itemsProblem,
+  MAX_ITEMS,
+  releaseStep,
+  reserveProblem,
+  resolveTtlSeconds,
+  unitsByProduct,
+  type ReservationState,
+} from "./reservations";
 
 const ok = { orderId: "o-1", items: [{ productId: "sku-mug", quantity: 1 }], ttlSeconds: 0 };
 
@@ -13,9 +22,28 @@ describe("reserveProblem names the proto field that is wrong", () => {
     ["missing product id", { items: [{ productId: "", quantity: 1 }] }, "items[0].product_id is required"],
     ["malformed product id", { items: [{ productId: "SKU Mug", quantity: 1 }] }, "items[0].product_id must be"],
     ["zero quantity", { items: [{ productId: "a", quantity: 0 }] }, "items[0].quantity must be positive"],
-    ["negative quantity", { items: [{ productId: "a", quantity: 1 }, { productId: "b", quantity: -2 }] }, "items[1].quantity must be positive"],
+    [
+      "negative quantity",
+      {
+        items: [
+          { productId: "a", quantity: 1 },
+          { productId: "b", quantity: -2 },
+        ],
+      },
+      "items[1].quantity must be positive",
+    ],
     ["too many units", { items: [{ productId: "a", quantity: 1001 }] }, "items[0].quantity must be at most 1000"],
-    ["a product twice", { items: [{ productId: "a", quantity: 1 }, { productId: "b", quantity: 1 }, { productId: "a", quantity: 2 }] }, 'items[2].product_id "a" repeats items[0]'],
+    [
+      "a product twice",
+      {
+        items: [
+          { productId: "a", quantity: 1 },
+          { productId: "b", quantity: 1 },
+          { productId: "a", quantity: 2 },
+        ],
+      },
+      'items[2].product_id "a" repeats items[0]',
+    ],
   ];
   for (const [name, change, message] of cases) {
     test(name, () => expect(reserveProblem({ ...ok, ...change })).toContain(message));
@@ -23,7 +51,9 @@ describe("reserveProblem names the proto field that is wrong", () => {
 
   test("accepts the edges: ttl 0 and 3600, quantity 1000, a 64-character order id", () => {
     expect(reserveProblem(ok)).toBeUndefined();
-    expect(reserveProblem({ ...ok, ttlSeconds: 3600, orderId: "x".repeat(64), items: [{ productId: "a", quantity: 1000 }] })).toBeUndefined();
+    expect(
+      reserveProblem({ ...ok, ttlSeconds: 3600, orderId: "x".repeat(64), items: [{ productId: "a", quantity: 1000 }] }),
+    ).toBeUndefined();
     expect(reserveProblem({ ...ok, orderId: "x".repeat(65) })).toContain("order_id");
   });
 
@@ -53,12 +83,21 @@ describe("state transitions", () => {
     expect(commitStep(r("active"), false)).toEqual({ kind: "commit" });
     expect(commitStep(r("committed"), false)).toEqual({ kind: "unchanged" });
     expect(commitStep(r("committed"), true)).toEqual({ kind: "unchanged" });
-    expect(commitStep(r("released"), false)).toMatchObject({ kind: "refuse", reason: expect.stringContaining("released") });
-    expect(commitStep(r("expired"), false)).toMatchObject({ kind: "refuse", reason: expect.stringContaining("expired") });
+    expect(commitStep(r("released"), false)).toMatchObject({
+      kind: "refuse",
+      reason: expect.stringContaining("released"),
+    });
+    expect(commitStep(r("expired"), false)).toMatchObject({
+      kind: "refuse",
+      reason: expect.stringContaining("expired"),
+    });
   });
 
   test("commit: an active one past its expiry is expired and refused", () => {
-    expect(commitStep(r("active"), true)).toMatchObject({ kind: "expire_and_refuse", reason: expect.stringContaining("expired") });
+    expect(commitStep(r("active"), true)).toMatchObject({
+      kind: "expire_and_refuse",
+      reason: expect.stringContaining("expired"),
+    });
   });
 });
 

@@ -36,7 +36,8 @@ export function itemsProblem(items: readonly ReservedItem[]): string | undefined
     if (it.quantity <= 0) return `items[${i}].quantity must be positive`;
     if (it.quantity > MAX_QUANTITY) return `items[${i}].quantity must be at most ${MAX_QUANTITY}`;
     const first = seen.get(it.productId);
-    if (first !== undefined) return `items[${i}].product_id "${it.productId}" repeats items[${first}]; give each product once`;
+    if (first !== undefined)
+      return `items[${i}].product_id "${it.productId}" repeats items[${first}]; give each product once`;
     seen.set(it.productId, i);
   }
   return undefined;
@@ -50,7 +51,11 @@ export function orderIdProblem(orderId: string): string | undefined {
 }
 
 /** What is wrong with a ReserveItems request, or undefined. */
-export function reserveProblem(req: { orderId: string; items: readonly ReservedItem[]; ttlSeconds: number }): string | undefined {
+export function reserveProblem(req: {
+  orderId: string;
+  items: readonly ReservedItem[];
+  ttlSeconds: number;
+}): string | undefined {
   const problem = orderIdProblem(req.orderId);
   if (problem) return problem;
   if (req.ttlSeconds < 0) return "ttl_seconds must not be negative";
@@ -83,17 +88,26 @@ export function releaseStep(r: Pick<ReservationRecord, "id" | "status">): Releas
  * What CommitReservation does: commit an active one in time, hand back a committed one (idempotent),
  * or refuse. An active one past its expiry is expired on the spot (its units go back) and refused.
  */
-export type CommitStep = { kind: "commit" } | { kind: "unchanged" } | { kind: "expire_and_refuse"; reason: string } | { kind: "refuse"; reason: string };
+export type CommitStep =
+  | { kind: "commit" }
+  | { kind: "unchanged" }
+  | { kind: "expire_and_refuse"; reason: string }
+  | { kind: "refuse"; reason: string };
 
 export function commitStep(r: Pick<ReservationRecord, "id" | "status">, overdue: boolean): CommitStep {
   switch (r.status) {
     case "active":
-      return overdue ? { kind: "expire_and_refuse", reason: `reservation ${r.id} expired before it was committed` } : { kind: "commit" };
+      return overdue
+        ? { kind: "expire_and_refuse", reason: `reservation ${r.id} expired before it was committed` }
+        : { kind: "commit" };
     case "committed":
       return { kind: "unchanged" };
     case "released":
     case "expired":
-      return { kind: "refuse", reason: `reservation ${r.id} is ${r.status}; only an active reservation can be committed` };
+      return {
+        kind: "refuse",
+        reason: `reservation ${r.id} is ${r.status}; only an active reservation can be committed`,
+      };
   }
 }
 
@@ -104,5 +118,7 @@ export function commitStep(r: Pick<ReservationRecord, "id" | "status">, overdue:
 export function unitsByProduct(items: readonly ReservedItem[]): ReservedItem[] {
   const sums = new Map<string, number>();
   for (const it of items) sums.set(it.productId, (sums.get(it.productId) ?? 0) + it.quantity);
-  return [...sums].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+  return [...sums]
+    .map(([productId, quantity]) => ({ productId, quantity }))
+    .sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }

@@ -14,7 +14,15 @@ const BATCH = 100;
  *   const expiry = startReservationExpiry({ store, everyMs: 1000, log });
  *   await expiry.stop();
  */
-export function startReservationExpiry({ store, everyMs, log }: { store: InventoryStore; everyMs: number; log: Logger }): PeriodicJob {
+export function startReservationExpiry({
+  store,
+  everyMs,
+  log,
+}: {
+  store: InventoryStore;
+  everyMs: number;
+  log: Logger;
+}): PeriodicJob {
   return runPeriodically(
     everyMs,
     async (stopped) => {

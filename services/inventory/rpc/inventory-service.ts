@@ -1,13 +1,24 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { InventoryService, ProductSchema, ReservationSchema, ReservationStatus } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
+import {
+  InventoryService,
+  ProductSchema,
+  ReservationSchema,
+  ReservationStatus,
+} from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { isUuid } from "../../kit/ids";
 import { textProblem } from "../../kit/text";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";
-import { itemsProblem, orderIdProblem, reserveProblem, resolveTtlSeconds, type ReservationRecord } from "../domain/reservations";
+import {
+  itemsProblem,
+  orderIdProblem,
+  reserveProblem,
+  resolveTtlSeconds,
+  type ReservationRecord,
+} from "../domain/reservations";
 
 const MAX_PAGE = 100;
 const MAX_REASON = 500;
@@ -20,7 +31,12 @@ function requireReservationId(id: string) {
   invalid(!id ? "reservation_id is required" : !isUuid(id) ? "reservation_id must be a UUID" : undefined);
 }
 
-const CODES = { not_found: Code.NotFound, insufficient_stock: Code.FailedPrecondition, illegal_state: Code.FailedPrecondition, conflict: Code.Aborted } as const;
+const CODES = {
+  not_found: Code.NotFound,
+  insufficient_stock: Code.FailedPrecondition,
+  illegal_state: Code.FailedPrecondition,
+  conflict: Code.Aborted,
+} as const;
 
 /** Domain refusals become their Connect codes; anything else stays a fault (Internal). */
 async function answer<T>(work: Promise<T>): Promise<T> {
@@ -57,13 +73,25 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       async reserveItems(req) {
         invalid(reserveProblem(req));
         const items = req.items.map((it) => ({ productId: it.productId, quantity: it.quantity }));
-        const { reservation } = await answer(store.reserve({ orderId: req.orderId, items, ttlSeconds: resolveTtlSeconds(req.ttlSeconds, defaultTtlSeconds) }));
+        const { reservation } = await answer(
+          store.reserve({
+            orderId: req.orderId,
+            items,
+            ttlSeconds: resolveTtlSeconds(req.ttlSeconds, defaultTtlSeconds),
+          }),
+        );
         return { reservation: reservationToProto(reservation) };
       },
 
       async releaseReservation(req) {
         invalid(textProblem("reason", req.reason, { max: MAX_REASON, lines: true }));
-        invalid(!req.orderId && !req.reservationId ? "reservation_id or order_id is required" : req.orderId && req.reservationId ? "give reservation_id or order_id, not both" : undefined);
+        invalid(
+          !req.orderId && !req.reservationId
+            ? "reservation_id or order_id is required"
+            : req.orderId && req.reservationId
+              ? "give reservation_id or order_id, not both"
+              : undefined,
+        );
         if (req.orderId) {
           // By order: whatever it holds, if anything (a caller that lost ReserveItems' answer).
           invalid(orderIdProblem(req.orderId));
@@ -101,7 +129,15 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       async upsertProduct(req) {
         const p = req.product;
         invalid(productProblem(p));
-        const saved = await answer(store.upsertProduct({ id: p!.id, name: p!.name.trim(), priceMinor: p!.price!.amountMinor, currency: p!.price!.currency, stock: p!.stock }));
+        const saved = await answer(
+          store.upsertProduct({
+            id: p!.id,
+            name: p!.name.trim(),
+            priceMinor: p!.price!.amountMinor,
+            currency: p!.price!.currency,
+            stock: p!.stock,
+          }),
+        );
         return { product: productToProto(saved) };
       },
     });

@@ -17,14 +17,25 @@ import { afterCommit } from "./after-commit";
 
 const outbox = outboxTable();
 let dbs: ServiceDatabases<typeof paymentSchema>;
-beforeAll(async () => (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))));
+beforeAll(
+  async () =>
+    (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))),
+);
 afterAll(() => dbs?.close());
 /** The payment schema's database on Postgres. */
 const db = () => dbs.on.postgres!;
 
-const row = () => ({ id: crypto.randomUUID(), subject: "payments.processed", type: "t", traceparent: "x", payload: new Uint8Array([1]) });
+const row = () => ({
+  id: crypto.randomUUID(),
+  subject: "payments.processed",
+  type: "t",
+  traceparent: "x",
+  payload: new Uint8Array([1]),
+});
 /** Whether another session sees the outbox row `id` (committed). */
-const visible = async (id: string) => (await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [id])).length === 1;
+const visible = async (id: string) =>
+  (await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [id]))
+    .length === 1;
 
 describe("afterCommit", () => {
   test("runs after the commit, when the writes are visible to other sessions", async () => {
@@ -57,7 +68,9 @@ describe("afterCommit", () => {
 
   test("a transaction whose COMMIT fails (a deferred constraint) runs nothing", async () => {
     // Checked only at COMMIT: the transaction body succeeds, the commit does not.
-    await dbs.schemas.sql.unsafe(`create table if not exists "${db().schema}".deferred_parent (id int primary key, parent int references "${db().schema}".deferred_parent (id) deferrable initially deferred)`);
+    await dbs.schemas.sql.unsafe(
+      `create table if not exists "${db().schema}".deferred_parent (id int primary key, parent int references "${db().schema}".deferred_parent (id) deferrable initially deferred)`,
+    );
     let callbacks = 0;
     const failed = db().db.transaction(async (tx) => {
       await tx.execute(sql`insert into deferred_parent values (1, 2)`);
@@ -127,7 +140,9 @@ describe("writeEvent's NOTIFY", () => {
       heard.push(await visible(id));
     });
     try {
-      await db().db.transaction((tx) => writeEvent(tx, PaymentProcessed, { paymentId: crypto.randomUUID(), orderId: crypto.randomUUID() }, { id }));
+      await db().db.transaction((tx) =>
+        writeEvent(tx, PaymentProcessed, { paymentId: crypto.randomUUID(), orderId: crypto.randomUUID() }, { id }),
+      );
       await waitFor(() => heard.length > 0, { what: "the outbox NOTIFY" });
       expect(heard[0]).toBe(true);
       const [stored] = await db().db.select().from(outbox).where(eq(outbox.id, id));

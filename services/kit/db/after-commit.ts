@@ -14,7 +14,10 @@ const open = new WeakMap<object, { db: Database<any>; callbacks: Callback[] }>()
  */
 export function trackCommits<D extends Database<any>>(db: D): D {
   databases.add(db);
-  const begin = db.transaction.bind(db) as (fn: (tx: Database<any>) => Promise<unknown>, config?: unknown) => Promise<unknown>;
+  const begin = db.transaction.bind(db) as (
+    fn: (tx: Database<any>) => Promise<unknown>,
+    config?: unknown,
+  ) => Promise<unknown>;
   const tracked = async (fn: (tx: Database<any>) => Promise<unknown>, config?: unknown) => {
     const callbacks: Callback[] = [];
     const result = await begin((tx) => {
@@ -35,9 +38,15 @@ export function trackCommits<D extends Database<any>>(db: D): D {
 
 function remember(tx: Database<any>, db: Database<any>, callbacks: Callback[]) {
   open.set(tx, { db, callbacks });
-  const savepoint = tx.transaction.bind(tx) as (fn: (inner: Database<any>) => Promise<unknown>, config?: unknown) => Promise<unknown>;
+  const savepoint = tx.transaction.bind(tx) as (
+    fn: (inner: Database<any>) => Promise<unknown>,
+    config?: unknown,
+  ) => Promise<unknown>;
   // A savepoint's callbacks join the outer transaction's only when the savepoint was released: one rolled back runs none.
-  (tx as { transaction: unknown }).transaction = async (fn: (inner: Database<any>) => Promise<unknown>, config?: unknown) => {
+  (tx as { transaction: unknown }).transaction = async (
+    fn: (inner: Database<any>) => Promise<unknown>,
+    config?: unknown,
+  ) => {
     const own: Callback[] = [];
     const result = await savepoint((inner) => {
       remember(inner, db, own);

@@ -12,7 +12,14 @@ test("a service's Postgres connections killed under load: every transaction sett
   const schema = `loss_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
   const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
   const child = Bun.spawn(["bun", join(import.meta.dir, "../testing/connection-loss-load.ts")], {
-    env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, LOAD_MS: "5000", HANG_MS: "15000", WORKERS: "12" },
+    env: {
+      ...process.env,
+      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      LOAD_MS: "5000",
+      HANG_MS: "15000",
+      WORKERS: "12",
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -26,7 +33,8 @@ test("a service's Postgres connections killed under load: every transaction sett
     // Kill every connection of the load, again and again, while it runs.
     let killed = 0;
     for (let round = 0; round < 40 && child.exitCode === null; round++) {
-      const [{ n }] = await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = ${`loss/${schema}`}`;
+      const [{ n }] =
+        await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = ${`loss/${schema}`}`;
       killed += n;
       await Bun.sleep(60);
     }
@@ -34,7 +42,9 @@ test("a service's Postgres connections killed under load: every transaction sett
     const err = await new Response(child.stderr).text();
     expect(err).not.toContain("TypeError");
     expect({ code, out }).toEqual({ code: 0, out: expect.any(String) });
-    const summary = await waitFor(() => out.includes("}") && JSON.parse(out.trim().split("\n").at(-1)!), { what: "the load's summary" });
+    const summary = await waitFor(() => out.includes("}") && JSON.parse(out.trim().split("\n").at(-1)!), {
+      what: "the load's summary",
+    });
     expect(killed).toBeGreaterThan(0);
     expect(summary.hung).toBe(0);
     expect(summary.failed).toBeGreaterThan(0);

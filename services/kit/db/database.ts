@@ -41,7 +41,11 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
   );
   const schema = cfg.DATABASE_SCHEMA;
   if (!SCHEMA_NAME.test(schema)) throw new Error(`DATABASE_SCHEMA="${schema}" is not a plain lower-case identifier`);
-  const migrationOptions = { migrationsFolder: opts.migrationsFolder, migrationsSchema: schema, migrationsTable: "migrations" };
+  const migrationOptions = {
+    migrationsFolder: opts.migrationsFolder,
+    migrationsSchema: schema,
+    migrationsTable: "migrations",
+  };
 
   if (cfg.DATABASE_URL) {
     const connect = (max: number) =>
@@ -84,5 +88,11 @@ export async function openDatabase<S extends Record<string, unknown>>(opts: {
   // Imported here, not at the top: a service on Postgres never loads PGlite.
   const { openPgliteDatabase } = await import("./pglite");
   const dir = resolve(join(cfg.DATA_DIR, opts.service, "pglite"));
-  return openPgliteDatabase({ dir, schema, tables: opts.schema, migrationsFolder: opts.migrationsFolder, log: opts.log });
+  return openPgliteDatabase({
+    dir,
+    schema,
+    tables: opts.schema,
+    migrationsFolder: opts.migrationsFolder,
+    log: opts.log,
+  });
 }

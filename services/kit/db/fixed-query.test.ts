@@ -12,7 +12,10 @@ import { arrayParameter, fixedQuery } from "./fixed-query";
 
 const outbox = outboxTable();
 let dbs: ServiceDatabases<typeof paymentSchema>;
-beforeAll(async () => (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))));
+beforeAll(
+  async () =>
+    (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))),
+);
 afterAll(() => dbs?.close());
 /** The payment schema's database on Postgres. */
 const db = () => dbs.on.postgres!;
@@ -20,7 +23,13 @@ const db = () => dbs.on.postgres!;
 const insert = fixedQuery(PREPARED.outboxInsert, (db) =>
   db
     .insert(outbox)
-    .values({ id: sql.placeholder("id"), subject: "s", type: "t", traceparent: "x", payload: sql.placeholder("payload") })
+    .values({
+      id: sql.placeholder("id"),
+      subject: "s",
+      type: "t",
+      traceparent: "x",
+      payload: sql.placeholder("payload"),
+    })
     .returning({ id: outbox.id }),
 );
 const row = async (id: string) => (await db().db.select().from(outbox).where(eq(outbox.id, id)))[0];
@@ -39,7 +48,10 @@ describe("fixedQuery", () => {
     await db().db.transaction(async (tx) => {
       await insert(tx, { id: c, payload: new Uint8Array([4, 5, 6]) });
       // Not yet visible outside the transaction.
-      expect((await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [c])).length).toBe(0);
+      expect(
+        (await dbs.schemas.sql.unsafe(`select 1 from "${dbs.schemas.schema("payment")}".outbox where id = $1`, [c]))
+          .length,
+      ).toBe(0);
     });
     expect((await row(a))?.payload).toEqual(new Uint8Array([1, 2]));
     expect(await row(b)).toBeUndefined();
@@ -49,7 +61,9 @@ describe("fixedQuery", () => {
 
 test("arrayParameter: any values, quotes, backslashes, commas and braces included, arrive as one text[]", async () => {
   const values = ["plain", 'with "quotes"', "back\\slash", "a,b", "{braces}", "", "NULL", " spaced "];
-  const rows = await dbs.schemas.sql.unsafe<{ v: string }[]>("select unnest($1::text[]) as v", [arrayParameter(values)]);
+  const rows = await dbs.schemas.sql.unsafe<{ v: string }[]>("select unnest($1::text[]) as v", [
+    arrayParameter(values),
+  ]);
   expect(rows.map((r) => r.v)).toEqual(values);
   expect((await dbs.schemas.sql.unsafe("select unnest($1::uuid[]) as v", [arrayParameter([])])).length).toBe(0);
 });

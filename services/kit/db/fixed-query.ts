@@ -35,10 +35,33 @@ export function fixedQuery<P extends { execute(values?: Record<string, unknown>)
   return (db, values) => {
     if (!built) {
       // drizzle's prepared query object (pg-core's PgPreparedQuery under either driver) keeps these.
-      const p = build(db).prepare(name) as unknown as { query: Query; fields: unknown; _isResponseInArrayMode: boolean; joinsNotNullableMap?: unknown };
-      built = { query: p.query, fields: p.fields, isResponseInArrayMode: p._isResponseInArrayMode, joinsNotNullableMap: p.joinsNotNullableMap };
+      const p = build(db).prepare(name) as unknown as {
+        query: Query;
+        fields: unknown;
+        _isResponseInArrayMode: boolean;
+        joinsNotNullableMap?: unknown;
+      };
+      built = {
+        query: p.query,
+        fields: p.fields,
+        isResponseInArrayMode: p._isResponseInArrayMode,
+        joinsNotNullableMap: p.joinsNotNullableMap,
+      };
     }
-    const session = (db as unknown as { _: { session: { prepareQuery(q: Query, fields: unknown, name: string, arrayMode: boolean): P & { joinsNotNullableMap?: unknown } } } })._.session;
+    const session = (
+      db as unknown as {
+        _: {
+          session: {
+            prepareQuery(
+              q: Query,
+              fields: unknown,
+              name: string,
+              arrayMode: boolean,
+            ): P & { joinsNotNullableMap?: unknown };
+          };
+        };
+      }
+    )._.session;
     const prepared = session.prepareQuery(built.query, built.fields, name, built.isResponseInArrayMode);
     if (built.joinsNotNullableMap) prepared.joinsNotNullableMap = built.joinsNotNullableMap;
     return prepared.execute(values) as ReturnType<P["execute"]>;

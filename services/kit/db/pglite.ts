@@ -23,7 +23,11 @@ export async function openPgliteDatabase<S extends Record<string, unknown>>(opts
   const client = await openPglite(dir);
   await client.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
   const db = drizzle(client, { schema: opts.tables });
-  await migrate(db, { migrationsFolder: opts.migrationsFolder, migrationsSchema: schema, migrationsTable: "migrations" });
+  await migrate(db, {
+    migrationsFolder: opts.migrationsFolder,
+    migrationsSchema: schema,
+    migrationsTable: "migrations",
+  });
   opts.log.info({ driver: "pglite", dir, schema }, "database ready");
   return {
     db: trackCommits(db as unknown as Database<S>),

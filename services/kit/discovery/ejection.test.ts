@@ -12,7 +12,9 @@ describe("ejections", () => {
 
   test("the period doubles while the instance keeps failing, up to the maximum", () => {
     const e = new Ejections({ baseMs: 1000, maxMs: 5000 });
-    expect([e.eject("a", 0), e.eject("a", 1000), e.eject("a", 3000), e.eject("a", 7000), e.eject("a", 12_000)]).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect([e.eject("a", 0), e.eject("a", 1000), e.eject("a", 3000), e.eject("a", 7000), e.eject("a", 12_000)]).toEqual(
+      [1000, 2000, 4000, 5000, 5000],
+    );
     expect(e.ejected(12_001)).toEqual(["a"]);
   });
 

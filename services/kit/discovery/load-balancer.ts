@@ -61,7 +61,8 @@ export class InstanceBalancer {
 
   /** Instances that left the directory are forgotten. */
   forgetAllBut(ids: ReadonlySet<string>): void {
-    for (const id of [...this.#outstanding.keys()]) if (!ids.has(id) && !this.#outstanding.get(id)) this.#outstanding.delete(id);
+    for (const id of [...this.#outstanding.keys()])
+      if (!ids.has(id) && !this.#outstanding.get(id)) this.#outstanding.delete(id);
     for (const id of this.#ejections.ejected(Date.now())) if (!ids.has(id)) this.#ejections.forget(id);
   }
 
@@ -73,7 +74,11 @@ export class InstanceBalancer {
     const untried = all.filter((i) => !tried.has(i.id));
     const pool = untried.length ? untried : all;
     const healthy = pool.filter((i) => !this.#ejections.isEjected(i.id, now));
-    const candidates = (healthy.length ? healthy : pool).map((instance) => ({ id: instance.id, outstanding: this.#outstanding.get(instance.id) ?? 0, instance }));
+    const candidates = (healthy.length ? healthy : pool).map((instance) => ({
+      id: instance.id,
+      outstanding: this.#outstanding.get(instance.id) ?? 0,
+      instance,
+    }));
     const { instance } = this.#picker(candidates);
     this.#outstanding.set(instance.id, (this.#outstanding.get(instance.id) ?? 0) + 1);
     let released = false;

@@ -6,7 +6,10 @@ export class NoInstanceError extends ConnectError {
   static override [Symbol.hasInstance](v: unknown): boolean {
     return typeof v === "object" && v !== null && Object.prototype.isPrototypeOf.call(this.prototype, v);
   }
-  constructor(readonly service: string, namespace: string) {
+  constructor(
+    readonly service: string,
+    namespace: string,
+  ) {
     super(`no instance of ${service} is registered in namespace "${namespace}"`, Code.Unavailable);
   }
 }

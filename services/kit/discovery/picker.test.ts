@@ -63,7 +63,11 @@ describe("power of two choices", () => {
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
     const pick = powerOfTwoChoices(random);
-    const list = [{ id: "slow", outstanding: 4 }, { id: "a", outstanding: 1 }, { id: "b", outstanding: 2 }];
+    const list = [
+      { id: "slow", outstanding: 4 },
+      { id: "a", outstanding: 1 },
+      { id: "b", outstanding: 2 },
+    ];
     const slow = Array.from({ length: 1000 }, () => pick(list).id).filter((id) => id === "slow").length;
     expect(slow).toBe(0);
     const rr = roundRobin();

@@ -42,7 +42,12 @@ afterAll(async () => {
 
 test("NATS away for a few seconds: the instances stay known, and the list is true again once it is back", async () => {
   const [a, b] = [await instance(1001), await instance(1002)];
-  const discovery = new ServiceDiscovery(await connectTo(), { namespace, pingIntervalMs: 100, refreshMs: 500, log: createLogger("discovery-test", "silent") });
+  const discovery = new ServiceDiscovery(await connectTo(), {
+    namespace,
+    pingIntervalMs: 100,
+    refreshMs: 500,
+    log: createLogger("discovery-test", "silent"),
+  });
   try {
     const ids = async () => (await discovery.instances("payment")).map((i) => i.id).sort();
     await waitFor(async () => (await ids()).length === 2, { what: "both instances" });
@@ -57,9 +62,15 @@ test("NATS away for a few seconds: the instances stay known, and the list is tru
 
     await nats.start();
     // b goes away for good once the bus is back; a stays.
-    await waitFor(async () => (await ids()).length === 2, { timeoutMs: 10_000, what: "the instances after the restart" });
+    await waitFor(async () => (await ids()).length === 2, {
+      timeoutMs: 10_000,
+      what: "the instances after the restart",
+    });
     await b.stop();
-    await waitFor(async () => (await ids()).join() === a.id, { timeoutMs: 5000, what: "the stopped instance to be dropped" });
+    await waitFor(async () => (await ids()).join() === a.id, {
+      timeoutMs: 5000,
+      what: "the stopped instance to be dropped",
+    });
   } finally {
     discovery.stop();
   }

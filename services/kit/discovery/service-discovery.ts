@@ -58,7 +58,18 @@ export class ServiceDiscovery {
   readonly #link: BusLink;
   #stopped = false;
 
-  constructor(nc: NatsConnection, { namespace, refreshMs = 5000, pingIntervalMs = 500, missedPings = 2, gatherMs = 50, trusted = () => true, log }: DiscoveryOptions) {
+  constructor(
+    nc: NatsConnection,
+    {
+      namespace,
+      refreshMs = 5000,
+      pingIntervalMs = 500,
+      missedPings = 2,
+      gatherMs = 50,
+      trusted = () => true,
+      log,
+    }: DiscoveryOptions,
+  ) {
     this.#nc = nc;
     this.#opts = { namespace, refreshMs, pingIntervalMs, missedPings, gatherMs, trusted, log };
     this.#client = new Svcm(nc).client({ strategy: "stall", stall: gatherMs, maxWait: Math.max(1000, gatherMs * 4) });
@@ -140,7 +151,8 @@ class InstancePool {
     if (!this.link.connected && this.#byId.size > 0) return this.#list();
     const stale = Date.now() - this.#loadedAt > this.opts.refreshMs * 2;
     // Nothing known: ask NATS now (at most every 100 ms), an empty cache must not outlive a new instance.
-    if (this.#loadedAt === 0 || stale || this.#byId.size === 0) await this.refresh({ minGapMs: this.#loadedAt === 0 ? 0 : 100 });
+    if (this.#loadedAt === 0 || stale || this.#byId.size === 0)
+      await this.refresh({ minGapMs: this.#loadedAt === 0 ? 0 : 100 });
     return this.#list();
   }
 
@@ -189,7 +201,9 @@ class InstancePool {
       const epoch = this.link.epoch;
       const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
       if (epoch !== this.link.epoch || !this.link.connected) return;
-      const alive = new Set(answers.filter((a) => registeredEndpoints(a, this.opts.namespace, this.opts.trusted)).map((a) => a.id));
+      const alive = new Set(
+        answers.filter((a) => registeredEndpoints(a, this.opts.namespace, this.opts.trusted)).map((a) => a.id),
+      );
       let dropped = false;
       for (const [id, entry] of this.#byId) {
         if (alive.has(id)) entry.missed = 0;
@@ -210,7 +224,11 @@ class InstancePool {
   }
 }
 
-function toInstance(info: ServiceIdentity, namespace: string, trusted: (info: ServiceIdentity) => boolean): DiscoveredInstance | undefined {
+function toInstance(
+  info: ServiceIdentity,
+  namespace: string,
+  trusted: (info: ServiceIdentity) => boolean,
+): DiscoveredInstance | undefined {
   const at = registeredEndpoints(info, namespace, trusted);
   return at && { id: info.id, name: info.name, version: info.version, ...at };
 }

@@ -49,7 +49,12 @@ test("under light load each item goes at once, alone", async () => {
 test("a batch that fails rejects each of its items with its error, and the next batch still runs", async () => {
   const { started, run } = heldRun();
   const add = batches(run, { max: 2, parallel: 1 });
-  const outcomes = [1, 2, 3].map((i) => add(i).then(() => "ok", (e: Error) => e.message));
+  const outcomes = [1, 2, 3].map((i) =>
+    add(i).then(
+      () => "ok",
+      (e: Error) => e.message,
+    ),
+  );
   await turn();
   started[0]!.finish(new Error("rolled back"));
   await turn();

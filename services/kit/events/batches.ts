@@ -9,7 +9,10 @@
  *   const handle = batches((msgs) => handleInOneTransaction(msgs), { max: 32, parallel: 2 });
  *   await handle(msg);
  */
-export function batches<T>(run: (items: T[]) => Promise<void>, opts: { max: number; parallel: number }): (item: T) => Promise<void> {
+export function batches<T>(
+  run: (items: T[]) => Promise<void>,
+  opts: { max: number; parallel: number },
+): (item: T) => Promise<void> {
   const waiting: { item: T; resolve: () => void; reject: (e: unknown) => void }[] = [];
   let running = 0;
   let startScheduled = false;

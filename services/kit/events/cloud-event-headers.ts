@@ -74,12 +74,26 @@ export function readEventMeta(h: MsgHdrs | undefined): EventMeta | { problem: st
   const source = get(CE.source);
   if (!id) return { problem: `header ${CE.id} is missing` };
   // An id ends up in keys, message ids and logs: a plain token, never a path or a header of its own.
-  if (!EVENT_ID.test(id)) return { problem: `header ${CE.id} must be 1-128 letters, digits, '-', '_', '.' or ':' (got ${JSON.stringify(id.slice(0, 80))})` };
+  if (!EVENT_ID.test(id))
+    return {
+      problem: `header ${CE.id} must be 1-128 letters, digits, '-', '_', '.' or ':' (got ${JSON.stringify(id.slice(0, 80))})`,
+    };
   if (!type) return { problem: `header ${CE.type} is missing` };
-  if (!EVENT_TYPE.test(type)) return { problem: `header ${CE.type} is not a message name: ${JSON.stringify(type.slice(0, 80))}` };
-  if (!SOURCE.test(source)) return { problem: `header ${CE.source} must be a path like /shop/order (got ${JSON.stringify(source.slice(0, 80))})` };
+  if (!EVENT_TYPE.test(type))
+    return { problem: `header ${CE.type} is not a message name: ${JSON.stringify(type.slice(0, 80))}` };
+  if (!SOURCE.test(source))
+    return {
+      problem: `header ${CE.source} must be a path like /shop/order (got ${JSON.stringify(source.slice(0, 80))})`,
+    };
   const time = new Date(get(CE.time));
   if (Number.isNaN(time.getTime())) return { problem: `header ${CE.time} is not a time: "${get(CE.time)}"` };
   const traceparent = get(CE.traceparent);
-  return { id, type, source, time, subject: get(CE.subject), traceparent: TRACEPARENT.test(traceparent) ? traceparent : "" };
+  return {
+    id,
+    type,
+    source,
+    time,
+    subject: get(CE.subject),
+    traceparent: TRACEPARENT.test(traceparent) ? traceparent : "",
+  };
 }

@@ -26,30 +26,54 @@ export class ConsumersNotProvisioned extends Error {}
  * there for it): a missing one fails with ConsumersNotProvisioned, one whose settings differ is used as
  * it is and the difference logged for the operator (`bun run cli streams`).
  */
-export async function ensureConsumer(jsm: JetStreamManager, stream: string, config: DurableConfig, log?: Logger): Promise<ConsumerOutcome> {
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: DurableConfig,
+  log?: Logger,
+): Promise<ConsumerOutcome> {
   const name = config.durable_name;
-  const found = (info: { config: ConsumerConfig }, outcome: ConsumerOutcome["outcome"], changed?: string[]): ConsumerOutcome => ({ stream, consumer: name, outcome, changed, config: info.config });
+  const found = (
+    info: { config: ConsumerConfig },
+    outcome: ConsumerOutcome["outcome"],
+    changed?: string[],
+  ): ConsumerOutcome => ({ stream, consumer: name, outcome, changed, config: info.config });
   const existing = await jsm.consumers.info(stream, name).catch((e) => {
     if (isNotFound(e)) return undefined;
-    if (isPermissionDenied(e)) throw new ConsumersNotProvisioned(`this identity may not read consumer ${name} on ${stream}: is it this service's, and were the identities made for this EVENTS_PREFIX? (bun run cli identities)`);
+    if (isPermissionDenied(e))
+      throw new ConsumersNotProvisioned(
+        `this identity may not read consumer ${name} on ${stream}: is it this service's, and were the identities made for this EVENTS_PREFIX? (bun run cli identities)`,
+      );
     throw e;
   });
   if (!existing) {
     try {
       return found(await jsm.consumers.add(stream, config), "created");
     } catch (e) {
-      if (isPermissionDenied(e)) throw new ConsumersNotProvisioned(`consumer ${name} on ${stream} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`);
+      if (isPermissionDenied(e))
+        throw new ConsumersNotProvisioned(
+          `consumer ${name} on ${stream} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`,
+        );
       if (!/already (exists|in use)/i.test(String(e))) throw e;
     }
   }
   const current = existing ?? (await jsm.consumers.info(stream, name));
-  const changed = UPDATABLE.filter((k) => config[k] !== undefined && JSON.stringify(current.config[k]) !== JSON.stringify(config[k]));
+  const changed = UPDATABLE.filter(
+    (k) => config[k] !== undefined && JSON.stringify(current.config[k]) !== JSON.stringify(config[k]),
+  );
   if (!changed.length) return found(current, "unchanged");
   try {
-    return found(await jsm.consumers.update(stream, name, Object.fromEntries(changed.map((k) => [k, config[k]]))), "updated", changed);
+    return found(
+      await jsm.consumers.update(stream, name, Object.fromEntries(changed.map((k) => [k, config[k]]))),
+      "updated",
+      changed,
+    );
   } catch (e) {
     if (!isPermissionDenied(e)) throw e;
-    log?.warn({ stream, consumer: name, changed }, "consumer settings differ from the configuration; the operator applies them (bun run cli streams)");
+    log?.warn(
+      { stream, consumer: name, changed },
+      "consumer settings differ from the configuration; the operator applies them (bun run cli streams)",
+    );
     return found(current, "differs", changed);
   }
 }
@@ -156,7 +180,10 @@ export function runConsumerLoop(opts: {
         }
       } catch (e) {
         if (stopped) break;
-        log.warn({ err: e, stream, consumer: config.durable_name }, "consumer subscription failed; setting it up again");
+        log.warn(
+          { err: e, stream, consumer: config.durable_name },
+          "consumer subscription failed; setting it up again",
+        );
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {

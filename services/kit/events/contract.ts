@@ -24,16 +24,18 @@ export interface EventType<D extends DescMessage = DescMessage> {
   readonly stream: EventStream;
 }
 
-
 export function defineStream(name: string, domain: string): EventStream {
-  if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(name) || name === "DLQ" || name.endsWith("_ADVISORIES")) throw new Error(`stream name ${name} must be upper-case letters, digits and _, and not DLQ nor end in _ADVISORIES`);
-  if (!/^[a-z][a-z0-9_]{0,31}$/.test(domain) || domain === "dlq") throw new Error(`stream ${name}: domain ${domain} must be one lower-case subject token, not dlq`);
+  if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(name) || name === "DLQ" || name.endsWith("_ADVISORIES"))
+    throw new Error(`stream name ${name} must be upper-case letters, digits and _, and not DLQ nor end in _ADVISORIES`);
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(domain) || domain === "dlq")
+    throw new Error(`stream ${name}: domain ${domain} must be one lower-case subject token, not dlq`);
   return { name, domain, events: [] };
 }
 
 /** Declares an event on its stream: subject `<domain>.<event>`. */
 export function defineEvent<D extends DescMessage>(stream: EventStream, schema: D, event: string): EventType<D> {
-  if (!/^[a-z][a-z0-9_]{0,63}$/.test(event)) throw new Error(`event ${event} of ${stream.name} must be one lower-case subject token`);
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(event))
+    throw new Error(`event ${event} of ${stream.name} must be one lower-case subject token`);
   const type: EventType<D> = { schema, subject: `${stream.domain}.${event}`, type: schema.typeName, stream };
   const taken = stream.events.find((e) => e.subject === type.subject || e.type === type.type);
   if (taken) throw new Error(`${stream.name} already has ${taken.type} on ${taken.subject}`);

@@ -72,7 +72,7 @@ export class DeadLetters {
   async list(): Promise<DeadLetter[]> {
     const out: DeadLetter[] = [];
     const filter = this.names.subject("dlq.>");
-    for (let seq = 1; ; ) {
+    for (let seq = 1; ;) {
       // next_by_subj: the first message at or after seq, so deleted (resolved) entries cost nothing.
       const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: filter } as { seq: number });
       if (!m) return out;
@@ -98,7 +98,13 @@ export class DeadLetters {
     for (const [k, v] of Object.entries(letter.headers)) h.set(k, v);
     h.set(REPLAY_FOR, letter.consumer);
     h.set(REPLAY_OF, String(id));
-    if (this.trust.signer) h.set(REPLAY_PROOF, Buffer.from(this.trust.signer.keyPair.sign(replayClaim(id, letter.consumer, letter.eventId))).toString("base64url"));
+    if (this.trust.signer)
+      h.set(
+        REPLAY_PROOF,
+        Buffer.from(this.trust.signer.keyPair.sign(replayClaim(id, letter.consumer, letter.eventId))).toString(
+          "base64url",
+        ),
+      );
     // No Nats-Msg-Id: the event id is within the stream's duplicate window only if it died young, and
     // the copy must not be dropped as a duplicate of the original.
     await this.js.publish(letter.subject, letter.data, { headers: h });
@@ -125,7 +131,10 @@ export class DeadLetters {
     if (this.#operator) {
       let ok = false;
       try {
-        ok = this.#operator.verify(replayClaim(id, consumer, copy?.get(CE.id) ?? ""), Buffer.from(copy?.get(REPLAY_PROOF) ?? "", "base64url"));
+        ok = this.#operator.verify(
+          replayClaim(id, consumer, copy?.get(CE.id) ?? ""),
+          Buffer.from(copy?.get(REPLAY_PROOF) ?? "", "base64url"),
+        );
       } catch {}
       if (!ok) return false;
     }
@@ -139,7 +148,8 @@ export class DeadLetters {
 }
 
 /** What the operator signs when it replays a dead letter: which letter, to which consumer, which event. */
-const replayClaim = (id: number, consumer: string, eventId: string) => new TextEncoder().encode(`dlq-replay\n${id}\n${consumer}\n${eventId}`);
+const replayClaim = (id: number, consumer: string, eventId: string) =>
+  new TextEncoder().encode(`dlq-replay\n${id}\n${consumer}\n${eventId}`);
 
 /** The original headers worth carrying along: not NATS's own, not a previous replay's or dead letter's. */
 export function originalHeaders(h: MsgHdrs | undefined): Record<string, string> {

@@ -63,16 +63,28 @@ export async function startDeadLetterWriter(opts: {
     h.set(DLQ.reason, reason.replace(/[\r\n]+/g, " "));
     h.set(DLQ.failedAt, adv.timestamp ?? new Date().toISOString());
     if (!original) h.set(DLQ.originalMissing, "true");
-    const ack = await js.publish(names.deadLetterSubject(adv.stream, adv.consumer), original?.data ?? new Uint8Array(), {
-      headers: h,
-      msgID: `dlq:${adv.stream}:${adv.consumer}:${adv.stream_seq}`,
-    });
+    const ack = await js.publish(
+      names.deadLetterSubject(adv.stream, adv.consumer),
+      original?.data ?? new Uint8Array(),
+      {
+        headers: h,
+        msgID: `dlq:${adv.stream}:${adv.consumer}:${adv.stream_seq}`,
+      },
+    );
     // A replayed copy that died again: its new entry replaces the one it replayed.
     const replayed = Number(original?.header?.get(REPLAY_OF));
     if (replayed && replayed !== ack.seq) await opts.deadLetters.resolveReplayed(original?.header, adv.consumer);
     await lastErrors.clear(key);
     log.warn(
-      { dlq_id: ack.seq, stream: adv.stream, consumer: adv.consumer, stream_seq: adv.stream_seq, deliveries: adv.deliveries, kind, reason },
+      {
+        dlq_id: ack.seq,
+        stream: adv.stream,
+        consumer: adv.consumer,
+        stream_seq: adv.stream_seq,
+        deliveries: adv.deliveries,
+        kind,
+        reason,
+      },
       "message dead-lettered",
     );
   };

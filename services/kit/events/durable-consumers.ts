@@ -13,13 +13,18 @@ export interface ConsumerPlace {
 /** The advisories a consumer's dead-letter writer follows, one durable each. */
 export const DEAD_LETTER_KINDS = ["MAX_DELIVERIES", "MSG_TERMINATED"] as const;
 
-const writerName = (consumer: string, kind: (typeof DEAD_LETTER_KINDS)[number]) => `${consumer}-dead-letters-${kind === "MAX_DELIVERIES" ? "max-deliveries" : "terminated"}`;
+const writerName = (consumer: string, kind: (typeof DEAD_LETTER_KINDS)[number]) =>
+  `${consumer}-dead-letters-${kind === "MAX_DELIVERIES" ? "max-deliveries" : "terminated"}`;
 
 /**
  * The durable consumer an event consumer reads through: explicit acks, every event of its domain. One
  * definition for the service that runs it and the operator who provisions it (`bun run cli streams`).
  */
-export function eventConsumerDurable(names: EventNames, cfg: EventsConfig, { stream, consumer }: ConsumerPlace): DurableConfig {
+export function eventConsumerDurable(
+  names: EventNames,
+  cfg: EventsConfig,
+  { stream, consumer }: ConsumerPlace,
+): DurableConfig {
   const filter = names.subject(`${stream.domain}.>`);
   return {
     durable_name: consumer,
@@ -53,7 +58,11 @@ export function deadLetterWriterDurables(names: EventNames, { stream, consumer }
 }
 
 /** Every durable an event consumer needs, by stream: its own and its dead-letter writers'. */
-export function durablesOf(names: EventNames, cfg: EventsConfig, place: ConsumerPlace): { stream: string; config: DurableConfig }[] {
+export function durablesOf(
+  names: EventNames,
+  cfg: EventsConfig,
+  place: ConsumerPlace,
+): { stream: string; config: DurableConfig }[] {
   return [
     { stream: names.stream(place.stream), config: eventConsumerDurable(names, cfg, place) },
     ...deadLetterWriterDurables(names, place).map((config) => ({ stream: names.advisories(place.stream), config })),

@@ -32,7 +32,13 @@ beforeAll(async () => {
   await ev.ensure([PAYMENTS, CUSTOMERS]);
   schemas = testSchemas();
   // Any service schema with an inbox will do; marketing's is small.
-  database = await openDatabase({ service: "marketing", env: schemas.env("marketing"), log, schema: marketingSchema, migrationsFolder: join(import.meta.dir, "../../marketing/db/migrations") });
+  database = await openDatabase({
+    service: "marketing",
+    env: schemas.env("marketing"),
+    log,
+    schema: marketingSchema,
+    migrationsFolder: join(import.meta.dir, "../../marketing/db/migrations"),
+  });
 });
 
 afterAll(async () => {
@@ -42,12 +48,19 @@ afterAll(async () => {
   await schemas?.drop();
 });
 
-const payment = (i: number) => ({ paymentId: crypto.randomUUID(), orderId: crypto.randomUUID(), amount: { amountMinor: BigInt(i), currency: "EUR" } });
+const payment = (i: number) => ({
+  paymentId: crypto.randomUUID(),
+  orderId: crypto.randomUUID(),
+  amount: { amountMinor: BigInt(i), currency: "EUR" },
+});
 
 test("a batching consumer: events share transactions, each is handled once, one event's failures cost its batch-mates nothing", async () => {
   const source = "/test/batches";
   const ids: string[] = [];
-  for (let i = 0; i < 120; i++) ids.push((await publishEvent(ev.js, ev.names, PaymentProcessed, payment(i), { source, entityId: `payment-${i}` })).id);
+  for (let i = 0; i < 120; i++)
+    ids.push(
+      (await publishEvent(ev.js, ev.names, PaymentProcessed, payment(i), { source, entityId: `payment-${i}` })).id,
+    );
   const failsOnce = ids[7]!;
   const poison = ids[50]!;
   // One event stored twice (published again under another Nats-Msg-Id), without an entity, so both
@@ -56,7 +69,14 @@ test("a batching consumer: events share transactions, each is handled once, one 
   const copiedPayload = toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, payment(999)));
   const copy = () =>
     ev.js.publish(ev.names.subject(PaymentProcessed.subject), copiedPayload, {
-      headers: eventHeaders({ id: copied, type: PaymentProcessed.type, source, time: new Date(), subject: "", traceparent: "" }),
+      headers: eventHeaders({
+        id: copied,
+        type: PaymentProcessed.type,
+        source,
+        time: new Date(),
+        subject: "",
+        traceparent: "",
+      }),
       msgID: crypto.randomUUID(),
     });
   await copy();
@@ -79,10 +99,24 @@ test("a batching consumer: events share transactions, each is handled once, one 
   });
   // Started after the events are stored: the first pulls bring many at once.
   const registry = new Registry();
-  running.push((await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!);
+  running.push(
+    (await startEvents({
+      service: "marketing",
+      env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" },
+      log,
+      nats: ev.nc,
+      registry,
+      database,
+      namespace: "shop",
+      consumers: [consumer],
+    }))!,
+  );
 
   const expected = ids.filter((id) => id !== poison).concat(copied);
-  await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), { timeoutMs: 15_000, what: "every event but the poison handled" });
+  await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), {
+    timeoutMs: 15_000,
+    what: "every event but the poison handled",
+  });
   // Nothing left pending or unacknowledged: the poison was terminated, not left to come back.
   await waitFor(
     async () => {
@@ -107,7 +141,9 @@ test("a batching consumer: events share transactions, each is handled once, one 
   // The event that failed once came back on its second delivery; its batch-mates committed on their first.
   expect(commits.find((c) => c.id === failsOnce)!.delivery).toBe(2);
   expect(commits.filter((c) => c.id !== failsOnce && c.delivery !== 1)).toEqual([]);
-  const inbox = await schemas.sql.unsafe<{ n: string }[]>(`select count(*)::text as n from "${schemas.schema("marketing")}".inbox where consumer = 'test-batches'`);
+  const inbox = await schemas.sql.unsafe<{ n: string }[]>(
+    `select count(*)::text as n from "${schemas.schema("marketing")}".inbox where consumer = 'test-batches'`,
+  );
   expect(Number(inbox[0]!.n)).toBe(expected.length);
 });
 
@@ -115,7 +151,17 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) {
     const customer = { id: crypto.randomUUID(), email: `c${i}@example.com`, name: `C${i}` };
-    ids.push((await publishEvent(ev.js, ev.names, CustomerRegistered, { customer }, { source: "/test/batches", entityId: customer.id })).id);
+    ids.push(
+      (
+        await publishEvent(
+          ev.js,
+          ev.names,
+          CustomerRegistered,
+          { customer },
+          { source: "/test/batches", entityId: customer.id },
+        )
+      ).id,
+    );
   }
   const handled: string[] = [];
   // Each event's work stays within the ack wait, as for a consumer that does not batch; five in one
@@ -133,8 +179,21 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
     ],
   });
   const env = { ...schemas.env("marketing"), ...ev.env, CONSUMER_ACK_WAIT_MS: String(ackWaitMs) };
-  running.push((await startEvents({ service: "marketing", env, log, nats: ev.nc, database, namespace: "shop", consumers: [consumer] }))!);
-  await waitFor(() => ids.every((id) => handled.includes(id)), { timeoutMs: 10_000, what: "the five registrations handled" });
+  running.push(
+    (await startEvents({
+      service: "marketing",
+      env,
+      log,
+      nats: ev.nc,
+      database,
+      namespace: "shop",
+      consumers: [consumer],
+    }))!,
+  );
+  await waitFor(() => ids.every((id) => handled.includes(id)), {
+    timeoutMs: 10_000,
+    what: "the five registrations handled",
+  });
   const info = await ev.jsm.consumers.info(ev.names.stream("CUSTOMERS"), "test-slow-batch");
   // Every delivery counts in the consumer's sequence, redeliveries too: five messages, five deliveries.
   expect(info.delivered.consumer_seq).toBe(5);
@@ -143,9 +202,14 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
 
 test("a batching consumer refuses handlers that run their own transactions, and a batch size out of range", () => {
   const own = on(PaymentProcessed, async () => {}, { ownTransactions: true });
-  expect(() => defineConsumer({ name: "own", stream: PAYMENTS, batch: 8, handlers: [own] })).toThrow(/batches events in one transaction.*ownTransactions/);
+  expect(() => defineConsumer({ name: "own", stream: PAYMENTS, batch: 8, handlers: [own] })).toThrow(
+    /batches events in one transaction.*ownTransactions/,
+  );
   expect(() => defineConsumer({ name: "single", stream: PAYMENTS, batch: 1, handlers: [own] })).not.toThrow();
-  for (const batch of [0, 1.5, 1001]) expect(() => defineConsumer({ name: "sized", stream: PAYMENTS, batch, handlers: [] })).toThrow(/batch must be an integer from 1 to 1000/);
+  for (const batch of [0, 1.5, 1001])
+    expect(() => defineConsumer({ name: "sized", stream: PAYMENTS, batch, handlers: [] })).toThrow(
+      /batch must be an integer from 1 to 1000/,
+    );
 });
 
 /** Streams of a test's own: a new durable consumer reads its stream from the start. */
@@ -164,37 +228,62 @@ test("a reused event id with another payload, an event of an undeclared type, on
     handlers: [on(PaymentProcessed, async (e) => void handled.push(e.paymentId))],
   });
   const registry = new Registry();
-  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!;
+  const events = (await startEvents({
+    service: "marketing",
+    env: { ...schemas.env("marketing"), ...ev.env },
+    log,
+    nats: ev.nc,
+    registry,
+    database,
+    namespace: "shop",
+    consumers: [consumer],
+  }))!;
   try {
-  const source = "/test/defences";
-  const publish = (id: string, type: string, subject: string, body: Uint8Array) =>
-    ev.js.publish(ev.names.subject(subject), body, { headers: eventHeaders({ id, type, source, time: new Date(), subject: "", traceparent: "" }), msgID: crypto.randomUUID() });
-  const encode = (p: ReturnType<typeof payment>) => toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, p));
+    const source = "/test/defences";
+    const publish = (id: string, type: string, subject: string, body: Uint8Array) =>
+      ev.js.publish(ev.names.subject(subject), body, {
+        headers: eventHeaders({ id, type, source, time: new Date(), subject: "", traceparent: "" }),
+        msgID: crypto.randomUUID(),
+      });
+    const encode = (p: ReturnType<typeof payment>) =>
+      toBinary(PaymentProcessed.schema, create(PaymentProcessed.schema, p));
 
-  const id = crypto.randomUUID();
-  const original = payment(1);
-  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original));
-  await waitFor(() => handled.includes(original.paymentId), { what: "the original handled" });
-  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original)); // a redelivery, really
-  const forged = payment(2);
-  await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(forged));
-  await publish(crypto.randomUUID(), "shop.payment.v1.PaymentTeleported", "payments.teleported", encode(payment(3)));
-  const misrouted = payment(4);
-  await publish(crypto.randomUUID(), PaymentProcessed.type, "payments.failed", encode(misrouted));
+    const id = crypto.randomUUID();
+    const original = payment(1);
+    await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original));
+    await waitFor(() => handled.includes(original.paymentId), { what: "the original handled" });
+    await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(original)); // a redelivery, really
+    const forged = payment(2);
+    await publish(id, PaymentProcessed.type, PaymentProcessed.subject, encode(forged));
+    await publish(crypto.randomUUID(), "shop.payment.v1.PaymentTeleported", "payments.teleported", encode(payment(3)));
+    const misrouted = payment(4);
+    await publish(crypto.randomUUID(), PaymentProcessed.type, "payments.failed", encode(misrouted));
 
-  const letters = await waitFor(async () => {
-    const all = (await ev.deadLetters.list()).filter((l) => l.consumer === "test-defences");
-    return all.length >= 3 ? all : undefined;
-  }, { timeoutMs: 10_000, what: "three dead letters" });
-  const reasons = letters.map((l) => l.reason);
-  expect(reasons).toContainEqual(expect.stringContaining(`${id} was handled before with another payload`));
-  expect(reasons).toContainEqual(expect.stringContaining("unknown event type shop.payment.v1.PaymentTeleported"));
-  expect(reasons).toContainEqual(expect.stringContaining(`shop.payment.v1.PaymentProcessed arrived on ${ev.names.subject("payments.failed")}`));
-  expect(handled).toEqual([original.paymentId]);
-  const outcomes = await (registry.getSingleMetric("events_consumed_total") as unknown as { get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }> }).get();
-  const of = (outcome: string) => outcomes.values.filter((v) => v.labels.consumer === "test-defences" && v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
-  expect(of("duplicate")).toBe(1);
-  expect(of("poison")).toBe(3);
+    const letters = await waitFor(
+      async () => {
+        const all = (await ev.deadLetters.list()).filter((l) => l.consumer === "test-defences");
+        return all.length >= 3 ? all : undefined;
+      },
+      { timeoutMs: 10_000, what: "three dead letters" },
+    );
+    const reasons = letters.map((l) => l.reason);
+    expect(reasons).toContainEqual(expect.stringContaining(`${id} was handled before with another payload`));
+    expect(reasons).toContainEqual(expect.stringContaining("unknown event type shop.payment.v1.PaymentTeleported"));
+    expect(reasons).toContainEqual(
+      expect.stringContaining(`shop.payment.v1.PaymentProcessed arrived on ${ev.names.subject("payments.failed")}`),
+    );
+    expect(handled).toEqual([original.paymentId]);
+    const outcomes = await (
+      registry.getSingleMetric("events_consumed_total") as unknown as {
+        get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }>;
+      }
+    ).get();
+    const of = (outcome: string) =>
+      outcomes.values
+        .filter((v) => v.labels.consumer === "test-defences" && v.labels.outcome === outcome)
+        .reduce((n, v) => n + v.value, 0);
+    expect(of("duplicate")).toBe(1);
+    expect(of("poison")).toBe(3);
   } finally {
     await events.stop();
     await ev.drop();
@@ -203,21 +292,48 @@ test("a reused event id with another payload, an event of an undeclared type, on
 
 test("CONSUMER_UNKNOWN_EVENTS=skip: an undeclared type is acked, counted and logged, not dead-lettered", async () => {
   const ev = await ownStreams();
-  const consumer = defineConsumer({ name: "test-unknown-skip", stream: PAYMENTS, handlers: [on(PaymentProcessed, async () => {})] });
-  const registry = new Registry();
-  const events = (await startEvents({ service: "marketing", env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" }, log, nats: ev.nc, registry, database, namespace: "shop", consumers: [consumer] }))!;
-  try {
-  await ev.js.publish(ev.names.subject("payments.teleported"), new Uint8Array([1, 2]), {
-    headers: eventHeaders({ id: crypto.randomUUID(), type: "shop.payment.v1.PaymentTeleported", source: "/test", time: new Date(), subject: "", traceparent: "" }),
+  const consumer = defineConsumer({
+    name: "test-unknown-skip",
+    stream: PAYMENTS,
+    handlers: [on(PaymentProcessed, async () => {})],
   });
-  const counted = async () => {
-    const m = await (registry.getSingleMetric("events_consumed_total") as unknown as { get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }> }).get();
-    return m.values.find((v) => v.labels.consumer === "test-unknown-skip" && v.labels.outcome === "unknown")?.value;
-  };
-  expect(await waitFor(counted, { what: "the unknown event counted" })).toBe(1);
-  // Acked: nothing waits for a redelivery.
-  await waitFor(async () => (await ev.jsm.consumers.info(ev.names.stream("PAYMENTS"), "test-unknown-skip")).num_ack_pending === 0, { what: "the unknown event acked" });
-  expect((await ev.deadLetters.list()).filter((l) => l.consumer === "test-unknown-skip")).toEqual([]);
+  const registry = new Registry();
+  const events = (await startEvents({
+    service: "marketing",
+    env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" },
+    log,
+    nats: ev.nc,
+    registry,
+    database,
+    namespace: "shop",
+    consumers: [consumer],
+  }))!;
+  try {
+    await ev.js.publish(ev.names.subject("payments.teleported"), new Uint8Array([1, 2]), {
+      headers: eventHeaders({
+        id: crypto.randomUUID(),
+        type: "shop.payment.v1.PaymentTeleported",
+        source: "/test",
+        time: new Date(),
+        subject: "",
+        traceparent: "",
+      }),
+    });
+    const counted = async () => {
+      const m = await (
+        registry.getSingleMetric("events_consumed_total") as unknown as {
+          get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }>;
+        }
+      ).get();
+      return m.values.find((v) => v.labels.consumer === "test-unknown-skip" && v.labels.outcome === "unknown")?.value;
+    };
+    expect(await waitFor(counted, { what: "the unknown event counted" })).toBe(1);
+    // Acked: nothing waits for a redelivery.
+    await waitFor(
+      async () => (await ev.jsm.consumers.info(ev.names.stream("PAYMENTS"), "test-unknown-skip")).num_ack_pending === 0,
+      { what: "the unknown event acked" },
+    );
+    expect((await ev.deadLetters.list()).filter((l) => l.consumer === "test-unknown-skip")).toEqual([]);
   } finally {
     await events.stop();
     await ev.drop();

@@ -24,8 +24,15 @@ const inbox = inboxTable();
 const BATCHES_IN_FLIGHT = 2;
 
 // The inbox's statements, built once (see fixedQuery).
-const inboxRow = { consumer: sql.placeholder("consumer"), eventId: sql.placeholder("eventId"), eventType: sql.placeholder("eventType"), payloadHash: sql.placeholder("payloadHash") };
-const claimInbox = fixedQuery(PREPARED.inboxClaim, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }));
+const inboxRow = {
+  consumer: sql.placeholder("consumer"),
+  eventId: sql.placeholder("eventId"),
+  eventType: sql.placeholder("eventType"),
+  payloadHash: sql.placeholder("payloadHash"),
+};
+const claimInbox = fixedQuery(PREPARED.inboxClaim, (db) =>
+  db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }),
+);
 const inboxHas = fixedQuery(PREPARED.inboxSeen, (db) =>
   db
     .select({ id: inbox.eventId, payloadHash: inbox.payloadHash })
@@ -119,16 +126,29 @@ export interface EventConsumer {
  * again in a transaction of its own, so an effect outside the transaction (an e-mail sent, a call made)
  * could happen twice. Not with `ownTransactions` handlers.
  */
-export function defineConsumer<S extends Record<string, unknown>>(def: { name: string; stream: EventStream; handlers: EventHandler<S>[]; batch?: number }): EventConsumer {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name)) throw new Error(`consumer name "${def.name}" must be lower-case letters, digits and dashes`);
-  if (def.batch !== undefined && !(Number.isInteger(def.batch) && def.batch >= 1 && def.batch <= 1000)) throw new Error(`consumer ${def.name}: batch must be an integer from 1 to 1000`);
+export function defineConsumer<S extends Record<string, unknown>>(def: {
+  name: string;
+  stream: EventStream;
+  handlers: EventHandler<S>[];
+  batch?: number;
+}): EventConsumer {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name))
+    throw new Error(`consumer name "${def.name}" must be lower-case letters, digits and dashes`);
+  if (def.batch !== undefined && !(Number.isInteger(def.batch) && def.batch >= 1 && def.batch <= 1000))
+    throw new Error(`consumer ${def.name}: batch must be an integer from 1 to 1000`);
   const own = def.batch && def.batch > 1 && def.handlers.find((h) => h.ownTransactions);
-  if (own) throw new Error(`consumer ${def.name} batches events in one transaction, but its ${own.type.type} handler runs its own (ownTransactions)`);
+  if (own)
+    throw new Error(
+      `consumer ${def.name} batches events in one transaction, but its ${own.type.type} handler runs its own (ownTransactions)`,
+    );
   const types = def.handlers.map((h) => h.type.type);
   const twice = types.find((t, i) => types.indexOf(t) !== i);
   if (twice) throw new Error(`consumer ${def.name} has two handlers for ${twice}`);
   const elsewhere = def.handlers.find((h) => h.type.stream !== def.stream);
-  if (elsewhere) throw new Error(`consumer ${def.name} reads ${def.stream.name}, but ${elsewhere.type.type} is on ${elsewhere.type.stream.name}`);
+  if (elsewhere)
+    throw new Error(
+      `consumer ${def.name} reads ${def.stream.name}, but ${elsewhere.type.type} is on ${elsewhere.type.stream.name}`,
+    );
   return def;
 }
 
@@ -165,13 +185,22 @@ export async function startEventConsumer(
   const config = eventConsumerDurable(names, cfg, { stream: def.stream, consumer: def.name });
   // Deliveries and ack wait as the server holds them: under identities the operator set them.
   const { config: held } = await ensureConsumer(deps.jsm, stream, config, log);
-  const maxDeliver = held.max_deliver !== undefined && held.max_deliver > 0 ? held.max_deliver : Number.POSITIVE_INFINITY;
+  const maxDeliver =
+    held.max_deliver !== undefined && held.max_deliver > 0 ? held.max_deliver : Number.POSITIVE_INFINITY;
   const ackWaitMs = held.ack_wait ? held.ack_wait / 1_000_000 : cfg.CONSUMER_ACK_WAIT_MS;
 
   const poison = async (m: JsMsg, type: string, reason: string) => {
     const key = LastErrors.key(stream, def.name, m.info.streamSequence);
-    await lastErrors.record(key, { error: reason, kind: "terminated", deliveries: m.info.deliveryCount, at: new Date().toISOString() });
-    log.error({ stream_seq: m.info.streamSequence, deliveries: m.info.deliveryCount, reason }, "poison message; terminated");
+    await lastErrors.record(key, {
+      error: reason,
+      kind: "terminated",
+      deliveries: m.info.deliveryCount,
+      at: new Date().toISOString(),
+    });
+    log.error(
+      { stream_seq: m.info.streamSequence, deliveries: m.info.deliveryCount, reason },
+      "poison message; terminated",
+    );
     outcomes.inc({ consumer: def.name, type, outcome: "poison" });
     if (deps.termTakesReason) m.term(reason);
     else m.term();
@@ -187,8 +216,18 @@ export async function startEventConsumer(
     hash: string;
     log: Logger;
   }
-  const contextOf = (d: Delivery, tx: Database<any>): HandlerContext<any> => ({ tx, meta: d.meta, deliveryCount: d.m.info.deliveryCount, log: d.log });
-  const inboxRowOf = (d: Delivery) => ({ consumer: def.name, eventId: d.meta.id, eventType: d.meta.type, payloadHash: d.hash });
+  const contextOf = (d: Delivery, tx: Database<any>): HandlerContext<any> => ({
+    tx,
+    meta: d.meta,
+    deliveryCount: d.m.info.deliveryCount,
+    log: d.log,
+  });
+  const inboxRowOf = (d: Delivery) => ({
+    consumer: def.name,
+    eventId: d.meta.id,
+    eventType: d.meta.type,
+    payloadHash: d.hash,
+  });
 
   /** An event no one declared for this stream, or on another subject than its type's: dead-lettered, or skipped when so configured. */
   const unknown = async (m: JsMsg, type: string, why: string) => {
@@ -211,8 +250,14 @@ export async function startEventConsumer(
     }
     const handler = byType.get(meta.type);
     const declared = handler?.type ?? def.stream.events.find((e) => e.type === meta.type);
-    if (!declared || declared.stream !== def.stream) return void (await unknown(m, meta.type, `unknown event type ${meta.type} on ${m.subject}`));
-    if (names.subject(declared.subject) !== m.subject) return void (await unknown(m, meta.type, `${meta.type} arrived on ${m.subject}, but its subject is ${names.subject(declared.subject)}`));
+    if (!declared || declared.stream !== def.stream)
+      return void (await unknown(m, meta.type, `unknown event type ${meta.type} on ${m.subject}`));
+    if (names.subject(declared.subject) !== m.subject)
+      return void (await unknown(
+        m,
+        meta.type,
+        `${meta.type} arrived on ${m.subject}, but its subject is ${names.subject(declared.subject)}`,
+      ));
     if (!handler) {
       // An event of this stream this consumer does not care about.
       m.ack();
@@ -227,7 +272,12 @@ export async function startEventConsumer(
     }
     const invalid = handler.validate?.(event);
     if (invalid) return void (await poison(m, meta.type, `invalid ${meta.type}: ${invalid}`));
-    const elog = log.child({ event_id: meta.id, event_type: meta.type, traceparent: meta.traceparent, deliveries: m.info.deliveryCount });
+    const elog = log.child({
+      event_id: meta.id,
+      event_type: meta.type,
+      traceparent: meta.traceparent,
+      deliveries: m.info.deliveryCount,
+    });
     return { m, meta, handler, event, hash: payloadHash(meta.type, m.data), log: elog };
   };
 
@@ -240,13 +290,19 @@ export async function startEventConsumer(
     const { m, meta } = d;
     if (!fresh) {
       const [seen] = await inboxHas(deps.db, inboxRowOf(d));
-      if (seen?.payloadHash && seen.payloadHash !== d.hash) return poison(m, meta.type, `${meta.type} ${meta.id} was handled before with another payload; this one is not a redelivery`);
+      if (seen?.payloadHash && seen.payloadHash !== d.hash)
+        return poison(
+          m,
+          meta.type,
+          `${meta.type} ${meta.id} was handled before with another payload; this one is not a redelivery`,
+        );
     }
     m.ack();
     outcomes.inc({ consumer: def.name, type: meta.type, outcome: fresh ? "handled" : "duplicate" });
     if (fresh) d.log.info("event handled");
     else d.log.info("event handled before; acked without effect");
-    if (m.info.deliveryCount > 1) await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
+    if (m.info.deliveryCount > 1)
+      await lastErrors.clear(LastErrors.key(stream, def.name, m.info.streamSequence)).catch(() => {});
     const replayOf = Number(m.headers?.get(REPLAY_OF));
     if (replayOf) {
       const resolved = await deps.deadLetters.resolveReplayed(m.headers, def.name).catch((e) => {
@@ -254,7 +310,11 @@ export async function startEventConsumer(
         return undefined;
       });
       if (resolved) d.log.info({ dlq_id: replayOf }, "replayed dead letter handled; entry resolved");
-      else if (resolved === false) d.log.warn({ dlq_id: replayOf }, "the copy's replay of that dead letter is not the operator's (or the entry is gone); left alone");
+      else if (resolved === false)
+        d.log.warn(
+          { dlq_id: replayOf },
+          "the copy's replay of that dead letter is not the operator's (or the entry is gone); left alone",
+        );
     }
   };
 
@@ -266,8 +326,16 @@ export async function startEventConsumer(
     const last = deliveries >= maxDeliver;
     const delay = last ? 0 : backoffDelay(cfg.CONSUMER_BACKOFF_MS, deliveries);
     const key = LastErrors.key(stream, def.name, m.info.streamSequence);
-    await lastErrors.record(key, { error: `${meta.type} ${meta.id}: ${describeError(e)}`, kind: "retry", deliveries, at: new Date().toISOString() });
-    d.log.warn({ err: e, retry_in_ms: last ? undefined : delay, max_deliver: maxDeliver }, last ? "handler failed on the last delivery" : "handler failed; retrying later");
+    await lastErrors.record(key, {
+      error: `${meta.type} ${meta.id}: ${describeError(e)}`,
+      kind: "retry",
+      deliveries,
+      at: new Date().toISOString(),
+    });
+    d.log.warn(
+      { err: e, retry_in_ms: last ? undefined : delay, max_deliver: maxDeliver },
+      last ? "handler failed on the last delivery" : "handler failed; retrying later",
+    );
     outcomes.inc({ consumer: def.name, type: meta.type, outcome: "retry" });
     m.nak(delay);
   };
@@ -309,32 +377,37 @@ export async function startEventConsumer(
     // Only while the transaction runs: a message acked or nak'ed after it must not be touched again.
     const beat = setInterval(() => ds.forEach((d) => d.m.working()), inProgressEvery(ackWaitMs));
     try {
-      fresh = await deps.db.transaction(async (tx) => {
-        const claimed = new Set(
-          (
-            await claimInboxBatch(tx, {
-              consumer: def.name,
-              eventIds: arrayParameter(ds.map((d) => d.meta.id)),
-              eventTypes: arrayParameter(ds.map((d) => d.meta.type)),
-              payloadHashes: arrayParameter(ds.map((d) => d.hash)),
-            })
-          ).map((r) => r.id),
-        );
-        const out: boolean[] = [];
-        for (const d of ds) {
-          // delete: two copies of one event in a batch (published twice) are handled once.
-          const first = claimed.delete(d.meta.id);
-          if (first) {
-            failing = d;
-            await d.handler.handle(d.event, contextOf(d, tx));
-            failing = undefined;
+      fresh = await deps.db
+        .transaction(async (tx) => {
+          const claimed = new Set(
+            (
+              await claimInboxBatch(tx, {
+                consumer: def.name,
+                eventIds: arrayParameter(ds.map((d) => d.meta.id)),
+                eventTypes: arrayParameter(ds.map((d) => d.meta.type)),
+                payloadHashes: arrayParameter(ds.map((d) => d.hash)),
+              })
+            ).map((r) => r.id),
+          );
+          const out: boolean[] = [];
+          for (const d of ds) {
+            // delete: two copies of one event in a batch (published twice) are handled once.
+            const first = claimed.delete(d.meta.id);
+            if (first) {
+              failing = d;
+              await d.handler.handle(d.event, contextOf(d, tx));
+              failing = undefined;
+            }
+            out.push(first);
           }
-          out.push(first);
-        }
-        return out;
-      }).finally(() => clearInterval(beat));
+          return out;
+        })
+        .finally(() => clearInterval(beat));
     } catch (e) {
-      log.debug({ err: e, events: ds.length, failing_event_id: failing?.meta.id }, "batch rolled back; its events are handled again");
+      log.debug(
+        { err: e, events: ds.length, failing_event_id: failing?.meta.id },
+        "batch rolled back; its events are handled again",
+      );
       if (failing) await Promise.all([handleAlone(failing), handleTogether(ds.filter((d) => d !== failing))]);
       else await Promise.all(ds.map(handleAlone));
       return;

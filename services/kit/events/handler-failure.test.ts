@@ -10,8 +10,16 @@ describe("isRetryable", () => {
   });
 
   test("Connect codes as DESIGN.md classifies them", () => {
-    for (const code of [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted, Code.Internal]) expect(isRetryable(new ConnectError("x", code))).toBe(true);
-    for (const code of [Code.InvalidArgument, Code.NotFound, Code.AlreadyExists, Code.FailedPrecondition, Code.PermissionDenied, Code.Unauthenticated])
+    for (const code of [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted, Code.Internal])
+      expect(isRetryable(new ConnectError("x", code))).toBe(true);
+    for (const code of [
+      Code.InvalidArgument,
+      Code.NotFound,
+      Code.AlreadyExists,
+      Code.FailedPrecondition,
+      Code.PermissionDenied,
+      Code.Unauthenticated,
+    ])
       expect(isRetryable(new ConnectError("x", code))).toBe(false);
   });
 
@@ -31,8 +39,14 @@ describe("backoffDelay", () => {
 test("describeError keeps the kind of error when it has one", () => {
   expect(describeError(new PoisonMessage("no order"))).toBe("PoisonMessage: no order");
   expect(describeError(new Error("plain"))).toBe("plain");
-  expect(describeError(new Error("Failed query: insert into inbox", { cause: new Error('relation "inbox" does not exist') }))).toBe('Failed query (statement and parameters withheld; the cause says why): relation "inbox" does not exist');
+  expect(
+    describeError(
+      new Error("Failed query: insert into inbox", { cause: new Error('relation "inbox" does not exist') }),
+    ),
+  ).toBe('Failed query (statement and parameters withheld; the cause says why): relation "inbox" does not exist');
   // A dead letter is read by operators: no parameter, no value Postgres quotes.
-  const withValues = new Error("Failed query: insert into customers values ($1)\nparams: ada@example.com", { cause: new Error('invalid input syntax for type uuid: "ada@example.com"') });
+  const withValues = new Error("Failed query: insert into customers values ($1)\nparams: ada@example.com", {
+    cause: new Error('invalid input syntax for type uuid: "ada@example.com"'),
+  });
   expect(describeError(withValues)).not.toContain("ada@example.com");
 });

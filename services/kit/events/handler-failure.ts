@@ -13,7 +13,14 @@ export class PoisonMessage extends Error {
 }
 
 // As DESIGN.md classifies calls: these codes say "the same request will fail again".
-const NOT_RETRYABLE = new Set([Code.InvalidArgument, Code.NotFound, Code.AlreadyExists, Code.FailedPrecondition, Code.PermissionDenied, Code.Unauthenticated]);
+const NOT_RETRYABLE = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.FailedPrecondition,
+  Code.PermissionDenied,
+  Code.Unauthenticated,
+]);
 
 /**
  * Whether a handler's failure may go away on a later delivery. Unknown errors (a database or network

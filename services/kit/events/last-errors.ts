@@ -42,7 +42,10 @@ export class LastErrors {
     try {
       return new LastErrors(await LastErrors.ensureBucket(nc, names, replicas));
     } catch (e) {
-      if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`the bucket ${names.errorBucket} does not exist, and this identity may not create it: the operator provisions it (bun run cli streams)`);
+      if (isPermissionDenied(e))
+        throw new StreamsNotProvisioned(
+          `the bucket ${names.errorBucket} does not exist, and this identity may not create it: the operator provisions it (bun run cli streams)`,
+        );
       throw e;
     }
   }

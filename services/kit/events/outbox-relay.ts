@@ -81,7 +81,9 @@ export async function startOutboxRelay(opts: {
   const unlisten = await listen(db, opts.driver, outboxChannel(schema), wake);
   let lastPrune = 0;
   // The key as a literal: a query without parameters goes out in one round trip (see PREPARED).
-  const electLeader = sql.raw(`select pg_try_advisory_xact_lock(hashtext('outbox:${schema.replaceAll("'", "''")}')) as leader`);
+  const electLeader = sql.raw(
+    `select pg_try_advisory_xact_lock(hashtext('outbox:${schema.replaceAll("'", "''")}')) as leader`,
+  );
 
   const relayOnce = () =>
     db.transaction(async (tx) => {
@@ -90,7 +92,12 @@ export async function startOutboxRelay(opts: {
       const due = await dueRows(tx, { limit: cfg.OUTBOX_BATCH });
       const sent: string[] = [];
       let failure: unknown;
-      if (cfg.OUTBOX_RELAY_HALT === "before_publish" && due.length) await halt(log_, "before_publish", due.map((r) => r.id));
+      if (cfg.OUTBOX_RELAY_HALT === "before_publish" && due.length)
+        await halt(
+          log_,
+          "before_publish",
+          due.map((r) => r.id),
+        );
       // Published in waves with each entity at most once per wave, every wave's acks awaited together: one
       // connection keeps the publishing order, and a failed row stops its entity's later rows (in a later
       // wave) from going out before it. Other entities' rows of the failed wave that went out are marked.
@@ -99,7 +106,14 @@ export async function startOutboxRelay(opts: {
           wave.map((row) =>
             js.publish(names.subject(row.subject), row.payload, {
               msgID: row.id,
-              headers: eventHeaders({ id: row.id, type: row.type, source: opts.source, time: row.createdAt, subject: row.entityId, traceparent: row.traceparent }),
+              headers: eventHeaders({
+                id: row.id,
+                type: row.type,
+                source: opts.source,
+                time: row.createdAt,
+                subject: row.entityId,
+                traceparent: row.traceparent,
+              }),
               timeout: PUBLISH_TIMEOUT_MS,
             }),
           ),
@@ -117,7 +131,9 @@ export async function startOutboxRelay(opts: {
       if (sent.length) await markSent(tx, { ids: arrayParameter(sent) });
       if (Date.now() - lastPrune > 3_600_000) {
         lastPrune = Date.now();
-        await tx.delete(outbox).where(lt(outbox.publishedAt, sql`now() - make_interval(secs => ${KEEP_PUBLISHED_MS / 1000})`));
+        await tx
+          .delete(outbox)
+          .where(lt(outbox.publishedAt, sql`now() - make_interval(secs => ${KEEP_PUBLISHED_MS / 1000})`));
       }
       return { sent: sent.length, leader: true, failure };
     });
@@ -136,7 +152,8 @@ export async function startOutboxRelay(opts: {
       if (outcome.failure) {
         failures++;
         // Rows wait in the table; NATS (or the database) being down is the usual reason.
-        if (failures === 1 || failures % 20 === 0) log_.warn({ err: outcome.failure, failures }, "outbox relay cannot publish; rows wait");
+        if (failures === 1 || failures % 20 === 0)
+          log_.warn({ err: outcome.failure, failures }, "outbox relay cannot publish; rows wait");
         await pause(Math.min(100 * 2 ** failures, 5000));
         continue;
       }
@@ -178,7 +195,12 @@ function waves<R extends { entityId: string }>(rows: R[]): R[][] {
 }
 
 /** LISTEN on the service's own database, whichever driver is under drizzle. */
-async function listen(db: Database<any>, driver: "postgres" | "pglite", channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+async function listen(
+  db: Database<any>,
+  driver: "postgres" | "pglite",
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
   if (driver === "postgres") {
     // onlisten (the third argument) runs on every (re)connect, when notifications may have been missed.
     const client = (db as unknown as { $client: import("postgres").Sql }).$client;
@@ -190,6 +212,9 @@ async function listen(db: Database<any>, driver: "postgres" | "pglite", channel:
 }
 
 async function halt(log: Logger, where: string, eventIds: string[]): Promise<never> {
-  log.warn({ outbox_halt: where, event_ids: eventIds }, `outbox relay halted ${where.replace("_", " ")} (OUTBOX_RELAY_HALT)`);
+  log.warn(
+    { outbox_halt: where, event_ids: eventIds },
+    `outbox relay halted ${where.replace("_", " ")} (OUTBOX_RELAY_HALT)`,
+  );
   return new Promise<never>(() => {});
 }

@@ -38,7 +38,11 @@ export function outboxTable() {
       createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
       publishedAt: timestamp("published_at", { withTimezone: true }),
     },
-    (t) => [index("outbox_unpublished").on(t.seq).where(sql`${t.publishedAt} is null`)],
+    (t) => [
+      index("outbox_unpublished")
+        .on(t.seq)
+        .where(sql`${t.publishedAt} is null`),
+    ],
   );
 }
 

@@ -28,6 +28,9 @@ export async function publishEvent<D extends DescMessage>(
     subject: opts.entityId ?? "",
     traceparent: opts.traceparent || newTraceparent(),
   });
-  const ack = await js.publish(names.subject(type.subject), toBinary(type.schema, create(type.schema, message)), { headers, msgID: id });
+  const ack = await js.publish(names.subject(type.subject), toBinary(type.schema, create(type.schema, message)), {
+    headers,
+    msgID: id,
+  });
   return Object.assign(ack, { id });
 }

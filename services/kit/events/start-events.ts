@@ -41,7 +41,8 @@ export async function startEvents(opts: {
 }): Promise<RunningEvents | undefined> {
   const { service, nats, database } = opts;
   if (!opts.outbox && opts.consumers.length === 0) return undefined;
-  if (!database) throw new Error(`${service}: an outbox and event consumers need the service's database (definition.database)`);
+  if (!database)
+    throw new Error(`${service}: an outbox and event consumers need the service's database (definition.database)`);
   const cfg = eventsConfig(opts.env);
   const names = new EventNames(cfg.EVENTS_PREFIX);
   const log = opts.log.child({ component: "events" });
@@ -49,7 +50,9 @@ export async function startEvents(opts: {
   const js = jetstream(nats);
   const metrics = eventsMetrics(opts.registry);
   // Its own streams and those it reads; all of them are the operator's on a platform with identities.
-  await ensureStreams(jsm, names, cfg, log, [...new Set([...(opts.outbox?.streams ?? []), ...opts.consumers.map((c) => c.stream)])]);
+  await ensureStreams(jsm, names, cfg, log, [
+    ...new Set([...(opts.outbox?.streams ?? []), ...opts.consumers.map((c) => c.stream)]),
+  ]);
 
   const loops: ConsumerLoop[] = [];
   let relay: OutboxRelay | undefined;
@@ -59,22 +62,62 @@ export async function startEvents(opts: {
   };
   try {
     if (opts.outbox) {
-      relay = await startOutboxRelay({ db: database.db, driver: database.driver, schema: database.schema, source: `/${opts.namespace}/${service}`, js, names, cfg, log, metrics });
+      relay = await startOutboxRelay({
+        db: database.db,
+        driver: database.driver,
+        schema: database.schema,
+        source: `/${opts.namespace}/${service}`,
+        js,
+        names,
+        cfg,
+        log,
+        metrics,
+      });
     }
     if (opts.consumers.length) {
       const lastErrors = await LastErrors.open(nats, names, cfg.STREAM_REPLICAS);
       const deadLetters = new DeadLetters(jsm, js, names, { operatorKey: opts.operatorKey });
       const termTakesReason = versionAtLeast(nats.info?.version ?? "0.0.0", [2, 11]);
       for (const consumer of opts.consumers) {
-        loops.push(await startEventConsumer(consumer, { js, jsm, db: database.db, names, cfg, log, lastErrors, deadLetters, termTakesReason, metrics }));
-        loops.push(await startDeadLetterWriter({ js, jsm, names, of: { stream: consumer.stream, consumer: consumer.name }, lastErrors, deadLetters, log }));
+        loops.push(
+          await startEventConsumer(consumer, {
+            js,
+            jsm,
+            db: database.db,
+            names,
+            cfg,
+            log,
+            lastErrors,
+            deadLetters,
+            termTakesReason,
+            metrics,
+          }),
+        );
+        loops.push(
+          await startDeadLetterWriter({
+            js,
+            jsm,
+            names,
+            of: { stream: consumer.stream, consumer: consumer.name },
+            lastErrors,
+            deadLetters,
+            log,
+          }),
+        );
       }
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  log.info({ prefix: cfg.EVENTS_PREFIX || undefined, outbox: opts.outbox?.streams.map((s) => s.name), consumers: opts.consumers.map((c) => c.name) }, "events running");
+  log.info(
+    {
+      prefix: cfg.EVENTS_PREFIX || undefined,
+      outbox: opts.outbox?.streams.map((s) => s.name),
+      consumers: opts.consumers.map((c) => c.name),
+    },
+    "events running",
+  );
   return { stop };
 }
 

@@ -1,4 +1,10 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
 import type { Logger } from "../log";
 import type { EventStream } from "./contract";
 import type { EventsConfig } from "./events-config";
@@ -47,12 +53,20 @@ export class EventNames {
 
   /** Every stream of a platform with these event streams: theirs, the dead letters' and the error bucket's. */
   allStreams(streams: readonly EventStream[]): string[] {
-    return [...streams.flatMap((s) => [this.stream(s), this.advisories(s)]), this.stream("DLQ"), `KV_${this.errorBucket}`];
+    return [
+      ...streams.flatMap((s) => [this.stream(s), this.advisories(s)]),
+      this.stream("DLQ"),
+      `KV_${this.errorBucket}`,
+    ];
   }
 }
 
 /** The JetStream settings of every stream, explicit so a cluster and one server behave alike. */
-export function streamConfigs(names: EventNames, cfg: EventsConfig, streams: readonly EventStream[]): (Partial<StreamConfig> & { name: string })[] {
+export function streamConfigs(
+  names: EventNames,
+  cfg: EventsConfig,
+  streams: readonly EventStream[],
+): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     storage: StorageType.File,
     num_replicas: cfg.STREAM_REPLICAS,
@@ -83,7 +97,10 @@ export function streamConfigs(names: EventNames, cfg: EventsConfig, streams: rea
     ...common,
     name: names.advisories(stream),
     description: `MAX_DELIVERIES and MSG_TERMINATED advisories of the consumers of ${names.stream(stream)}, until turned into dead letters`,
-    subjects: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.stream(stream)}.*`, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${names.stream(stream)}.*`],
+    subjects: [
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.stream(stream)}.*`,
+      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${names.stream(stream)}.*`,
+    ],
     retention: RetentionPolicy.Workqueue,
     max_age: 24 * 7 * HOUR_NANOS,
   }));
@@ -115,14 +132,23 @@ export class StreamsNotProvisioned extends Error {}
  * fails with a StreamsNotProvisioned naming a missing one, and works on with one whose settings
  * differ (the difference logged for the operator).
  */
-export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cfg: EventsConfig, log: Logger, streams: readonly EventStream[]): Promise<StreamOutcome[]> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  names: EventNames,
+  cfg: EventsConfig,
+  log: Logger,
+  streams: readonly EventStream[],
+): Promise<StreamOutcome[]> {
   const outcomes: StreamOutcome[] = [];
   await retireSharedAdvisories(jsm, names, log, outcomes);
   for (const want of streamConfigs(names, cfg, streams)) {
     const name = want.name!;
     const existing = await jsm.streams.info(name).catch((e) => {
       if (isNotFound(e)) return undefined;
-      if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`this identity may not read stream ${name}: were the identities made for another EVENTS_PREFIX or NATS account? (bun run cli identities --events-prefix)`);
+      if (isPermissionDenied(e))
+        throw new StreamsNotProvisioned(
+          `this identity may not read stream ${name}: were the identities made for another EVENTS_PREFIX or NATS account? (bun run cli identities --events-prefix)`,
+        );
       throw e;
     });
     if (!existing) {
@@ -132,14 +158,20 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
         outcomes.push({ stream: name, outcome: "created" });
         continue;
       } catch (e) {
-        if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`stream ${name} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`);
+        if (isPermissionDenied(e))
+          throw new StreamsNotProvisioned(
+            `stream ${name} does not exist, and this identity may not create streams: the operator provisions them (bun run cli streams)`,
+          );
         if (!/already in use/i.test(String(e))) throw e;
       }
     }
     const current = existing?.config ?? (await jsm.streams.info(name)).config;
     const changed = UPDATABLE.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(want[k]));
     if (current.storage !== want.storage || current.retention !== want.retention)
-      log.warn({ stream: name, storage: current.storage, retention: current.retention }, "stream storage or retention differs from the configuration; it cannot change in place");
+      log.warn(
+        { stream: name, storage: current.storage, retention: current.retention },
+        "stream storage or retention differs from the configuration; it cannot change in place",
+      );
     if (!changed.length) {
       outcomes.push({ stream: name, outcome: "unchanged" });
       continue;
@@ -150,7 +182,10 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
       outcomes.push({ stream: name, outcome: "updated", changed });
     } catch (e) {
       if (!isPermissionDenied(e)) throw e;
-      log.warn({ stream: name, changed }, "stream settings differ from the configuration; the operator applies them (bun run cli streams)");
+      log.warn(
+        { stream: name, changed },
+        "stream settings differ from the configuration; the operator applies them (bun run cli streams)",
+      );
       outcomes.push({ stream: name, outcome: "differs", changed });
     }
   }
@@ -162,7 +197,12 @@ export async function ensureStreams(jsm: JetStreamManager, names: EventNames, cf
  * whose subjects the new streams take over. It goes once it holds nothing; while it still holds
  * advisories the dead-letter writers of the older version must turn them into dead letters first.
  */
-async function retireSharedAdvisories(jsm: JetStreamManager, names: EventNames, log: Logger, outcomes: StreamOutcome[]): Promise<void> {
+async function retireSharedAdvisories(
+  jsm: JetStreamManager,
+  names: EventNames,
+  log: Logger,
+  outcomes: StreamOutcome[],
+): Promise<void> {
   const shared = names.stream("DLQ_ADVISORIES");
   const info = await jsm.streams.info(shared).catch((e) => {
     if (isNotFound(e) || isPermissionDenied(e)) return undefined;
@@ -170,11 +210,16 @@ async function retireSharedAdvisories(jsm: JetStreamManager, names: EventNames, 
   });
   if (!info) return;
   if (info.state.messages > 0)
-    throw new StreamsNotProvisioned(`stream ${shared} (of an older version) still holds ${info.state.messages} advisories: let the older services write their dead letters, then run bun run cli streams`);
+    throw new StreamsNotProvisioned(
+      `stream ${shared} (of an older version) still holds ${info.state.messages} advisories: let the older services write their dead letters, then run bun run cli streams`,
+    );
   try {
     await jsm.streams.delete(shared);
   } catch (e) {
-    if (isPermissionDenied(e)) throw new StreamsNotProvisioned(`stream ${shared} (of an older version) must go before the per-stream advisory streams can take its subjects: the operator removes it (bun run cli streams)`);
+    if (isPermissionDenied(e))
+      throw new StreamsNotProvisioned(
+        `stream ${shared} (of an older version) must go before the per-stream advisory streams can take its subjects: the operator removes it (bun run cli streams)`,
+      );
     throw e;
   }
   log.info({ stream: shared }, "empty shared advisory stream of an older version removed");
@@ -182,14 +227,19 @@ async function retireSharedAdvisories(jsm: JetStreamManager, names: EventNames, 
 }
 
 export function isNotFound(e: unknown): boolean {
-  return /not found/i.test(String(e)) || (e as { code?: unknown })?.code === "404" || (e as { api_error?: { code?: number } })?.api_error?.code === 404;
+  return (
+    /not found/i.test(String(e)) ||
+    (e as { code?: unknown })?.code === "404" ||
+    (e as { api_error?: { code?: number } })?.api_error?.code === 404
+  );
 }
 
 /** Deletes every stream of this prefix (and its error bucket); already gone is fine. For tests and benches. */
 export async function deleteStreams(jsm: JetStreamManager, names: EventNames): Promise<void> {
   if (!names.prefix) throw new Error("deleteStreams takes the streams of an EVENTS_PREFIX only");
   const ours = [];
-  for await (const name of jsm.streams.names()) if (name.startsWith(`${names.prefix}_`) || name === `KV_${names.errorBucket}`) ours.push(name);
+  for await (const name of jsm.streams.names())
+    if (name.startsWith(`${names.prefix}_`) || name === `KV_${names.errorBucket}`) ours.push(name);
   for (const stream of ours) {
     await jsm.streams.delete(stream).catch((e) => {
       if (!isNotFound(e)) throw e;

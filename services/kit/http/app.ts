@@ -40,7 +40,8 @@ export function buildHttpApp(opts: {
   app.use(
     bodyLimit({
       maxSize: opts.maxBodyBytes,
-      onError: (c) => c.json({ error: { code: "payload_too_large", message: `body exceeds ${opts.maxBodyBytes} bytes` } }, 413),
+      onError: (c) =>
+        c.json({ error: { code: "payload_too_large", message: `body exceeds ${opts.maxBodyBytes} bytes` } }, 413),
     }),
   );
   app.use(async (c, next) => {
@@ -48,13 +49,19 @@ export function buildHttpApp(opts: {
     opts.metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
   opts.rest?.(app);
-  app.notFound((c) => rpcNotFound(c.req.raw) ?? c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound(
+    (c) =>
+      rpcNotFound(c.req.raw) ??
+      c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return c.json({ error: { code: "bad_request", message: err.message } }, err.status);
+    if (err instanceof HTTPException)
+      return c.json({ error: { code: "bad_request", message: err.message } }, err.status);
     const id = c.get("requestId");
     opts.log.error({ err, requestId: id, path: c.req.path }, "unhandled error");
     // The fault's text stays in the log; the caller gets the request id to quote.
-    if (isDatabaseUnavailable(err)) return c.json({ error: { code: "unavailable", message: `database unavailable; retry (request ${id})` } }, 503);
+    if (isDatabaseUnavailable(err))
+      return c.json({ error: { code: "unavailable", message: `database unavailable; retry (request ${id})` } }, 503);
     return c.json({ error: { code: "internal", message: `internal error (request ${id})` } }, 500);
   });
   if (opts.rpc) {

@@ -21,7 +21,10 @@ export function probeRoutes(app: Hono<any>, readiness: Readiness, metrics: Metri
       }),
     );
     const ok = readiness.ready() && results.every(([, r]) => r === "ok");
-    return c.json({ status: ok ? "ready" : readiness.ready() ? "unavailable" : "stopping", checks: Object.fromEntries(results) }, ok ? 200 : 503);
+    return c.json(
+      { status: ok ? "ready" : readiness.ready() ? "unavailable" : "stopping", checks: Object.fromEntries(results) },
+      ok ? 200 : 503,
+    );
   });
   app.get("/metrics", async (c) =>
     c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),

@@ -31,6 +31,9 @@ test("with the CA, a TLS connection; without it, a clear refusal naming NATS_URL
   expect(nc.info?.tls_required).toBe(true);
   await nc.flush();
   await nc.close();
-  const refused = await connectNats({ url, name: "tls-test", log, timeoutMs: 2000 }).then(() => "connected", (e) => String(e));
+  const refused = await connectNats({ url, name: "tls-test", log, timeoutMs: 2000 }).then(
+    () => "connected",
+    (e) => String(e),
+  );
   expect(refused).toContain("cannot reach NATS at NATS_URL=");
 });

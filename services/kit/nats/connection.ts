@@ -29,18 +29,28 @@ export async function connectNats(opts: {
       timeout: opts.timeoutMs ?? 5000,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      ...(opts.creds ? { authenticator: credsAuthenticator(opts.creds) } : opts.seed ? { authenticator: nkeyAuthenticator(opts.seed) } : {}),
+      ...(opts.creds
+        ? { authenticator: credsAuthenticator(opts.creds) }
+        : opts.seed
+          ? { authenticator: nkeyAuthenticator(opts.seed) }
+          : {}),
       ...(opts.caFile ? { tls: { caFile: opts.caFile } } : {}),
       ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
     });
   } catch (e) {
-    throw new Error(`cannot reach NATS at NATS_URL=${maskCredentials(opts.url)} (${e instanceof Error ? e.message : e}); start one with \`nats-server -js\``);
+    throw new Error(
+      `cannot reach NATS at NATS_URL=${maskCredentials(opts.url)} (${e instanceof Error ? e.message : e}); start one with \`nats-server -js\``,
+    );
   }
   if (!nc.info?.auth_required)
-    opts.log.warn({ nats: maskCredentials(opts.url) }, "NATS takes anyone: any client may publish events, register as a service and change policies (give it the identities of bun run cli identities)");
+    opts.log.warn(
+      { nats: maskCredentials(opts.url) },
+      "NATS takes anyone: any client may publish events, register as a service and change policies (give it the identities of bun run cli identities)",
+    );
   (async () => {
     for await (const s of nc.status()) {
-      if (s.type === "disconnect" || s.type === "reconnect") opts.log.warn({ nats: s.type, server: s.server }, `nats ${s.type}`);
+      if (s.type === "disconnect" || s.type === "reconnect")
+        opts.log.warn({ nats: s.type, server: s.server }, `nats ${s.type}`);
       else if (s.type === "error") opts.log.error({ nats: s.type, err: s.error }, "nats error");
     }
   })().catch(() => {});

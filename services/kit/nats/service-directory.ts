@@ -41,12 +41,15 @@ export async function listInstances(
 ): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
   const infos = await gatherAnswers(() => client.info(name));
-  const byId = new Map((stats ? await gatherAnswers(() => client.stats(name)) : []).map((st: ServiceStats) => [st.id, st]));
+  const byId = new Map(
+    (stats ? await gatherAnswers(() => client.stats(name)) : []).map((st: ServiceStats) => [st.id, st]),
+  );
   return infos
     .filter((info) => (namespace === undefined || info.metadata?.namespace === namespace) && trusted(info))
     .map((info) => {
       const s = byId.get(info.id);
-      const counts = s?.endpoints?.find((e) => e.name === "status")?.data as { requests?: number; errors?: number } | undefined;
+      const counts = s?.endpoints?.find((e) => e.name === "status")?.data as
+        { requests?: number; errors?: number } | undefined;
       return {
         name: info.name,
         namespace: info.metadata?.namespace ?? "",
@@ -66,7 +69,11 @@ export async function listInstances(
  * The endpoint URLs an instance registered (metadata written by registration.ts), when it belongs to
  * `namespace`, can be called and is `trusted`; undefined otherwise.
  */
-export function registeredEndpoints(info: ServiceIdentity, namespace: string, trusted: (info: ServiceIdentity) => boolean = () => true): { http: string; grpc?: string } | undefined {
+export function registeredEndpoints(
+  info: ServiceIdentity,
+  namespace: string,
+  trusted: (info: ServiceIdentity) => boolean = () => true,
+): { http: string; grpc?: string } | undefined {
   const m = info.metadata ?? {};
   if (m.namespace !== namespace || !m.http_url || !trusted(info)) return undefined;
   return { http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
@@ -89,7 +96,8 @@ export async function gatherAnswers<T>(ask: () => Promise<AsyncIterable<T>>): Pr
  */
 export function isNoResponders(e: unknown): boolean {
   for (let x = e, depth = 0; x instanceof Error && depth < 4; x = x.cause, depth++) {
-    if (x instanceof NoRespondersError || x.name === "NoResponders" || x.constructor?.name === "NoRespondersError") return true;
+    if (x instanceof NoRespondersError || x.name === "NoResponders" || x.constructor?.name === "NoRespondersError")
+      return true;
   }
   return false;
 }

@@ -7,7 +7,9 @@ describe("the timeout a caller sent", () => {
   });
   test("gRPC and gRPC-Web: grpc-timeout with a unit", () => {
     const t = (v: string) => timeoutFromHeaders(new Headers({ "grpc-timeout": v }));
-    expect([t("2S"), t("250m"), t("1M"), t("1H"), t("3000u"), t("5000000n")]).toEqual([2000, 250, 60_000, 3_600_000, 3, 5]);
+    expect([t("2S"), t("250m"), t("1M"), t("1H"), t("3000u"), t("5000000n")]).toEqual([
+      2000, 250, 60_000, 3_600_000, 3, 5,
+    ]);
   });
   test("none, or a malformed one, is no deadline", () => {
     expect(timeoutFromHeaders(new Headers())).toBeUndefined();

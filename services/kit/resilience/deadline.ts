@@ -52,7 +52,10 @@ export function timeoutFromHeaders(header: Headers): number | undefined {
 export function deadlineInterceptor(): Interceptor {
   return (next) => async (req) => {
     const timeoutMs = timeoutFromHeaders(req.header);
-    const scope: IncomingCall = { deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal: req.signal };
+    const scope: IncomingCall = {
+      deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+      signal: req.signal,
+    };
     return current.run(scope, () => next(req));
   };
 }
@@ -61,7 +64,10 @@ export function deadlineInterceptor(): Interceptor {
 export function restDeadline(): MiddlewareHandler {
   return async (c, next) => {
     const timeoutMs = timeoutFromHeaders(c.req.raw.headers);
-    const signal = timeoutMs === undefined ? c.req.raw.signal : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
+    const signal =
+      timeoutMs === undefined
+        ? c.req.raw.signal
+        : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
     const scope: IncomingCall = { deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal };
     await current.run(scope, () => next());
   };

@@ -2,14 +2,30 @@ import { describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from "cockatiel";
 import { NoInstanceError } from "../discovery/no-instance-error";
-import { codeForHttpStatus, countsAsFailure, ejectsInstance, isCallerError, isRetryable, neverSent, outcomeUnknown } from "./error-classification";
+import {
+  codeForHttpStatus,
+  countsAsFailure,
+  ejectsInstance,
+  isCallerError,
+  isRetryable,
+  neverSent,
+  outcomeUnknown,
+} from "./error-classification";
 
 const rpc = (code: Code) => new ConnectError("x", code);
 /** What connect-node makes of a socket error: a ConnectError whose cause carries the system code. */
-const socket = (sys: string, code = Code.Unavailable) => new ConnectError(`connect ${sys}`, code, undefined, undefined, Object.assign(new Error(sys), { code: sys }));
+const socket = (sys: string, code = Code.Unavailable) =>
+  new ConnectError(`connect ${sys}`, code, undefined, undefined, Object.assign(new Error(sys), { code: sys }));
 
 describe("the caller's mistakes and the callee's verdicts", () => {
-  for (const code of [Code.InvalidArgument, Code.NotFound, Code.FailedPrecondition, Code.AlreadyExists, Code.PermissionDenied, Code.Unauthenticated]) {
+  for (const code of [
+    Code.InvalidArgument,
+    Code.NotFound,
+    Code.FailedPrecondition,
+    Code.AlreadyExists,
+    Code.PermissionDenied,
+    Code.Unauthenticated,
+  ]) {
     test(`${Code[code]}: never retried, never a breaker failure, does not eject`, () => {
       expect(isRetryable(rpc(code), true)).toBe(false);
       expect(countsAsFailure(rpc(code))).toBe(false);
@@ -32,7 +48,15 @@ describe("transient failures", () => {
   });
 
   test("Unavailable, DeadlineExceeded, ResourceExhausted and server faults count against the breaker; Aborted (a conflict) does not", () => {
-    for (const code of [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Internal, Code.Unknown, Code.DataLoss]) expect(countsAsFailure(rpc(code))).toBe(true);
+    for (const code of [
+      Code.Unavailable,
+      Code.DeadlineExceeded,
+      Code.ResourceExhausted,
+      Code.Internal,
+      Code.Unknown,
+      Code.DataLoss,
+    ])
+      expect(countsAsFailure(rpc(code))).toBe(true);
     expect(countsAsFailure(rpc(Code.Aborted))).toBe(false);
   });
 
@@ -69,7 +93,13 @@ describe("connection failures", () => {
   });
 
   test("Bun's fetch spells them the same way, in a TypeError's code", () => {
-    const e = new ConnectError("fetch failed", Code.Unavailable, undefined, undefined, Object.assign(new TypeError("Unable to connect"), { code: "ECONNREFUSED" }));
+    const e = new ConnectError(
+      "fetch failed",
+      Code.Unavailable,
+      undefined,
+      undefined,
+      Object.assign(new TypeError("Unable to connect"), { code: "ECONNREFUSED" }),
+    );
     expect(neverSent(e)).toBe(true);
   });
 
@@ -97,12 +127,32 @@ describe("our own refusals", () => {
 
 describe("outcome unknown", () => {
   test("a timeout, a conflict or a server fault may have acted; a refusal did not", () => {
-    expect([Code.DeadlineExceeded, Code.Aborted, Code.Internal].map((c) => outcomeUnknown(rpc(c)))).toEqual([true, true, true]);
-    expect([Code.Unavailable, Code.ResourceExhausted, Code.InvalidArgument].map((c) => outcomeUnknown(rpc(c)))).toEqual([false, false, false]);
+    expect([Code.DeadlineExceeded, Code.Aborted, Code.Internal].map((c) => outcomeUnknown(rpc(c)))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect([Code.Unavailable, Code.ResourceExhausted, Code.InvalidArgument].map((c) => outcomeUnknown(rpc(c)))).toEqual(
+      [false, false, false],
+    );
   });
 });
 
 test("REST statuses map to the codes the policies understand", () => {
-  expect([200, 201, 204, 400, 404, 409].map(codeForHttpStatus)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
-  expect([429, 500, 501, 502, 503, 504].map(codeForHttpStatus)).toEqual([Code.ResourceExhausted, Code.Internal, Code.Unimplemented, Code.Unavailable, Code.Unavailable, Code.DeadlineExceeded]);
+  expect([200, 201, 204, 400, 404, 409].map(codeForHttpStatus)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
+  expect([429, 500, 501, 502, 503, 504].map(codeForHttpStatus)).toEqual([
+    Code.ResourceExhausted,
+    Code.Internal,
+    Code.Unimplemented,
+    Code.Unavailable,
+    Code.Unavailable,
+    Code.DeadlineExceeded,
+  ]);
 });

@@ -25,12 +25,34 @@ const CALLER_ERRORS = new Set([
 const RETRYABLE = new Set([Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded]);
 
 /** The target is unwell: these count against its breaker. */
-const TARGET_FAULTS = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Internal, Code.Unknown, Code.DataLoss]);
+const TARGET_FAULTS = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.ResourceExhausted,
+  Code.Internal,
+  Code.Unknown,
+  Code.DataLoss,
+]);
 
 /** A request that failed with one of these never reached a server (no connection was made). */
-const NOT_CONNECTED = new Set(["ECONNREFUSED", "ConnectionRefused", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const NOT_CONNECTED = new Set([
+  "ECONNREFUSED",
+  "ConnectionRefused",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 /** A connection that broke: the request may or may not have been handled. */
-const BROKEN = new Set(["ECONNRESET", "ConnectionClosed", "EPIPE", "ECONNABORTED", "ETIMEDOUT", "UND_ERR_SOCKET", "ERR_STREAM_PREMATURE_CLOSE"]);
+const BROKEN = new Set([
+  "ECONNRESET",
+  "ConnectionClosed",
+  "EPIPE",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
 
 /** The system error code of a connection failure anywhere in the cause chain, if there is one. */
 export function connectionErrorCode(e: unknown): string | undefined {
@@ -98,7 +120,13 @@ export function outcomeUnknown(e: unknown): boolean {
   if (neverSent(e)) return false;
   if (isConnectionError(e)) return true;
   const code = codeOf(e);
-  return code === Code.DeadlineExceeded || code === Code.Aborted || code === Code.Internal || code === Code.Unknown || code === Code.DataLoss;
+  return (
+    code === Code.DeadlineExceeded ||
+    code === Code.Aborted ||
+    code === Code.Internal ||
+    code === Code.Unknown ||
+    code === Code.DataLoss
+  );
 }
 
 /** Whether the error is a verdict of the callee about the request (never retried, never a breaker failure). */

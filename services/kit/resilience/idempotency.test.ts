@@ -27,7 +27,13 @@ describe("which RPCs may be retried", () => {
 });
 
 test("REST: HTTP's idempotent methods, or an Idempotency-Key header", () => {
-  expect(["GET", "head", "PUT", "DELETE", "OPTIONS"].map((m) => isIdempotentRequest(m, new Headers()))).toEqual([true, true, true, true, true]);
+  expect(["GET", "head", "PUT", "DELETE", "OPTIONS"].map((m) => isIdempotentRequest(m, new Headers()))).toEqual([
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
   expect(isIdempotentRequest("POST", new Headers())).toBe(false);
   expect(isIdempotentRequest("PATCH", new Headers())).toBe(false);
   expect(isIdempotentRequest("POST", new Headers({ "idempotency-key": "c-1" }))).toBe(true);

@@ -16,8 +16,16 @@ export const IDEMPOTENCY_KEY_FIELD = "idempotency_key";
  *  - its request has a non-empty string field named `idempotency_key`, or
  *  - the caller sent an `idempotency-key` header.
  */
-export function isIdempotentCall(method: Pick<DescMethod, "idempotency" | "input">, request: unknown, header?: Headers): boolean {
-  if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS || method.idempotency === MethodOptions_IdempotencyLevel.IDEMPOTENT) return true;
+export function isIdempotentCall(
+  method: Pick<DescMethod, "idempotency" | "input">,
+  request: unknown,
+  header?: Headers,
+): boolean {
+  if (
+    method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS ||
+    method.idempotency === MethodOptions_IdempotencyLevel.IDEMPOTENT
+  )
+    return true;
   if (header?.get(IDEMPOTENCY_KEY_HEADER)) return true;
   const field = method.input.fields.find((f) => f.name === IDEMPOTENCY_KEY_FIELD);
   if (!field || typeof request !== "object" || request === null) return false;

@@ -48,13 +48,20 @@ export type PolicyOverrides = {
   [K in keyof PolicySettings]?: PolicySettings[K] extends object ? Partial<PolicySettings[K]> : PolicySettings[K];
 };
 
-type Rule = { kind: "int"; min: number; max: number } | { kind: "ratio" } | { kind: "oneOf"; values: readonly string[] };
+type Rule =
+  { kind: "int"; min: number; max: number } | { kind: "ratio" } | { kind: "oneOf"; values: readonly string[] };
 const int = (min: number, max: number): Rule => ({ kind: "int", min, max });
 
 const RULES: Record<string, Rule | Record<string, Rule>> = {
   attemptTimeoutMs: int(1, 600_000),
   retry: { maxRetries: int(0, 10), initialDelayMs: int(1, 60_000), maxDelayMs: int(1, 600_000) },
-  breaker: { failureRateThreshold: { kind: "ratio" }, windowMs: int(1000, 3_600_000), minimumCalls: int(1, 1_000_000), halfOpenAfterMs: int(1, 3_600_000), halfOpenCalls: int(1, 1000) },
+  breaker: {
+    failureRateThreshold: { kind: "ratio" },
+    windowMs: int(1000, 3_600_000),
+    minimumCalls: int(1, 1_000_000),
+    halfOpenAfterMs: int(1, 3_600_000),
+    halfOpenCalls: int(1, 1000),
+  },
   bulkhead: { maxConcurrent: int(1, 100_000), maxQueued: int(0, 1_000_000) },
   loadBalancing: { kind: "oneOf", values: ["p2c", "round-robin"] },
   ejection: { baseMs: int(1, 3_600_000), maxMs: int(1, 3_600_000) },
@@ -63,11 +70,17 @@ const RULES: Record<string, Rule | Record<string, Rule>> = {
 function check(path: string, rule: Rule, value: unknown): string | undefined {
   switch (rule.kind) {
     case "int":
-      return Number.isInteger(value) && (value as number) >= rule.min && (value as number) <= rule.max ? undefined : `${path} must be an integer in ${rule.min}..${rule.max}, got ${JSON.stringify(value)}`;
+      return Number.isInteger(value) && (value as number) >= rule.min && (value as number) <= rule.max
+        ? undefined
+        : `${path} must be an integer in ${rule.min}..${rule.max}, got ${JSON.stringify(value)}`;
     case "ratio":
-      return typeof value === "number" && value > 0 && value < 1 ? undefined : `${path} must be a number between 0 and 1 (exclusive), got ${JSON.stringify(value)}`;
+      return typeof value === "number" && value > 0 && value < 1
+        ? undefined
+        : `${path} must be a number between 0 and 1 (exclusive), got ${JSON.stringify(value)}`;
     case "oneOf":
-      return rule.values.includes(value as string) ? undefined : `${path} must be one of ${rule.values.join(", ")}, got ${JSON.stringify(value)}`;
+      return rule.values.includes(value as string)
+        ? undefined
+        : `${path} must be one of ${rule.values.join(", ")}, got ${JSON.stringify(value)}`;
   }
 }
 
@@ -96,7 +109,12 @@ export function parsePolicyOverrides(raw: string): { overrides: PolicyOverrides 
     else
       for (const [sub, sv] of Object.entries(v)) {
         const subRule = (rule as Record<string, Rule>)[sub];
-        if (!subRule) problems.push(`${key}.${sub} is not a setting (known: ${Object.keys(rule).map((k) => `${key}.${k}`).join(", ")})`);
+        if (!subRule)
+          problems.push(
+            `${key}.${sub} is not a setting (known: ${Object.keys(rule)
+              .map((k) => `${key}.${k}`)
+              .join(", ")})`,
+          );
         else {
           const p = check(`${key}.${sub}`, subRule, sv);
           if (p) problems.push(p);
@@ -105,7 +123,8 @@ export function parsePolicyOverrides(raw: string): { overrides: PolicyOverrides 
   }
   if (problems.length) return { problems };
   const merged = applyOverrides(DEFAULT_POLICY_SETTINGS, value as PolicyOverrides);
-  if (merged.retry.maxDelayMs < merged.retry.initialDelayMs) problems.push("retry.maxDelayMs must be at least retry.initialDelayMs");
+  if (merged.retry.maxDelayMs < merged.retry.initialDelayMs)
+    problems.push("retry.maxDelayMs must be at least retry.initialDelayMs");
   if (merged.ejection.maxMs < merged.ejection.baseMs) problems.push("ejection.maxMs must be at least ejection.baseMs");
   return problems.length ? { problems } : { overrides: value as PolicyOverrides };
 }

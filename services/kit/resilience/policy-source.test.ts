@@ -43,7 +43,9 @@ test("defaults until the bucket exists; then every put, a bad value refused, a d
   await waitFor(() => source.settingsFor("customer").retry.maxRetries === 4, { what: "the customer put to apply" });
   expect(source.settingsFor("payment").retry.maxRetries).toBe(0);
   await kv.delete("payment");
-  await waitFor(() => source.settingsFor("payment").retry.maxRetries === 2, { what: "the delete to bring defaults back" });
+  await waitFor(() => source.settingsFor("payment").retry.maxRetries === 2, {
+    what: "the delete to bring defaults back",
+  });
   expect(changed).toEqual(["payment", "customer", "payment"]);
   await source.stop();
 });
@@ -65,7 +67,10 @@ test("a change made while the connection was down is read after the reconnect", 
   const operator = await open();
   const revision = await (await new Kvm(operator).open(bucket)).put("payment", '{"retry":{"maxRetries":3}}');
   await operator.flush();
-  await waitFor(() => source.settingsFor("payment").retry.maxRetries === 3, { what: "the change to arrive after the reconnect", timeoutMs: 15_000 });
+  await waitFor(() => source.settingsFor("payment").retry.maxRetries === 3, {
+    what: "the change to arrive after the reconnect",
+    timeoutMs: 15_000,
+  });
   expect(lines.find((l) => l.msg === "policy settings applied" && l.revision === revision)?.via).toBe("load");
   await source.stop();
 }, 30_000);

@@ -3,7 +3,13 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { isNotFound } from "../events/streams";
 import type { Logger } from "../log";
-import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides, type PolicyOverrides, type PolicySettings } from "./policy-settings";
+import {
+  applyOverrides,
+  DEFAULT_POLICY_SETTINGS,
+  parsePolicyOverrides,
+  type PolicyOverrides,
+  type PolicySettings,
+} from "./policy-settings";
 
 /** Where the policy settings per target service come from; `onChange` fires when one changes while running. */
 export interface PolicySource {
@@ -15,7 +21,10 @@ export interface PolicySource {
 }
 
 /** Defaults, with fixed overrides per target laid over them (tests, CLIs). */
-export function staticPolicies(overrides: Record<string, PolicyOverrides> = {}, base: PolicyOverrides = {}): PolicySource {
+export function staticPolicies(
+  overrides: Record<string, PolicyOverrides> = {},
+  base: PolicyOverrides = {},
+): PolicySource {
   return {
     settingsFor: (target) => applyOverrides(DEFAULT_POLICY_SETTINGS, base, overrides[target]),
     onChange: () => {},
@@ -43,7 +52,13 @@ export function staticPolicies(overrides: Record<string, PolicyOverrides> = {}, 
  */
 export function kvPolicies(
   nc: NatsConnection,
-  { bucket, log, base = {}, loadTimeoutMs = 3000, retryMs = 5000 }: { bucket: string; log: Logger; base?: PolicyOverrides; loadTimeoutMs?: number; retryMs?: number },
+  {
+    bucket,
+    log,
+    base = {},
+    loadTimeoutMs = 3000,
+    retryMs = 5000,
+  }: { bucket: string; log: Logger; base?: PolicyOverrides; loadTimeoutMs?: number; retryMs?: number },
 ): PolicySource {
   const byTarget = new Map<string, { revision: number; overrides?: PolicyOverrides }>();
   const listeners: ((target: string) => void)[] = [];
@@ -61,11 +76,17 @@ export function kvPolicies(
     } else {
       const parsed = parsePolicyOverrides(entry.string());
       if ("problems" in parsed) {
-        log.warn({ bucket, target: entry.key, revision: entry.revision, problems: parsed.problems }, "policy settings rejected; the previous ones stay");
+        log.warn(
+          { bucket, target: entry.key, revision: entry.revision, problems: parsed.problems },
+          "policy settings rejected; the previous ones stay",
+        );
         return;
       }
       byTarget.set(entry.key, { revision: entry.revision, overrides: parsed.overrides });
-      log.info({ bucket, target: entry.key, revision: entry.revision, overrides: parsed.overrides, via }, "policy settings applied");
+      log.info(
+        { bucket, target: entry.key, revision: entry.revision, overrides: parsed.overrides, via },
+        "policy settings applied",
+      );
     }
     for (const l of listeners) l(entry.key);
   };
@@ -84,7 +105,8 @@ export function kvPolicies(
       throw e;
     });
     if (!info) return false;
-    for (const subject of Object.keys(info.state.subjects ?? {})) await refresh(subject.slice(keyPrefix.length), "load");
+    for (const subject of Object.keys(info.state.subjects ?? {}))
+      await refresh(subject.slice(keyPrefix.length), "load");
     log.info({ bucket, targets: [...byTarget.keys()] }, "policy settings loaded; watching for changes");
     return true;
   };
@@ -100,9 +122,16 @@ export function kvPolicies(
   // drops whatever arrives twice.
   const changes = nc.subscribe(`${keyPrefix}>`, {
     callback: (err, m) => {
-      if (err) return void log.warn({ bucket, err: err.message }, "policy settings subscription failed; changes are not followed");
+      if (err)
+        return void log.warn(
+          { bucket, err: err.message },
+          "policy settings subscription failed; changes are not followed",
+        );
       void refresh(m.subject.slice(keyPrefix.length), "change").catch((e) => {
-        log.warn({ bucket, err: e instanceof Error ? e.message : String(e) }, "policy settings change not read; reading every key again later");
+        log.warn(
+          { bucket, err: e instanceof Error ? e.message : String(e) },
+          "policy settings change not read; reading every key again later",
+        );
         loadLater();
       });
     },
@@ -125,7 +154,10 @@ export function kvPolicies(
       ]);
       if (!found) log.info({ bucket }, "no policy settings bucket; defaults apply until it is created");
     } catch (e) {
-      log.warn({ bucket, err: e instanceof Error ? e.message : String(e) }, "policy settings bucket unavailable; defaults apply");
+      log.warn(
+        { bucket, err: e instanceof Error ? e.message : String(e) },
+        "policy settings bucket unavailable; defaults apply",
+      );
       loadLater();
     } finally {
       clearTimeout(timer);

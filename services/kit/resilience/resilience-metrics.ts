@@ -21,7 +21,10 @@ export interface ResilienceMetrics {
 
 export function createResilienceMetrics(registry: Registry): ResilienceMetrics {
   const existing = registry.getSingleMetric("rpc_client_breaker_state");
-  if (existing) throw new Error("resilience metrics are already registered in this registry: create one ServiceClients per registry");
+  if (existing)
+    throw new Error(
+      "resilience metrics are already registered in this registry: create one ServiceClients per registry",
+    );
   const okTally = new Map<string, Map<string, number>>();
   return {
     okAttempt(target, instance) {
@@ -29,7 +32,12 @@ export function createResilienceMetrics(registry: Registry): ResilienceMetrics {
       if (!byInstance) okTally.set(target, (byInstance = new Map()));
       byInstance.set(instance, (byInstance.get(instance) ?? 0) + 1);
     },
-    breakerState: new Gauge({ name: "rpc_client_breaker_state", help: "Circuit breaker per target service: 0 closed, 1 open, 2 half-open, 3 isolated", labelNames: ["target"], registers: [registry] }),
+    breakerState: new Gauge({
+      name: "rpc_client_breaker_state",
+      help: "Circuit breaker per target service: 0 closed, 1 open, 2 half-open, 3 isolated",
+      labelNames: ["target"],
+      registers: [registry],
+    }),
     attempts: new Counter({
       name: "rpc_client_attempts_total",
       help: "Attempts of outgoing calls, by target, instance and outcome (ok or a Connect code)",
@@ -42,10 +50,35 @@ export function createResilienceMetrics(registry: Registry): ResilienceMetrics {
         }
       },
     }),
-    retries: new Counter({ name: "rpc_client_retries_total", help: "Attempts repeated after a retryable failure", labelNames: ["target"], registers: [registry] }),
-    timeouts: new Counter({ name: "rpc_client_timeouts_total", help: "Attempts cut off by their timeout", labelNames: ["target"], registers: [registry] }),
-    rejections: new Counter({ name: "rpc_client_rejections_total", help: "Calls refused before any attempt: circuit_open, bulkhead_full, no_instance", labelNames: ["target", "reason"], registers: [registry] }),
-    ejections: new Counter({ name: "rpc_client_ejections_total", help: "Instances taken out of rotation after a failed call", labelNames: ["target"], registers: [registry] }),
-    fallbacks: new Counter({ name: "rpc_client_fallbacks_total", help: "Calls answered by the caller's fallback", labelNames: ["target"], registers: [registry] }),
+    retries: new Counter({
+      name: "rpc_client_retries_total",
+      help: "Attempts repeated after a retryable failure",
+      labelNames: ["target"],
+      registers: [registry],
+    }),
+    timeouts: new Counter({
+      name: "rpc_client_timeouts_total",
+      help: "Attempts cut off by their timeout",
+      labelNames: ["target"],
+      registers: [registry],
+    }),
+    rejections: new Counter({
+      name: "rpc_client_rejections_total",
+      help: "Calls refused before any attempt: circuit_open, bulkhead_full, no_instance",
+      labelNames: ["target", "reason"],
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: "rpc_client_ejections_total",
+      help: "Instances taken out of rotation after a failed call",
+      labelNames: ["target"],
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: "rpc_client_fallbacks_total",
+      help: "Calls answered by the caller's fallback",
+      labelNames: ["target"],
+      registers: [registry],
+    }),
   };
 }

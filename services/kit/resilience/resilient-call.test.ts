@@ -18,7 +18,9 @@ const oneInstance = {
 const caller = () =>
   new ResilientCaller({
     discovery: oneInstance,
-    policies: staticPolicies({ order: { attemptTimeoutMs: 100, retry: { maxRetries: 2, initialDelayMs: 1, maxDelayMs: 1 } } }),
+    policies: staticPolicies({
+      order: { attemptTimeoutMs: 100, retry: { maxRetries: 2, initialDelayMs: 1, maxDelayMs: 1 } },
+    }),
     metrics: createResilienceMetrics(new Registry()),
     log: createLogger("test", "silent"),
   });
@@ -32,7 +34,11 @@ function slowSend(ms: number) {
       budgets.push(timeoutMs);
       await new Promise((resolve, reject) => {
         const t = setTimeout(resolve, ms);
-        signal.addEventListener("abort", () => (clearTimeout(t), reject(new ConnectError("aborted", Code.DeadlineExceeded))), { once: true });
+        signal.addEventListener(
+          "abort",
+          () => (clearTimeout(t), reject(new ConnectError("aborted", Code.DeadlineExceeded))),
+          { once: true },
+        );
       });
       return "answer";
     },
@@ -50,7 +56,10 @@ test("an idempotent call keeps the attempt timeout: attempts are cut and retried
   const s = slowSend(300);
   const err = await caller()
     .call({ target: "order", idempotent: true, timeoutMs: 1000, send: s.send })
-    .then(() => undefined, (e) => ConnectError.from(e));
+    .then(
+      () => undefined,
+      (e) => ConnectError.from(e),
+    );
   expect(err).toBeDefined();
   expect(s.budgets.length).toBe(3);
   expect(Math.max(...s.budgets)).toBeLessThanOrEqual(100);
@@ -60,7 +69,10 @@ test("without a budget of its own a call that may not be repeated keeps the atte
   const s = slowSend(300);
   const err = await caller()
     .call({ target: "order", idempotent: false, send: s.send })
-    .then(() => undefined, (e) => ConnectError.from(e));
+    .then(
+      () => undefined,
+      (e) => ConnectError.from(e),
+    );
   expect(err?.code).toBe(Code.DeadlineExceeded);
   // One attempt, given what is left of the 100 ms attempt timeout when it goes out (a millisecond may have passed).
   expect(s.budgets.length).toBe(1);
@@ -70,7 +82,9 @@ test("without a budget of its own a call that may not be repeated keeps the atte
 
 test("a slow method given a longer attempt by its client: one attempt, not cut and retried while it works", async () => {
   const s = slowSend(300);
-  expect(await caller().call({ target: "order", idempotent: true, timeoutMs: 1000, attemptTimeoutMs: 600, send: s.send })).toBe("answer");
+  expect(
+    await caller().call({ target: "order", idempotent: true, timeoutMs: 1000, attemptTimeoutMs: 600, send: s.send }),
+  ).toBe("answer");
   expect(s.budgets.length).toBe(1);
   expect(s.budgets[0]).toBeGreaterThan(500);
 });

@@ -71,7 +71,12 @@ export class ResilientCaller {
   readonly #targets = new Map<string, TargetState>();
 
   constructor(
-    private readonly deps: { discovery: ServiceDiscovery; policies: PolicySource; metrics: ResilienceMetrics; log: Logger },
+    private readonly deps: {
+      discovery: ServiceDiscovery;
+      policies: PolicySource;
+      metrics: ResilienceMetrics;
+      log: Logger;
+    },
   ) {
     deps.policies.onChange((target) => {
       const t = this.#targets.get(target);
@@ -80,7 +85,9 @@ export class ResilientCaller {
       t.policy.configure(settings);
       t.balancer.configure(settings);
     });
-    deps.discovery.onChange((service, instances) => this.#targets.get(service)?.balancer.forgetAllBut(new Set(instances.map((i) => i.id))));
+    deps.discovery.onChange((service, instances) =>
+      this.#targets.get(service)?.balancer.forgetAllBut(new Set(instances.map((i) => i.id))),
+    );
   }
 
   /** The policies and balancer of a target (created on first use). */
@@ -93,7 +100,10 @@ export class ResilientCaller {
         policy: new TargetPolicy(name, settings, metrics, log),
         balancer: new InstanceBalancer(this.deps.discovery, name, settings, (instance, forMs) => {
           metrics.ejections.inc({ target: name });
-          log.info({ target: name, instance: instance.id, url: instance.http, forMs }, `instance of ${name} ejected after a failed call`);
+          log.info(
+            { target: name, instance: instance.id, url: instance.http, forMs },
+            `instance of ${name} ejected after a failed call`,
+          );
         }),
       };
       this.#targets.set(name, t);
@@ -111,13 +121,25 @@ export class ResilientCaller {
     const started = Date.now();
     const incoming = incomingCall();
     const own = spec.timeoutMs && spec.timeoutMs > 0 ? started + spec.timeoutMs : undefined;
-    const deadline = own === undefined ? incoming?.deadline : incoming?.deadline === undefined ? own : Math.min(own, incoming.deadline);
+    const deadline =
+      own === undefined
+        ? incoming?.deadline
+        : incoming?.deadline === undefined
+          ? own
+          : Math.min(own, incoming.deadline);
     // Signals are combined only when there is more than one (AbortSignal.any and its listeners cost a good
     // part of a fast call): the caller's and the served call's, then the deadline's.
     const expiry = deadline === undefined ? undefined : new AbortController();
     const timer = expiry && setTimeout(() => expiry.abort(), Math.max(0, deadline! - started));
-    const cancelled = spec.signal && incoming?.signal ? AbortSignal.any([spec.signal, incoming.signal]) : (spec.signal ?? incoming?.signal ?? NEVER);
-    const signal = !expiry ? cancelled : cancelled === NEVER ? expiry.signal : AbortSignal.any([cancelled, expiry.signal]);
+    const cancelled =
+      spec.signal && incoming?.signal
+        ? AbortSignal.any([spec.signal, incoming.signal])
+        : (spec.signal ?? incoming?.signal ?? NEVER);
+    const signal = !expiry
+      ? cancelled
+      : cancelled === NEVER
+        ? expiry.signal
+        : AbortSignal.any([cancelled, expiry.signal]);
     // A caller's signal that aborts because its own deadline passed (the served call's, an AbortSignal.timeout) is a deadline too.
     const expired = () => !!expiry?.signal.aborted || (cancelled.aborted && isDeadline(cancelled.reason));
     const remaining = () => (deadline === undefined ? Infinity : deadline - Date.now());
@@ -125,7 +147,8 @@ export class ResilientCaller {
     // A call that is never repeated gets the caller's whole budget in its one attempt: cut at the policy's
     // attempt timeout, a slow answer (a confirm waiting for its charge) would only become an unknown outcome.
     const policyLimitMs = Math.max(settings.attemptTimeoutMs, spec.attemptTimeoutMs ?? 0);
-    const attemptLimitMs = !spec.idempotent && own !== undefined ? Math.max(policyLimitMs, spec.timeoutMs!) : policyLimitMs;
+    const attemptLimitMs =
+      !spec.idempotent && own !== undefined ? Math.max(policyLimitMs, spec.timeoutMs!) : policyLimitMs;
 
     const tried = new Set<string>();
     let attempts = 0;
@@ -172,16 +195,29 @@ export class ResilientCaller {
         return value;
       } catch (e) {
         // Refusals before sending (no instance, bulkhead full) go on as they are, for #outcome to name.
-        let err: ConnectError = e instanceof NoInstanceError || isBulkheadRejectedError(e) ? (e as ConnectError) : ConnectError.from(e);
+        let err: ConnectError =
+          e instanceof NoInstanceError || isBulkheadRejectedError(e) ? (e as ConnectError) : ConnectError.from(e);
         const where = lease ? `the attempt on ${lease.instance.id}` : "the wait for a free slot";
         if (expired() || (timedOut && remaining() <= 0)) {
-          err = new ConnectError(`${target}: the caller's deadline passed during ${where}`, Code.DeadlineExceeded, undefined, undefined, e);
+          err = new ConnectError(
+            `${target}: the caller's deadline passed during ${where}`,
+            Code.DeadlineExceeded,
+            undefined,
+            undefined,
+            e,
+          );
         } else if (cancelled.aborted) {
           err = new ConnectError(`${target}: call cancelled by the caller`, Code.Canceled, undefined, undefined, e);
         } else if (timedOut || err.code === Code.DeadlineExceeded) {
           // Our timer, or the transport's own (it gets the same budget) firing a moment earlier.
           metrics.timeouts.inc({ target });
-          err = new ConnectError(`${target}${lease ? ` instance ${lease.instance.id}` : ""} did not answer within ${ms} ms`, Code.DeadlineExceeded, undefined, undefined, e);
+          err = new ConnectError(
+            `${target}${lease ? ` instance ${lease.instance.id}` : ""} did not answer within ${ms} ms`,
+            Code.DeadlineExceeded,
+            undefined,
+            undefined,
+            e,
+          );
         }
         if (e instanceof NoInstanceError) metrics.rejections.inc({ target, reason: "no_instance" });
         if (!isBulkheadRejectedError(err)) lastError = err;
@@ -209,20 +245,47 @@ export class ResilientCaller {
         handleWhen((e) => !signal.aborted && isRetryable(e, spec.idempotent)),
         {
           maxAttempts: settings.retry.maxRetries,
-          backoff: cappedBy(remaining, new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.retry.initialDelayMs, maxDelay: settings.retry.maxDelayMs })),
+          backoff: cappedBy(
+            remaining,
+            new ExponentialBackoff({
+              generator: decorrelatedJitterGenerator,
+              initialDelay: settings.retry.initialDelayMs,
+              maxDelay: settings.retry.maxDelayMs,
+            }),
+          ),
         },
       );
       retryPolicy.onRetry((r) => {
         metrics.retries.inc({ target });
-        if (log.isLevelEnabled("debug")) log.debug({ target, attempt: r.attempt, delayMs: Math.round(r.delay), error: "error" in r ? ConnectError.from(r.error).message : undefined }, `retrying call to ${target}`);
+        if (log.isLevelEnabled("debug"))
+          log.debug(
+            {
+              target,
+              attempt: r.attempt,
+              delayMs: Math.round(r.delay),
+              error: "error" in r ? ConnectError.from(r.error).message : undefined,
+            },
+            `retrying call to ${target}`,
+          );
       });
-      return retryPolicy.execute(({ attempt }) => (attempt === 0 ? Promise.reject(first) : attemptOnce(attempt)), signal);
+      return retryPolicy.execute(
+        ({ attempt }) => (attempt === 0 ? Promise.reject(first) : attemptOnce(attempt)),
+        signal,
+      );
     };
 
     try {
       return await policy.breaker.execute(withRetries, signal);
     } catch (e) {
-      throw this.#outcome(e, { target, attempts, lastError, unknownOutcome, expired: expired(), cancelled: cancelled.aborted, breakerLast: policy.breaker.lastFailure });
+      throw this.#outcome(e, {
+        target,
+        attempts,
+        lastError,
+        unknownOutcome,
+        expired: expired(),
+        cancelled: cancelled.aborted,
+        breakerLast: policy.breaker.lastFailure,
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -231,7 +294,15 @@ export class ResilientCaller {
   /** What the caller sees when the call failed: the callee's verdict unchanged, or why the target could not be used. */
   #outcome(
     e: unknown,
-    s: { target: string; attempts: number; lastError?: ConnectError; unknownOutcome?: ConnectError; expired: boolean; cancelled: boolean; breakerLast?: { error: unknown } | { value: unknown } },
+    s: {
+      target: string;
+      attempts: number;
+      lastError?: ConnectError;
+      unknownOutcome?: ConnectError;
+      expired: boolean;
+      cancelled: boolean;
+      breakerLast?: { error: unknown } | { value: unknown };
+    },
   ): unknown {
     const { metrics } = this.deps;
     const unavailable = (reason: UnavailableReason, code?: Code, detail?: string) =>
@@ -244,16 +315,29 @@ export class ResilientCaller {
       });
     if (isBrokenCircuitError(e) || isIsolatedCircuitError(e)) {
       metrics.rejections.inc({ target: s.target, reason: "circuit_open" });
-      const last = s.lastError ?? (s.breakerLast && "error" in s.breakerLast ? ConnectError.from(s.breakerLast.error) : undefined);
-      return new ServiceUnavailableError(s.target, "circuit-open", { attempts: s.attempts, lastError: last, outcomeUnknown: !!s.unknownOutcome, code: s.unknownOutcome?.code, detail: "failing fast until a probe succeeds" });
+      const last =
+        s.lastError ?? (s.breakerLast && "error" in s.breakerLast ? ConnectError.from(s.breakerLast.error) : undefined);
+      return new ServiceUnavailableError(s.target, "circuit-open", {
+        attempts: s.attempts,
+        lastError: last,
+        outcomeUnknown: !!s.unknownOutcome,
+        code: s.unknownOutcome?.code,
+        detail: "failing fast until a probe succeeds",
+      });
     }
-    if (isBulkheadRejectedError(e)) return unavailable("bulkhead-full", Code.ResourceExhausted, "too many calls in flight");
+    if (isBulkheadRejectedError(e))
+      return unavailable("bulkhead-full", Code.ResourceExhausted, "too many calls in flight");
     if (s.expired) return unavailable("deadline-exceeded", Code.DeadlineExceeded);
-    if (s.cancelled) return new ConnectError(`call to ${s.target} cancelled by the caller`, Code.Canceled, undefined, undefined, e);
+    if (s.cancelled)
+      return new ConnectError(`call to ${s.target} cancelled by the caller`, Code.Canceled, undefined, undefined, e);
     if (e instanceof NoInstanceError) return unavailable("no-instance");
     // Transient failures still failing once retries are spent (or not allowed for this call).
     const code = ConnectError.from(e).code;
-    if (isConnectionError(e) || [Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded].includes(code)) return unavailable("retries-exhausted");
+    if (
+      isConnectionError(e) ||
+      [Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded].includes(code)
+    )
+      return unavailable("retries-exhausted");
     // The callee's verdict (InvalidArgument, NotFound, ...) or its own fault (Internal): as it came.
     return e;
   }
@@ -268,7 +352,10 @@ interface TargetState {
 const NEVER = new AbortController().signal;
 
 function isDeadline(reason: unknown): boolean {
-  return (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) || (reason instanceof Error && reason.name === "TimeoutError");
+  return (
+    (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) ||
+    (reason instanceof Error && reason.name === "TimeoutError")
+  );
 }
 
 /** A backoff whose waits never run past the call's deadline (cockatiel's retry delay cannot be aborted). */

@@ -9,7 +9,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
  *    repeated: no idempotency_level, no idempotency key).
  *  - deadline-exceeded: the caller's own deadline ran out between or during attempts.
  */
-export type UnavailableReason = "circuit-open" | "bulkhead-full" | "no-instance" | "retries-exhausted" | "deadline-exceeded";
+export type UnavailableReason =
+  "circuit-open" | "bulkhead-full" | "no-instance" | "retries-exhausted" | "deadline-exceeded";
 
 /**
  * The target service could not be used: what a caller's fallback handles (the order saga's

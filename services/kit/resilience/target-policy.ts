@@ -59,7 +59,8 @@ export class TargetPolicy {
       this.bulkhead.onReject(() => this.metrics.rejections.inc({ target: this.target, reason: "bulkhead_full" }));
     }
     if (!before || JSON.stringify(before.breaker) !== JSON.stringify(settings.breaker)) {
-      const carried = before && before.breaker.windowMs === settings.breaker.windowMs ? this.breaker.toJSON() : undefined;
+      const carried =
+        before && before.breaker.windowMs === settings.breaker.windowMs ? this.breaker.toJSON() : undefined;
       this.#replaceBreaker(settings.breaker, carried);
     }
   }
@@ -88,8 +89,12 @@ export class TargetPolicy {
         if (state === CircuitState.Open) {
           const last = breaker.lastFailure;
           const why = last && "error" in last ? ConnectError.from(last.error).message : undefined;
-          this.log.warn({ ...fields, lastFailure: why, halfOpenAfterMs: s.halfOpenAfterMs }, `circuit breaker for ${this.target} opened: calls fail fast`);
-        } else if (state === CircuitState.HalfOpen) this.log.info(fields, `circuit breaker for ${this.target} half-open: letting a probe through`);
+          this.log.warn(
+            { ...fields, lastFailure: why, halfOpenAfterMs: s.halfOpenAfterMs },
+            `circuit breaker for ${this.target} opened: calls fail fast`,
+          );
+        } else if (state === CircuitState.HalfOpen)
+          this.log.info(fields, `circuit breaker for ${this.target} half-open: letting a probe through`);
         else this.log.info(fields, `circuit breaker for ${this.target} ${STATE_NAMES[state]}`);
       }),
     ];

@@ -2,7 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
-import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as Status } from "../../contracts/gen/health/v1/health_pb";
+import {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../contracts/gen/health/v1/health_pb";
 import { healthFixtureRoutes } from "../testing/health-fixture";
 import { waitFor } from "../testing/service-process";
 import { connectUnaryFastLane } from "./connect-on-hono";
@@ -32,7 +36,11 @@ async function both(url: string, init: RequestInit): Promise<[Response, Response
   return [await viaFast!, await stock.get(path)!(new Request(url, init))];
 }
 
-async function expectSame([a, b]: [Response, Response]): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+async function expectSame([a, b]: [Response, Response]): Promise<{
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}> {
   const shape = async (r: Response) => {
     const headers = Object.fromEntries([...r.headers].filter(([k]) => k !== "date"));
     return { status: r.status, headers, body: Buffer.from(await r.arrayBuffer()).toString("base64") };
@@ -44,7 +52,13 @@ async function expectSame([a, b]: [Response, Response]): Promise<{ status: numbe
 
 describe("the Connect unary fast lane answers as createFetchHandler does", () => {
   test("binary success with response headers, trailers and the interceptor's header", async () => {
-    const r = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto", "x-tag": "a" }, body: proto("") }));
+    const r = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/proto", "x-tag": "a" },
+        body: proto(""),
+      }),
+    );
     expect(r.status).toBe(200);
     expect(r.headers["x-served-by"]).toBe("test");
     expect(r.headers["trailer-x-done"]).toBe("1");
@@ -53,59 +67,133 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
   });
 
   test("JSON success", async () => {
-    const r = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body: '{"service":""}' }));
+    const r = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"service":""}',
+      }),
+    );
     expect(JSON.parse(Buffer.from(r.body, "base64").toString())).toEqual({ status: "SERVING" });
   });
 
   test("an error with metadata: status, error JSON and headers", async () => {
-    const r = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body: '{"service":"nope"}' }));
+    const r = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"service":"nope"}',
+      }),
+    );
     expect(r.status).toBe(404);
     expect(r.headers["x-why"]).toBe("unknown");
     expect(JSON.parse(Buffer.from(r.body, "base64").toString()).code).toBe("not_found");
   });
 
   test("a thrown non-Connect error is internal", async () => {
-    const r = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto" }, body: proto("crash") }));
+    const r = await expectSame(
+      await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto" }, body: proto("crash") }),
+    );
     expect(r.status).toBe(500);
   });
 
   test("malformed JSON, broken protobuf", async () => {
-    const j = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }));
+    const j = await expectSame(
+      await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+    );
     expect(JSON.parse(Buffer.from(j.body, "base64").toString()).code).toBe("invalid_argument");
-    const p = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto" }, body: new Uint8Array([0x0a, 0xff]) }));
+    const p = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        body: new Uint8Array([0x0a, 0xff]),
+      }),
+    );
     expect(p.status).not.toBe(200);
   });
 
   test("a body over readMaxBytes is resource_exhausted", async () => {
-    const r = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto" }, body: proto("x".repeat(100)) }));
+    const r = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        body: proto("x".repeat(100)),
+      }),
+    );
     expect(JSON.parse(Buffer.from(r.body, "base64").toString()).code).toBe("resource_exhausted");
   });
 
   test("a malformed timeout header, and a timeout that passes while the handler waits", async () => {
-    const bad = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto", "connect-timeout-ms": "soon" }, body: proto("") }));
+    const bad = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/proto", "connect-timeout-ms": "soon" },
+        body: proto(""),
+      }),
+    );
     expect(bad.status).toBe(400);
-    const slow = await expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto", "connect-timeout-ms": "20" }, body: proto("slow") }));
+    const slow = await expectSame(
+      await both(URL_CHECK, {
+        method: "POST",
+        headers: { "content-type": "application/proto", "connect-timeout-ms": "20" },
+        body: proto("slow"),
+      }),
+    );
     expect(JSON.parse(Buffer.from(slow.body, "base64").toString()).code).toBe("deadline_exceeded");
   });
 
   test("everything but an uncompressed unary POST takes the usual route", () => {
     const body = proto("");
     expect(fast(new Request(URL_CHECK, { method: "GET" }))).toBeUndefined();
-    expect(fast(new Request(URL_CHECK, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body }))).toBeUndefined();
-    expect(fast(new Request(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto", "content-encoding": "gzip" }, body }))).toBeUndefined();
-    expect(fast(new Request("http://svc.test/grpc.health.v1.Health/Watch", { method: "POST", headers: { "content-type": "application/connect+proto" }, body }))).toBeUndefined();
-    expect(fast(new Request("http://svc.test/grpc.health.v1.Health/Nope", { method: "POST", headers: { "content-type": "application/proto" }, body }))).toBeUndefined();
-    expect(fast(new Request(`${URL_CHECK}?x=1`, { method: "POST", headers: { "content-type": "application/proto" }, body }))).toBeDefined();
+    expect(
+      fast(new Request(URL_CHECK, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body })),
+    ).toBeUndefined();
+    expect(
+      fast(
+        new Request(URL_CHECK, {
+          method: "POST",
+          headers: { "content-type": "application/proto", "content-encoding": "gzip" },
+          body,
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      fast(
+        new Request("http://svc.test/grpc.health.v1.Health/Watch", {
+          method: "POST",
+          headers: { "content-type": "application/connect+proto" },
+          body,
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      fast(
+        new Request("http://svc.test/grpc.health.v1.Health/Nope", {
+          method: "POST",
+          headers: { "content-type": "application/proto" },
+          body,
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      fast(new Request(`${URL_CHECK}?x=1`, { method: "POST", headers: { "content-type": "application/proto" }, body })),
+    ).toBeDefined();
   });
 
   test("methods with options of their own, and response compression a client may ask for, take the usual route", async () => {
     const body = proto("");
     const init = { method: "POST", headers: { "content-type": "application/proto" }, body };
-    const own = connectUnaryFastLane((r) => r.service(Health, { check: () => ({ status: Status.SERVING }) }, { readMaxBytes: 8 }));
+    const own = connectUnaryFastLane((r) =>
+      r.service(Health, { check: () => ({ status: Status.SERVING }) }, { readMaxBytes: 8 }),
+    );
     expect(own(new Request(URL_CHECK, init))).toBeUndefined();
     const { compressionGzip } = await import("@connectrpc/connect-node");
-    const gzip = connectUnaryFastLane((r) => r.service(Health, { check: () => ({ status: Status.SERVING }) }), { acceptCompression: [compressionGzip] });
-    expect(gzip(new Request(URL_CHECK, { ...init, headers: { ...init.headers, "accept-encoding": "gzip" } }))).toBeUndefined();
+    const gzip = connectUnaryFastLane((r) => r.service(Health, { check: () => ({ status: Status.SERVING }) }), {
+      acceptCompression: [compressionGzip],
+    });
+    expect(
+      gzip(new Request(URL_CHECK, { ...init, headers: { ...init.headers, "accept-encoding": "gzip" } })),
+    ).toBeUndefined();
     expect(gzip(new Request(URL_CHECK, init))).toBeDefined();
   });
 
@@ -115,9 +203,15 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     const lane = connectUnaryFastLane(gatedRoutes, gated);
     const stockRouter = createConnectRouter(gated);
     gatedRoutes(stockRouter);
-    const handler = createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" });
+    const handler = createFetchHandler(
+      stockRouter.handlers.find((h) => h.method.name === "Check")!,
+      { httpVersion: "1.1" },
+    );
     const init = { method: "POST", headers: { "content-type": "application/proto" }, body: proto("") };
-    const r = await expectSame([await lane(new Request(URL_CHECK, init))!, await handler(new Request(URL_CHECK, init))]);
+    const r = await expectSame([
+      await lane(new Request(URL_CHECK, init))!,
+      await handler(new Request(URL_CHECK, init)),
+    ]);
     expect(r.status).toBe(403);
   });
 
@@ -125,29 +219,54 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     // What the handler's signal said, and when it aborted, for each way a call ends.
     const observe = (shutdownSignal?: AbortSignal) => {
       const seen: { aborted: boolean; reason?: string; code?: string }[] = [];
-      const state = (signal: AbortSignal) => ({ aborted: signal.aborted, reason: String(signal.reason?.message ?? signal.reason), code: signal.reason instanceof ConnectError ? Code[signal.reason.code] : undefined });
+      const state = (signal: AbortSignal) => ({
+        aborted: signal.aborted,
+        reason: String(signal.reason?.message ?? signal.reason),
+        code: signal.reason instanceof ConnectError ? Code[signal.reason.code] : undefined,
+      });
       let waiting!: () => void;
       const started = new Promise<void>((r) => (waiting = r));
       let signal: AbortSignal | undefined;
-      const r = (router: ConnectRouter) => router.service(Health, {
-        async check(req, ctx) {
-          signal = ctx.signal;
-          if (req.service === "wait") {
-            waiting();
-            await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-          }
-          seen.push(state(ctx.signal));
-          return { status: Status.SERVING };
-        },
-      });
+      const r = (router: ConnectRouter) =>
+        router.service(Health, {
+          async check(req, ctx) {
+            signal = ctx.signal;
+            if (req.service === "wait") {
+              waiting();
+              await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+            }
+            seen.push(state(ctx.signal));
+            return { status: Status.SERVING };
+          },
+        });
       const opts = { shutdownSignal };
       const stockRouter = createConnectRouter(opts);
       r(stockRouter);
       // Once the call is over, the signal must end with it (read then, within a bound).
-      const ended = async () => seen.push(state(await waitFor(() => signal?.aborted && signal, { timeoutMs: 2000, what: "the handler's signal to end with the call" })));
-      return { seen, started, ended, lane: connectUnaryFastLane(r, opts), stock: createFetchHandler(stockRouter.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" }) };
+      const ended = async () =>
+        seen.push(
+          state(
+            await waitFor(() => signal?.aborted && signal, {
+              timeoutMs: 2000,
+              what: "the handler's signal to end with the call",
+            }),
+          ),
+        );
+      return {
+        seen,
+        started,
+        ended,
+        lane: connectUnaryFastLane(r, opts),
+        stock: createFetchHandler(
+          stockRouter.handlers.find((h) => h.method.name === "Check")!,
+          { httpVersion: "1.1" },
+        ),
+      };
     };
-    const outcomes = async (call: (o: ReturnType<typeof observe>, handler: (req: Request) => Promise<Response>) => Promise<unknown>, shutdown?: () => AbortController) => {
+    const outcomes = async (
+      call: (o: ReturnType<typeof observe>, handler: (req: Request) => Promise<Response>) => Promise<unknown>,
+      shutdown?: () => AbortController,
+    ) => {
       const out = [];
       for (const which of ["lane", "stock"] as const) {
         const controller = shutdown?.();
@@ -163,7 +282,12 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
       expect(out[0]!.map((s) => s.aborted)).toEqual(out[1]!.map((s) => s.aborted));
       return out[0]!;
     };
-    const init = (service: string, headers: Record<string, string> = {}, signal?: AbortSignal) => ({ method: "POST", headers: { "content-type": "application/proto", ...headers }, body: proto(service), signal });
+    const init = (service: string, headers: Record<string, string> = {}, signal?: AbortSignal) => ({
+      method: "POST",
+      headers: { "content-type": "application/proto", ...headers },
+      body: proto(service),
+      signal,
+    });
 
     // Answered at once: not aborted while it runs, aborted after.
     const answered = await outcomes((_, h) => h(new Request(URL_CHECK, init(""))));
@@ -183,12 +307,15 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
     expect(gone[0]).toMatchObject({ aborted: true, reason: "client gone" });
     // The server shutting down.
     let stopping!: AbortController;
-    const stopped = await outcomes(async (o, h) => {
-      const res = h(new Request(URL_CHECK, init("wait")));
-      await o.started;
-      stopping.abort(new ConnectError("server stopping", Code.Unavailable));
-      await res;
-    }, () => (stopping = new AbortController()));
+    const stopped = await outcomes(
+      async (o, h) => {
+        const res = h(new Request(URL_CHECK, init("wait")));
+        await o.started;
+        stopping.abort(new ConnectError("server stopping", Code.Unavailable));
+        await res;
+      },
+      () => (stopping = new AbortController()),
+    );
     expect(stopped[0]).toMatchObject({ aborted: true, code: "Unavailable" });
   });
 });

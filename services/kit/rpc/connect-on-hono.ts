@@ -67,13 +67,19 @@ export function mountConnect(app: Hono<any>, router: ConnectRouter): void {
  *
  * `routes` registers the implementations (as on a ConnectRouter), `options` are the router's.
  */
-export function connectUnaryFastLane(routes: (router: ConnectRouter) => void, options: ConnectRouterOptions = {}): (req: Request) => Promise<Response> | undefined {
+export function connectUnaryFastLane(
+  routes: (router: ConnectRouter) => void,
+  options: ConnectRouterOptions = {},
+): (req: Request) => Promise<Response> | undefined {
   const opt = validateUniversalHandlerOptions(options);
   const unary = new Map<string, UnaryMethod>();
   // Only methods served with the router's own options: per-service or per-method options take the usual route.
   const add = (spec: MethodImplSpec) => {
     if (spec.kind !== "unary") return;
-    unary.set(createMethodUrl("/", spec.method), { spec, serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt) });
+    unary.set(createMethodUrl("/", spec.method), {
+      spec,
+      serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
+    });
   };
   const recorder: ConnectRouter = {
     handlers: [],
@@ -95,7 +101,8 @@ export function connectUnaryFastLane(routes: (router: ConnectRouter) => void, op
     if (!method) return undefined;
     const contentType = req.headers.get(headerContentType);
     if (contentType !== contentTypeUnaryProto && contentType !== contentTypeUnaryJson) return undefined;
-    if (req.headers.has(headerUnaryEncoding) || (compressing && req.headers.has(headerUnaryAcceptEncoding))) return undefined;
+    if (req.headers.has(headerUnaryEncoding) || (compressing && req.headers.has(headerUnaryAcceptEncoding)))
+      return undefined;
     return serveUnary(method, opt, req, contentType === contentTypeUnaryProto);
   };
 }
@@ -110,7 +117,12 @@ interface UnaryMethod {
 }
 
 /** connect-es's unary handler (protocol-connect/handler-factory.js) for an uncompressed POST. */
-async function serveUnary({ spec, serialization }: UnaryMethod, opt: ReturnType<typeof validateUniversalHandlerOptions>, req: Request, binary: boolean): Promise<Response> {
+async function serveUnary(
+  { spec, serialization }: UnaryMethod,
+  opt: ReturnType<typeof validateUniversalHandlerOptions>,
+  req: Request,
+  binary: boolean,
+): Promise<Response> {
   const timeout = parseTimeout(req.headers.get(headerTimeout), opt.maxTimeoutMs);
   const context = unaryContext(spec, req, timeout.timeoutMs, opt.shutdownSignal, binary);
   let status = 200;
@@ -123,7 +135,8 @@ async function serveUnary({ spec, serialization }: UnaryMethod, opt: ReturnType<
     body = serialization.getO(binary).serialize(output);
   } catch (e) {
     context.end(e);
-    const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+    const error =
+      e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     status = codeToHttpStatus(error.code);
     context.responseHeader.set(headerContentType, contentTypeUnaryJson);
     // Metadata of an error parsed from the wire (a downstream call's) is not relayed, only its payload.
@@ -148,7 +161,13 @@ async function serveUnary({ spec, serialization }: UnaryMethod, opt: ReturnType<
  * reasons: DeadlineExceeded at the deadline, the request's or the shutdown's reason, the reason `end`
  * is given. Context and signals were two fifths of the lane's own time in an in-process profile.
  */
-function unaryContext(spec: UnaryMethod["spec"], req: Request, timeoutMs: number | undefined, shutdownSignal: AbortSignal | undefined, binary: boolean): HandlerContext & { end(reason: unknown): void } {
+function unaryContext(
+  spec: UnaryMethod["spec"],
+  req: Request,
+  timeoutMs: number | undefined,
+  shutdownSignal: AbortSignal | undefined,
+  binary: boolean,
+): HandlerContext & { end(reason: unknown): void } {
   const controller = new AbortController();
   const signal = controller.signal;
   const abort = (reason: unknown) => {

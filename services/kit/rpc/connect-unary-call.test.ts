@@ -9,7 +9,10 @@ import { callConnectUnary } from "./connect-unary-call";
 // A stock connect-es server (createFetchHandler on Bun.serve) holds the kit's client to the protocol.
 const router = createConnectRouter();
 healthFixtureRoutes(router);
-const check = createFetchHandler(router.handlers.find((h) => h.method.name === "Check")!, { httpVersion: "1.1" });
+const check = createFetchHandler(
+  router.handlers.find((h) => h.method.name === "Check")!,
+  { httpVersion: "1.1" },
+);
 let received = 0;
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (received++, check(req)) });
 afterAll(() => server.stop(true));
@@ -26,7 +29,9 @@ test("an answer: the message, and headers and trailers apart", async () => {
 });
 
 test("an error: its code, message and metadata (headers and trailers)", async () => {
-  const e = await callConnectUnary(base, Health.method.check, open, undefined, undefined, { service: "nope" }).catch((e) => e);
+  const e = await callConnectUnary(base, Health.method.check, open, undefined, undefined, { service: "nope" }).catch(
+    (e) => e,
+  );
   expect(e).toBeInstanceOf(ConnectError);
   expect(e.code).toBe(Code.NotFound);
   expect(e.rawMessage).toBe("unknown service nope");
@@ -36,7 +41,9 @@ test("an error: its code, message and metadata (headers and trailers)", async ()
 test("the signal cancels the call with its reason; the timeout goes out as Connect-Timeout-Ms", async () => {
   const caller = new AbortController();
   const before = received;
-  const pending = callConnectUnary(base, Health.method.check, caller.signal, undefined, undefined, { service: "slow" }).catch((e) => e);
+  const pending = callConnectUnary(base, Health.method.check, caller.signal, undefined, undefined, {
+    service: "slow",
+  }).catch((e) => e);
   // Cancelled in flight: once the server has the request.
   await waitFor(() => received > before, { timeoutMs: 2000, what: "the request to reach the server" });
   caller.abort(new ConnectError("caller gave up", Code.Canceled));
@@ -45,6 +52,8 @@ test("the signal cancels the call with its reason; the timeout goes out as Conne
   expect(e.code).toBe(Code.Canceled);
   expect(e.rawMessage).toBe("caller gave up");
   // The server ends the call at the deadline the header carries.
-  const late = await callConnectUnary(base, Health.method.check, open, 30, undefined, { service: "slow" }).catch((e) => e);
+  const late = await callConnectUnary(base, Health.method.check, open, 30, undefined, { service: "slow" }).catch(
+    (e) => e,
+  );
   expect(late.code).toBe(Code.DeadlineExceeded);
 });

@@ -1,4 +1,11 @@
-import { create, isMessage, type DescMessage, type JsonValue, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  create,
+  isMessage,
+  type DescMessage,
+  type JsonValue,
+  type DescMethodUnary,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createClientMethodSerializers, createMethodUrl } from "@connectrpc/connect/protocol";
 import { errorFromJson, requestHeader, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
@@ -12,7 +19,11 @@ function methodOf<I extends DescMessage, O extends DescMessage>(method: DescMeth
   return m as { serializers: ReturnType<typeof createClientMethodSerializers<I, O>>; urls: Map<string, string> };
 }
 
-function urlOf(m: { urls: Map<string, string> }, baseUrl: string, method: DescMethodUnary<DescMessage, DescMessage>): string {
+function urlOf(
+  m: { urls: Map<string, string> },
+  baseUrl: string,
+  method: DescMethodUnary<DescMessage, DescMessage>,
+): string {
   let url = m.urls.get(baseUrl);
   if (url === undefined) m.urls.set(baseUrl, (url = createMethodUrl(baseUrl, method)));
   return url;
@@ -51,7 +62,12 @@ export async function callConnectUnary<I extends DescMessage, O extends DescMess
     throw signal.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(e);
   }
   const { isUnaryError, unaryError } = validateResponse(method.methodKind, true, response.status, response.headers);
-  if (isUnaryError) throw errorFromJson((await response.json()) as JsonValue, appendHeaders(...trailerDemux(response.headers)), unaryError);
+  if (isUnaryError)
+    throw errorFromJson(
+      (await response.json()) as JsonValue,
+      appendHeaders(...trailerDemux(response.headers)),
+      unaryError,
+    );
   const message = serializers.parse(new Uint8Array(await response.arrayBuffer()));
   // Headers and trailers are split apart only when read (most callers read neither): two Headers objects
   // and a pass over the response's headers per call otherwise.

@@ -26,10 +26,18 @@ function world(fault: (service: string) => unknown) {
   return { client: createClient(Health, transport), lines };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => new ConnectError("expected a failure"), (e) => ConnectError.from(e));
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => new ConnectError("expected a failure"),
+    (e) => ConnectError.from(e),
+  );
 
 test("a query error: Internal 'internal error (request <id>)'; the log says why without the statement, its parameters or the values Postgres quotes", async () => {
-  const cause = Object.assign(new Error('date/time field value out of range: "+200000-01-01 ada@example.com"'), { code: "22008", routine: "DateTimeParseError", detail: "Key (email)=(ada@example.com)" });
+  const cause = Object.assign(new Error('date/time field value out of range: "+200000-01-01 ada@example.com"'), {
+    code: "22008",
+    routine: "DateTimeParseError",
+    detail: "Key (email)=(ada@example.com)",
+  });
   const query = new Error("Failed query: select * from orders where email = $1\nparams: ada@example.com", { cause });
   const { client, lines } = world(() => query);
   const err = await failure(client.check({ service: "x" }, { headers: { "x-request-id": "req-42" } }));
@@ -45,7 +53,12 @@ test("a query error: Internal 'internal error (request <id>)'; the log says why 
 });
 
 test("the database unreachable: Unavailable, worth a retry", async () => {
-  const { client } = world(() => new Error("Failed query: update orders", { cause: Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" }) }));
+  const { client } = world(
+    () =>
+      new Error("Failed query: update orders", {
+        cause: Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" }),
+      }),
+  );
   const err = await failure(client.check({ service: "x" }));
   expect(err.code).toBe(Code.Unavailable);
   expect(err.rawMessage).toMatch(/^database unavailable; retry \(request [\w-]+\)$/);

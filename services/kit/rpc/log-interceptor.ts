@@ -18,7 +18,8 @@ export function logInterceptor(log: Logger): Interceptor {
     try {
       const res = await next(req);
       res.header.set(REQUEST_ID_HEADER, requestId);
-      if (log.isLevelEnabled("debug")) log.debug({ requestId, method: methodName(req), ms: elapsed(started) }, "rpc ok");
+      if (log.isLevelEnabled("debug"))
+        log.debug({ requestId, method: methodName(req), ms: elapsed(started) }, "rpc ok");
       return res;
     } catch (e) {
       const err = forCaller(e, requestId);
@@ -35,7 +36,8 @@ function forCaller(e: unknown, requestId: string): ConnectError {
   if (e instanceof ConnectError) return e;
   // The call's own signal (cancel, deadline): connect-es' codes for those.
   if (e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError")) return ConnectError.from(e);
-  if (isDatabaseUnavailable(e)) return new ConnectError(`database unavailable; retry (request ${requestId})`, Code.Unavailable);
+  if (isDatabaseUnavailable(e))
+    return new ConnectError(`database unavailable; retry (request ${requestId})`, Code.Unavailable);
   return new ConnectError(`internal error (request ${requestId})`, Code.Internal);
 }
 

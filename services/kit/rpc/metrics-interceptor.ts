@@ -23,7 +23,10 @@ export function metricsInterceptor(metrics: Metrics): Interceptor {
       return res;
     } catch (e) {
       metrics.rpcTotals.errors++;
-      metrics.rpcDuration.observe({ method: m.method, code: Code[ConnectError.from(e).code] }, (performance.now() - started) / 1000);
+      metrics.rpcDuration.observe(
+        { method: m.method, code: Code[ConnectError.from(e).code] },
+        (performance.now() - started) / 1000,
+      );
       throw e;
     } finally {
       metrics.rpcInFlight.dec();

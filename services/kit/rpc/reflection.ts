@@ -9,7 +9,11 @@ import * as v1alpha from "../../contracts/gen/grpc/reflection/v1alpha/reflection
  * grpcurl and `buf curl` work with no proto files at hand.
  */
 export function reflectionRoutes(files: DescFile[], serviceNames: () => string[]) {
-  const all = withDependencies([...files, v1.file_grpc_reflection_v1_reflection, v1alpha.file_grpc_reflection_v1alpha_reflection]);
+  const all = withDependencies([
+    ...files,
+    v1.file_grpc_reflection_v1_reflection,
+    v1alpha.file_grpc_reflection_v1alpha_reflection,
+  ]);
   const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: all.map((f) => f.proto) }));
   const answer = (req: v1.ServerReflectionRequest) => answerRequest(registry, serviceNames(), req);
   return (router: ConnectRouter) => {
@@ -22,7 +26,9 @@ export function reflectionRoutes(files: DescFile[], serviceNames: () => string[]
     router.service(v1alpha.ServerReflection, {
       async *serverReflectionInfo(requests) {
         for await (const req of requests) {
-          const res = answer(fromBinary(v1.ServerReflectionRequestSchema, toBinary(v1alpha.ServerReflectionRequestSchema, req)));
+          const res = answer(
+            fromBinary(v1.ServerReflectionRequestSchema, toBinary(v1alpha.ServerReflectionRequestSchema, req)),
+          );
           yield fromBinary(v1alpha.ServerReflectionResponseSchema, toBinary(v1.ServerReflectionResponseSchema, res));
         }
       },
@@ -38,7 +44,9 @@ function answerRequest(registry: FileRegistry, services: string[], req: v1.Serve
           ...base,
           messageResponse: {
             case: "fileDescriptorResponse",
-            value: { fileDescriptorProto: withDependencies([found]).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) },
+            value: {
+              fileDescriptorProto: withDependencies([found]).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)),
+            },
           },
         })
       : notFound(what);
@@ -71,13 +79,19 @@ function answerRequest(registry: FileRegistry, services: string[], req: v1.Serve
       for (const d of registry) if (d.kind === "extension" && d.extendee.typeName === r.value) numbers.push(d.number);
       return create(v1.ServerReflectionResponseSchema, {
         ...base,
-        messageResponse: { case: "allExtensionNumbersResponse", value: { baseTypeName: r.value, extensionNumber: numbers } },
+        messageResponse: {
+          case: "allExtensionNumbersResponse",
+          value: { baseTypeName: r.value, extensionNumber: numbers },
+        },
       });
     }
     default:
       return create(v1.ServerReflectionResponseSchema, {
         ...base,
-        messageResponse: { case: "errorResponse", value: { errorCode: 12, errorMessage: "request kind not implemented" } },
+        messageResponse: {
+          case: "errorResponse",
+          value: { errorCode: 12, errorMessage: "request kind not implemented" },
+        },
       });
   }
 }

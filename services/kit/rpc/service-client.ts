@@ -1,4 +1,12 @@
-import { create, isMessage, type DescMessage, type DescMethodUnary, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  isMessage,
+  type DescMessage,
+  type DescMethodUnary,
+  type DescService,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -45,7 +53,10 @@ export interface ServiceClients {
    * shop.payment.v1.PaymentService → "payment", or `target`) and called through the target's policies.
    * @example ctx.clients.connect(PaymentService).processPayment({ ... }, { timeoutMs: 10_000 })
    */
-  connect<S extends DescService>(service: S, opts?: { target?: string; fallback?: Fallbacks<S>; attemptTimeoutMs?: AttemptTimeouts<S> }): Client<S>;
+  connect<S extends DescService>(
+    service: S,
+    opts?: { target?: string; fallback?: Fallbacks<S>; attemptTimeoutMs?: AttemptTimeouts<S> },
+  ): Client<S>;
   /** The Connect transport behind `connect`, for code that calls methods generically (the gateway). */
   transport(target: string): Transport;
   /** A REST client on the same machinery. @example await ctx.clients.rest("customer")(`/v1/customers/${id}`) */
@@ -61,7 +72,8 @@ export interface ServiceClients {
 /** The name a service is registered under, from its proto package: <org>.<name>.<version>.Service (shop.payment.v1.PaymentService → payment). */
 export function targetOf(service: DescService): string {
   const parts = service.typeName.split(".");
-  if (parts.length < 4 || !/^v\d+/.test(parts.at(-2)!)) throw new Error(`cannot tell the target of ${service.typeName}: pass { target }`);
+  if (parts.length < 4 || !/^v\d+/.test(parts.at(-2)!))
+    throw new Error(`cannot tell the target of ${service.typeName}: pass { target }`);
   return parts.at(-3)!;
 }
 
@@ -89,7 +101,8 @@ export function createServiceClients(
   const caller = new ResilientCaller({ discovery, policies, metrics, log });
   const transports = new Map<string, Transport>();
   const token = opts.token;
-  const transport = (target: string) => transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token })).get(target)!;
+  const transport = (target: string) =>
+    transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token })).get(target)!;
   return {
     connect(service, o = {}) {
       const target = o.target ?? targetOf(service);
@@ -97,7 +110,11 @@ export function createServiceClients(
       return createClient(
         service,
         own
-          ? resilientTransport(caller, target, { fallback: { fallbacks: o.fallback as Fallbacks<DescService> | undefined, metrics, log }, attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined, token })
+          ? resilientTransport(caller, target, {
+              fallback: { fallbacks: o.fallback as Fallbacks<DescService> | undefined, metrics, log },
+              attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined,
+              token,
+            })
           : transport(target),
       );
     },
@@ -134,7 +151,8 @@ function resilientTransport(
   // largest cost of a call, then connect-es's per-call signal plumbing. Streams keep connect-node (fetch
   // cannot stream a request body).
   const byUrl = new Map<string, Transport>();
-  const to = (url: string) => byUrl.get(url) ?? byUrl.set(url, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).get(url)!;
+  const to = (url: string) =>
+    byUrl.get(url) ?? byUrl.set(url, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).get(url)!;
   return {
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
@@ -156,20 +174,38 @@ function resilientTransport(
           send: (a) => callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input),
         });
       } catch (e) {
-        const fallback = fb?.fallbacks?.[method.localName] as ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
+        const fallback = fb?.fallbacks?.[method.localName] as
+          ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
         if (!fallback || !(e instanceof ServiceUnavailableError)) throw e;
         fb!.metrics.fallbacks.inc({ target });
-        fb!.log.warn({ target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage }, `${target} unavailable: the caller's fallback answers`);
+        fb!.log.warn(
+          { target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage },
+          `${target} unavailable: the caller's fallback answers`,
+        );
         const request = isMessage(input, method.input) ? input : create(method.input, input);
         const message = create(method.output, (await fallback(request, e)) as MessageInitShape<O>);
-        return { stream: false, service: method.parent, method, header: new Headers(), trailer: new Headers(), message };
+        return {
+          stream: false,
+          service: method.parent,
+          method,
+          header: new Headers(),
+          trailer: new Headers(),
+          message,
+        };
       }
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
       const { balancer } = caller.target(target);
       const lease = await balancer.acquire();
       try {
-        const res = await to(lease.instance.http).stream(method, signal, timeoutMs, withToken(header === undefined ? undefined : new Headers(header), opts.token, target), input, contextValues);
+        const res = await to(lease.instance.http).stream(
+          method,
+          signal,
+          timeoutMs,
+          withToken(header === undefined ? undefined : new Headers(header), opts.token, target),
+          input,
+          contextValues,
+        );
         lease.release("success");
         return res;
       } catch (e) {
@@ -181,7 +217,11 @@ function resilientTransport(
 }
 
 /** The caller's headers with this process's token for `target` (a plain object when the caller sent none: cheaper). */
-function withToken(headers: Headers | undefined, token: ((audience: string) => string) | undefined, target: string): Headers | Record<string, string> | undefined {
+function withToken(
+  headers: Headers | undefined,
+  token: ((audience: string) => string) | undefined,
+  target: string,
+): Headers | Record<string, string> | undefined {
   if (!token) return headers;
   const value = `Bearer ${token(target)}`;
   if (!headers) return { authorization: value };
@@ -195,7 +235,11 @@ class HttpStatusError extends ConnectError {
   static override [Symbol.hasInstance](v: unknown): boolean {
     return typeof v === "object" && v !== null && Object.prototype.isPrototypeOf.call(this.prototype, v);
   }
-  constructor(readonly response: Response, code: Code, target: string) {
+  constructor(
+    readonly response: Response,
+    code: Code,
+    target: string,
+  ) {
     super(`${target} answered HTTP ${response.status}`, code);
   }
 }
@@ -223,7 +267,13 @@ function restClient(caller: ResilientCaller, target: string, token?: (audience: 
           try {
             res = await fetch(a.instance.http + path, { ...rest, method, headers: h, body, signal: a.signal });
           } catch (e) {
-            throw new ConnectError(`${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`, Code.Unavailable, undefined, undefined, e);
+            throw new ConnectError(
+              `${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`,
+              Code.Unavailable,
+              undefined,
+              undefined,
+              e,
+            );
           }
           const code = codeForHttpStatus(res.status);
           if (code === undefined) return res;
@@ -233,7 +283,12 @@ function restClient(caller: ResilientCaller, target: string, token?: (audience: 
       });
     } catch (e) {
       if (e instanceof HttpStatusError) return e.response;
-      if (e instanceof ServiceUnavailableError && e.reason === "retries-exhausted" && e.lastError instanceof HttpStatusError) return e.lastError.response;
+      if (
+        e instanceof ServiceUnavailableError &&
+        e.reason === "retries-exhausted" &&
+        e.lastError instanceof HttpStatusError
+      )
+        return e.lastError.response;
       throw e;
     }
   };

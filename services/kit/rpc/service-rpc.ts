@@ -46,7 +46,12 @@ export function serviceRpc(opts: {
   const health = new HealthStatus(userServices);
   const healthAndReflection = [
     healthRoutes(health),
-    reflectionRoutes([...files.values()], () => [...userServices, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]),
+    reflectionRoutes([...files.values()], () => [
+      ...userServices,
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+    ]),
   ];
   return {
     routes: (router) => {
@@ -56,7 +61,12 @@ export function serviceRpc(opts: {
     options: {
       // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
       // After the log interceptor, so refused calls are logged and counted like any other answer.
-      interceptors: [deadlineInterceptor(), logInterceptor(opts.log), metricsInterceptor(opts.metrics), ...(opts.check ? [callerInterceptor(opts.check)] : [])],
+      interceptors: [
+        deadlineInterceptor(),
+        logInterceptor(opts.log),
+        metricsInterceptor(opts.metrics),
+        ...(opts.check ? [callerInterceptor(opts.check)] : []),
+      ],
       readMaxBytes: opts.maxBodyBytes,
     },
     health,

@@ -4,7 +4,10 @@ import { Code } from "@connectrpc/connect";
  * The answer for a path no handler serves, in the protocol the caller speaks: gRPC and gRPC-Web get a
  * trailers-only response with grpc-status 12, everyone else a Connect error (404, code unimplemented).
  */
-export function unimplementedResponse(path: string, contentType: string | null): {
+export function unimplementedResponse(
+  path: string,
+  contentType: string | null,
+): {
   status: number;
   headers: Record<string, string>;
   body: string;
@@ -13,7 +16,11 @@ export function unimplementedResponse(path: string, contentType: string | null):
   if (contentType?.startsWith("application/grpc")) {
     return {
       status: 200,
-      headers: { "content-type": contentType, "grpc-status": String(Code.Unimplemented), "grpc-message": grpcMessage(message) },
+      headers: {
+        "content-type": contentType,
+        "grpc-status": String(Code.Unimplemented),
+        "grpc-message": grpcMessage(message),
+      },
       body: "",
     };
   }
@@ -23,7 +30,6 @@ export function unimplementedResponse(path: string, contentType: string | null):
     body: JSON.stringify({ code: "unimplemented", message }),
   };
 }
-
 
 /** grpc-message is percent-encoded, but only outside printable ASCII (and "%" itself), as the gRPC spec says. */
 const grpcMessage = (message: string) => message.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));

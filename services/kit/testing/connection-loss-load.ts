@@ -9,7 +9,13 @@ import { openDatabase } from "../db/database";
 const env = process.env;
 const loadMs = Number(env.LOAD_MS ?? 4000);
 const hangMs = Number(env.HANG_MS ?? 15_000);
-const { db, close } = await openDatabase({ service: "loss", env, log: pino({ level: "silent" }), schema: {}, migrationsFolder: `${import.meta.dir}/no-migrations` });
+const { db, close } = await openDatabase({
+  service: "loss",
+  env,
+  log: pino({ level: "silent" }),
+  schema: {},
+  migrationsFolder: `${import.meta.dir}/no-migrations`,
+});
 
 console.log("ready");
 

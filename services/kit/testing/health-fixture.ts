@@ -15,7 +15,8 @@ export function healthFixtureRoutes(router: ConnectRouter): ConnectRouter {
         throw new ConnectError("gave up", Code.DeadlineExceeded);
       }
       if (req.service === "crash") throw new Error("boom");
-      if (req.service !== "") throw new ConnectError(`unknown service ${req.service}`, Code.NotFound, { "x-why": "unknown" });
+      if (req.service !== "")
+        throw new ConnectError(`unknown service ${req.service}`, Code.NotFound, { "x-why": "unknown" });
       ctx.responseHeader.set("x-served-by", "test");
       ctx.responseTrailer.set("x-done", "1");
       return { status: Status.SERVING };

@@ -26,7 +26,12 @@ export interface ServiceDatabases<S extends Record<string, unknown>> {
  *   beforeAll(async () => (dbs = await serviceDatabases("order", schema, migrationsFolder, ["postgres", "pglite"])));
  *   afterAll(() => dbs?.close());
  */
-export async function serviceDatabases<S extends Record<string, unknown>>(service: string, schema: S, migrationsFolder: string, drivers: Driver[] = ["postgres"]): Promise<ServiceDatabases<S>> {
+export async function serviceDatabases<S extends Record<string, unknown>>(
+  service: string,
+  schema: S,
+  migrationsFolder: string,
+  drivers: Driver[] = ["postgres"],
+): Promise<ServiceDatabases<S>> {
   const log = pino({ level: "silent" });
   const schemas = testSchemas();
   const dataDir = drivers.includes("pglite") ? mkdtempSync(join(tmpdir(), `${service}-db-`)) : undefined;

@@ -34,10 +34,19 @@ export async function startServiceProcess(
   const prefix = name.toUpperCase();
   // Streams of its own unless the test shares some between its services (EVENTS_PREFIX): a lone service
   // never reads another test's events, and its streams go away with it.
-  const ownEvents = env.EVENTS_PREFIX === undefined ? `p${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}` : undefined;
+  const ownEvents =
+    env.EVENTS_PREFIX === undefined ? `p${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}` : undefined;
   const proc = Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
     cwd: ROOT,
-    env: { ...process.env, [`${prefix}_HTTP_PORT`]: "0", [`${prefix}_GRPC_PORT`]: "0", [`${prefix}_OPS_PORT`]: "0", LOG_LEVEL: "info", ...(ownEvents ? { EVENTS_PREFIX: ownEvents } : {}), ...env },
+    env: {
+      ...process.env,
+      [`${prefix}_HTTP_PORT`]: "0",
+      [`${prefix}_GRPC_PORT`]: "0",
+      [`${prefix}_OPS_PORT`]: "0",
+      LOG_LEVEL: "info",
+      ...(ownEvents ? { EVENTS_PREFIX: ownEvents } : {}),
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -71,10 +80,15 @@ export async function startServiceProcess(
   const entry = await Promise.race([
     started,
     proc.exited.then((code) => {
-      throw new Error(`${name} exited with ${code} before it started:\n${stderr}${logs.map((l) => JSON.stringify(l)).join("\n")}`);
+      throw new Error(
+        `${name} exited with ${code} before it started:\n${stderr}${logs.map((l) => JSON.stringify(l)).join("\n")}`,
+      );
     }),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderr}`)),
+        timeoutMs,
+      );
     }),
   ])
     .catch(async (e) => {
@@ -125,7 +139,10 @@ export async function waitFor<T>(
 }
 
 /** Deletes every stream (and the error bucket) a service made under an events prefix. */
-export async function dropEventStreams(prefix: string, natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222"): Promise<void> {
+export async function dropEventStreams(
+  prefix: string,
+  natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(",") });
   try {
     await deleteStreams(await jetstreamManager(nc), new EventNames(prefix));

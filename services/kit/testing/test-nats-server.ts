@@ -28,12 +28,18 @@ async function answers(port: number): Promise<boolean> {
  * A nats-server -js of a test's own, on a free port with its data in a temp folder: for tests that stop
  * and restart NATS, which the machine's shared server must never be.
  */
-export async function startTestNatsServer({ binary = process.env.NATS_SERVER_BIN ?? "nats-server", config = "" }: { binary?: string; config?: string } = {}): Promise<TestNatsServer> {
+export async function startTestNatsServer({
+  binary = process.env.NATS_SERVER_BIN ?? "nats-server",
+  config = "",
+}: { binary?: string; config?: string } = {}): Promise<TestNatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "nats-"));
   // The generated identities' authorization (or any other setting) goes in a file of its own.
   const file = join(dir, "nats.conf");
-  writeFileSync(file, `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }\n${config}`);
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }\n${config}`,
+  );
   let proc: Subprocess | undefined;
   const start = async () => {
     proc = Bun.spawn([binary, "-c", file], { stdout: "ignore", stderr: "ignore" });

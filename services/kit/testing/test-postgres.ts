@@ -32,11 +32,15 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     const full = asRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
     const proc = Bun.spawn(full, { stdout: "pipe", stderr: "pipe" });
     const code = await proc.exited;
-    if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}: ${await new Response(proc.stderr).text()}${await new Response(proc.stdout).text()}`);
+    if (code !== 0)
+      throw new Error(
+        `${cmd.join(" ")} exited with ${code}: ${await new Response(proc.stderr).text()}${await new Response(proc.stdout).text()}`,
+      );
   };
   await run([`${BIN}/initdb`, "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`;
-  const start = () => run([`${BIN}/pg_ctl`, "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "30", "start"]);
+  const start = () =>
+    run([`${BIN}/pg_ctl`, "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "30", "start"]);
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -1,4 +1,10 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import type { EventStream } from "../events/contract";
@@ -27,7 +33,9 @@ export interface TestEventStreams {
  * Streams of their own for one test file (prefix t<random>), so files run in parallel and repeat and
  * never touch the shared ORDERS, PAYMENTS, … streams; `drop()` in afterAll removes them.
  */
-export async function testEventStreams(natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222"): Promise<TestEventStreams> {
+export async function testEventStreams(
+  natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+): Promise<TestEventStreams> {
   const prefix = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
   const names = new EventNames(prefix);
   const nc = await connect({ servers: natsUrl.split(",") });
@@ -42,12 +50,18 @@ export async function testEventStreams(natsUrl = process.env.NATS_URL ?? "nats:/
     jsm,
     deadLetters: new DeadLetters(jsm, js, names),
     async ensure(streams, env = {}) {
-      await ensureStreams(jsm, names, eventsConfig({ EVENTS_PREFIX: prefix, ...env }), pino({ level: "silent" }), streams);
+      await ensureStreams(
+        jsm,
+        names,
+        eventsConfig({ EVENTS_PREFIX: prefix, ...env }),
+        pino({ level: "silent" }),
+        streams,
+      );
     },
     async stored(stream, subject) {
       const out: StoredMsg[] = [];
       const filter = names.subject(subject);
-      for (let seq = 1; ; ) {
+      for (let seq = 1; ;) {
         const m = await jsm.streams.getMessage(names.stream(stream), { seq, next_by_subj: filter } as { seq: number });
         if (!m) return out;
         out.push(m);

@@ -7,7 +7,12 @@ const identity = (name: string): Identity => {
   const keyPair = createUser();
   return { name, keyPair, seed: keyPair.getSeed(), publicKey: keyPair.getPublicKey() };
 };
-const [order, gateway, operator, stranger] = ["order", "gateway", "operator", "order"].map(identity) as [Identity, Identity, Identity, Identity];
+const [order, gateway, operator, stranger] = ["order", "gateway", "operator", "order"].map(identity) as [
+  Identity,
+  Identity,
+  Identity,
+  Identity,
+];
 const roster = new Map([order, gateway, operator].map((i) => [i.name, i.publicKey]));
 const check = tokenVerifier("payment", roster, ["operator", "order"]);
 
@@ -20,16 +25,38 @@ describe("tokens", () => {
   test("refused: none, garbage, a key not the roster's, expired, for another service, from a caller the table does not allow", () => {
     expect(check(undefined)).toMatchObject({ ok: false, status: "unauthenticated" });
     expect(check("not.a-token")).toMatchObject({ ok: false, status: "unauthenticated" });
-    expect(check(signToken(stranger, "payment"))).toMatchObject({ ok: false, status: "unauthenticated", why: "the token's signature is not order's" });
-    expect(check(signToken(order, "payment", { now: Date.now() - 600_000 }))).toMatchObject({ ok: false, why: "the token has expired" });
-    expect(check(signToken(order, "inventory"))).toMatchObject({ ok: false, status: "permission_denied", why: "the token is for inventory, not payment" });
+    expect(check(signToken(stranger, "payment"))).toMatchObject({
+      ok: false,
+      status: "unauthenticated",
+      why: "the token's signature is not order's",
+    });
+    expect(check(signToken(order, "payment", { now: Date.now() - 600_000 }))).toMatchObject({
+      ok: false,
+      why: "the token has expired",
+    });
+    expect(check(signToken(order, "inventory"))).toMatchObject({
+      ok: false,
+      status: "permission_denied",
+      why: "the token is for inventory, not payment",
+    });
     expect(check(signToken(order, "*"))).toMatchObject({ ok: false, status: "permission_denied" });
-    expect(check(signToken(gateway, "payment"))).toMatchObject({ ok: false, status: "permission_denied", why: "gateway may not call payment" });
+    expect(check(signToken(gateway, "payment"))).toMatchObject({
+      ok: false,
+      status: "permission_denied",
+      why: "gateway may not call payment",
+    });
   });
 
   test("refused without a fault: claims that are not an object, a life longer than a day", () => {
-    for (const body of ["null", "1", '"x"', "[]"]) expect(check(`${Buffer.from(body).toString("base64url")}.AA`)).toMatchObject({ ok: false, status: "unauthenticated" });
-    expect(check(signToken(operator, "*", { ttlSeconds: 100 * 365 * 86_400 }))).toMatchObject({ ok: false, why: "the token lives longer than 86400 s" });
+    for (const body of ["null", "1", '"x"', "[]"])
+      expect(check(`${Buffer.from(body).toString("base64url")}.AA`)).toMatchObject({
+        ok: false,
+        status: "unauthenticated",
+      });
+    expect(check(signToken(operator, "*", { ttlSeconds: 100 * 365 * 86_400 }))).toMatchObject({
+      ok: false,
+      why: "the token lives longer than 86400 s",
+    });
     expect(check(signToken(operator, "*", { ttlSeconds: 86_400 }))).toEqual({ ok: true, caller: "operator" });
   });
 
@@ -53,7 +80,10 @@ describe("tokens", () => {
 describe("readTrust", () => {
   test("a seed and the roster from the environment; bad ones named, the seed never quoted", () => {
     const seed = new TextDecoder().decode(order.seed);
-    const trust = readTrust("order", { NATS_NKEY_SEED: seed, PLATFORM_PUBLIC_KEYS: `order=${order.publicKey},gateway=${gateway.publicKey}` });
+    const trust = readTrust("order", {
+      NATS_NKEY_SEED: seed,
+      PLATFORM_PUBLIC_KEYS: `order=${order.publicKey},gateway=${gateway.publicKey}`,
+    });
     expect(trust.identity?.publicKey).toBe(order.publicKey);
     expect([...trust.roster.keys()]).toEqual(["order", "gateway"]);
     expect(readTrust("order", {})).toEqual({ identity: undefined, roster: new Map() });

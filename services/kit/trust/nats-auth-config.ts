@@ -13,6 +13,8 @@ export interface NatsUser {
  * mistaken for a variable.
  */
 export function natsAuthorizationConf(users: NatsUser[], { header = "" } = {}): string {
-  const entries = users.map((u) => `    # ${u.name}\n    ${JSON.stringify({ nkey: u.publicKey, permissions: u.permissions })}`);
+  const entries = users.map(
+    (u) => `    # ${u.name}\n    ${JSON.stringify({ nkey: u.publicKey, permissions: u.permissions })}`,
+  );
   return `${header ? `${header.replace(/^/gm, "# ")}\n` : ""}authorization {\n  users = [\n${entries.join(",\n")}\n  ]\n}\n`;
 }

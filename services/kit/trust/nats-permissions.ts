@@ -33,7 +33,15 @@ export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
  * register under its own name only and look up only the services it calls; read only its own inbox.
  * Everything not allowed is denied.
  */
-export function servicePermissions(role: BusRole, { namespace, names, streams: platformStreams, policyBucket }: { namespace: string; names: EventNames; streams: readonly EventStream[]; policyBucket: string }): NatsPermissions {
+export function servicePermissions(
+  role: BusRole,
+  {
+    namespace,
+    names,
+    streams: platformStreams,
+    policyBucket,
+  }: { namespace: string; names: EventNames; streams: readonly EventStream[]; policyBucket: string },
+): NatsPermissions {
   const api = "$JS.API";
   const streams = names.allStreams(platformStreams);
   const errors = `KV_${names.errorBucket}`;
@@ -59,12 +67,25 @@ export function servicePermissions(role: BusRole, { namespace, names, streams: p
       `$JS.ACK.${stream}.${consumer}.>`,
     ]),
     // The dead-letter writer copies a dead message from its stream.
-    ...(role.consumes.length ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream)))].flatMap((s) => [`${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]) : []),
+    ...(role.consumes.length
+      ? [...new Set(role.consumes.map(({ stream }) => names.stream(stream)))].flatMap((s) => [
+          `${api}.STREAM.MSG.GET.${s}`,
+          `${api}.DIRECT.GET.${s}`,
+          `${api}.DIRECT.GET.${s}.>`,
+        ])
+      : []),
     // Its own consumers' last errors (keys <stream>.<consumer>.<seq>), for their dead letters; and resolving a dead letter of its own consumers
     // once its replayed copy was handled (or died again, as a new letter). The server cannot tell whose
     // letter a deletion is: that much of the DLQ every consuming service may touch.
     ...(role.consumes.length
-      ? [...role.consumes.map(({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream)}.${consumer}.*`), `${api}.STREAM.MSG.GET.${errors}`, `${api}.DIRECT.GET.${errors}.>`, `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`]
+      ? [
+          ...role.consumes.map(
+            ({ stream, consumer }) => `$KV.${names.errorBucket}.${names.stream(stream)}.${consumer}.*`,
+          ),
+          `${api}.STREAM.MSG.GET.${errors}`,
+          `${api}.DIRECT.GET.${errors}.>`,
+          `${api}.STREAM.MSG.DELETE.${names.stream("DLQ")}`,
+        ]
       : []),
     // The policy bucket: read its keys (the stream's subjects) and values, never write. Changes are
     // followed by subscription, not by a consumer (see above).
@@ -79,11 +100,19 @@ export function servicePermissions(role: BusRole, { namespace, names, streams: p
   const subscribe = [
     `${inboxPrefixOf(role.name)}.>`,
     // Its registration: the services API's subjects for its own name only, and its endpoints.
-    ...["PING", "INFO", "STATS"].flatMap((verb) => [`$SRV.${verb}`, `$SRV.${verb}.${role.name}`, `$SRV.${verb}.${role.name}.>`]),
+    ...["PING", "INFO", "STATS"].flatMap((verb) => [
+      `$SRV.${verb}`,
+      `$SRV.${verb}.${role.name}`,
+      `$SRV.${verb}.${role.name}.>`,
+    ]),
     `${namespace}.${role.name}.>`,
     `$KV.${policyBucket}.>`,
   ];
-  return { publish: { allow: [...new Set(publish)] }, subscribe: { allow: [...new Set(subscribe)] }, allow_responses: true };
+  return {
+    publish: { allow: [...new Set(publish)] },
+    subscribe: { allow: [...new Set(subscribe)] },
+    allow_responses: true,
+  };
 }
 
 /** The operator (policy writes, dead-letter replay and purge, the CLI): everything. */

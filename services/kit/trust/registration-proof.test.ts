@@ -18,7 +18,9 @@ const signed = (by: Identity, m: Record<string, string>) => ({ ...m, [PROOF_KEY]
 test("payment's own registration passes; another key's, a changed URL or none do not", () => {
   expect(trusted({ name: "payment", metadata: signed(payment, metadata) })).toBe(true);
   expect(trusted({ name: "payment", metadata: signed({ ...order, name: "payment" }, metadata) })).toBe(false);
-  expect(trusted({ name: "payment", metadata: { ...signed(payment, metadata), http_url: "http://10.6.6.6:8082" } })).toBe(false);
+  expect(
+    trusted({ name: "payment", metadata: { ...signed(payment, metadata), http_url: "http://10.6.6.6:8082" } }),
+  ).toBe(false);
   expect(trusted({ name: "payment", metadata })).toBe(false);
   expect(trusted({ name: "payment", metadata: { ...metadata, [PROOF_KEY]: "garbage" } })).toBe(false);
   expect(trusted({ name: "stranger", metadata: signed(payment, metadata) })).toBe(false);

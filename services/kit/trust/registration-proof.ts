@@ -22,7 +22,9 @@ export function registrationProof(identity: Identity, metadata: Record<string, s
  * Without a roster (an open platform) every registration passes. Results are remembered: a listing or a
  * discovery refresh sees the same registrations again and again, and a signature check costs milliseconds.
  */
-export function registrationVerifier(roster: ReadonlyMap<string, string>): (info: { name: string; metadata?: Record<string, string> }) => boolean {
+export function registrationVerifier(
+  roster: ReadonlyMap<string, string>,
+): (info: { name: string; metadata?: Record<string, string> }) => boolean {
   if (roster.size === 0) return () => true;
   const keys = new Map<string, KeyPair>([...roster].map(([name, key]) => [name, fromPublic(key)]));
   const seen = new Map<string, boolean>();

@@ -42,8 +42,15 @@ const upsertProfile = fixedQuery("marketing_profile_upsert", (db) => {
 const upsertSpend = fixedQuery("marketing_spend_upsert", (db) =>
   db
     .insert(spend)
-    .values({ customerId: sql.placeholder("customerId"), currency: sql.placeholder("currency"), amountMinor: sql`${sql.placeholder("amountMinor")}::bigint` })
-    .onConflictDoUpdate({ target: [spend.customerId, spend.currency], set: { amountMinor: sql`${spend.amountMinor} + ${sql.placeholder("amountMinor")}::bigint` } }),
+    .values({
+      customerId: sql.placeholder("customerId"),
+      currency: sql.placeholder("currency"),
+      amountMinor: sql`${sql.placeholder("amountMinor")}::bigint`,
+    })
+    .onConflictDoUpdate({
+      target: [spend.customerId, spend.currency],
+      set: { amountMinor: sql`${spend.amountMinor} + ${sql.placeholder("amountMinor")}::bigint` },
+    }),
 );
 
 /**
@@ -60,7 +67,12 @@ export async function applyChange(db: MarketingDb, customerId: string, change: P
     cancelled: change.cancelled ?? 0,
     failed: change.paymentFailed ?? 0,
   });
-  if (change.spend) await upsertSpend(db, { customerId, currency: change.spend.currency, amountMinor: change.spend.amountMinor.toString() });
+  if (change.spend)
+    await upsertSpend(db, {
+      customerId,
+      currency: change.spend.currency,
+      amountMinor: change.spend.amountMinor.toString(),
+    });
 }
 
 export async function getProfile(db: MarketingDb, customerId: string): Promise<CustomerProfile | undefined> {

@@ -26,9 +26,16 @@ describe("segmentsOf", () => {
   });
 
   test("high value from the net spend in one currency, never by adding currencies", () => {
-    const spent = (eur: bigint, usd: bigint) => [{ currency: "EUR", amountMinor: eur }, { currency: "USD", amountMinor: usd }];
-    expect(segmentsOf(profile({ ordersConfirmed: 2, spent: spent(HIGH_VALUE_MINOR, 0n) }), now)).toContain("high_value");
-    expect(segmentsOf(profile({ ordersConfirmed: 2, spent: spent(HIGH_VALUE_MINOR - 1n, HIGH_VALUE_MINOR - 1n) }), now)).not.toContain("high_value");
+    const spent = (eur: bigint, usd: bigint) => [
+      { currency: "EUR", amountMinor: eur },
+      { currency: "USD", amountMinor: usd },
+    ];
+    expect(segmentsOf(profile({ ordersConfirmed: 2, spent: spent(HIGH_VALUE_MINOR, 0n) }), now)).toContain(
+      "high_value",
+    );
+    expect(
+      segmentsOf(profile({ ordersConfirmed: 2, spent: spent(HIGH_VALUE_MINOR - 1n, HIGH_VALUE_MINOR - 1n) }), now),
+    ).not.toContain("high_value");
   });
 
   test("payment trouble from two failed payments; a buyer silent for over 90 days has lapsed", () => {
@@ -45,13 +52,24 @@ describe("segmentsOf", () => {
 
 describe("profileChange", () => {
   test("a confirmed order adds its total; a cancellation with a refund takes it off again", () => {
-    expect(profileChange.orderConfirmed(now, { currency: "EUR", amountMinor: 4499n })).toEqual({ at: now, confirmed: 1, spend: { currency: "EUR", amountMinor: 4499n } });
-    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n })).toEqual({ at: now, cancelled: 1, spend: { currency: "EUR", amountMinor: -4499n } });
+    expect(profileChange.orderConfirmed(now, { currency: "EUR", amountMinor: 4499n })).toEqual({
+      at: now,
+      confirmed: 1,
+      spend: { currency: "EUR", amountMinor: 4499n },
+    });
+    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n })).toEqual({
+      at: now,
+      cancelled: 1,
+      spend: { currency: "EUR", amountMinor: -4499n },
+    });
   });
 
   test("a refund before the order was confirmed takes off nothing: that total was never spent", () => {
     expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n }, false).spend).toBeUndefined();
-    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n }, true).spend).toEqual({ currency: "EUR", amountMinor: -4499n });
+    expect(profileChange.orderCancelled(now, { currency: "EUR", amountMinor: 4499n }, true).spend).toEqual({
+      currency: "EUR",
+      amountMinor: -4499n,
+    });
   });
 
   test("a cancellation without a refund changes no spend", () => {

@@ -30,7 +30,11 @@ type Money = { currency: string; amountMinor: bigint } | undefined;
 export const profileChange = {
   registered: (at: Date, registeredAt: Date | undefined): ProfileChange => ({ at, registeredAt: registeredAt ?? at }),
   orderPlaced: (at: Date): ProfileChange => ({ at, placed: 1 }),
-  orderConfirmed: (at: Date, total: Money): ProfileChange => ({ at, confirmed: 1, spend: total && { currency: total.currency, amountMinor: total.amountMinor } }),
+  orderConfirmed: (at: Date, total: Money): ProfileChange => ({
+    at,
+    confirmed: 1,
+    spend: total && { currency: total.currency, amountMinor: total.amountMinor },
+  }),
   orderPaymentFailed: (at: Date): ProfileChange => ({ at, paymentFailed: 1 }),
   /**
    * A refund takes off the spend only of an order that was confirmed (its total was counted then). One
@@ -40,11 +44,22 @@ export const profileChange = {
   orderCancelled: (at: Date, refunded: Money, wasConfirmed?: boolean): ProfileChange => ({
     at,
     cancelled: 1,
-    spend: refunded && refunded.amountMinor > 0n && wasConfirmed !== false ? { currency: refunded.currency, amountMinor: -refunded.amountMinor } : undefined,
+    spend:
+      refunded && refunded.amountMinor > 0n && wasConfirmed !== false
+        ? { currency: refunded.currency, amountMinor: -refunded.amountMinor }
+        : undefined,
   }),
 };
 
-export const SEGMENTS = ["new_customer", "no_purchase_yet", "first_time_buyer", "repeat_buyer", "high_value", "payment_trouble", "lapsed"] as const;
+export const SEGMENTS = [
+  "new_customer",
+  "no_purchase_yet",
+  "first_time_buyer",
+  "repeat_buyer",
+  "high_value",
+  "payment_trouble",
+  "lapsed",
+] as const;
 export type Segment = (typeof SEGMENTS)[number];
 
 /** Net spend (minor units, any one currency) from which a customer is high value: 500.00. */
@@ -61,12 +76,14 @@ const DAY_MS = 86_400_000;
 /** The simple segments a profile falls in at `now`; computed on read, so time alone can move a customer. */
 export function segmentsOf(p: CustomerProfile, now: Date): Segment[] {
   const out: Segment[] = [];
-  if (p.registeredAt && now.getTime() - p.registeredAt.getTime() <= NEW_CUSTOMER_DAYS * DAY_MS) out.push("new_customer");
+  if (p.registeredAt && now.getTime() - p.registeredAt.getTime() <= NEW_CUSTOMER_DAYS * DAY_MS)
+    out.push("new_customer");
   if (p.ordersConfirmed === 0) out.push("no_purchase_yet");
   if (p.ordersConfirmed === 1) out.push("first_time_buyer");
   if (p.ordersConfirmed >= 2) out.push("repeat_buyer");
   if (p.spent.some((s) => s.amountMinor >= HIGH_VALUE_MINOR)) out.push("high_value");
   if (p.paymentFailures >= PAYMENT_TROUBLE_FAILURES) out.push("payment_trouble");
-  if (p.ordersConfirmed > 0 && now.getTime() - p.lastActivity.getTime() > LAPSED_AFTER_DAYS * DAY_MS) out.push("lapsed");
+  if (p.ordersConfirmed > 0 && now.getTime() - p.lastActivity.getTime() > LAPSED_AFTER_DAYS * DAY_MS)
+    out.push("lapsed");
   return out;
 }

@@ -24,9 +24,16 @@ export function customerProfiles() {
       on(
         CustomerRegistered,
         async ({ customer }, { tx, meta }) => {
-          await applyChange(tx, customer!.id, profileChange.registered(meta.time, customer!.createdAt && timestampDate(customer!.createdAt)));
+          await applyChange(
+            tx,
+            customer!.id,
+            profileChange.registered(meta.time, customer!.createdAt && timestampDate(customer!.createdAt)),
+          );
         },
-        { validate: ({ customer }) => (!customer ? "customer is missing" : !isUuid(customer.id) ? "customer.id must be a UUID" : undefined) },
+        {
+          validate: ({ customer }) =>
+            !customer ? "customer is missing" : !isUuid(customer.id) ? "customer.id must be a UUID" : undefined,
+        },
       ),
     ],
   });
@@ -39,13 +46,35 @@ export function orderProfiles() {
     stream: ORDERS,
     batch: PROFILE_BATCH,
     handlers: [
-      on(OrderCreated, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)), { validate: orderProblem }),
-      on(OrderConfirmed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderConfirmed(meta.time, order!.total)), { validate: orderProblem }),
-      on(OrderPaymentFailed, async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPaymentFailed(meta.time)), { validate: orderProblem }),
+      on(
+        OrderCreated,
+        async ({ order }, { tx, meta }) => applyChange(tx, order!.customerId, profileChange.orderPlaced(meta.time)),
+        { validate: orderProblem },
+      ),
+      on(
+        OrderConfirmed,
+        async ({ order }, { tx, meta }) =>
+          applyChange(tx, order!.customerId, profileChange.orderConfirmed(meta.time, order!.total)),
+        { validate: orderProblem },
+      ),
+      on(
+        OrderPaymentFailed,
+        async ({ order }, { tx, meta }) =>
+          applyChange(tx, order!.customerId, profileChange.orderPaymentFailed(meta.time)),
+        { validate: orderProblem },
+      ),
       on(
         OrderCancelled,
         async ({ order, refunded, previousStatus }, { tx, meta }) =>
-          applyChange(tx, order!.customerId, profileChange.orderCancelled(meta.time, refunded, previousStatus === OrderStatus.UNSPECIFIED ? undefined : previousStatus === OrderStatus.CONFIRMED)),
+          applyChange(
+            tx,
+            order!.customerId,
+            profileChange.orderCancelled(
+              meta.time,
+              refunded,
+              previousStatus === OrderStatus.UNSPECIFIED ? undefined : previousStatus === OrderStatus.CONFIRMED,
+            ),
+          ),
         { validate: orderProblem },
       ),
     ],

@@ -15,7 +15,12 @@ export function profileRoutes(getProfile: (customerId: string) => Promise<Custom
       return c.json({
         customerId: p.customerId,
         registeredAt: p.registeredAt?.toISOString() ?? null,
-        orders: { placed: p.ordersPlaced, confirmed: p.ordersConfirmed, cancelled: p.ordersCancelled, paymentFailed: p.paymentFailures },
+        orders: {
+          placed: p.ordersPlaced,
+          confirmed: p.ordersConfirmed,
+          cancelled: p.ordersCancelled,
+          paymentFailed: p.paymentFailures,
+        },
         // Minor units as strings, like every amount in the platform's JSON (int64).
         spent: p.spent.map((s) => ({ currency: s.currency, amountMinor: s.amountMinor.toString() })),
         lastActivity: p.lastActivity.toISOString(),

@@ -24,12 +24,27 @@ describe.each(["postgres", "pglite"] as const)("the notification store on %s", (
     const first = { id, email: "ada@example.com", name: "Ada", registeredAt: new Date("2026-01-01T10:00:00.000Z") };
     await saveCustomer(db, first);
     expect(await findCustomer(db, id)).toEqual(first);
-    const newer = { id, email: "ada@new.example.com", name: "Ada L.", registeredAt: new Date("2026-02-01T10:00:00.000Z") };
+    const newer = {
+      id,
+      email: "ada@new.example.com",
+      name: "Ada L.",
+      registeredAt: new Date("2026-02-01T10:00:00.000Z"),
+    };
     await saveCustomer(db, newer);
-    await saveCustomer(db, { id, email: "old@example.com", name: "Old", registeredAt: new Date("2025-12-01T10:00:00.000Z") });
+    await saveCustomer(db, {
+      id,
+      email: "old@example.com",
+      name: "Old",
+      registeredAt: new Date("2025-12-01T10:00:00.000Z"),
+    });
     expect(await findCustomer(db, id)).toEqual(newer);
     // Another customer is untouched.
-    const other = { id: crypto.randomUUID(), email: "bob@example.com", name: "Bob", registeredAt: new Date("2026-03-01T00:00:00.000Z") };
+    const other = {
+      id: crypto.randomUUID(),
+      email: "bob@example.com",
+      name: "Bob",
+      registeredAt: new Date("2026-03-01T00:00:00.000Z"),
+    };
     await saveCustomer(db, other);
     expect(await findCustomer(db, other.id)).toEqual(other);
     expect(await findCustomer(db, id)).toEqual(newer);
@@ -37,15 +52,25 @@ describe.each(["postgres", "pglite"] as const)("the notification store on %s", (
 
   test("an e-mail row, with the database's time, committed or rolled back with its transaction", async () => {
     const db = dbs.on[driver]!.db;
-    const row = (eventId: string) => ({ eventId, kind: "order_confirmed" as const, orderId: crypto.randomUUID(), customerId: crypto.randomUUID(), recipient: "ada@example.com", subject: "Confirmed", messageId: `<${eventId}@notification.shop>` });
+    const row = (eventId: string) => ({
+      eventId,
+      kind: "order_confirmed" as const,
+      orderId: crypto.randomUUID(),
+      customerId: crypto.randomUUID(),
+      recipient: "ada@example.com",
+      subject: "Confirmed",
+      messageId: `<${eventId}@notification.shop>`,
+    });
     const kept = row(crypto.randomUUID());
     const before = Date.now() - 60_000;
     await db.transaction(async (tx) => recordEmail(tx, kept));
     const dropped = row(crypto.randomUUID());
-    await expect(db.transaction(async (tx) => {
-      await recordEmail(tx, dropped);
-      throw new Error("roll back");
-    })).rejects.toThrow("roll back");
+    await expect(
+      db.transaction(async (tx) => {
+        await recordEmail(tx, dropped);
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
     const [stored] = await db.select().from(schema.emails).where(eq(schema.emails.eventId, kept.eventId));
     expect(stored).toMatchObject(kept);
     expect(stored!.sentAt.getTime()).toBeGreaterThan(before);

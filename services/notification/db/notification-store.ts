@@ -16,7 +16,12 @@ export interface KnownCustomer {
 }
 
 // An event's statements, built by drizzle once and prepared (see fixedQuery). Times go as ISO text cast in SQL.
-const customerById = fixedQuery("notification_customer", (db) => db.select().from(customers).where(eq(customers.id, sql.placeholder("id"))));
+const customerById = fixedQuery("notification_customer", (db) =>
+  db
+    .select()
+    .from(customers)
+    .where(eq(customers.id, sql.placeholder("id"))),
+);
 const upsertCustomer = fixedQuery("notification_customer_upsert", (db) => {
   const registeredAt = sql`${sql.placeholder("registeredAt")}::timestamptz`;
   return db

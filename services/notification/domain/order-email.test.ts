@@ -32,7 +32,9 @@ describe("templates", () => {
   });
 
   test("a value cannot break the subject into a second header line", () => {
-    expect(render(parseTemplate("Subject: {{x}}\n\n"), { x: "a\r\nBcc: evil@example.com" }).subject).toBe("a Bcc: evil@example.com");
+    expect(render(parseTemplate("Subject: {{x}}\n\n"), { x: "a\r\nBcc: evil@example.com" }).subject).toBe(
+      "a Bcc: evil@example.com",
+    );
   });
 });
 
@@ -46,8 +48,16 @@ describe("orderEmail", () => {
   });
 
   test("cancelled: says whether money went back", () => {
-    expect(orderEmail("order_cancelled", templates.order_cancelled, ada, { order, reason: "out of stock", refunded: order.total }).text).toContain("We have refunded 25.00 EUR to your card.");
-    expect(orderEmail("order_cancelled", templates.order_cancelled, ada, { order, reason: "" }).text).toContain("cancelled: no reason was given.\nNothing was charged.");
+    expect(
+      orderEmail("order_cancelled", templates.order_cancelled, ada, {
+        order,
+        reason: "out of stock",
+        refunded: order.total,
+      }).text,
+    ).toContain("We have refunded 25.00 EUR to your card.");
+    expect(orderEmail("order_cancelled", templates.order_cancelled, ada, { order, reason: "" }).text).toContain(
+      "cancelled: no reason was given.\nNothing was charged.",
+    );
   });
 
   test("an event without an order or a customer is unusable", () => {

@@ -48,7 +48,10 @@ export function orderEmail(
     total: formatMoney(order.total),
     lines: `Items:\n${lines}\nTotal: ${formatMoney(order.total)}`,
     reason: event.reason || "no reason was given",
-    refund: event.refunded && event.refunded.amountMinor > 0n ? `We have refunded ${formatMoney(event.refunded)} to your card.` : "Nothing was charged.",
+    refund:
+      event.refunded && event.refunded.amountMinor > 0n
+        ? `We have refunded ${formatMoney(event.refunded)} to your card.`
+        : "Nothing was charged.",
   });
   return { kind, to, subject: rendered.subject, text: rendered.body };
 }

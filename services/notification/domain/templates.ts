@@ -28,5 +28,7 @@ export function render(template: Template, values: Record<string, string>): Temp
 
 /** The templates of every e-mail kind, from `<dir>/<kind>.txt`; a missing or malformed one fails at start. */
 export function loadTemplates(dir: string): Record<EmailKind, Template> {
-  return Object.fromEntries(EMAIL_KINDS.map((kind) => [kind, parseTemplate(readFileSync(join(dir, `${kind}.txt`), "utf8"), `${kind}.txt`)])) as Record<EmailKind, Template>;
+  return Object.fromEntries(
+    EMAIL_KINDS.map((kind) => [kind, parseTemplate(readFileSync(join(dir, `${kind}.txt`), "utf8"), `${kind}.txt`)]),
+  ) as Record<EmailKind, Template>;
 }

@@ -16,9 +16,23 @@ export function customerCopies() {
         CustomerRegistered,
         async ({ customer }, { tx }) => {
           const c = customer!;
-          await saveCustomer(tx, { id: c.id, email: c.email, name: c.name, registeredAt: c.createdAt ? timestampDate(c.createdAt) : new Date(0) });
+          await saveCustomer(tx, {
+            id: c.id,
+            email: c.email,
+            name: c.name,
+            registeredAt: c.createdAt ? timestampDate(c.createdAt) : new Date(0),
+          });
         },
-        { validate: ({ customer: c }) => (!c ? "customer is missing" : !c.id ? "customer.id is missing" : !c.email ? "customer.email is missing" : undefined) },
+        {
+          validate: ({ customer: c }) =>
+            !c
+              ? "customer is missing"
+              : !c.id
+                ? "customer.id is missing"
+                : !c.email
+                  ? "customer.email is missing"
+                  : undefined,
+        },
       ),
     ],
   });

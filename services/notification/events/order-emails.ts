@@ -30,23 +30,35 @@ type OrderEvent = { order?: Order; reason?: string; refunded?: Money };
  * rolls both back and the event comes again (4xx, no connection) or is dead-lettered (5xx).
  */
 export function orderEmails(deps: OrderEmailDeps) {
-  const validate = (e: OrderEvent) => orderEventProblem(e) ?? (isUuid(e.order!.customerId) && isUuid(e.order!.id) ? undefined : "order.id and order.customer_id must be UUIDs");
-  const send = (kind: EmailKind) => async (event: OrderEvent, { tx, meta, log }: HandlerContext<typeof schema>) => {
-    const order = event.order!;
-    const customer = await recipient(deps, tx, order.customerId);
-    const mail = orderEmail(kind, deps.templates[kind], customer, event);
-    const key = `${kind}-${meta.id}`;
-    const messageId = `<${key}@notification.shop>`;
-    await recordEmail(tx, { eventId: meta.id, kind, orderId: order.id, customerId: order.customerId, recipient: customer.email, subject: mail.subject, messageId });
-    try {
-      await deps.mailer.send({ key, from: deps.from, to: mail.to, subject: mail.subject, text: mail.text });
-    } catch (e) {
-      const why = `sending to ${customer.email} failed: ${e instanceof Error ? e.message : e}`;
-      if (!isTransientSmtpFailure(e)) throw new PoisonMessage(why);
-      throw new Error(why);
-    }
-    log.info({ kind, order_id: order.id, to: customer.email, via: deps.mailer.target }, "e-mail sent");
-  };
+  const validate = (e: OrderEvent) =>
+    orderEventProblem(e) ??
+    (isUuid(e.order!.customerId) && isUuid(e.order!.id) ? undefined : "order.id and order.customer_id must be UUIDs");
+  const send =
+    (kind: EmailKind) =>
+    async (event: OrderEvent, { tx, meta, log }: HandlerContext<typeof schema>) => {
+      const order = event.order!;
+      const customer = await recipient(deps, tx, order.customerId);
+      const mail = orderEmail(kind, deps.templates[kind], customer, event);
+      const key = `${kind}-${meta.id}`;
+      const messageId = `<${key}@notification.shop>`;
+      await recordEmail(tx, {
+        eventId: meta.id,
+        kind,
+        orderId: order.id,
+        customerId: order.customerId,
+        recipient: customer.email,
+        subject: mail.subject,
+        messageId,
+      });
+      try {
+        await deps.mailer.send({ key, from: deps.from, to: mail.to, subject: mail.subject, text: mail.text });
+      } catch (e) {
+        const why = `sending to ${customer.email} failed: ${e instanceof Error ? e.message : e}`;
+        if (!isTransientSmtpFailure(e)) throw new PoisonMessage(why);
+        throw new Error(why);
+      }
+      log.info({ kind, order_id: order.id, to: customer.email, via: deps.mailer.target }, "e-mail sent");
+    };
   return defineConsumer<typeof schema>({
     name: "notification-order-emails",
     stream: ORDERS,
@@ -58,7 +70,11 @@ export function orderEmails(deps: OrderEmailDeps) {
   });
 }
 
-async function recipient(deps: OrderEmailDeps, tx: HandlerContext<typeof schema>["tx"], customerId: string): Promise<KnownCustomer> {
+async function recipient(
+  deps: OrderEmailDeps,
+  tx: HandlerContext<typeof schema>["tx"],
+  customerId: string,
+): Promise<KnownCustomer> {
   const known = await findCustomer(tx, customerId);
   if (known) return known;
   const asked = await deps.lookupCustomer?.(customerId);
@@ -67,5 +83,7 @@ async function recipient(deps: OrderEmailDeps, tx: HandlerContext<typeof schema>
     return asked;
   }
   // Retryable: the registration may still be on its way (another stream, another consumer).
-  throw new Error(`customer ${customerId} is not known: no CustomerRegistered seen${deps.lookupCustomer ? " and the customer service does not know it" : ""}`);
+  throw new Error(
+    `customer ${customerId} is not known: no CustomerRegistered seen${deps.lookupCustomer ? " and the customer service does not know it" : ""}`,
+  );
 }

@@ -9,7 +9,9 @@ export function mailboxRoutes(mailboxDir: string) {
     app.get("/v1/notifications", async (c) => {
       const names = await readdir(mailboxDir).catch((e) => (e.code === "ENOENT" ? [] : Promise.reject(e)));
       const mails = await Promise.all(
-        names.filter((n) => n.endsWith(".eml")).map(async (file) => ({ file, sentAt: (await stat(join(mailboxDir, file))).mtime })),
+        names
+          .filter((n) => n.endsWith(".eml"))
+          .map(async (file) => ({ file, sentAt: (await stat(join(mailboxDir, file))).mtime })),
       );
       mails.sort((a, b) => b.sentAt.getTime() - a.sentAt.getTime());
       return c.json({ mailbox: mailboxDir, notifications: mails });

@@ -32,7 +32,11 @@ const message = (mail: OutgoingMail) => ({
 /** Sends over SMTP (nodemailer) to SMTP_URL, e.g. smtp://user:pass@mail.example.com:587. */
 export function smtpMailer(url: string): Mailer {
   // Bounded well inside a consumer's ack wait: a hung server fails the delivery, which is retried.
-  const transport = nodemailer.createTransport(url, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as object);
+  const transport = nodemailer.createTransport(url, {
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  } as object);
   const target = new URL(url);
   target.username = target.password = "";
   return {

@@ -59,12 +59,19 @@ export async function startSmtpTestServer(): Promise<SmtpTestServer> {
           await Bun.sleep(slowness.ms);
         }
         const raw = Buffer.concat(chunks).toString("utf8");
-        const mail = parseMail(raw, session.envelope.mailFrom ? session.envelope.mailFrom.address : "", session.envelope.rcptTo.map((r) => r.address));
+        const mail = parseMail(
+          raw,
+          session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          session.envelope.rcptTo.map((r) => r.address),
+        );
         const messageId = mail.headers["message-id"] ?? "";
         if (refusal && refusal.left > 0) {
           refusal.left--;
           attempts.push({ at: Date.now(), messageId, code: refusal.code });
-          const err = Object.assign(new Error(refusal.code === 451 ? "Try again later (test server)" : "Mailbox unavailable (test server)"), { responseCode: refusal.code });
+          const err = Object.assign(
+            new Error(refusal.code === 451 ? "Try again later (test server)" : "Mailbox unavailable (test server)"),
+            { responseCode: refusal.code },
+          );
           return callback(err);
         }
         attempts.push({ at: Date.now(), messageId, code: 250 });
@@ -104,6 +111,8 @@ function parseMail(raw: string, from: string, to: string[]): ReceivedMail {
     if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
   const qp = /quoted-printable/i.test(headers["content-transfer-encoding"] ?? "");
-  const text = qp ? body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))) : body;
+  const text = qp
+    ? body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    : body;
   return { at: Date.now(), from, to, headers, text, raw };
 }

@@ -10,17 +10,31 @@ import { withOrderLease } from "./order-lease";
  * release a reservation) and mark it CANCELLED. What cannot be given back now (payment or inventory
  * unavailable) is given back by the recovery worker; the caller hears that and may retry.
  */
-export async function cancelOrder(deps: SagaDeps, orderId: string, reason: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
+export async function cancelOrder(
+  deps: SagaDeps,
+  orderId: string,
+  reason: string,
+  { deadline }: { deadline?: number } = {},
+): Promise<Order> {
   const problem = uuidProblem("order_id", orderId) ?? textProblem("reason", reason, { max: MAX_REASON, lines: true });
   if (problem) throw new OrderRefusal("invalid", problem);
 
   await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     const admission = cancelAdmission(order);
-    if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot cancel order ${orderId}: ${admission.refuse}`);
+    if (typeof admission === "object")
+      throw new OrderRefusal("not_allowed", `cannot cancel order ${orderId}: ${admission.refuse}`);
     if (admission === "answer") return;
-    const started = await deps.orders.record(orderId, { target: "cancelled", stateReason: reason || "cancelled by request" }, { lease, leaseMs: deps.leaseMs });
+    const started = await deps.orders.record(
+      orderId,
+      { target: "cancelled", stateReason: reason || "cancelled by request" },
+      { lease, leaseMs: deps.leaseMs },
+    );
     const driven = await driveSaga(deps, started, { lease, deadline });
-    if (driven.end === "retry") throw new OrderRefusal("unavailable", `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`);
+    if (driven.end === "retry")
+      throw new OrderRefusal(
+        "unavailable",
+        `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`,
+      );
   });
   return (await deps.orders.get(orderId))!;
 }

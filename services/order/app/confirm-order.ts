@@ -17,21 +17,37 @@ const MAX_CARD_TOKEN = 200;
  * payment's asynchronous path or the recovery worker. A confirm that got nowhere near payment (out of
  * stock, inventory unavailable) is refused, and the order is back PENDING with nothing held.
  */
-export async function confirmOrder(deps: SagaDeps, orderId: string, cardToken: string, { deadline }: { deadline?: number } = {}): Promise<Order> {
-  const problem = uuidProblem("order_id", orderId) ?? textProblem("card_token", cardToken, { max: MAX_CARD_TOKEN, required: true });
+export async function confirmOrder(
+  deps: SagaDeps,
+  orderId: string,
+  cardToken: string,
+  { deadline }: { deadline?: number } = {},
+): Promise<Order> {
+  const problem =
+    uuidProblem("order_id", orderId) ?? textProblem("card_token", cardToken, { max: MAX_CARD_TOKEN, required: true });
   if (problem) throw new OrderRefusal("invalid", problem);
-  if (!timeForAStep(deadline, (deps.now ?? Date.now)())) throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
+  if (!timeForAStep(deadline, (deps.now ?? Date.now)()))
+    throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
 
   await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     const admission = confirmAdmission(order);
-    if (typeof admission === "object") throw new OrderRefusal("not_allowed", `cannot confirm order ${orderId}: ${admission.refuse}`);
+    if (typeof admission === "object")
+      throw new OrderRefusal("not_allowed", `cannot confirm order ${orderId}: ${admission.refuse}`);
     if (admission === "answer") return;
-    const started = await deps.orders.record(orderId, { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" }, { lease, leaseMs: deps.leaseMs });
+    const started = await deps.orders.record(
+      orderId,
+      { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" },
+      { lease, leaseMs: deps.leaseMs },
+    );
     const driven = await driveSaga(deps, started, { lease, deadline });
     if (driven.end === "refused") throw new OrderRefusal("out_of_stock", driven.reason!);
     // Nothing reached payment: the caller hears why; the order is (or is being put) back PENDING.
     const before = driven.order.state === "pending" || driven.order.state === "reserving";
-    if (before) throw new OrderRefusal("unavailable", `order ${orderId} was not confirmed: ${driven.reason ?? driven.order.stateReason}`);
+    if (before)
+      throw new OrderRefusal(
+        "unavailable",
+        `order ${orderId} was not confirmed: ${driven.reason ?? driven.order.stateReason}`,
+      );
   });
   return (await deps.orders.get(orderId))!;
 }

@@ -1,6 +1,16 @@
 import type { Logger } from "../../kit/log";
 import { paymentKey, type OrderRecord } from "../domain/order";
-import { afterCharge, afterCommit, afterRefund, afterRelease, afterReserve, finish, nextStep, retryDelayMs, type Decision } from "../domain/saga";
+import {
+  afterCharge,
+  afterCommit,
+  afterRefund,
+  afterRelease,
+  afterReserve,
+  finish,
+  nextStep,
+  retryDelayMs,
+  type Decision,
+} from "../domain/saga";
 import type { Inventory, OrderRepository, Payments } from "./ports";
 
 export interface SagaDeps {
@@ -30,7 +40,8 @@ const MIN_STEP_MS = 500;
 const MIN_CHARGE_MS = 2000;
 
 /** Whether a caller's deadline leaves time for a first step at all. */
-export const timeForAStep = (deadline: number | undefined, now: number) => deadline === undefined || deadline - now - ANSWER_MARGIN_MS >= MIN_STEP_MS;
+export const timeForAStep = (deadline: number | undefined, now: number) =>
+  deadline === undefined || deadline - now - ANSWER_MARGIN_MS >= MIN_STEP_MS;
 
 export type DriveEnd =
   /** The saga is over (or there was none): the order is where its target was. */
@@ -54,12 +65,23 @@ export interface Driven {
  * be retried later, or was refused. `deadline` (epoch ms) is the caller's: steps are given what is left
  * of it (a charge that would not fit is handed to payment's asynchronous path instead of being cut off).
  */
-export async function driveSaga(deps: SagaDeps, start: OrderRecord, { lease, deadline, recovering = false }: { lease: string; deadline?: number; recovering?: boolean }): Promise<Driven> {
+export async function driveSaga(
+  deps: SagaDeps,
+  start: OrderRecord,
+  { lease, deadline, recovering = false }: { lease: string; deadline?: number; recovering?: boolean },
+): Promise<Driven> {
   const now = deps.now ?? Date.now;
   let order = start;
-  const budget = (limitMs: number) => Math.min(limitMs, deadline === undefined ? Infinity : deadline - now() - ANSWER_MARGIN_MS);
+  const budget = (limitMs: number) =>
+    Math.min(limitMs, deadline === undefined ? Infinity : deadline - now() - ANSWER_MARGIN_MS);
   const record = (decision: Decision) =>
-    decision.record ? deps.orders.record(order.id, decision.record, { lease, leaseMs: deps.leaseMs, recoverInMs: decision.then === "wait" ? deps.paymentPendingRecoveryMs : 0 }) : Promise.resolve(order);
+    decision.record
+      ? deps.orders.record(order.id, decision.record, {
+          lease,
+          leaseMs: deps.leaseMs,
+          recoverInMs: decision.then === "wait" ? deps.paymentPendingRecoveryMs : 0,
+        })
+      : Promise.resolve(order);
 
   for (;;) {
     const step = nextStep(order, { recovering });
@@ -79,7 +101,13 @@ export async function driveSaga(deps: SagaDeps, start: OrderRecord, { lease, dea
             ? afterCharge({ kind: "unavailable", reason: "the caller's deadline leaves no time to charge now" }, order)
             : afterCharge(
                 await deps.payments.charge(
-                  { orderId: order.id, amountMinor: order.totalMinor, currency: order.currency, cardToken: order.cardToken, idempotencyKey: paymentKey(order.id) },
+                  {
+                    orderId: order.id,
+                    amountMinor: order.totalMinor,
+                    currency: order.currency,
+                    cardToken: order.cardToken,
+                    idempotencyKey: paymentKey(order.id),
+                  },
                   { timeoutMs },
                 ),
                 order,
@@ -88,7 +116,8 @@ export async function driveSaga(deps: SagaDeps, start: OrderRecord, { lease, dea
       }
       default: {
         const timeoutMs = budget(deps.stepTimeoutMs);
-        if (timeoutMs < MIN_STEP_MS) return stopForRetry(deps, order, lease, "the caller's deadline leaves no time for the next step");
+        if (timeoutMs < MIN_STEP_MS)
+          return stopForRetry(deps, order, lease, "the caller's deadline leaves no time for the next step");
         decision = await remoteStep(deps, order, step, { timeoutMs });
       }
     }
@@ -99,7 +128,12 @@ export async function driveSaga(deps: SagaDeps, start: OrderRecord, { lease, dea
   }
 }
 
-async function remoteStep(deps: SagaDeps, order: OrderRecord, step: ReturnType<typeof nextStep>, budget: { timeoutMs: number }): Promise<Decision> {
+async function remoteStep(
+  deps: SagaDeps,
+  order: OrderRecord,
+  step: ReturnType<typeof nextStep>,
+  budget: { timeoutMs: number },
+): Promise<Decision> {
   switch (step.kind) {
     case "reserve": {
       const lines = await deps.orders.lines(order.id);
@@ -111,7 +145,8 @@ async function remoteStep(deps: SagaDeps, order: OrderRecord, step: ReturnType<t
     case "refund":
       return afterRefund(await deps.payments.refund(order.paymentId, order.stateReason || "order cancelled", budget));
     case "release": {
-      const what = step.byOrder || !order.reservationId ? { orderId: order.id } : { reservationId: order.reservationId };
+      const what =
+        step.byOrder || !order.reservationId ? { orderId: order.id } : { reservationId: order.reservationId };
       return afterRelease(order, await deps.inventory.release(what, order.stateReason || "order cancelled", budget));
     }
     default:
@@ -124,9 +159,18 @@ async function remoteStep(deps: SagaDeps, order: OrderRecord, step: ReturnType<t
  * off (an order waiting for payment's asynchronous charge is asked about again only after the grace period).
  */
 async function stopForRetry(deps: SagaDeps, order: OrderRecord, lease: string, reason: string): Promise<Driven> {
-  const delayMs = order.state === "payment_pending" ? deps.paymentPendingRecoveryMs : retryDelayMs(order.attempts + 1, { maxMs: deps.maxRetryDelayMs });
-  deps.log.warn({ orderId: order.id, state: order.state, target: order.target, retryInMs: delayMs, why: reason }, "saga step failed; the recovery worker retries it");
-  const recorded = await deps.orders.record(order.id, {}, { lease, leaseMs: deps.leaseMs, recoverInMs: delayMs, failedAttempt: true });
+  const delayMs =
+    order.state === "payment_pending"
+      ? deps.paymentPendingRecoveryMs
+      : retryDelayMs(order.attempts + 1, { maxMs: deps.maxRetryDelayMs });
+  deps.log.warn(
+    { orderId: order.id, state: order.state, target: order.target, retryInMs: delayMs, why: reason },
+    "saga step failed; the recovery worker retries it",
+  );
+  const recorded = await deps.orders.record(
+    order.id,
+    {},
+    { lease, leaseMs: deps.leaseMs, recoverInMs: delayMs, failedAttempt: true },
+  );
   return { order: recorded, end: "retry", reason };
 }
-

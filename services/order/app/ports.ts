@@ -22,7 +22,11 @@ export interface OrderRepository {
   find(id: string): Promise<OrderRecord | undefined>;
   lines(id: string): Promise<OrderLine[]>;
   /** A customer's orders, newest first, strictly after the keyset cursor. */
-  listByCustomer(customerId: string, after: { createdAt: Date; id: string } | undefined, limit: number): Promise<Order[]>;
+  listByCustomer(
+    customerId: string,
+    after: { createdAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<Order[]>;
   /**
    * Takes the order's lease for `leaseMs`: one saga step at a time per order, across replicas. Undefined
    * when someone else holds it or there is no such order. A crashed holder's lease simply runs out. The
@@ -41,7 +45,11 @@ export interface OrderRepository {
    * failed transiently (any other change starts the count again). Rejects with a `busy` refusal when
    * the lease is not ours any more, writing nothing.
    */
-  record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord>;
+  record(
+    id: string,
+    change: SagaChange,
+    opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean },
+  ): Promise<OrderRecord>;
   /** Orders with a saga under way whose time to be taken up has come and that nobody holds, oldest first. */
   due(limit: number): Promise<{ id: string; since: Date }[]>;
 }
@@ -62,7 +70,12 @@ export interface Budget {
 export interface Inventory {
   /** Stock and prices; rejects with an OrderRefusal (not_found, invalid, unavailable). */
   availability(items: { productId: string; quantity: number }[]): Promise<ItemAvailability[]>;
-  reserve(orderId: string, items: { productId: string; quantity: number }[], ttlSeconds: number, budget: Budget): Promise<StepOutcome<{ reservationId: string }>>;
+  reserve(
+    orderId: string,
+    items: { productId: string; quantity: number }[],
+    ttlSeconds: number,
+    budget: Budget,
+  ): Promise<StepOutcome<{ reservationId: string }>>;
   commit(reservationId: string, budget: Budget): Promise<StepOutcome>;
   /** By reservation id, or the order's live reservation (none is not an error). */
   release(what: { reservationId: string } | { orderId: string }, reason: string, budget: Budget): Promise<StepOutcome>;
@@ -80,7 +93,10 @@ export interface PaymentView {
 export interface Payments {
   /** The payment with this id, as payment has it; `done` with undefined when there is none. */
   lookup(paymentId: string, budget: Budget): Promise<StepOutcome<PaymentView | undefined>>;
-  charge(request: { orderId: string; amountMinor: bigint; currency: string; cardToken: string; idempotencyKey: string }, budget: Budget): Promise<StepOutcome<ChargeResult>>;
+  charge(
+    request: { orderId: string; amountMinor: bigint; currency: string; cardToken: string; idempotencyKey: string },
+    budget: Budget,
+  ): Promise<StepOutcome<ChargeResult>>;
   refund(paymentId: string, reason: string, budget: Budget): Promise<StepOutcome>;
 }
 

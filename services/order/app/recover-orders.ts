@@ -20,7 +20,10 @@ export interface RecoveryReport {
  * forward or back from its recorded state. Any replica may run it: the lease lets one at a time work on
  * an order, and a held one is skipped.
  */
-export async function recoverOrders(deps: SagaDeps, { limit = 20 }: { limit?: number } = {}): Promise<RecoveryReport[]> {
+export async function recoverOrders(
+  deps: SagaDeps,
+  { limit = 20 }: { limit?: number } = {},
+): Promise<RecoveryReport[]> {
   const now = deps.now ?? Date.now;
   const reports: RecoveryReport[] = [];
   for (const { id, since } of await deps.orders.due(limit)) {
@@ -28,9 +31,22 @@ export async function recoverOrders(deps: SagaDeps, { limit = 20 }: { limit?: nu
       const report = await withOrderLease(deps.orders, id, deps.leaseMs, async (order, lease) => {
         if (order.target === "") return undefined; // finished meanwhile
         const target = resumeTarget(order);
-        const resumed = target === order.target ? order : await deps.orders.record(id, { target, stateReason: `confirmation interrupted before the charge; nothing was charged` }, { lease, leaseMs: deps.leaseMs });
+        const resumed =
+          target === order.target
+            ? order
+            : await deps.orders.record(
+                id,
+                { target, stateReason: `confirmation interrupted before the charge; nothing was charged` },
+                { lease, leaseMs: deps.leaseMs },
+              );
         const driven = await driveSaga(deps, resumed, { lease, recovering: true });
-        return { orderId: id, from: order.state, stuckMs: now() - since.getTime(), to: driven.order.state, end: driven.end };
+        return {
+          orderId: id,
+          from: order.state,
+          stuckMs: now() - since.getTime(),
+          to: driven.order.state,
+          end: driven.end,
+        };
       });
       if (report) reports.push(report);
     } catch (e) {
@@ -46,7 +62,10 @@ export async function recoverOrders(deps: SagaDeps, { limit = 20 }: { limit?: nu
  * The recovery worker: a pass every `everyMs` (back to back while a pass finds a full page), until
  * stopped; `stop()` waits for a pass in progress. `onRecovered` sees every order it took up.
  */
-export function startOrderRecovery(deps: SagaDeps, { everyMs, onRecovered }: { everyMs: number; onRecovered?: (r: RecoveryReport) => void }): PeriodicJob {
+export function startOrderRecovery(
+  deps: SagaDeps,
+  { everyMs, onRecovered }: { everyMs: number; onRecovered?: (r: RecoveryReport) => void },
+): PeriodicJob {
   const limit = 20;
   return runPeriodically(
     everyMs,

@@ -13,17 +13,24 @@ const customerId = "0b7e0f7c-54a4-4d43-9d1b-1f5f7a0d3a11";
 
 async function placed(w: InMemorySaga, quantity = 2) {
   w.inventory.product("sku-mug", 10, 1250n);
-  const order = await createOrder({ orders: w.orders, inventory: w.inventory, customers: w.customers }, { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity }] });
+  const order = await createOrder(
+    { orders: w.orders, inventory: w.inventory, customers: w.customers },
+    { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity }] },
+  );
   return order.id;
 }
 
 const refusalOf = async (p: Promise<unknown>) => {
-  const e = await p.then(() => undefined, (x) => x);
+  const e = await p.then(
+    () => undefined,
+    (x) => x,
+  );
   expect(e).toBeInstanceOf(OrderRefusal);
   return e as OrderRefusal;
 };
 
-const announced = (w: InMemorySaga, id: string) => w.orders.published.filter((p) => p.orderId === id).map((p) => p.kind);
+const announced = (w: InMemorySaga, id: string) =>
+  w.orders.published.filter((p) => p.orderId === id).map((p) => p.kind);
 const stateOf = async (w: InMemorySaga, id: string) => {
   const o = (await w.orders.find(id))!;
   return { state: o.state, target: o.target };
@@ -105,13 +112,25 @@ describe("ConfirmOrder", () => {
     w.payments.faults.fail("charge", "unavailable");
     const waiting = await confirmOrder(w.deps, id, "tok_success");
     expect(waiting).toMatchObject({ state: "payment_pending", target: "confirmed" });
-    expect(w.orders.published.find((p) => p.orderId === id && p.kind === "payment_requested")).toMatchObject({ cardToken: "tok_success" });
+    expect(w.orders.published.find((p) => p.orderId === id && p.kind === "payment_requested")).toMatchObject({
+      cardToken: "tok_success",
+    });
     // Confirming again while payment works on it answers the order as it is.
     expect((await confirmOrder(w.deps, id, "tok_success")).state).toBe("payment_pending");
     expect((await refusalOf(cancelOrder(w.deps, id, ""))).kind).toBe("not_allowed");
     // Payment's asynchronous path charges (same key) and announces it.
-    const charged = await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}`, amountMinor: 2500n, currency: "EUR" });
-    await settlePaymentOutcome(w.deps, id, charged.kind === "done" ? charged.value : { captured: false, paymentId: "", reason: "" });
+    const charged = await w.payments.charge({
+      orderId: id,
+      cardToken: "tok_success",
+      idempotencyKey: `order-${id}`,
+      amountMinor: 2500n,
+      currency: "EUR",
+    });
+    await settlePaymentOutcome(
+      w.deps,
+      id,
+      charged.kind === "done" ? charged.value : { captured: false, paymentId: "", reason: "" },
+    );
     expect(await stateOf(w, id)).toEqual({ state: "confirmed", target: "" });
     expect(w.payments.captures(id)).toBe(1);
     expect(announced(w, id)).toEqual(["created", "payment_requested", "confirmed"]);
@@ -127,8 +146,16 @@ describe("ConfirmOrder", () => {
     await confirmOrder(w.deps, id, "tok_success");
     w.payments.declines.add("tok_success"); // the provider stayed away: payment declined the key for good
     const declined = await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}` });
-    await settlePaymentOutcome(w.deps, id, { captured: false, paymentId: (declined as { value: { paymentId: string } }).value.paymentId, reason: "provider unavailable after 3 attempts" });
-    expect(await w.orders.find(id)).toMatchObject({ state: "payment_failed", target: "", stateReason: "provider unavailable after 3 attempts" });
+    await settlePaymentOutcome(w.deps, id, {
+      captured: false,
+      paymentId: (declined as { value: { paymentId: string } }).value.paymentId,
+      reason: "provider unavailable after 3 attempts",
+    });
+    expect(await w.orders.find(id)).toMatchObject({
+      state: "payment_failed",
+      target: "",
+      stateReason: "provider unavailable after 3 attempts",
+    });
     expect(w.inventory.held(id)).toBe(0);
   });
 
@@ -138,8 +165,20 @@ describe("ConfirmOrder", () => {
     w.payments.faults.fail("charge", "unavailable");
     await confirmOrder(w.deps, id, "tok_success");
     const other = await placed(w, 1);
-    const elsewhere = (await w.payments.charge({ orderId: other, cardToken: "tok_success", idempotencyKey: `order-${other}`, amountMinor: 1250n, currency: "EUR" })) as { value: { paymentId: string } };
-    const mine = (await w.payments.charge({ orderId: id, cardToken: "tok_success", idempotencyKey: `order-${id}`, amountMinor: 1n, currency: "EUR" })) as { value: { paymentId: string } };
+    const elsewhere = (await w.payments.charge({
+      orderId: other,
+      cardToken: "tok_success",
+      idempotencyKey: `order-${other}`,
+      amountMinor: 1250n,
+      currency: "EUR",
+    })) as { value: { paymentId: string } };
+    const mine = (await w.payments.charge({
+      orderId: id,
+      cardToken: "tok_success",
+      idempotencyKey: `order-${id}`,
+      amountMinor: 1n,
+      currency: "EUR",
+    })) as { value: { paymentId: string } };
     for (const [outcome, why] of [
       [{ captured: true, paymentId: crypto.randomUUID() }, "payment knows no such payment"],
       [{ captured: true, paymentId: elsewhere.value.paymentId }, `it is for order ${other}`],
@@ -179,7 +218,9 @@ describe("ConfirmOrder", () => {
     expect(order.stateReason).toContain("deadline");
     // Too short for even the first step: refused before anything is recorded.
     const other = await placed(w, 1);
-    expect((await refusalOf(confirmOrder(w.deps, other, "tok_success", { deadline: w.clock.now() + 1200 }))).kind).toBe("deadline");
+    expect((await refusalOf(confirmOrder(w.deps, other, "tok_success", { deadline: w.clock.now() + 1200 }))).kind).toBe(
+      "deadline",
+    );
     expect(await stateOf(w, other)).toEqual({ state: "pending", target: "" });
   });
 
@@ -241,7 +282,11 @@ describe("a crash mid-saga is finished by the recovery worker, once the dead hol
     const id = await placed(w);
     // The process recorded its intent, reserved, and died before recording the reservation.
     const start = await w.orders.claim(id, w.deps.leaseMs);
-    await w.orders.record(id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, { lease: start!.lease, leaseMs: w.deps.leaseMs });
+    await w.orders.record(
+      id,
+      { state: "reserving", target: "confirmed", cardToken: "tok_success" },
+      { lease: start!.lease, leaseMs: w.deps.leaseMs },
+    );
     await w.inventory.reserve(id, [{ productId: "sku-mug", quantity: 2 }]);
     expect(start).toBeDefined();
     expect(w.inventory.held(id)).toBe(2);
@@ -256,8 +301,14 @@ describe("a crash mid-saga is finished by the recovery worker, once the dead hol
     const w = inMemorySaga();
     const id = await placed(w);
     const held = await w.orders.claim(id, w.deps.leaseMs);
-    const { reservationId } = ((await w.inventory.reserve(id, [{ productId: "sku-mug", quantity: 2 }])) as { value: { reservationId: string } }).value;
-    await w.orders.record(id, { state: "reserved", target: "confirmed", cardToken: "tok_success", reservationId }, { lease: held!.lease, leaseMs: w.deps.leaseMs });
+    const { reservationId } = (
+      (await w.inventory.reserve(id, [{ productId: "sku-mug", quantity: 2 }])) as { value: { reservationId: string } }
+    ).value;
+    await w.orders.record(
+      id,
+      { state: "reserved", target: "confirmed", cardToken: "tok_success", reservationId },
+      { lease: held!.lease, leaseMs: w.deps.leaseMs },
+    );
     const [report] = await recoverAfter(w, w.deps.leaseMs + 1);
     expect(report).toMatchObject({ from: "reserved", to: "confirmed" });
     expect(w.payments.calls).toEqual([`charge ${id} tok_success`]);
@@ -284,7 +335,10 @@ test("a holder stalled past its lease (the database away, say) writes nothing on
     return charge(req);
   };
   w.orders.extend = async () => false;
-  const stalled = confirmOrder(w.deps, id, "tok_success").then(() => undefined, (e) => e);
+  const stalled = confirmOrder(w.deps, id, "tok_success").then(
+    () => undefined,
+    (e) => e,
+  );
   await waitUntil(() => release !== undefined);
   w.payments.charge = charge;
   expect(await recoverAfter(w, w.deps.leaseMs + 1)).toMatchObject([{ from: "reserved", to: "confirmed" }]);
@@ -317,7 +371,11 @@ describe("CancelOrder", () => {
   test("a pending order is just cancelled; nothing to give back, no refund announced", async () => {
     const w = inMemorySaga();
     const id = await placed(w);
-    expect(await cancelOrder(w.deps, id, "")).toMatchObject({ state: "cancelled", refunded: false, stateReason: "cancelled by request" });
+    expect(await cancelOrder(w.deps, id, "")).toMatchObject({
+      state: "cancelled",
+      refunded: false,
+      stateReason: "cancelled by request",
+    });
     expect(w.inventory.calls).toEqual([]);
     expect(w.orders.published.at(-1)).toMatchObject({ kind: "cancelled", refunded: false, previousState: "pending" });
   });
@@ -365,8 +423,20 @@ describe("CreateOrder", () => {
     w.inventory.product("sku-mug", 1);
     const deps = { orders: w.orders, inventory: w.inventory, customers: w.customers };
     const unknown = { orders: w.orders, inventory: w.inventory, customers: { exists: async () => false } };
-    expect((await refusalOf(createOrder(unknown, { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 1 }] }))).kind).toBe("not_found");
-    expect((await refusalOf(createOrder(deps, { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] }))).kind).toBe("out_of_stock");
+    expect(
+      (
+        await refusalOf(
+          createOrder(unknown, { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 1 }] }),
+        )
+      ).kind,
+    ).toBe("not_found");
+    expect(
+      (
+        await refusalOf(
+          createOrder(deps, { customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] }),
+        )
+      ).kind,
+    ).toBe("out_of_stock");
     expect((await refusalOf(createOrder(deps, { customerId: "x", currency: "EUR", items: [] }))).kind).toBe("invalid");
     expect(w.orders.rows.size).toBe(0);
   });

@@ -22,7 +22,10 @@ export async function settlePaymentOutcome(deps: SagaDeps, orderId: string, outc
   await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
     if (order.state !== "payment_pending") return;
     if (!outcome.paymentId) {
-      deps.log.warn({ orderId }, "a payment failure without a payment id cannot be checked; the recovery worker asks payment for the order");
+      deps.log.warn(
+        { orderId },
+        "a payment failure without a payment id cannot be checked; the recovery worker asks payment for the order",
+      );
       return;
     }
     await confirmWithPayment(deps, order, outcome);
@@ -34,8 +37,10 @@ export async function settlePaymentOutcome(deps: SagaDeps, orderId: string, outc
 
 async function confirmWithPayment(deps: SagaDeps, order: OrderRecord, outcome: ChargeResult): Promise<void> {
   const seen = await deps.payments.lookup(outcome.paymentId, { timeoutMs: deps.stepTimeoutMs });
-  if (seen.kind === "unavailable") throw new OrderRefusal("unavailable", `cannot check payment ${outcome.paymentId} with payment: ${seen.reason}`);
-  if (seen.kind === "refused") throw new OrderRefusal("invalid", `payment refused to show payment ${outcome.paymentId}: ${seen.reason}`);
+  if (seen.kind === "unavailable")
+    throw new OrderRefusal("unavailable", `cannot check payment ${outcome.paymentId} with payment: ${seen.reason}`);
+  if (seen.kind === "refused")
+    throw new OrderRefusal("invalid", `payment refused to show payment ${outcome.paymentId}: ${seen.reason}`);
   const p = seen.value;
   const claimed = outcome.captured ? "captured" : "declined";
   const why = !p
@@ -47,5 +52,9 @@ async function confirmWithPayment(deps: SagaDeps, order: OrderRecord, outcome: C
         : outcome.captured && (p.amountMinor !== order.totalMinor || p.currency !== order.currency)
           ? `it is for ${p.amountMinor} ${p.currency}, the order's total is ${order.totalMinor} ${order.currency}`
           : undefined;
-  if (why) throw new OrderRefusal("invalid", `payment ${outcome.paymentId} does not confirm the outcome announced for order ${order.id}: ${why}`);
+  if (why)
+    throw new OrderRefusal(
+      "invalid",
+      `payment ${outcome.paymentId} does not confirm the outcome announced for order ${order.id}: ${why}`,
+    );
 }

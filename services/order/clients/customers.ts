@@ -16,7 +16,10 @@ export function customersPort(customers: RestClient): Customers {
       await res.body?.cancel();
       if (res.status === 200) return true;
       if (res.status === 404) return false;
-      throw new OrderRefusal(res.status === 400 ? "invalid" : "unavailable", `customer: GET /v1/customers/${id} answered ${res.status}`);
+      throw new OrderRefusal(
+        res.status === 400 ? "invalid" : "unavailable",
+        `customer: GET /v1/customers/${id} answered ${res.status}`,
+      );
     },
   };
 }

@@ -16,8 +16,12 @@ export function inventoryPort(client: Client<typeof InventoryService>): Inventor
       }
     },
     reserve: (orderId, items, ttlSeconds, { timeoutMs }) =>
-      stepOutcome("inventory", async () => ({ reservationId: (await client.reserveItems({ orderId, items, ttlSeconds }, { timeoutMs })).reservation!.id })),
-    commit: (reservationId, { timeoutMs }) => stepOutcome("inventory", async () => void (await client.commitReservation({ reservationId }, { timeoutMs }))),
-    release: (what, reason, { timeoutMs }) => stepOutcome("inventory", async () => void (await client.releaseReservation({ ...what, reason }, { timeoutMs }))),
+      stepOutcome("inventory", async () => ({
+        reservationId: (await client.reserveItems({ orderId, items, ttlSeconds }, { timeoutMs })).reservation!.id,
+      })),
+    commit: (reservationId, { timeoutMs }) =>
+      stepOutcome("inventory", async () => void (await client.commitReservation({ reservationId }, { timeoutMs }))),
+    release: (what, reason, { timeoutMs }) =>
+      stepOutcome("inventory", async () => void (await client.releaseReservation({ ...what, reason }, { timeoutMs }))),
   };
 }

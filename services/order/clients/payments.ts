@@ -11,8 +11,21 @@ export function paymentsPort(client: Client<typeof PaymentService>): Payments {
         try {
           const { payment } = await client.getPaymentStatus({ paymentId }, { timeoutMs });
           if (!payment) return undefined;
-          const state = payment.status === PaymentStatus.CAPTURED ? "captured" : payment.status === PaymentStatus.DECLINED ? "declined" : payment.status === PaymentStatus.REFUNDED ? "refunded" : "other";
-          return { id: payment.id, orderId: payment.orderId, state, amountMinor: payment.amount?.amountMinor ?? 0n, currency: payment.amount?.currency ?? "" } as const;
+          const state =
+            payment.status === PaymentStatus.CAPTURED
+              ? "captured"
+              : payment.status === PaymentStatus.DECLINED
+                ? "declined"
+                : payment.status === PaymentStatus.REFUNDED
+                  ? "refunded"
+                  : "other";
+          return {
+            id: payment.id,
+            orderId: payment.orderId,
+            state,
+            amountMinor: payment.amount?.amountMinor ?? 0n,
+            currency: payment.amount?.currency ?? "",
+          } as const;
         } catch (e) {
           if (ConnectError.from(e).code === Code.NotFound) return undefined;
           throw e;
@@ -20,12 +33,16 @@ export function paymentsPort(client: Client<typeof PaymentService>): Payments {
       }),
     charge: ({ orderId, amountMinor, currency, cardToken, idempotencyKey }, { timeoutMs }) =>
       stepOutcome("payment", async () => {
-        const { payment } = await client.processPayment({ orderId, amount: { amountMinor, currency }, cardToken, idempotencyKey }, { timeoutMs });
+        const { payment } = await client.processPayment(
+          { orderId, amount: { amountMinor, currency }, cardToken, idempotencyKey },
+          { timeoutMs },
+        );
         if (!payment) throw new Error("payment answered without a payment");
         return payment.status === PaymentStatus.CAPTURED
           ? { captured: true as const, paymentId: payment.id }
           : { captured: false as const, paymentId: payment.id, reason: payment.declineReason || "payment declined" };
       }),
-    refund: (paymentId, reason, { timeoutMs }) => stepOutcome("payment", async () => void (await client.refundPayment({ paymentId, reason }, { timeoutMs }))),
+    refund: (paymentId, reason, { timeoutMs }) =>
+      stepOutcome("payment", async () => void (await client.refundPayment({ paymentId, reason }, { timeoutMs }))),
   };
 }

@@ -6,7 +6,15 @@ import type { StepOutcome } from "../domain/saga";
  * will not on a retry) by the codes DESIGN.md calls not retryable, everything else (cannot be reached,
  * timed out, answered something unexpected) as unavailable: not done now, or done unseen.
  */
-const REFUSALS = new Set([Code.InvalidArgument, Code.NotFound, Code.AlreadyExists, Code.FailedPrecondition, Code.PermissionDenied, Code.Unauthenticated, Code.OutOfRange]);
+const REFUSALS = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.FailedPrecondition,
+  Code.PermissionDenied,
+  Code.Unauthenticated,
+  Code.OutOfRange,
+]);
 
 export async function stepOutcome<T>(service: string, call: () => Promise<T>): Promise<StepOutcome<T>> {
   try {
@@ -19,8 +27,18 @@ export async function stepOutcome<T>(service: string, call: () => Promise<T>): P
 }
 
 /** A failure of a call whose answer the use case needs now (CreateOrder's lookups), as the order service's refusal. */
-export function refusalKind(e: unknown): { kind: "invalid" | "not_found" | "not_allowed" | "unavailable"; message: string } {
+export function refusalKind(e: unknown): {
+  kind: "invalid" | "not_found" | "not_allowed" | "unavailable";
+  message: string;
+} {
   const err = ConnectError.from(e);
-  const kind = err.code === Code.InvalidArgument ? "invalid" : err.code === Code.NotFound ? "not_found" : err.code === Code.FailedPrecondition ? "not_allowed" : "unavailable";
+  const kind =
+    err.code === Code.InvalidArgument
+      ? "invalid"
+      : err.code === Code.NotFound
+        ? "not_found"
+        : err.code === Code.FailedPrecondition
+          ? "not_allowed"
+          : "unavailable";
   return { kind, message: err.rawMessage };
 }

@@ -1,5 +1,10 @@
 // Order's events: the one file of the order service other services, the CLI and tests may import.
-import { OrderCancelledSchema, OrderConfirmedSchema, OrderCreatedSchema, OrderPaymentFailedSchema } from "../../contracts/gen/shop/order/v1/events_pb";
+import {
+  OrderCancelledSchema,
+  OrderConfirmedSchema,
+  OrderCreatedSchema,
+  OrderPaymentFailedSchema,
+} from "../../contracts/gen/shop/order/v1/events_pb";
 import { defineEvent, defineStream } from "../../kit/events/contract";
 
 export const ORDERS = defineStream("ORDERS", "orders");

@@ -1,6 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { OrderSchema, OrderStatus, type Order as OrderMessage } from "../../contracts/gen/shop/order/v1/order_service_pb";
+import {
+  OrderSchema,
+  OrderStatus,
+  type Order as OrderMessage,
+} from "../../contracts/gen/shop/order/v1/order_service_pb";
 import type { Order, OrderState } from "../domain/order";
 
 /**
@@ -25,7 +29,11 @@ export function orderMessage(o: Order): OrderMessage {
   return create(OrderSchema, {
     id: o.id,
     customerId: o.customerId,
-    lines: o.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPrice: { amountMinor: l.unitPriceMinor, currency: o.currency } })),
+    lines: o.lines.map((l) => ({
+      productId: l.productId,
+      quantity: l.quantity,
+      unitPrice: { amountMinor: l.unitPriceMinor, currency: o.currency },
+    })),
     total: { amountMinor: o.totalMinor, currency: o.currency },
     status: STATUS_OF[o.state],
     reservationId: o.reservationId,

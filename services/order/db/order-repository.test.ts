@@ -20,7 +20,10 @@ beforeAll(async () => {
 
 afterAll(() => dbs?.close());
 
-const newOrder = (totalMinor: bigint, lines = [{ lineNo: 1, productId: "sku-1", quantity: 1, unitPriceMinor: totalMinor }]) => ({
+const newOrder = (
+  totalMinor: bigint,
+  lines = [{ lineNo: 1, productId: "sku-1", quantity: 1, unitPriceMinor: totalMinor }],
+) => ({
   id: crypto.randomUUID(),
   customerId: crypto.randomUUID(),
   currency: "EUR",
@@ -41,7 +44,14 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     await store().insert(a);
     await store().insert(b);
     const [ga, gb] = [await store().get(a.id), await store().get(b.id)];
-    expect(ga).toMatchObject({ id: a.id, state: "pending", target: "", totalMinor: 3600n, attempts: 0, refunded: false });
+    expect(ga).toMatchObject({
+      id: a.id,
+      state: "pending",
+      target: "",
+      totalMinor: 3600n,
+      attempts: 0,
+      refunded: false,
+    });
     expect(ga!.createdAt).toBeInstanceOf(Date);
     expect(ga!.lines.map((l) => [l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual([
       [1, "sku-1", 1, 1200n],
@@ -56,10 +66,17 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
 
   test("orders of different numbers of lines each get exactly their own", async () => {
     for (const n of [3, 1, 3, 50]) {
-      const lines = Array.from({ length: n }, (_, i) => ({ lineNo: i + 1, productId: `sku-${n}-${i}`, quantity: i + 1, unitPriceMinor: 10n }));
+      const lines = Array.from({ length: n }, (_, i) => ({
+        lineNo: i + 1,
+        productId: `sku-${n}-${i}`,
+        quantity: i + 1,
+        unitPriceMinor: 10n,
+      }));
       const o = newOrder(BigInt(n) * 10n, lines);
       const stored = await store().insert(o);
-      expect(stored.lines.map((l) => [l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual(lines.map((l) => [l.lineNo, l.productId, l.quantity, 10n]));
+      expect(stored.lines.map((l) => [l.lineNo, l.productId, l.quantity, l.unitPriceMinor])).toEqual(
+        lines.map((l) => [l.lineNo, l.productId, l.quantity, 10n]),
+      );
       expect((await store().get(o.id))!.lines.map((l) => l.productId)).toEqual(lines.map((l) => l.productId));
     }
   });
@@ -78,7 +95,9 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     // Its lease ran out: someone else takes the order; the first holder can neither write nor extend nor let go of it.
     const next = await store().claim(o.id, 30_000);
     expect(next).toBeDefined();
-    await expect(store().record(o.id, { state: "reserving", target: "confirmed" }, { lease: short!.lease, leaseMs: 30_000 })).rejects.toThrow("taken over");
+    await expect(
+      store().record(o.id, { state: "reserving", target: "confirmed" }, { lease: short!.lease, leaseMs: 30_000 }),
+    ).rejects.toThrow("taken over");
     expect(await store().extend(o.id, short!.lease, 30_000)).toBe(false);
     await store().release(o.id, short!.lease);
     expect(await store().claim(o.id, 30_000)).toBeUndefined();
@@ -91,19 +110,50 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     await store().insert(o);
     const { lease } = (await store().claim(o.id, 30_000))!;
     const at = { lease, leaseMs: 30_000 };
-    const reserving = await store().record(o.id, { state: "reserving", target: "confirmed", cardToken: "tok_success" }, at);
-    expect(reserving).toMatchObject({ state: "reserving", target: "confirmed", cardToken: "tok_success", reservationId: "", totalMinor: 500n });
+    const reserving = await store().record(
+      o.id,
+      { state: "reserving", target: "confirmed", cardToken: "tok_success" },
+      at,
+    );
+    expect(reserving).toMatchObject({
+      state: "reserving",
+      target: "confirmed",
+      cardToken: "tok_success",
+      reservationId: "",
+      totalMinor: 500n,
+    });
     const reserved = await store().record(o.id, { state: "reserved", reservationId: "res-1" }, at);
-    expect(reserved).toMatchObject({ state: "reserved", target: "confirmed", reservationId: "res-1", cardToken: "tok_success" });
+    expect(reserved).toMatchObject({
+      state: "reserved",
+      target: "confirmed",
+      reservationId: "res-1",
+      cardToken: "tok_success",
+    });
     const before = (await outbox()).length;
-    await store().record(o.id, { state: "payment_pending", stateReason: "waiting", requestPayment: true }, { ...at, recoverInMs: 60_000 });
+    await store().record(
+      o.id,
+      { state: "payment_pending", stateReason: "waiting", requestPayment: true },
+      { ...at, recoverInMs: 60_000 },
+    );
     const [command] = (await dbs.on[driver]!.db.select().from(schema.outbox)).slice(before);
     expect(command!.type).toBe("shop.payment.v1.PaymentRequested");
     const requested = fromBinary(PaymentRequestedSchema, command!.payload);
-    expect(requested).toMatchObject({ orderId: o.id, cardToken: "tok_success", idempotencyKey: `order-${o.id}`, amount: { amountMinor: 500n, currency: "EUR" } });
+    expect(requested).toMatchObject({
+      orderId: o.id,
+      cardToken: "tok_success",
+      idempotencyKey: `order-${o.id}`,
+      amount: { amountMinor: 500n, currency: "EUR" },
+    });
     await store().record(o.id, { state: "paid", paymentId: "pay-1" }, at);
     const confirmed = await store().record(o.id, { state: "confirmed", target: "", cardToken: "" }, at);
-    expect(confirmed).toMatchObject({ state: "confirmed", target: "", cardToken: "", reservationId: "res-1", paymentId: "pay-1", stateReason: "waiting" });
+    expect(confirmed).toMatchObject({
+      state: "confirmed",
+      target: "",
+      cardToken: "",
+      reservationId: "res-1",
+      paymentId: "pay-1",
+      stateReason: "waiting",
+    });
     const types = (await outbox()).slice(before);
     expect(types.filter((t) => t === "shop.order.v1.OrderConfirmed").length).toBe(1);
     // Recording again what is already so announces nothing.
@@ -115,11 +165,21 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     const o = newOrder(700n);
     await store().insert(o);
     const { lease } = (await store().claim(o.id, 30_000))!;
-    await store().record(o.id, { state: "paid", target: "cancelled", paymentId: "pay-9", refunded: true }, { lease, leaseMs: 1000 });
+    await store().record(
+      o.id,
+      { state: "paid", target: "cancelled", paymentId: "pay-9", refunded: true },
+      { lease, leaseMs: 1000 },
+    );
     await store().record(o.id, { state: "cancelled", target: "", stateReason: "lost" }, { lease, leaseMs: 1000 });
-    const [row] = (await dbs.on[driver]!.db.select().from(schema.outbox)).filter((r) => r.type === "shop.order.v1.OrderCancelled" && r.entityId === o.id);
+    const [row] = (await dbs.on[driver]!.db.select().from(schema.outbox)).filter(
+      (r) => r.type === "shop.order.v1.OrderCancelled" && r.entityId === o.id,
+    );
     const event = fromBinary(OrderCancelledSchema, row!.payload);
-    expect(event).toMatchObject({ reason: "lost", refunded: { amountMinor: 700n, currency: "EUR" }, previousStatus: OrderStatus.PAYMENT_PENDING });
+    expect(event).toMatchObject({
+      reason: "lost",
+      refunded: { amountMinor: 700n, currency: "EUR" },
+      previousStatus: OrderStatus.PAYMENT_PENDING,
+    });
     expect(event.order?.status).toBe(OrderStatus.CANCELLED);
   });
 
@@ -135,12 +195,20 @@ describe.each(["postgres", "pglite"] as const)("OrderStore on %s", (driver) => {
     await store().release(o.id, lease);
     expect(await dueIds()).toContain(o.id);
     const again = (await store().claim(o.id, 60_000))!.lease;
-    const failed = await store().record(o.id, {}, { lease: again, leaseMs: 0, recoverInMs: 60_000, failedAttempt: true });
+    const failed = await store().record(
+      o.id,
+      {},
+      { lease: again, leaseMs: 0, recoverInMs: 60_000, failedAttempt: true },
+    );
     expect(failed.attempts).toBe(1);
     expect(await dueIds()).not.toContain(o.id); // backing off
-    expect((await store().record(o.id, {}, { lease: again, leaseMs: 0, recoverInMs: 0, failedAttempt: true })).attempts).toBe(2);
+    expect(
+      (await store().record(o.id, {}, { lease: again, leaseMs: 0, recoverInMs: 0, failedAttempt: true })).attempts,
+    ).toBe(2);
     expect(await dueIds()).toContain(o.id);
-    expect((await store().record(o.id, { state: "pending", target: "" }, { lease: again, leaseMs: 0 })).attempts).toBe(0);
+    expect((await store().record(o.id, { state: "pending", target: "" }, { lease: again, leaseMs: 0 })).attempts).toBe(
+      0,
+    );
     expect(await dueIds()).not.toContain(o.id); // nothing under way
     expect(await dueIds()).not.toContain(done.id);
   });

@@ -20,15 +20,29 @@ type Row = typeof orders.$inferSelect;
  * fixedQuery. The ones whose shape changes per call (a customer's page) are built per call.
  */
 const Q = {
-  order: fixedQuery("order_get", (db) => db.select().from(orders).where(eq(orders.id, sql.placeholder("id")))),
+  order: fixedQuery("order_get", (db) =>
+    db
+      .select()
+      .from(orders)
+      .where(eq(orders.id, sql.placeholder("id"))),
+  ),
   lines: fixedQuery("order_lines_get", (db) =>
-    db.select().from(orderLines).where(eq(orderLines.orderId, sql.placeholder("id"))).orderBy(asc(orderLines.lineNo)),
+    db
+      .select()
+      .from(orderLines)
+      .where(eq(orderLines.orderId, sql.placeholder("id")))
+      .orderBy(asc(orderLines.lineNo)),
   ),
   claim: fixedQuery("order_claim", (db) =>
     db
       .update(orders)
-      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`, leaseToken: sql`${sql.placeholder("token")}::uuid` })
-      .where(and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))))
+      .set({
+        leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`,
+        leaseToken: sql`${sql.placeholder("token")}::uuid`,
+      })
+      .where(
+        and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))),
+      )
       .returning(),
   ),
   release: fixedQuery("order_release", (db) =>
@@ -44,12 +58,24 @@ const Q = {
       .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`)))
       .returning({ id: orders.id }),
   ),
-  before: fixedQuery("order_state_for_update", (db) => db.select({ state: orders.state }).from(orders).where(eq(orders.id, sql.placeholder("id"))).for("update")),
+  before: fixedQuery("order_state_for_update", (db) =>
+    db
+      .select({ state: orders.state })
+      .from(orders)
+      .where(eq(orders.id, sql.placeholder("id")))
+      .for("update"),
+  ),
   due: fixedQuery("order_recovery_due", (db) =>
     db
       .select({ id: orders.id, since: orders.updatedAt })
       .from(orders)
-      .where(and(sql`${orders.target} <> ''`, sql`${orders.recoverAt} <= now()`, or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))))
+      .where(
+        and(
+          sql`${orders.target} <> ''`,
+          sql`${orders.recoverAt} <= now()`,
+          or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`)),
+        ),
+      )
       .orderBy(asc(orders.recoverAt))
       .limit(sql.placeholder("limit")),
   ),
@@ -99,7 +125,15 @@ function insertLines(db: Database<any>, orderId: string, lines: OrderLine[]) {
   return lineInsert(lines.length)(db, values);
 }
 
-const CHANGE_FIELDS = ["state", "target", "reservationId", "paymentId", "cardToken", "refunded", "stateReason"] as const;
+const CHANGE_FIELDS = [
+  "state",
+  "target",
+  "reservationId",
+  "paymentId",
+  "cardToken",
+  "refunded",
+  "stateReason",
+] as const;
 
 /**
  * A saga change's update, one statement per set of changed fields, keyed by their names joined. Every
@@ -155,14 +189,20 @@ export class DrizzleOrderRepository implements OrderRepository {
     return Q.lines(this.db, { id });
   }
 
-  async listByCustomer(customerId: string, after: { createdAt: Date; id: string } | undefined, limit: number): Promise<Order[]> {
+  async listByCustomer(
+    customerId: string,
+    after: { createdAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<Order[]> {
     const rows = await this.db
       .select()
       .from(orders)
       .where(
         and(
           eq(orders.customerId, customerId),
-          after ? sql`(${orders.createdAt}, ${orders.id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined,
+          after
+            ? sql`(${orders.createdAt}, ${orders.id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`
+            : undefined,
         ),
       )
       .orderBy(desc(orders.createdAt), desc(orders.id))
@@ -190,7 +230,11 @@ export class DrizzleOrderRepository implements OrderRepository {
     return (await Q.extend(this.db, { id, token: lease, lease: `${leaseMs} milliseconds` })).length === 1;
   }
 
-  async record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }): Promise<OrderRecord> {
+  async record(
+    id: string,
+    change: SagaChange,
+    opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean },
+  ): Promise<OrderRecord> {
     const { requestPayment, ...fields } = change;
     const key = CHANGE_FIELDS.filter((f) => fields[f] !== undefined).join();
     const values = {
@@ -202,7 +246,8 @@ export class DrizzleOrderRepository implements OrderRepository {
       newTarget: fields.target ?? null,
       failed: opts.failedAttempt ?? false,
     };
-    const lost = () => new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
+    const lost = () =>
+      new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
     // A step between PENDING and a final state announces nothing: one statement does it, no transaction.
     if (!requestPayment && !(fields.state && FINAL_STATES.has(fields.state))) {
       const [row] = await recordChange(key)(this.db, values);
@@ -220,15 +265,31 @@ export class DrizzleOrderRepository implements OrderRepository {
         const order = orderMessage({ ...after, lines: await Q.lines(tx, { id }) });
         const opts = { entityId: id };
         if (news.kind === "confirmed") await writeEvent(tx, OrderConfirmed, { order }, opts);
-        else if (news.kind === "payment_failed") await writeEvent(tx, OrderPaymentFailed, { order, reason: news.reason }, opts);
+        else if (news.kind === "payment_failed")
+          await writeEvent(tx, OrderPaymentFailed, { order, reason: news.reason }, opts);
         else if (news.kind === "cancelled")
-          await writeEvent(tx, OrderCancelled, { order, reason: news.reason, refunded: news.refunded ? order.total : undefined, previousStatus: STATUS_OF[news.previousState] }, opts);
+          await writeEvent(
+            tx,
+            OrderCancelled,
+            {
+              order,
+              reason: news.reason,
+              refunded: news.refunded ? order.total : undefined,
+              previousStatus: STATUS_OF[news.previousState],
+            },
+            opts,
+          );
       }
       if (requestPayment) {
         await writeEvent(
           tx,
           PaymentRequested,
-          { orderId: id, amount: { amountMinor: after.totalMinor, currency: after.currency }, cardToken: after.cardToken, idempotencyKey: paymentKey(id) },
+          {
+            orderId: id,
+            amount: { amountMinor: after.totalMinor, currency: after.currency },
+            cardToken: after.cardToken,
+            idempotencyKey: paymentKey(id),
+          },
           { entityId: id },
         );
       }

@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { inboxTable } from "../../kit/events/inbox-table";
 import { outboxTable } from "../../kit/events/outbox-table";
 import { ORDER_STATES, SAGA_TARGETS } from "../domain/order";
@@ -33,7 +44,9 @@ export const orders = pgTable(
   (t) => [
     index("orders_customer_created").on(t.customerId, t.createdAt.desc(), t.id.desc()),
     index("orders_state_updated").on(t.state, t.updatedAt),
-    index("orders_recovery_due").on(t.recoverAt).where(sql`${t.target} <> ''`),
+    index("orders_recovery_due")
+      .on(t.recoverAt)
+      .where(sql`${t.target} <> ''`),
     check("orders_total_positive", sql`${t.totalMinor} > 0`),
   ],
 );
@@ -49,7 +62,10 @@ export const orderLines = pgTable(
     quantity: integer("quantity").notNull(),
     unitPriceMinor: bigint("unit_price_minor", { mode: "bigint" }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.lineNo] }), check("order_lines_quantity_positive", sql`${t.quantity} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.lineNo] }),
+    check("order_lines_quantity_positive", sql`${t.quantity} > 0`),
+  ],
 );
 
 /** Order events (OrderCreated, OrderConfirmed, …), written with each state change; the kit's relay publishes them. */

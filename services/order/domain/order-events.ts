@@ -13,7 +13,10 @@ export type OrderAnnouncement =
   | { kind: "cancelled"; reason: string; refunded: boolean; previousState: OrderState };
 
 /** The announcement of `to`, reached from `from` (undefined for a new order); undefined when there is none. */
-export function announcement(from: OrderState | undefined, to: Pick<OrderRecord, "state" | "stateReason" | "refunded">): OrderAnnouncement | undefined {
+export function announcement(
+  from: OrderState | undefined,
+  to: Pick<OrderRecord, "state" | "stateReason" | "refunded">,
+): OrderAnnouncement | undefined {
   if (from === undefined) return { kind: "created" };
   if (from === to.state) return undefined;
   switch (to.state) {

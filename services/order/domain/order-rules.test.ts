@@ -5,7 +5,9 @@ const customerId = "0b7e0f7c-54a4-4d43-9d1b-1f5f7a0d3a11";
 
 describe("createOrderProblems", () => {
   test("a good request has none", () => {
-    expect(createOrderProblems({ customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] })).toEqual([]);
+    expect(
+      createOrderProblems({ customerId, currency: "EUR", items: [{ productId: "sku-mug", quantity: 2 }] }),
+    ).toEqual([]);
   });
   test("names every bad field", () => {
     expect(
@@ -28,17 +30,33 @@ describe("createOrderProblems", () => {
     ]);
   });
   test("empty", () => {
-    expect(createOrderProblems({ customerId: "", currency: "EUR", items: [] })).toEqual(["customer_id is required", "items must not be empty"]);
+    expect(createOrderProblems({ customerId: "", currency: "EUR", items: [] })).toEqual([
+      "customer_id is required",
+      "items must not be empty",
+    ]);
   });
 });
 
 describe("orderTotal", () => {
   test("sums in minor units", () => {
-    expect(orderTotal([{ productId: "a", quantity: 3, unitPriceMinor: 1999n, currency: "EUR" }, { productId: "b", quantity: 1, unitPriceMinor: 1n, currency: "EUR" }], "EUR")).toEqual({ total: 5998n });
+    expect(
+      orderTotal(
+        [
+          { productId: "a", quantity: 3, unitPriceMinor: 1999n, currency: "EUR" },
+          { productId: "b", quantity: 1, unitPriceMinor: 1n, currency: "EUR" },
+        ],
+        "EUR",
+      ),
+    ).toEqual({ total: 5998n });
   });
   test("refuses mixed currencies and absurd totals", () => {
-    expect(orderTotal([{ productId: "a", quantity: 1, unitPriceMinor: 100n, currency: "USD" }], "EUR")).toEqual({ problem: "currency EUR does not match items[0] (a), priced in USD" });
-    expect("problem" in orderTotal([{ productId: "a", quantity: 1000, unitPriceMinor: 10_000_000n, currency: "EUR" }], "EUR")).toBe(true);
+    expect(orderTotal([{ productId: "a", quantity: 1, unitPriceMinor: 100n, currency: "USD" }], "EUR")).toEqual({
+      problem: "currency EUR does not match items[0] (a), priced in USD",
+    });
+    expect(
+      "problem" in
+        orderTotal([{ productId: "a", quantity: 1000, unitPriceMinor: 10_000_000n, currency: "EUR" }], "EUR"),
+    ).toBe(true);
   });
 });
 
@@ -50,12 +68,15 @@ test("ConfirmOrder starts, takes up, answers or refuses by the order's state and
   expect(confirmAdmission({ state: "payment_pending", target: "confirmed" })).toBe("answer");
   expect(confirmAdmission({ state: "confirmed", target: "" })).toBe("answer");
   expect(confirmAdmission({ state: "cancelled", target: "" })).toEqual({ refuse: "the order is cancelled" });
-  expect(confirmAdmission({ state: "confirmed", target: "cancelled" })).toEqual({ refuse: "the order is being cancelled" });
+  expect(confirmAdmission({ state: "confirmed", target: "cancelled" })).toEqual({
+    refuse: "the order is being cancelled",
+  });
   expect(typeof confirmAdmission({ state: "reserved", target: "payment_failed" })).toBe("object");
 });
 
 test("CancelOrder starts from any state but one whose payment is still being worked on", () => {
-  for (const state of ["pending", "reserving", "reserved", "paid", "confirmed", "payment_failed"] as const) expect(cancelAdmission({ state })).toBe("start");
+  for (const state of ["pending", "reserving", "reserved", "paid", "confirmed", "payment_failed"] as const)
+    expect(cancelAdmission({ state })).toBe("start");
   expect(cancelAdmission({ state: "cancelled" })).toBe("answer");
   expect(typeof cancelAdmission({ state: "payment_pending" })).toBe("object");
 });

@@ -23,7 +23,8 @@ export function createOrderProblems(req: { customerId: string; items: LineReques
   const seen = new Set<string>();
   req.items.forEach((item, i) => {
     if (!PRODUCT_ID.test(item.productId)) problems.push(`items[${i}].product_id must be a product id like "sku-mug"`);
-    else if (seen.has(item.productId)) problems.push(`items[${i}].product_id repeats ${item.productId}; put the quantity on one line`);
+    else if (seen.has(item.productId))
+      problems.push(`items[${i}].product_id repeats ${item.productId}; put the quantity on one line`);
     seen.add(item.productId);
     if (!Number.isInteger(item.quantity) || item.quantity <= 0) problems.push(`items[${i}].quantity must be positive`);
     else if (item.quantity > MAX_QUANTITY) problems.push(`items[${i}].quantity must be at most ${MAX_QUANTITY}`);
@@ -40,7 +41,10 @@ export interface PricedLine extends LineRequest {
 export function orderTotal(lines: PricedLine[], currency: string): { total: bigint } | { problem: string } {
   let total = 0n;
   for (const [i, line] of lines.entries()) {
-    if (line.currency !== currency) return { problem: `currency ${currency} does not match items[${i}] (${line.productId}), priced in ${line.currency}` };
+    if (line.currency !== currency)
+      return {
+        problem: `currency ${currency} does not match items[${i}] (${line.productId}), priced in ${line.currency}`,
+      };
     total += line.unitPriceMinor * BigInt(line.quantity);
   }
   if (total <= 0n) return { problem: "the order total must be positive" };
@@ -61,7 +65,9 @@ export const MAX_REASON = 500;
  * What ConfirmOrder does with an order: start the saga, take up one that stopped (a crash, a lost
  * answer), answer the order as it is (confirmed, or its payment being worked on), or refuse.
  */
-export function confirmAdmission(o: Pick<OrderRecord, "state" | "target">): "start" | "resume" | "answer" | { refuse: string } {
+export function confirmAdmission(
+  o: Pick<OrderRecord, "state" | "target">,
+): "start" | "resume" | "answer" | { refuse: string } {
   if (o.target === "cancelled") return { refuse: "the order is being cancelled" };
   if (o.target === "payment_failed") return { refuse: "the payment of this order failed; place a new order" };
   switch (o.state) {

@@ -7,7 +7,16 @@
  *                            ▼             ▼
  *                         pending    payment_failed          (and cancelled from any but payment_pending)
  */
-export const ORDER_STATES = ["pending", "reserving", "reserved", "paid", "payment_pending", "confirmed", "payment_failed", "cancelled"] as const;
+export const ORDER_STATES = [
+  "pending",
+  "reserving",
+  "reserved",
+  "paid",
+  "payment_pending",
+  "confirmed",
+  "payment_failed",
+  "cancelled",
+] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
 /**

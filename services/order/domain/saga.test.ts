@@ -44,6 +44,16 @@ test("announcements: arrivals at confirmed, payment_failed and cancelled; a refu
   expect(announcement("confirmed", o("confirmed"))).toBeUndefined();
   expect(announcement("reserved", o("paid"))).toBeUndefined();
   expect(announcement("reserved", o("payment_failed"))).toEqual({ kind: "payment_failed", reason: "why" });
-  expect(announcement("reserved", o("cancelled"))).toEqual({ kind: "cancelled", reason: "why", refunded: false, previousState: "reserved" });
-  expect(announcement("paid", o("cancelled", true))).toEqual({ kind: "cancelled", reason: "why", refunded: true, previousState: "paid" });
+  expect(announcement("reserved", o("cancelled"))).toEqual({
+    kind: "cancelled",
+    reason: "why",
+    refunded: false,
+    previousState: "reserved",
+  });
+  expect(announcement("paid", o("cancelled", true))).toEqual({
+    kind: "cancelled",
+    reason: "why",
+    refunded: true,
+    previousState: "paid",
+  });
 });

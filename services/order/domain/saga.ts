@@ -70,9 +70,11 @@ export function nextStep(o: SagaView, { recovering = false } = {}): SagaStep {
  *               was lost (a timeout, a dropped connection). Only idempotent steps follow this outcome
  *               with a retry; the charge hands itself over to payment's asynchronous path instead.
  */
-export type StepOutcome<T = void> = { kind: "done"; value: T } | { kind: "refused"; reason: string } | { kind: "unavailable"; reason: string };
+export type StepOutcome<T = void> =
+  { kind: "done"; value: T } | { kind: "refused"; reason: string } | { kind: "unavailable"; reason: string };
 
-export type ChargeResult = { captured: true; paymentId: string } | { captured: false; paymentId: string; reason: string };
+export type ChargeResult =
+  { captured: true; paymentId: string } | { captured: false; paymentId: string; reason: string };
 
 /** Fields to record about an order (and, for the charge handed over, the command to write with them). */
 export interface SagaChange {
@@ -92,10 +94,17 @@ export interface SagaChange {
  * event comes ("wait"), stops because a remote service is unavailable ("retry", left to the recovery
  * worker), or ended with a refusal the caller should hear about ("refused").
  */
-export type Decision = { record: SagaChange; then: "continue" | "wait" } | { record?: SagaChange; then: "retry"; reason: string } | { record: SagaChange; then: "refused"; reason: string };
+export type Decision =
+  | { record: SagaChange; then: "continue" | "wait" }
+  | { record?: SagaChange; then: "retry"; reason: string }
+  | { record: SagaChange; then: "refused"; reason: string };
 
 /** The order takes its target state; the saga is over. */
-export const finish = (o: Pick<OrderRecord, "target">): SagaChange => ({ state: o.target as OrderState, target: "", cardToken: "" });
+export const finish = (o: Pick<OrderRecord, "target">): SagaChange => ({
+  state: o.target as OrderState,
+  target: "",
+  cardToken: "",
+});
 
 export function afterReserve(outcome: StepOutcome<{ reservationId: string }>): Decision {
   switch (outcome.kind) {
@@ -103,10 +112,22 @@ export function afterReserve(outcome: StepOutcome<{ reservationId: string }>): D
       return { record: { state: "reserved", reservationId: outcome.value.reservationId }, then: "continue" };
     case "refused":
       // Out of stock, a product gone: nothing was held. The order stays PENDING; the customer may cancel.
-      return { record: { state: "pending", target: "", cardToken: "", stateReason: `cannot reserve the items: ${outcome.reason}` }, then: "refused", reason: `cannot reserve the items: ${outcome.reason}` };
+      return {
+        record: {
+          state: "pending",
+          target: "",
+          cardToken: "",
+          stateReason: `cannot reserve the items: ${outcome.reason}`,
+        },
+        then: "refused",
+        reason: `cannot reserve the items: ${outcome.reason}`,
+      };
     case "unavailable":
       // A reservation may have landed: go back to pending, releasing whatever the order holds.
-      return { record: { target: "pending", stateReason: `confirmation abandoned: ${outcome.reason}` }, then: "continue" };
+      return {
+        record: { target: "pending", stateReason: `confirmation abandoned: ${outcome.reason}` },
+        then: "continue",
+      };
   }
 }
 
@@ -115,15 +136,32 @@ export function afterCharge(outcome: StepOutcome<ChargeResult>, o?: Pick<OrderRe
     case "done":
       return outcome.value.captured
         ? { record: { state: "paid", paymentId: outcome.value.paymentId }, then: "continue" }
-        : { record: { target: "payment_failed", paymentId: outcome.value.paymentId, stateReason: outcome.value.reason || "payment declined" }, then: "continue" };
+        : {
+            record: {
+              target: "payment_failed",
+              paymentId: outcome.value.paymentId,
+              stateReason: outcome.value.reason || "payment declined",
+            },
+            then: "continue",
+          };
     case "refused":
-      return { record: { target: "payment_failed", stateReason: `payment failed: ${outcome.reason}` }, then: "continue" };
+      return {
+        record: { target: "payment_failed", stateReason: `payment failed: ${outcome.reason}` },
+        then: "continue",
+      };
     case "unavailable":
       // Already handed over (the recovery worker asking again): the command is out; ask again later.
       if (o?.state === "payment_pending") return { then: "retry", reason: outcome.reason };
       // Payment cannot be used now, or the outcome of the charge is unknown: payment's asynchronous path
       // charges with the same key, finding a charge that landed rather than making a second one.
-      return { record: { state: "payment_pending", stateReason: `waiting for payment: ${outcome.reason}`, requestPayment: true }, then: "wait" };
+      return {
+        record: {
+          state: "payment_pending",
+          stateReason: `waiting for payment: ${outcome.reason}`,
+          requestPayment: true,
+        },
+        then: "wait",
+      };
   }
 }
 
@@ -138,7 +176,13 @@ export function afterCommit(outcome: StepOutcome): Decision {
       return { record: { state: "confirmed", target: "", cardToken: "", stateReason: "" }, then: "continue" };
     case "refused":
       // The reservation ran out (or was released) before the charge landed: give the money back.
-      return { record: { target: "cancelled", stateReason: `reservation lost before confirmation (${outcome.reason}); payment refunded` }, then: "continue" };
+      return {
+        record: {
+          target: "cancelled",
+          stateReason: `reservation lost before confirmation (${outcome.reason}); payment refunded`,
+        },
+        then: "continue",
+      };
     case "unavailable":
       return { then: "retry", reason: outcome.reason };
   }

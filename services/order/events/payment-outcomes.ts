@@ -22,7 +22,8 @@ export function paymentOutcomesConsumer(deps: SagaDeps) {
     } catch (e) {
       // No such order (an outcome of something this service never asked about), or one payment does not
       // confirm: it will not come right later.
-      if (e instanceof OrderRefusal && (e.kind === "not_found" || e.kind === "invalid")) throw new PoisonMessage(e.message);
+      if (e instanceof OrderRefusal && (e.kind === "not_found" || e.kind === "invalid"))
+        throw new PoisonMessage(e.message);
       throw e;
     }
   };
@@ -34,10 +35,14 @@ export function paymentOutcomesConsumer(deps: SagaDeps) {
         validate: (e) => orderIdProblem(e.orderId) ?? (e.paymentId ? undefined : "payment_id is required"),
         ownTransactions: true,
       }),
-      on(PaymentFailed, (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }), {
-        validate: (e) => orderIdProblem(e.orderId),
-        ownTransactions: true,
-      }),
+      on(
+        PaymentFailed,
+        (e) => settle(e.orderId, { captured: false, paymentId: e.paymentId, reason: e.reason || "payment failed" }),
+        {
+          validate: (e) => orderIdProblem(e.orderId),
+          ownTransactions: true,
+        },
+      ),
     ],
   });
 }

@@ -48,7 +48,8 @@ const pageToken = {
       const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString());
       const createdAt = new Date(at);
       // Within what Postgres' timestamptz holds, so the cursor never reaches the database malformed.
-      if (isUuid(id) && !Number.isNaN(createdAt.getTime()) && Math.abs(createdAt.getUTCFullYear() - 2000) < 1000) return { createdAt, id };
+      if (isUuid(id) && !Number.isNaN(createdAt.getTime()) && Math.abs(createdAt.getUTCFullYear() - 2000) < 1000)
+        return { createdAt, id };
     } catch {}
     throw new ConnectError("page_token is not a token this service gave out", Code.InvalidArgument);
   },
@@ -69,18 +70,30 @@ export function orderRoutes(deps: SagaDeps & { customers: Customers; inventory: 
       },
       async listOrders(req) {
         invalid(uuidProblem("customer_id", req.customerId));
-        if (req.pageSize < 0 || req.pageSize > MAX_PAGE) throw new ConnectError(`page_size must be between 0 and ${MAX_PAGE}`, Code.InvalidArgument);
+        if (req.pageSize < 0 || req.pageSize > MAX_PAGE)
+          throw new ConnectError(`page_size must be between 0 and ${MAX_PAGE}`, Code.InvalidArgument);
         const after = req.pageToken ? pageToken.decode(req.pageToken) : undefined;
         const limit = req.pageSize || DEFAULT_PAGE;
         const page = await deps.orders.listByCustomer(req.customerId, after, limit + 1);
         const orders = page.slice(0, limit);
-        return { orders: orders.map(orderMessage), nextPageToken: page.length > limit ? pageToken.encode(orders.at(-1)!) : "" };
+        return {
+          orders: orders.map(orderMessage),
+          nextPageToken: page.length > limit ? pageToken.encode(orders.at(-1)!) : "",
+        };
       },
       async confirmOrder(req, ctx) {
-        return { order: orderMessage(await confirmOrder(deps, req.orderId, req.cardToken, { deadline: deadlineOf(ctx) }).catch(asConnectError)) };
+        return {
+          order: orderMessage(
+            await confirmOrder(deps, req.orderId, req.cardToken, { deadline: deadlineOf(ctx) }).catch(asConnectError),
+          ),
+        };
       },
       async cancelOrder(req, ctx) {
-        return { order: orderMessage(await cancelOrder(deps, req.orderId, req.reason, { deadline: deadlineOf(ctx) }).catch(asConnectError)) };
+        return {
+          order: orderMessage(
+            await cancelOrder(deps, req.orderId, req.reason, { deadline: deadlineOf(ctx) }).catch(asConnectError),
+          ),
+        };
       },
     });
 }

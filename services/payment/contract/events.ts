@@ -1,6 +1,11 @@
 // Payment's events, and the command it takes on its stream: the one file of the payment service other
 // services, the CLI and tests may import.
-import { PaymentFailedSchema, PaymentProcessedSchema, PaymentRefundedSchema, PaymentRequestedSchema } from "../../contracts/gen/shop/payment/v1/events_pb";
+import {
+  PaymentFailedSchema,
+  PaymentProcessedSchema,
+  PaymentRefundedSchema,
+  PaymentRequestedSchema,
+} from "../../contracts/gen/shop/payment/v1/events_pb";
 import { defineEvent, defineStream } from "../../kit/events/contract";
 
 export const PAYMENTS = defineStream("PAYMENTS", "payments");

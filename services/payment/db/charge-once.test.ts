@@ -33,7 +33,15 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
       charge: (c, s) => (calls.charge++, inner.charge(c, s)),
       lookup: (k) => (calls.lookup++, inner.lookup(k)),
     };
-    const deps: ProcessPaymentDeps = { store: new DrizzlePaymentStore(db()), provider, providerTimeoutMs: 2000, claimLeaseMs: 5000, pendingWaitMs: 2000, log: pino({ level: "silent" }), ...overrides };
+    const deps: ProcessPaymentDeps = {
+      store: new DrizzlePaymentStore(db()),
+      provider,
+      providerTimeoutMs: 2000,
+      claimLeaseMs: 5000,
+      pendingWaitMs: 2000,
+      log: pino({ level: "silent" }),
+      ...overrides,
+    };
     return { deps, calls };
   }
   const request = (cardToken = "tok_success") => {
@@ -41,11 +49,22 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
     return { orderId, amountMinor: 1999n, currency: "EUR", cardToken, idempotencyKey: `order-${orderId}` };
   };
   const rowsOf = (orderId: string) => db().select().from(schema.payments).where(eq(schema.payments.orderId, orderId));
-  const events = async (entityId: string) => (await db().select().from(schema.outbox).where(eq(schema.outbox.entityId, entityId))).map((r) => r.type);
+  const events = async (entityId: string) =>
+    (await db().select().from(schema.outbox).where(eq(schema.outbox.entityId, entityId))).map((r) => r.type);
   /** What a process that died after its provider call leaves: a pending claim whose lease ran out. */
   const abandonedClaim = async (req: ReturnType<typeof request>) => {
     const id = crypto.randomUUID();
-    await db().insert(schema.payments).values({ id, orderId: req.orderId, amountMinor: req.amountMinor, currency: req.currency, state: "pending", idempotencyKey: req.idempotencyKey, claimExpiresAt: sql`now() - interval '1 second'` });
+    await db()
+      .insert(schema.payments)
+      .values({
+        id,
+        orderId: req.orderId,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+        state: "pending",
+        idempotencyKey: req.idempotencyKey,
+        claimExpiresAt: sql`now() - interval '1 second'`,
+      });
     return id;
   };
 
@@ -53,7 +72,15 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
     const { deps, calls } = world();
     const req = request();
     const id = await abandonedClaim(req);
-    await providerLedger(db()).record({ cardToken: req.cardToken, idempotencyKey: req.idempotencyKey, amountMinor: req.amountMinor, currency: req.currency }, { kind: "captured", delayMs: 0 });
+    await providerLedger(db()).record(
+      {
+        cardToken: req.cardToken,
+        idempotencyKey: req.idempotencyKey,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+      },
+      { kind: "captured", delayMs: 0 },
+    );
     const payment = await processPayment(deps, req, never());
     expect(payment).toMatchObject({ id, state: "captured", idempotencyKey: req.idempotencyKey });
     expect(calls).toEqual({ charge: 0, lookup: 1 });
@@ -77,7 +104,10 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
     const store = deps.store;
     let failures = 2;
     deps.store = Object.assign(Object.create(Object.getPrototypeOf(store)), store, {
-      settle: (...args: Parameters<typeof store.settle>) => (failures-- > 0 ? Promise.reject(Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" })) : store.settle(...args)),
+      settle: (...args: Parameters<typeof store.settle>) =>
+        failures-- > 0
+          ? Promise.reject(Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" }))
+          : store.settle(...args),
     });
     const req = request();
     const payment = await processPayment(deps, req, never());
@@ -91,7 +121,10 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
     const { deps, calls } = world();
     const req = request("tok_transient");
     const declined = await processPayment(deps, req, never(), { giveUp: "provider unavailable after 3 attempts" });
-    expect(declined).toMatchObject({ state: "declined", declineReason: "provider unavailable after 3 attempts: provider temporarily unavailable" });
+    expect(declined).toMatchObject({
+      state: "declined",
+      declineReason: "provider unavailable after 3 attempts: provider temporarily unavailable",
+    });
     const again = await processPayment(deps, { ...req, cardToken: "tok_success" }, never());
     expect(again).toMatchObject({ id: declined.id, state: "declined" });
     expect(calls.charge).toBe(1);
@@ -100,10 +133,29 @@ describe.each(["postgres", "pglite"] as const)("charging once per key on %s", (d
   test("a repeated key reaching the provider (its claim lost) gets the first capture back, never a second one", async () => {
     const { deps } = world();
     const req = request();
-    const first = await deps.provider.charge({ cardToken: req.cardToken, idempotencyKey: req.idempotencyKey, amountMinor: req.amountMinor, currency: req.currency }, never());
-    const second = await deps.provider.charge({ cardToken: "tok_declined", idempotencyKey: req.idempotencyKey, amountMinor: req.amountMinor, currency: req.currency }, never());
+    const first = await deps.provider.charge(
+      {
+        cardToken: req.cardToken,
+        idempotencyKey: req.idempotencyKey,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+      },
+      never(),
+    );
+    const second = await deps.provider.charge(
+      {
+        cardToken: "tok_declined",
+        idempotencyKey: req.idempotencyKey,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+      },
+      never(),
+    );
     expect([first.kind, second.kind]).toEqual(["captured", "captured"]);
-    const ledger = await db().select().from(schema.providerCharges).where(eq(schema.providerCharges.idempotencyKey, req.idempotencyKey));
+    const ledger = await db()
+      .select()
+      .from(schema.providerCharges)
+      .where(eq(schema.providerCharges.idempotencyKey, req.idempotencyKey));
     expect(ledger.length).toBe(1);
   });
 });

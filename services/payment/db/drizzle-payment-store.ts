@@ -50,14 +50,35 @@ const Q = {
     db
       .update(payments)
       .set(settled)
-      .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"), lt(payments.claimExpiresAt, sql`now()`)))
+      .where(
+        and(
+          eq(payments.id, sql.placeholder("id")),
+          eq(payments.state, "pending"),
+          lt(payments.claimExpiresAt, sql`now()`),
+        ),
+      )
       .returning(),
   ),
-  release: fixedQuery("payment_release_claim", (db) => db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))),
-  releaseAbandoned: fixedQuery("payment_release_abandoned_claim", (db) =>
-    db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"), lt(payments.claimExpiresAt, sql`now()`))),
+  release: fixedQuery("payment_release_claim", (db) =>
+    db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"))),
   ),
-  byId: fixedQuery("payment_by_id", (db) => db.select().from(payments).where(eq(payments.id, sql.placeholder("id")))),
+  releaseAbandoned: fixedQuery("payment_release_abandoned_claim", (db) =>
+    db
+      .delete(payments)
+      .where(
+        and(
+          eq(payments.id, sql.placeholder("id")),
+          eq(payments.state, "pending"),
+          lt(payments.claimExpiresAt, sql`now()`),
+        ),
+      ),
+  ),
+  byId: fixedQuery("payment_by_id", (db) =>
+    db
+      .select()
+      .from(payments)
+      .where(eq(payments.id, sql.placeholder("id"))),
+  ),
 };
 
 /**
@@ -96,10 +117,25 @@ export class DrizzlePaymentStore implements PaymentStore {
 
   async settle(id: string, settlement: Settlement, { abandoned = false } = {}) {
     return this.db.transaction(async (tx) => {
-      const [row] = await (abandoned ? Q.settleAbandoned : Q.settle)(tx, { id, state: settlement.state, declineReason: settlement.state === "declined" ? settlement.reason : "" });
+      const [row] = await (abandoned ? Q.settleAbandoned : Q.settle)(tx, {
+        id,
+        state: settlement.state,
+        declineReason: settlement.state === "declined" ? settlement.reason : "",
+      });
       if (row?.state === "captured")
-        await writeEvent(tx, PaymentProcessed, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
-      if (row?.state === "declined") await writeEvent(tx, PaymentFailed, { paymentId: row.id, orderId: row.orderId, reason: row.declineReason }, { entityId: row.id });
+        await writeEvent(
+          tx,
+          PaymentProcessed,
+          { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } },
+          { entityId: row.id },
+        );
+      if (row?.state === "declined")
+        await writeEvent(
+          tx,
+          PaymentFailed,
+          { paymentId: row.id, orderId: row.orderId, reason: row.declineReason },
+          { entityId: row.id },
+        );
       return row && toRecord(row);
     });
   }
@@ -128,7 +164,13 @@ export class DrizzlePaymentStore implements PaymentStore {
         .set({ state: "refunded", refundReason: reason, refundedAt: sql`now()`, updatedAt: sql`now()` })
         .where(and(eq(payments.id, id), eq(payments.state, "captured")))
         .returning();
-      if (row) await writeEvent(tx, PaymentRefunded, { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } }, { entityId: row.id });
+      if (row)
+        await writeEvent(
+          tx,
+          PaymentRefunded,
+          { paymentId: row.id, orderId: row.orderId, amount: { amountMinor: row.amountMinor, currency: row.currency } },
+          { entityId: row.id },
+        );
       return row && toRecord(row);
     });
   }

@@ -5,7 +5,12 @@ import type { ProviderLedger, SettledOutcome } from "../domain/provider";
 import { providerCharges } from "./schema";
 
 const Q = {
-  find: fixedQuery("provider_charge_find", (db) => db.select().from(providerCharges).where(eq(providerCharges.idempotencyKey, sql.placeholder("key")))),
+  find: fixedQuery("provider_charge_find", (db) =>
+    db
+      .select()
+      .from(providerCharges)
+      .where(eq(providerCharges.idempotencyKey, sql.placeholder("key"))),
+  ),
   record: fixedQuery("provider_charge_record", (db) =>
     db
       .insert(providerCharges)

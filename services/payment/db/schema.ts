@@ -30,7 +30,9 @@ export const payments = pgTable(
   (t) => [
     // No double charge: an order has at most one payment that is being charged or is captured. The
     // pending claim is in the index too, so two keys for one order can never both reach the provider.
-    uniqueIndex("payments_one_live_per_order").on(t.orderId).where(sql`${t.state} in ('pending', 'captured')`),
+    uniqueIndex("payments_one_live_per_order")
+      .on(t.orderId)
+      .where(sql`${t.state} in ('pending', 'captured')`),
     check("payments_amount_positive", sql`${t.amountMinor} > 0`),
     check("payments_state_known", sql`${t.state} in ('pending', 'captured', 'declined', 'refunded')`),
     check("payments_pending_has_expiry", sql`(${t.state} = 'pending') = (${t.claimExpiresAt} is not null)`),

@@ -1,7 +1,19 @@
 import { describe, expect, test } from "bun:test";
-import { afterLostClaim, idempotencyConflict, refundDecision, type ChargeRequest, type PaymentRecord } from "./payments";
+import {
+  afterLostClaim,
+  idempotencyConflict,
+  refundDecision,
+  type ChargeRequest,
+  type PaymentRecord,
+} from "./payments";
 
-const req: ChargeRequest = { orderId: "o-1", amountMinor: 1999n, currency: "EUR", cardToken: "tok_success", idempotencyKey: "k-1" };
+const req: ChargeRequest = {
+  orderId: "o-1",
+  amountMinor: 1999n,
+  currency: "EUR",
+  cardToken: "tok_success",
+  idempotencyKey: "k-1",
+};
 const record = (over: Partial<PaymentRecord> = {}): PaymentRecord => ({
   id: "p-1",
   orderId: "o-1",
@@ -26,7 +38,9 @@ describe("idempotencyConflict", () => {
   });
 
   test("another order, amount or currency names idempotency_key and what differs", () => {
-    expect(idempotencyConflict(record(), { ...req, orderId: "o-2" })).toBe("idempotency_key k-1 was already used for another charge (order_id o-1)");
+    expect(idempotencyConflict(record(), { ...req, orderId: "o-2" })).toBe(
+      "idempotency_key k-1 was already used for another charge (order_id o-1)",
+    );
     expect(idempotencyConflict(record(), { ...req, amountMinor: 1n })).toContain("amount 1999 EUR");
     expect(idempotencyConflict(record(), { ...req, currency: "USD" })).toContain("amount 1999 EUR");
   });
@@ -35,7 +49,10 @@ describe("idempotencyConflict", () => {
 describe("afterLostClaim", () => {
   test("a settled payment with the key is the answer, declined or refunded alike", () => {
     for (const state of ["captured", "declined", "refunded"] as const) {
-      expect(afterLostClaim(req, record({ state }), undefined, NOW)).toEqual({ kind: "answer", payment: record({ state }) });
+      expect(afterLostClaim(req, record({ state }), undefined, NOW)).toEqual({
+        kind: "answer",
+        payment: record({ state }),
+      });
     }
   });
 
@@ -59,8 +76,14 @@ describe("afterLostClaim", () => {
 
 describe("afterLostClaim with an abandoned claim (its lease ran out)", () => {
   test("on the key or on the order: resolve it from what the provider did with its key, never just take it over", () => {
-    expect(afterLostClaim(req, pending("k-1", NOW), undefined, NOW)).toEqual({ kind: "resolve_abandoned", claim: pending("k-1", NOW) });
-    expect(afterLostClaim(req, undefined, pending("k-9", NOW), NOW)).toEqual({ kind: "resolve_abandoned", claim: pending("k-9", NOW) });
+    expect(afterLostClaim(req, pending("k-1", NOW), undefined, NOW)).toEqual({
+      kind: "resolve_abandoned",
+      claim: pending("k-1", NOW),
+    });
+    expect(afterLostClaim(req, undefined, pending("k-9", NOW), NOW)).toEqual({
+      kind: "resolve_abandoned",
+      claim: pending("k-9", NOW),
+    });
   });
 
   test("a different charge on an abandoned key is still a conflict", () => {
@@ -70,8 +93,14 @@ describe("afterLostClaim with an abandoned claim (its lease ran out)", () => {
 
 describe("refundDecision", () => {
   test("refunded answers again; declined is refused; missing is not found", () => {
-    expect(refundDecision("p-1", record({ state: "refunded" }))).toEqual({ kind: "answer", payment: record({ state: "refunded" }) });
-    expect(refundDecision("p-1", record({ state: "declined" }))).toEqual({ kind: "refuse", message: "payment p-1 was declined; there is nothing to refund" });
+    expect(refundDecision("p-1", record({ state: "refunded" }))).toEqual({
+      kind: "answer",
+      payment: record({ state: "refunded" }),
+    });
+    expect(refundDecision("p-1", record({ state: "declined" }))).toEqual({
+      kind: "refuse",
+      message: "payment p-1 was declined; there is nothing to refund",
+    });
     expect(refundDecision("p-1", undefined)).toEqual({ kind: "not_found" });
   });
 });

@@ -98,7 +98,8 @@ export function afterLostClaim(
     const conflict = idempotencyConflict(byKey, req);
     if (conflict) return { kind: "conflict", message: conflict };
     if (abandoned(byKey)) return { kind: "resolve_abandoned", claim: byKey };
-    if (byKey.state === "pending") return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
+    if (byKey.state === "pending")
+      return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
     return { kind: "answer", payment: byKey };
   }
   if (liveForOrder?.state === "captured")
@@ -109,7 +110,8 @@ export function afterLostClaim(
   return { kind: "claim_again" };
 }
 
-export type RefundDecision = { kind: "answer"; payment: PaymentRecord } | { kind: "refuse"; message: string } | { kind: "not_found" };
+export type RefundDecision =
+  { kind: "answer"; payment: PaymentRecord } | { kind: "refuse"; message: string } | { kind: "not_found" };
 
 /** After the captured → refunded step did not apply: what the payment's current state means. */
 export function refundDecision(id: string, current: PaymentRecord | undefined): RefundDecision {
@@ -128,7 +130,14 @@ export function refundDecision(id: string, current: PaymentRecord | undefined): 
 /** A request the payment rules refuse, by kind; the RPC edge maps each kind to a status code. */
 export class PaymentProblem extends Error {
   constructor(
-    readonly kind: "conflict" | "already_paid" | "in_progress" | "claim_lost" | "provider_unavailable" | "not_refundable" | "not_found",
+    readonly kind:
+      | "conflict"
+      | "already_paid"
+      | "in_progress"
+      | "claim_lost"
+      | "provider_unavailable"
+      | "not_refundable"
+      | "not_found",
     message: string,
   ) {
     super(message);

@@ -1,5 +1,12 @@
 import { abortableSleep, type CardProvider, type SettledOutcome } from "./provider";
-import { afterLostClaim, PaymentProblem, type ChargeRequest, type PaymentRecord, type PaymentStore, type Settlement } from "./payments";
+import {
+  afterLostClaim,
+  PaymentProblem,
+  type ChargeRequest,
+  type PaymentRecord,
+  type PaymentStore,
+  type Settlement,
+} from "./payments";
 
 export interface ProcessPaymentDeps {
   store: PaymentStore;
@@ -25,7 +32,12 @@ export interface ProcessPaymentDeps {
  * so a retry starts afresh; with `giveUp` (why this is the last try) a transient failure is settled as
  * declined instead, so the key has an outcome for good. Rejects with a PaymentProblem, or with `signal.reason` once the caller gave up.
  */
-export async function processPayment(deps: ProcessPaymentDeps, req: ChargeRequest, signal: AbortSignal, { giveUp }: { giveUp?: string } = {}): Promise<PaymentRecord> {
+export async function processPayment(
+  deps: ProcessPaymentDeps,
+  req: ChargeRequest,
+  signal: AbortSignal,
+  { giveUp }: { giveUp?: string } = {},
+): Promise<PaymentRecord> {
   const { store, newId = () => crypto.randomUUID(), sleep = abortableSleep } = deps;
   const id = newId();
   const giveUpAt = Date.now() + deps.pendingWaitMs;
@@ -33,7 +45,8 @@ export async function processPayment(deps: ProcessPaymentDeps, req: ChargeReques
   let claimNow = true;
   for (;;) {
     signal.throwIfAborted();
-    if (claimNow && (await store.claim(id, req, deps.claimLeaseMs))) return chargeClaimed(deps, id, req, signal, giveUp);
+    if (claimNow && (await store.claim(id, req, deps.claimLeaseMs)))
+      return chargeClaimed(deps, id, req, signal, giveUp);
     const byKey = await store.findByKey(req.idempotencyKey);
     const next = afterLostClaim(req, byKey, byKey ? undefined : await store.findLive(req.orderId), new Date());
     claimNow = next.kind === "claim_again" || next.kind === "resolve_abandoned";
@@ -46,20 +59,31 @@ export async function processPayment(deps: ProcessPaymentDeps, req: ChargeReques
         throw new PaymentProblem("already_paid", next.message);
       case "wait":
         if (Date.now() + pause > giveUpAt)
-          throw new PaymentProblem("in_progress", `${next.why} and did not settle within ${deps.pendingWaitMs} ms; try again`);
+          throw new PaymentProblem(
+            "in_progress",
+            `${next.why} and did not settle within ${deps.pendingWaitMs} ms; try again`,
+          );
         // Jitter spreads the polls of many waiters.
         await sleep(pause * (0.5 + Math.random() / 2), signal);
         pause = Math.min(pause * 2, 100);
         break;
       case "resolve_abandoned": {
-        if (Date.now() > giveUpAt) throw new PaymentProblem("in_progress", `the claim on idempotency_key ${req.idempotencyKey} kept changing hands; try again`);
+        if (Date.now() > giveUpAt)
+          throw new PaymentProblem(
+            "in_progress",
+            `the claim on idempotency_key ${req.idempotencyKey} kept changing hands; try again`,
+          );
         const resolved = await resolveAbandoned(deps, next.claim);
         // Our own key, captured or declined by the dead holder's call: that is the answer.
         if (resolved?.idempotencyKey === req.idempotencyKey) return resolved;
         break;
       }
       case "claim_again":
-        if (Date.now() > giveUpAt) throw new PaymentProblem("in_progress", `the claim on idempotency_key ${req.idempotencyKey} kept changing hands; try again`);
+        if (Date.now() > giveUpAt)
+          throw new PaymentProblem(
+            "in_progress",
+            `the claim on idempotency_key ${req.idempotencyKey} kept changing hands; try again`,
+          );
         // Another waiter may be taking over the same claim: do not spin on it.
         await sleep(pause * Math.random(), signal);
         pause = Math.min(pause * 2, 100);
@@ -79,23 +103,48 @@ async function resolveAbandoned(deps: ProcessPaymentDeps, claim: PaymentRecord):
     await deps.store.release(claim.id, { abandoned: true });
     return undefined;
   }
-  deps.log?.warn({ paymentId: claim.id, idempotencyKey: claim.idempotencyKey, outcome: outcome.kind }, "abandoned claim settled from the provider's record of its key");
-  return (await deps.store.settle(claim.id, settlementOf(outcome), { abandoned: true })) ?? deps.store.findByKey(claim.idempotencyKey);
+  deps.log?.warn(
+    { paymentId: claim.id, idempotencyKey: claim.idempotencyKey, outcome: outcome.kind },
+    "abandoned claim settled from the provider's record of its key",
+  );
+  return (
+    (await deps.store.settle(claim.id, settlementOf(outcome), { abandoned: true })) ??
+    deps.store.findByKey(claim.idempotencyKey)
+  );
 }
 
-const settlementOf = (o: SettledOutcome): Settlement => (o.kind === "captured" ? { state: "captured" } : { state: "declined", reason: o.reason });
+const settlementOf = (o: SettledOutcome): Settlement =>
+  o.kind === "captured" ? { state: "captured" } : { state: "declined", reason: o.reason };
 
-async function chargeClaimed(deps: ProcessPaymentDeps, id: string, req: ChargeRequest, signal: AbortSignal, giveUp: string | undefined): Promise<PaymentRecord> {
+async function chargeClaimed(
+  deps: ProcessPaymentDeps,
+  id: string,
+  req: ChargeRequest,
+  signal: AbortSignal,
+  giveUp: string | undefined,
+): Promise<PaymentRecord> {
   const providerSignal = AbortSignal.any([signal, AbortSignal.timeout(deps.providerTimeoutMs)]);
   let outcome;
   try {
-    outcome = await deps.provider.charge({ cardToken: req.cardToken, idempotencyKey: req.idempotencyKey, amountMinor: req.amountMinor, currency: req.currency }, providerSignal);
+    outcome = await deps.provider.charge(
+      {
+        cardToken: req.cardToken,
+        idempotencyKey: req.idempotencyKey,
+        amountMinor: req.amountMinor,
+        currency: req.currency,
+      },
+      providerSignal,
+    );
   } catch (e) {
     // Aborted before the capture, or the provider could not be asked: nothing was charged under the key
     // (and if it was, the provider answers that capture the next time the key is charged).
     await deps.store.release(id);
     if (signal.aborted) throw signal.reason;
-    if (providerSignal.aborted) throw new PaymentProblem("provider_unavailable", `the card provider did not answer within ${deps.providerTimeoutMs} ms`);
+    if (providerSignal.aborted)
+      throw new PaymentProblem(
+        "provider_unavailable",
+        `the card provider did not answer within ${deps.providerTimeoutMs} ms`,
+      );
     throw e;
   }
   if (outcome.kind === "transient") {
@@ -112,7 +161,10 @@ async function chargeClaimed(deps: ProcessPaymentDeps, id: string, req: ChargeRe
   // Not pending any more: someone found our claim abandoned and settled it from the provider's record.
   const now = await deps.store.byId(id);
   if (now && now.state !== "pending") return now;
-  throw new PaymentProblem("claim_lost", `the claim on idempotency_key ${req.idempotencyKey} ran out before the provider answered; try again`);
+  throw new PaymentProblem(
+    "claim_lost",
+    `the claim on idempotency_key ${req.idempotencyKey} ran out before the provider answered; try again`,
+  );
 }
 
 /**
@@ -127,10 +179,16 @@ async function untilRecorded<T>(deps: ProcessPaymentDeps, write: () => Promise<T
       return await write();
     } catch (e) {
       if (Date.now() + pause > until) {
-        deps.log?.error({ err: e, idempotencyKey: req.idempotencyKey }, "the provider's outcome could not be recorded while the claim held; it is settled from the provider's record when the key is next used");
+        deps.log?.error(
+          { err: e, idempotencyKey: req.idempotencyKey },
+          "the provider's outcome could not be recorded while the claim held; it is settled from the provider's record when the key is next used",
+        );
         throw e;
       }
-      deps.log?.warn({ err: e, idempotencyKey: req.idempotencyKey, retryInMs: pause }, "recording the provider's outcome failed; retrying");
+      deps.log?.warn(
+        { err: e, idempotencyKey: req.idempotencyKey, retryInMs: pause },
+        "recording the provider's outcome failed; retrying",
+      );
       await sleep(pause, new AbortController().signal);
     }
   }

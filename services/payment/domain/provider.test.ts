@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { abortableSleep, memoryLedger, providerOutcome, simulatedProvider, SLOW_MS } from "./provider";
 
-const charge = (cardToken: string, idempotencyKey: string = crypto.randomUUID()) => ({ cardToken, idempotencyKey, amountMinor: 1999n, currency: "EUR" });
+const charge = (cardToken: string, idempotencyKey: string = crypto.randomUUID()) => ({
+  cardToken,
+  idempotencyKey,
+  amountMinor: 1999n,
+  currency: "EUR",
+});
 
 describe("the simulated provider", () => {
   test("the card token decides the outcome", () => {

@@ -12,9 +12,7 @@ export const TEST_TOKENS = ["tok_success", "tok_declined", "tok_transient", "tok
 export const SLOW_MS = 3000;
 
 export type ProviderOutcome =
-  | { kind: "captured"; delayMs: number }
-  | { kind: "declined"; reason: string }
-  | { kind: "transient"; reason: string };
+  { kind: "captured"; delayMs: number } | { kind: "declined"; reason: string } | { kind: "transient"; reason: string };
 
 export function providerOutcome(cardToken: string): ProviderOutcome {
   switch (cardToken) {
@@ -61,7 +59,13 @@ export interface ProviderLedger {
 }
 
 /** The simulated provider: the outcome of `providerOutcome`, after its delay, recorded once per key. */
-export function simulatedProvider({ ledger, sleep = abortableSleep }: { ledger: ProviderLedger; sleep?: (ms: number, signal: AbortSignal) => Promise<void> }): CardProvider {
+export function simulatedProvider({
+  ledger,
+  sleep = abortableSleep,
+}: {
+  ledger: ProviderLedger;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}): CardProvider {
   return {
     async charge(charge, signal) {
       signal.throwIfAborted();

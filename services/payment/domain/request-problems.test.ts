@@ -1,7 +1,12 @@
 import { expect, test } from "bun:test";
 import { chargeProblem, idProblem, refundReasonProblem } from "./request-problems";
 
-const good = { orderId: "0b7e0f7c-54a4-4d43-9d1b-1f5f7a0d3a11", amount: { $typeName: "shop.common.v1.Money" as const, amountMinor: 100n, currency: "EUR" }, cardToken: "tok_success", idempotencyKey: "k-1" };
+const good = {
+  orderId: "0b7e0f7c-54a4-4d43-9d1b-1f5f7a0d3a11",
+  amount: { $typeName: "shop.common.v1.Money" as const, amountMinor: 100n, currency: "EUR" },
+  cardToken: "tok_success",
+  idempotencyKey: "k-1",
+};
 
 test("a good request has no problem", () => {
   expect(chargeProblem(good)).toBeUndefined();

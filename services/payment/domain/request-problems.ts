@@ -15,7 +15,12 @@ export function idProblem(field: string, value: string): string | undefined {
 }
 
 /** What is wrong with a ProcessPayment request, naming the proto field, or undefined when it is fine. */
-export function chargeProblem(req: { orderId: string; amount?: Money; cardToken: string; idempotencyKey: string }): string | undefined {
+export function chargeProblem(req: {
+  orderId: string;
+  amount?: Money;
+  cardToken: string;
+  idempotencyKey: string;
+}): string | undefined {
   return (
     idProblem("order_id", req.orderId) ??
     // Orders are the order service's, and its ids are UUIDs: a charge for anything else belongs to no order.

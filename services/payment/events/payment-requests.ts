@@ -23,12 +23,23 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
       on(
         PaymentRequested,
         async (e, ctx) => {
-          const request = { orderId: e.orderId, amountMinor: e.amount!.amountMinor, currency: e.amount!.currency, cardToken: e.cardToken, idempotencyKey: e.idempotencyKey };
+          const request = {
+            orderId: e.orderId,
+            amountMinor: e.amount!.amountMinor,
+            currency: e.amount!.currency,
+            cardToken: e.cardToken,
+            idempotencyKey: e.idempotencyKey,
+          };
           let payment;
           try {
-            payment = await processPayment(deps, request, AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs), {
-              giveUp: ctx.deliveryCount >= attempts ? `provider unavailable after ${attempts} attempts` : undefined,
-            });
+            payment = await processPayment(
+              deps,
+              request,
+              AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs),
+              {
+                giveUp: ctx.deliveryCount >= attempts ? `provider unavailable after ${attempts} attempts` : undefined,
+              },
+            );
           } catch (err) {
             if (!(err instanceof PaymentProblem)) throw err;
             if (err.kind === "conflict") throw new PoisonMessage(err.message);
@@ -36,8 +47,20 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
             throw err; // in progress, claim lost, provider unavailable: later
           }
           const amount = { amountMinor: payment.amountMinor, currency: payment.currency };
-          if (payment.state === "declined") await writeEvent(ctx.tx, PaymentFailed, { orderId: payment.orderId, paymentId: payment.id, reason: payment.declineReason }, { entityId: payment.id });
-          else await writeEvent(ctx.tx, PaymentProcessed, { orderId: payment.orderId, paymentId: payment.id, amount }, { entityId: payment.id });
+          if (payment.state === "declined")
+            await writeEvent(
+              ctx.tx,
+              PaymentFailed,
+              { orderId: payment.orderId, paymentId: payment.id, reason: payment.declineReason },
+              { entityId: payment.id },
+            );
+          else
+            await writeEvent(
+              ctx.tx,
+              PaymentProcessed,
+              { orderId: payment.orderId, paymentId: payment.id, amount },
+              { entityId: payment.id },
+            );
         },
         // The charge runs its own claim/settle transactions and is idempotent on its key; the outcome
         // announcement may go out twice after a crash, which its consumers shrug off.

@@ -1,7 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { PaymentSchema, PaymentService, PaymentStatus, type Payment } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
+import {
+  PaymentSchema,
+  PaymentService,
+  PaymentStatus,
+  type Payment,
+} from "../../contracts/gen/shop/payment/v1/payment_service_pb";
 import { isUuid } from "../../kit/ids";
 import type { Logger } from "../../kit/log";
 import { PaymentProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";

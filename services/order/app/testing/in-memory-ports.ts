@@ -29,7 +29,8 @@ export class InMemoryOrders implements OrderRepository {
   readonly rows = new Map<string, Row>();
   readonly lineRows = new Map<string, OrderLine[]>();
   /** What was announced (and commands written), in commit order. */
-  readonly published: ({ orderId: string } & (OrderAnnouncement | { kind: "payment_requested"; cardToken: string }))[] = [];
+  readonly published: ({ orderId: string } & (OrderAnnouncement | { kind: "payment_requested"; cardToken: string }))[] =
+    [];
   /** Makes the next `record` fail as a database that went away would. */
   failNextRecord = 0;
 
@@ -37,7 +38,19 @@ export class InMemoryOrders implements OrderRepository {
 
   async insert(o: NewOrder): Promise<Order> {
     const at = new Date(this.clock.now());
-    const row: Row = { ...o, state: "pending", target: "", reservationId: "", paymentId: "", cardToken: "", refunded: false, stateReason: "", attempts: 0, createdAt: at, updatedAt: at };
+    const row: Row = {
+      ...o,
+      state: "pending",
+      target: "",
+      reservationId: "",
+      paymentId: "",
+      cardToken: "",
+      refunded: false,
+      stateReason: "",
+      attempts: 0,
+      createdAt: at,
+      updatedAt: at,
+    };
     this.rows.set(o.id, row);
     this.lineRows.set(o.id, o.lines);
     this.published.push({ orderId: o.id, kind: "created" });
@@ -55,7 +68,10 @@ export class InMemoryOrders implements OrderRepository {
     return this.lineRows.get(id) ?? [];
   }
   async listByCustomer(customerId: string, _after: unknown, limit: number) {
-    return [...this.rows.values()].filter((r) => r.customerId === customerId).slice(0, limit).map((r) => ({ ...this.#record(r), lines: this.lineRows.get(r.id)! }));
+    return [...this.rows.values()]
+      .filter((r) => r.customerId === customerId)
+      .slice(0, limit)
+      .map((r) => ({ ...this.#record(r), lines: this.lineRows.get(r.id)! }));
   }
   async claim(id: string, leaseMs: number) {
     const row = this.rows.get(id);
@@ -74,13 +90,21 @@ export class InMemoryOrders implements OrderRepository {
     row.leaseUntil = this.clock.now() + leaseMs;
     return true;
   }
-  async record(id: string, change: SagaChange, opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean }) {
+  async record(
+    id: string,
+    change: SagaChange,
+    opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean },
+  ) {
     if (this.failNextRecord > 0) {
       this.failNextRecord--;
       throw Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
     }
     const row = this.rows.get(id)!;
-    if (row.leaseToken !== opts.lease) throw new OrderRefusal("busy", `order ${id} was taken over by another worker (its lease ran out); nothing recorded`);
+    if (row.leaseToken !== opts.lease)
+      throw new OrderRefusal(
+        "busy",
+        `order ${id} was taken over by another worker (its lease ran out); nothing recorded`,
+      );
     const from = row.state;
     const { requestPayment, ...fields } = change;
     Object.assign(row, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)));
@@ -97,7 +121,13 @@ export class InMemoryOrders implements OrderRepository {
   async due(limit: number) {
     const now = this.clock.now();
     return [...this.rows.values()]
-      .filter((r) => r.target !== "" && r.recoverAt !== undefined && r.recoverAt <= now && (r.leaseUntil === undefined || r.leaseUntil < now))
+      .filter(
+        (r) =>
+          r.target !== "" &&
+          r.recoverAt !== undefined &&
+          r.recoverAt <= now &&
+          (r.leaseUntil === undefined || r.leaseUntil < now),
+      )
       .sort((a, b) => a.recoverAt! - b.recoverAt!)
       .slice(0, limit)
       .map((r) => ({ id: r.id, since: r.updatedAt }));
@@ -146,7 +176,9 @@ export class FakeInventory implements Inventory {
   }
   /** Units the order's live reservation holds. */
   held(orderId: string) {
-    return [...this.reservations.values()].filter((r) => r.orderId === orderId && r.status === "active").reduce((n, r) => n + r.items.reduce((m, i) => m + i.quantity, 0), 0);
+    return [...this.reservations.values()]
+      .filter((r) => r.orderId === orderId && r.status === "active")
+      .reduce((n, r) => n + r.items.reduce((m, i) => m + i.quantity, 0), 0);
   }
   expire(reservationId: string) {
     const r = this.reservations.get(reservationId)!;
@@ -159,18 +191,35 @@ export class FakeInventory implements Inventory {
     return items.map((i) => {
       const p = this.stock.get(i.productId);
       const available = p ? p.stock - p.reserved : 0;
-      return { productId: i.productId, requested: i.quantity, available, sufficient: !!p && available >= i.quantity, unitPrice: p && { amountMinor: p.priceMinor, currency: "EUR" } };
+      return {
+        productId: i.productId,
+        requested: i.quantity,
+        available,
+        sufficient: !!p && available >= i.quantity,
+        unitPrice: p && { amountMinor: p.priceMinor, currency: "EUR" },
+      };
     });
   }
-  async reserve(orderId: string, items: { productId: string; quantity: number }[]): Promise<StepOutcome<{ reservationId: string }>> {
+  async reserve(
+    orderId: string,
+    items: { productId: string; quantity: number }[],
+  ): Promise<StepOutcome<{ reservationId: string }>> {
     this.calls.push(`reserve ${orderId}`);
     const fault = this.faults.take("reserve");
     if (fault === "refuse") return { kind: "refused", reason: "inventory: not enough stock" };
     if (fault === "unavailable") return { kind: "unavailable", reason: "inventory: unavailable" };
-    const live = [...this.reservations.values()].find((r) => r.orderId === orderId && (r.status === "active" || r.status === "committed"));
+    const live = [...this.reservations.values()].find(
+      (r) => r.orderId === orderId && (r.status === "active" || r.status === "committed"),
+    );
     let id = live?.id;
     if (!live) {
-      if (items.some((i) => { const p = this.stock.get(i.productId); return !p || p.stock - p.reserved < i.quantity; })) return { kind: "refused", reason: "inventory: not enough stock" };
+      if (
+        items.some((i) => {
+          const p = this.stock.get(i.productId);
+          return !p || p.stock - p.reserved < i.quantity;
+        })
+      )
+        return { kind: "refused", reason: "inventory: not enough stock" };
       id = crypto.randomUUID();
       for (const i of items) this.stock.get(i.productId)!.reserved += i.quantity;
       this.reservations.set(id, { id, orderId, status: "active", items });
@@ -183,7 +232,8 @@ export class FakeInventory implements Inventory {
     const fault = this.faults.take("commit");
     if (fault === "unavailable") return { kind: "unavailable", reason: "inventory: unavailable" };
     const r = this.reservations.get(reservationId);
-    if (!r || (r.status !== "active" && r.status !== "committed") || fault === "refuse") return { kind: "refused", reason: `inventory: reservation ${reservationId} is ${r?.status ?? "unknown"}` };
+    if (!r || (r.status !== "active" && r.status !== "committed") || fault === "refuse")
+      return { kind: "refused", reason: `inventory: reservation ${reservationId} is ${r?.status ?? "unknown"}` };
     if (r.status === "active") {
       for (const i of r.items) {
         const p = this.stock.get(i.productId)!;
@@ -199,7 +249,10 @@ export class FakeInventory implements Inventory {
     this.calls.push(`release ${"orderId" in what ? `order ${what.orderId}` : what.reservationId}`);
     const fault = this.faults.take("release");
     if (fault === "unavailable") return { kind: "unavailable", reason: "inventory: unavailable" };
-    const r = "orderId" in what ? [...this.reservations.values()].find((x) => x.orderId === what.orderId && x.status === "active") : this.reservations.get(what.reservationId);
+    const r =
+      "orderId" in what
+        ? [...this.reservations.values()].find((x) => x.orderId === what.orderId && x.status === "active")
+        : this.reservations.get(what.reservationId);
     if (r?.status === "committed") return { kind: "refused", reason: `inventory: reservation ${r.id} is committed` };
     if (r?.status === "active") {
       this.#giveBack(r);
@@ -217,13 +270,25 @@ export class FakeInventory implements Inventory {
 export class FakePayments implements Payments {
   readonly faults = new Faults<"charge" | "refund">();
   /** By idempotency key. */
-  readonly charges = new Map<string, { paymentId: string; orderId: string; state: "captured" | "declined" | "refunded"; reason: string; amountMinor: bigint; currency: string }>();
+  readonly charges = new Map<
+    string,
+    {
+      paymentId: string;
+      orderId: string;
+      state: "captured" | "declined" | "refunded";
+      reason: string;
+      amountMinor: bigint;
+      currency: string;
+    }
+  >();
   /** Card tokens that decline. */
   declines = new Set(["tok_declined"]);
   calls: string[] = [];
 
   captures(orderId: string) {
-    return [...this.charges.values()].filter((c) => c.orderId === orderId && (c.state === "captured" || c.state === "refunded")).length;
+    return [...this.charges.values()].filter(
+      (c) => c.orderId === orderId && (c.state === "captured" || c.state === "refunded"),
+    ).length;
   }
   state(orderId: string) {
     return [...this.charges.values()].find((c) => c.orderId === orderId)?.state;
@@ -231,10 +296,25 @@ export class FakePayments implements Payments {
 
   async lookup(paymentId: string): Promise<StepOutcome<PaymentView | undefined>> {
     const c = [...this.charges.values()].find((x) => x.paymentId === paymentId);
-    return { kind: "done", value: c && { id: c.paymentId, orderId: c.orderId, state: c.state, amountMinor: c.amountMinor, currency: c.currency } };
+    return {
+      kind: "done",
+      value: c && {
+        id: c.paymentId,
+        orderId: c.orderId,
+        state: c.state,
+        amountMinor: c.amountMinor,
+        currency: c.currency,
+      },
+    };
   }
 
-  async charge(req: { orderId: string; cardToken: string; idempotencyKey: string; amountMinor?: bigint; currency?: string }): Promise<StepOutcome<ChargeResult>> {
+  async charge(req: {
+    orderId: string;
+    cardToken: string;
+    idempotencyKey: string;
+    amountMinor?: bigint;
+    currency?: string;
+  }): Promise<StepOutcome<ChargeResult>> {
     this.calls.push(`charge ${req.orderId} ${req.cardToken}`);
     const fault = this.faults.take("charge");
     if (fault === "refuse") return { kind: "refused", reason: "payment: refused" };
@@ -242,11 +322,24 @@ export class FakePayments implements Payments {
     let c = this.charges.get(req.idempotencyKey);
     if (!c) {
       const declined = this.declines.has(req.cardToken);
-      c = { paymentId: crypto.randomUUID(), orderId: req.orderId, state: declined ? "declined" : "captured", reason: declined ? "card declined by issuer" : "", amountMinor: req.amountMinor ?? 0n, currency: req.currency ?? "EUR" };
+      c = {
+        paymentId: crypto.randomUUID(),
+        orderId: req.orderId,
+        state: declined ? "declined" : "captured",
+        reason: declined ? "card declined by issuer" : "",
+        amountMinor: req.amountMinor ?? 0n,
+        currency: req.currency ?? "EUR",
+      };
       this.charges.set(req.idempotencyKey, c);
     }
     if (fault === "lost-answer") return { kind: "unavailable", reason: "payment: deadline exceeded" };
-    return { kind: "done", value: c.state === "declined" ? { captured: false, paymentId: c.paymentId, reason: c.reason } : { captured: true, paymentId: c.paymentId } };
+    return {
+      kind: "done",
+      value:
+        c.state === "declined"
+          ? { captured: false, paymentId: c.paymentId, reason: c.reason }
+          : { captured: true, paymentId: c.paymentId },
+    };
   }
   async refund(paymentId: string): Promise<StepOutcome> {
     this.calls.push(`refund ${paymentId}`);
