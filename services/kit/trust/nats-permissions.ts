@@ -59,6 +59,8 @@ export function servicePermissions(
     // Streams are the operator's to create and change (bun run cli streams): with UPDATE, any service
     // could have shrunk another's stream to one message or taken its subjects.
     ...streams.map((s) => `${api}.STREAM.INFO.${s}`),
+    // Whether the shared advisory stream of an older version is still there (streams.ts retires it).
+    `${api}.STREAM.INFO.${names.stream("DLQ_ADVISORIES")}`,
     // Consumers too are the operator's: whoever may create one may make it a push consumer delivering
     // to any subject, and the server publishes there on its behalf (nats-server#8274).
     ...durables.flatMap(({ stream, consumer }) => [
