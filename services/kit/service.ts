@@ -2,11 +2,12 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { hostname } from "node:os";
+import { Lifecycle } from "./lifecycle";
 import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
-import { openDatabase, type Database, type OpenDatabase } from "./db/database";
+import { openDatabase, type Database } from "./db/database";
 import type { EventConsumer } from "./events/event-consumer";
-import { startEvents, type RunningEvents } from "./events/start-events";
+import { startEvents } from "./events/start-events";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
@@ -129,7 +130,11 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
   return cfg;
 }
 
-/** Boots a service: config, NATS, both listeners, health, reflection, metrics, registration. */
+/**
+ * Boots a service: config, NATS, database, clients, the service's parts, events, both listeners,
+ * registration. Each part registers its stop as it starts (kit/lifecycle.ts): a start that fails
+ * half-way stops what had started, and stop() unwinds the same list in reverse.
+ */
 export async function startService<S extends Record<string, unknown>>(
   def: ServiceDefinition<S>,
   env: Env = process.env,
@@ -137,32 +142,57 @@ export async function startService<S extends Record<string, unknown>>(
   const cfg = serviceConfig(def.name, def.ports, env);
   const trust = readTrust(def.name, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
-  const metrics = createMetrics(def.name);
-  const nats = await connectNats({
-    url: cfg.NATS_URL,
-    name: def.name,
-    log,
-    seed: trust.identity?.seed,
-    creds: trust.creds,
-    caFile: cfg.NATS_CA_FILE || undefined,
-    inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
-  });
-  let database: OpenDatabase<S> | undefined;
-  let parts: ServiceParts;
-  let events: RunningEvents | undefined;
-  let clients: ServiceClients | undefined;
-  const trustedRegistration = registrationVerifier(trust.roster);
+  const lifecycle = new Lifecycle(log);
   try {
-    if (def.database) {
-      database = await openDatabase({
-        service: def.name,
-        env,
-        log,
-        schema: def.database.schema,
-        migrationsFolder: def.database.migrations,
-      });
-    }
-    clients = createServiceClients(nats, {
+    const running = await startParts(def, env, cfg, trust, log, lifecycle);
+    log.info({ id: running.id, version: def.version, ...running.endpoints }, `${def.name} started`);
+    return running;
+  } catch (e) {
+    await lifecycle.unwind({ graceful: false });
+    throw e;
+  }
+}
+
+async function startParts<S extends Record<string, unknown>>(
+  def: ServiceDefinition<S>,
+  env: Env,
+  cfg: ReturnType<typeof serviceConfig>,
+  trust: ReturnType<typeof readTrust>,
+  log: Logger,
+  lifecycle: Lifecycle,
+): Promise<RunningService> {
+  const metrics = createMetrics(def.name);
+  const nats = lifecycle.started(
+    "nats",
+    await connectNats({
+      url: cfg.NATS_URL,
+      name: def.name,
+      log,
+      seed: trust.identity?.seed,
+      creds: trust.creds,
+      caFile: cfg.NATS_CA_FILE || undefined,
+      inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
+    }),
+    // A failed start has nothing in flight to drain, and NATS may be the part that failed.
+    (nc, { graceful }) => (graceful ? nc.drain() : nc.close()),
+  );
+  const database = def.database
+    ? lifecycle.started(
+        "database",
+        await openDatabase({
+          service: def.name,
+          env,
+          log,
+          schema: def.database.schema,
+          migrationsFolder: def.database.migrations,
+        }),
+        (db) => db.close(),
+      )
+    : undefined;
+  const trustedRegistration = registrationVerifier(trust.roster);
+  const clients = lifecycle.started(
+    "clients",
+    createServiceClients(nats, {
       namespace: cfg.PLATFORM_NAMESPACE,
       log,
       registry: metrics.registry,
@@ -173,37 +203,35 @@ export async function startService<S extends Record<string, unknown>>(
         trusted: trustedRegistration,
       },
       token: trust.identity && tokenSource(trust.identity),
-    });
-    await clients.ready;
-    parts = await def.build({
-      name: def.name,
-      env,
-      log,
-      nats,
-      metrics,
-      clients,
-      namespace: cfg.PLATFORM_NAMESPACE,
-      trustedRegistration,
-      db: database?.db as Database<S>,
-    });
-    events = await startEvents({
-      service: def.name,
-      namespace: cfg.PLATFORM_NAMESPACE,
-      env,
-      log,
-      nats,
-      registry: metrics.registry,
-      database,
-      outbox: def.outbox,
-      consumers: parts.consumers ?? [],
-      operatorKey: trust.roster.get(OPERATOR),
-    });
-  } catch (e) {
-    await clients?.stop();
-    await database?.close();
-    await nats.close();
-    throw e;
-  }
+    }),
+    (c) => c.stop(),
+  );
+  await clients.ready;
+  const parts = await def.build({
+    name: def.name,
+    env,
+    log,
+    nats,
+    metrics,
+    clients,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    trustedRegistration,
+    db: database?.db as Database<S>,
+  });
+  if (parts.stop) lifecycle.started("service parts", parts, (p) => p.stop!());
+  const events = await startEvents({
+    service: def.name,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    env,
+    log,
+    nats,
+    registry: metrics.registry,
+    database,
+    outbox: def.outbox,
+    consumers: parts.consumers ?? [],
+    operatorKey: trust.roster.get(OPERATOR),
+  });
+  if (events) lifecycle.started("events", events, (e) => e.stop());
 
   // Calls are checked when the platform's public keys are known; a public edge's REST API is not ours to check.
   const check = trust.roster.size
@@ -217,7 +245,13 @@ export async function startService<S extends Record<string, unknown>>(
     routes,
     options: routerOptions,
     health,
-  } = serviceRpc({ rpc: parts.rpc, log, metrics, maxBodyBytes: cfg.MAX_BODY_BYTES, check });
+  } = serviceRpc({
+    rpc: parts.rpc,
+    log,
+    metrics,
+    maxBodyBytes: cfg.MAX_BODY_BYTES,
+    check,
+  });
 
   let accepting = true;
   const readiness = {
@@ -233,7 +267,58 @@ export async function startService<S extends Record<string, unknown>>(
   const app = separateOps
     ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
     : buildHttpApp({ rpc, rest, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
-  const serve = (hostname: string, port: number, fetch: typeof app.fetch) =>
+  const listeners = await startListeners(def, cfg, lifecycle, {
+    app: app.fetch,
+    ops: separateOps
+      ? buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch
+      : undefined,
+    grpc: { routes, routerOptions },
+  });
+
+  const registration = await registerService(nats, {
+    name: def.name,
+    version: def.version,
+    description: def.description,
+    endpoints: listeners.endpoints,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    status: () => ({ ready: accepting }),
+    rpcCounts: () => ({ ...metrics.rpcTotals }),
+    prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
+  });
+  // First to stop: callers see the instance not ready and gone from discovery before the listeners close.
+  lifecycle.started("registration", registration, async (r) => {
+    accepting = false;
+    health.shutdown();
+    await r.stop();
+  });
+  health.setAll(ServingStatus.SERVING);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    name: def.name,
+    id: registration.id,
+    endpoints: listeners.endpoints,
+    app,
+    log,
+    stop: () => (stopped ??= lifecycle.unwind({ graceful: true }).then(() => log.info(`${def.name} stopped`))),
+  };
+}
+
+/**
+ * The HTTP/1.1 port, the operations port when kept apart, and the HTTP/2 gRPC port. They stop as one
+ * part: together, each finishing its in-flight requests, the HTTP ones cut after SHUTDOWN_TIMEOUT_MS.
+ */
+async function startListeners(
+  def: ServiceDefinition<any>,
+  cfg: ReturnType<typeof serviceConfig>,
+  lifecycle: Lifecycle,
+  handlers: {
+    app: (req: Request) => Response | Promise<Response>;
+    ops?: (req: Request) => Response | Promise<Response>;
+    grpc: Pick<Parameters<typeof startGrpcServer>[0], "routes" | "routerOptions">;
+  },
+): Promise<{ endpoints: Endpoints }> {
+  const serve = (hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>) =>
     Bun.serve({
       hostname,
       port,
@@ -242,19 +327,20 @@ export async function startService<S extends Record<string, unknown>>(
       maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
       idleTimeout: 30,
     });
-  const httpServer = serve(cfg.HOST, cfg.HTTP_PORT, app.fetch);
-  const opsServer = separateOps
-    ? serve(
-        cfg.OPS_HOST,
-        cfg.OPS_PORT,
-        buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch,
-      )
-    : undefined;
+  let httpServer: ReturnType<typeof serve> | undefined;
+  let opsServer: ReturnType<typeof serve> | undefined;
   let grpcServer: GrpcServer | undefined;
+  lifecycle.started("listeners", null, async (_, { graceful }) => {
+    const timeout = graceful ? cfg.SHUTDOWN_TIMEOUT_MS : 0;
+    const forced = setTimeout(() => (httpServer?.stop(true), opsServer?.stop(true)), timeout);
+    await Promise.all([httpServer?.stop(!graceful), opsServer?.stop(!graceful), grpcServer?.stop(timeout)]);
+    clearTimeout(forced);
+  });
+  httpServer = serve(cfg.HOST, cfg.HTTP_PORT, handlers.app);
+  if (handlers.ops) opsServer = serve(cfg.OPS_HOST, cfg.OPS_PORT, handlers.ops);
   if (def.ports.grpc !== undefined) {
     grpcServer = await startGrpcServer({
-      routes,
-      routerOptions,
+      ...handlers.grpc,
       host: cfg.HOST,
       port: cfg.GRPC_PORT,
       idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS,
@@ -267,45 +353,7 @@ export async function startService<S extends Record<string, unknown>>(
   if (grpcServer) endpoints.grpc = `http://${advertise}:${grpcServer.port}`;
   if (opsServer)
     endpoints.ops = `http://${cfg.OPS_HOST === "0.0.0.0" || cfg.OPS_HOST === "::" ? advertise : cfg.OPS_HOST}:${opsServer.port}`;
-  const registration = await registerService(nats, {
-    name: def.name,
-    version: def.version,
-    description: def.description,
-    endpoints,
-    namespace: cfg.PLATFORM_NAMESPACE,
-    status: () => ({ ready: accepting }),
-    rpcCounts: () => ({ ...metrics.rpcTotals }),
-    prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
-  });
-  health.setAll(ServingStatus.SERVING);
-  log.info({ id: registration.id, version: def.version, ...endpoints }, `${def.name} started`);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    name: def.name,
-    id: registration.id,
-    endpoints,
-    app,
-    log,
-    stop() {
-      stopping ??= (async () => {
-        accepting = false;
-        health.shutdown();
-        await registration.stop();
-        const timeout = cfg.SHUTDOWN_TIMEOUT_MS;
-        const forced = setTimeout(() => (httpServer.stop(true), opsServer?.stop(true)), timeout);
-        await Promise.all([httpServer.stop(false), opsServer?.stop(false), grpcServer?.stop(timeout)]);
-        clearTimeout(forced);
-        await events?.stop();
-        await parts.stop?.();
-        await clients!.stop();
-        await database?.close();
-        await nats.drain();
-        log.info(`${def.name} stopped`);
-      })();
-      return stopping;
-    },
-  };
+  return { endpoints };
 }
 
 /**

@@ -1,0 +1,82 @@
+// startService in this process: a start that fails half-way leaves nothing behind (listeners, NATS
+// connection, parts), and a started service stops its parts in the reverse order of their start.
+import { expect, test } from "bun:test";
+import { connect, errors } from "@nats-io/transport-node";
+import { startService, type ServiceDefinition } from "./service";
+import { freePort } from "./testing/free-port";
+
+const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const namespace = `svc${crypto.randomUUID().slice(0, 8)}`;
+
+const listening = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/`).then(
+    () => true,
+    () => false,
+  );
+
+/** How many instances of `name` answer $SRV.PING.<name>: each does while it is registered and connected. */
+const instancesOf = async (name: string) => {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const replies = await nc.requestMany(`$SRV.PING.${name}`, "", { maxWait: 300 });
+    let n = 0;
+    for await (const _ of replies) n++;
+    return n;
+  } catch (e) {
+    if (e instanceof errors.NoRespondersError) return 0;
+    throw e;
+  } finally {
+    await nc.close();
+  }
+};
+
+const definition = (name: string, events: string[]): ServiceDefinition => ({
+  name,
+  version: "0.0.0",
+  description: "a service of the kit's own test",
+  ports: { http: 0, ops: 0 },
+  build: () => ({
+    rest: (app) => app.get("/hello", (c) => c.text("hello")),
+    stop: async () => void events.push("parts stopped"),
+  }),
+});
+
+const env = (name: string, extra: Record<string, string>) => ({
+  NATS_URL: natsUrl,
+  PLATFORM_NAMESPACE: namespace,
+  LOG_LEVEL: "silent",
+  RESILIENCE_POLICY_BUCKET: `${namespace}_none`,
+  ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`${name.toUpperCase()}_${k}`, v])),
+});
+
+test("a start that fails on a taken port stops every part it had started, the HTTP listener among them", async () => {
+  const name = `fails${crypto.randomUUID().slice(0, 6)}`;
+  const events: string[] = [];
+  const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("someone else") });
+  const httpPort = await freePort();
+  try {
+    await expect(
+      startService(definition(name, events), env(name, { HTTP_PORT: String(httpPort), OPS_PORT: String(taken.port) })),
+    ).rejects.toThrow();
+    // The public listener had started before the operations port failed: it is closed again.
+    expect(await listening(httpPort)).toBe(false);
+    expect(events).toEqual(["parts stopped"]);
+    expect(await instancesOf(name)).toBe(0);
+  } finally {
+    taken.stop(true);
+  }
+});
+
+test("a started service serves, and stop() deregisters, closes its listeners and stops its parts once", async () => {
+  const name = `runs${crypto.randomUUID().slice(0, 6)}`;
+  const events: string[] = [];
+  const service = await startService(definition(name, events), env(name, {}));
+  const httpPort = Number(new URL(service.endpoints.http).port);
+  expect(await (await fetch(`${service.endpoints.http}/hello`)).text()).toBe("hello");
+  expect(await instancesOf(name)).toBe(1);
+  await Promise.all([service.stop(), service.stop()]);
+  expect(events).toEqual(["parts stopped"]);
+  expect(await listening(httpPort)).toBe(false);
+  expect(await listening(Number(new URL(service.endpoints.ops!).port))).toBe(false);
+  expect(await instancesOf(name)).toBe(0);
+});
