@@ -1,5 +1,6 @@
 // `bun run dev`: the whole platform on one machine, one process per service, logs interleaved,
 // a table of where everything listens, and a clean stop on Ctrl-C.
+import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -46,9 +47,9 @@ async function natsAnswers(url: string, timeout: number): Promise<boolean> {
  */
 const identities = writeIdentities({
   dir: join(DATA_DIR, "identities"),
-  namespace: process.env.PLATFORM_NAMESPACE || "shop",
-  eventsPrefix: process.env.EVENTS_PREFIX || "",
-  policyBucket: process.env.RESILIENCE_POLICY_BUCKET || "shop_policies",
+  namespace: namespaceOf(process.env),
+  eventsPrefix: eventsConfig(process.env).EVENTS_PREFIX,
+  policyBucket: process.env.RESILIENCE_POLICY_BUCKET || policyBucketOf(namespaceOf(process.env)),
 });
 const identitiesDir = join(DATA_DIR, "identities");
 

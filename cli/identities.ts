@@ -3,14 +3,15 @@
 // Keys already in the folder are kept: running it again only brings the authorization up to date.
 //   --dir <folder>        default DATA_DIR/identities (.data/identities)
 //   --namespace <ns>      default PLATFORM_NAMESPACE (shop)
-//   --events-prefix <p>   default EVENTS_PREFIX (none)
-//   --policy-bucket <b>   default RESILIENCE_POLICY_BUCKET (shop_policies)
+//   --events-prefix <p>   default EVENTS_PREFIX (the namespace)
+//   --policy-bucket <b>   default RESILIENCE_POLICY_BUCKET (<namespace>_policies)
 // Writes (seeds readable by the owner only):
 //   seeds.json            every identity's seed: the operator's is what the CLI connects with
 //   <name>.seed           one per identity, for NATS_NKEY_SEED_FILE
 //   <name>.env            NATS_NKEY_SEED and PLATFORM_PUBLIC_KEYS of one identity (compose's env_file)
 //   auth.conf             include it from nats-server's configuration (`include auth.conf`)
 //   public-keys.env       PLATFORM_PUBLIC_KEYS=..., for every service: whose tokens to believe
+import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { platformAuthorizationConf, platformIdentities, publicKeysSetting } from "../services/platform/identities";
@@ -62,13 +63,16 @@ if (import.meta.main) {
   };
   const o: IdentitiesOptions = {
     dir: resolve(flag("dir", identitiesDir())),
-    namespace: flag("namespace", process.env.PLATFORM_NAMESPACE || "shop"),
+    namespace: flag("namespace", namespaceOf(process.env)),
     eventsPrefix: flag("events-prefix", process.env.EVENTS_PREFIX || ""),
-    policyBucket: flag("policy-bucket", process.env.RESILIENCE_POLICY_BUCKET || "shop_policies"),
+    policyBucket: flag("policy-bucket", process.env.RESILIENCE_POLICY_BUCKET || ""),
   };
+  // Both follow the namespace unless set, as in the services (kit/nats/namespace.ts).
+  o.eventsPrefix ||= o.namespace;
+  o.policyBucket ||= policyBucketOf(o.namespace);
   const { ids, created } = writeIdentities(o);
   console.log(
-    `identities in ${o.dir} (namespace ${o.namespace}${o.eventsPrefix ? `, events prefix ${o.eventsPrefix}` : ""}, policy bucket ${o.policyBucket}):`,
+    `identities in ${o.dir} (namespace ${o.namespace}, events prefix ${o.eventsPrefix}, policy bucket ${o.policyBucket}):`,
   );
   for (const [name, k] of Object.entries(ids))
     console.log(`  ${name.padEnd(13)}${k.publicKey}${created.includes(name) ? "  (new)" : ""}`);

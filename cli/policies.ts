@@ -1,9 +1,10 @@
 // `bun cli/policies.ts`: the resilience policy settings in NATS KV (RESILIENCE_POLICY_BUCKET, default
-// shop_policies), one key per target service. Running services watch the bucket and apply a change at once.
+// <PLATFORM_NAMESPACE>_policies: shop_policies), one key per target service. Running services watch the bucket and apply a change at once.
 //   list                     every target with overrides, and the defaults
 //   get <target>             the settings in force for calls to <target> (defaults + overrides)
 //   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
 //   delete <target>          back to the defaults
+import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit/config";
@@ -79,7 +80,10 @@ async function run(
 async function main() {
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: natsUrlSetting(), RESILIENCE_POLICY_BUCKET: text("shop_policies") });
+    cfg = readConfig({
+      NATS_URL: natsUrlSetting(),
+      RESILIENCE_POLICY_BUCKET: text(policyBucketOf(namespaceOf(process.env))),
+    });
   } catch (e) {
     throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }

@@ -1,9 +1,10 @@
 // `bun cli/seed.ts`: demo customers and products, loaded through the running services (found by name
 // through NATS), so the data goes through the same validation as any client's. Idempotent: what is
 // already there is reported as found and left alone.
+import { platformNamespace } from "../services/kit/nats/namespace";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text } from "../services/kit/config";
+import { ConfigError, readConfig } from "../services/kit/config";
 import { connectOperatorNats, natsUrlSetting, operatorIdentity } from "./operator-nats";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { listInstances } from "../services/kit/nats/service-directory";
@@ -166,7 +167,7 @@ export function describeSeed({ customers, products }: Awaited<ReturnType<typeof 
 async function main() {
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: text("shop") });
+    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: platformNamespace });
   } catch (e) {
     if (e instanceof ConfigError) throw new SeedFailure(e.problems.join("; "));
     throw e;

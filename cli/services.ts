@@ -2,8 +2,9 @@
 // one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS.
 //   --all   every namespace on this NATS (adds a NAMESPACE column)
 //   --json  the same as JSON
+import { platformNamespace } from "../services/kit/nats/namespace";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text } from "../services/kit/config";
+import { ConfigError, readConfig } from "../services/kit/config";
 import { registrationVerifier } from "../services/kit/trust/registration-proof";
 import { connectOperatorNats, identitiesDir, natsUrlSetting, operatorRoster } from "./operator-nats";
 import { listInstances, type Instance } from "../services/kit/nats/service-directory";
@@ -67,7 +68,7 @@ async function main() {
   if (unknown.length) throw new Error(`unknown option ${unknown.join(" ")} (use --all, --json)`);
   let cfg;
   try {
-    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: text("shop") });
+    cfg = readConfig({ NATS_URL: natsUrlSetting(), PLATFORM_NAMESPACE: platformNamespace });
   } catch (e) {
     throw new Error(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
@@ -76,7 +77,7 @@ async function main() {
     const all = args.has("--all");
     const trusted = registrationVerifier(operatorRoster());
     const answered = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
-    const instances = answered.filter((i) => trusted({ name: i.name, metadata: i.metadata }));
+    const instances = answered.filter((i) => trusted({ name: i.registeredAs, metadata: i.metadata }));
     const strangers = answered.filter((i) => !instances.includes(i));
     if (strangers.length)
       console.error(

@@ -237,9 +237,9 @@ test("bun cli/services.ts lists every instance of the namespace with version, en
   }
   expect(rows.some((r) => r.includes(procs[0]!.id))).toBe(false);
 
-  const empty = await runCli([], { PLATFORM_NAMESPACE: `${namespace}-nobody` });
+  const empty = await runCli([], { PLATFORM_NAMESPACE: `${namespace}nobody` });
   expect(empty).toMatchObject({ code: 0, stderr: "" });
-  expect(empty.stdout).toContain(`no services registered in namespace "${namespace}-nobody"`);
+  expect(empty.stdout).toContain(`no services registered in namespace "${namespace}nobody"`);
   const bad = await runCli(["--everything"]);
   expect(bad.code).toBe(1);
   expect(bad.stderr.trim()).toBe("services: unknown option --everything (use --all, --json)");

@@ -6,6 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
 import { PaymentService, PaymentStatus } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
+import { DEFAULT_NAMESPACE } from "../services/kit/nats/namespace";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { startServiceProcess, waitFor } from "../services/kit/testing/service-process";
 import { testSchemas } from "../services/kit/testing/test-database";
@@ -26,7 +27,8 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
     expect(payment.http).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     expect(payment.grpc).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     const mine = await waitFor(
-      async () => (await listInstances(nc, { name: "payment" })).find((i) => i.id === payment.id),
+      async () =>
+        (await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE })).find((i) => i.id === payment.id),
       { what: "registration" },
     );
     expect(mine).toMatchObject({
@@ -38,13 +40,17 @@ test("an instance on port 0 registers its real URLs, counts its calls, and dereg
 
     const client = createClient(PaymentService, createConnectTransport({ baseUrl: mine!.http!, httpVersion: "1.1" }));
     await client.getPaymentStatus({ paymentId: "nope" }).catch(() => {});
-    const stats = (await listInstances(nc, { name: "payment", stats: true })).find((i) => i.id === payment.id);
+    const stats = (await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE, stats: true })).find(
+      (i) => i.id === payment.id,
+    );
     expect(stats).toMatchObject({ requests: 1, errors: 1 });
     expect(Date.parse(stats!.started!)).toBeGreaterThan(Date.now() - 60_000);
   } finally {
     expect(await payment.stop("SIGTERM")).toBe(0);
   }
-  expect((await listInstances(nc, { name: "payment" })).some((i) => i.id === payment.id)).toBe(false);
+  expect(
+    (await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE })).some((i) => i.id === payment.id),
+  ).toBe(false);
   expect(payment.logs.at(-1)?.msg).toBe("payment stopped");
 });
 
@@ -63,7 +69,9 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
   );
   const exited = payment.stop("SIGTERM");
   await waitFor(() => payment.logs.some((l) => l.msg === "shutting down"), { what: "shutdown to begin" });
-  expect((await listInstances(nc, { name: "payment" })).some((i) => i.id === payment.id)).toBe(false);
+  expect(
+    (await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE })).some((i) => i.id === payment.id),
+  ).toBe(false);
 
   const { payment: done } = await slow;
   expect(done?.status).toBe(PaymentStatus.CAPTURED);

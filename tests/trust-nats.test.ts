@@ -10,6 +10,7 @@ import { Svcm } from "@nats-io/services";
 import { fromSeed } from "@nats-io/nkeys";
 import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { provisionEventStreams } from "../services/kit/events/provision";
+import { registeredName, serviceSubjects } from "../services/kit/nats/namespace";
 import { listInstances } from "../services/kit/nats/service-directory";
 import { registerService } from "../services/kit/nats/registration";
 import { registrationProof, registrationVerifier } from "../services/kit/trust/registration-proof";
@@ -102,13 +103,13 @@ describe("order's identity", () => {
 
   test("cannot register as payment, nor read payment's endpoints or replies", async () => {
     const real = await new Svcm(await as("payment")).add({
-      name: "payment",
+      name: registeredName(namespace, "payment"),
       version: "1.0.0",
       metadata: { namespace, http_url: "http://127.0.0.1:7777" },
     });
     const nc = await as("order");
     const fake = await new Svcm(nc).add({
-      name: "payment",
+      name: registeredName(namespace, "payment"),
       version: "6.6.6",
       metadata: { namespace, http_url: "http://127.0.0.1:6666" },
     });
@@ -116,7 +117,7 @@ describe("order's identity", () => {
     // Whoever looks payment up (order itself, from another connection) sees the real one only.
     const lookup = await new Svcm(await as("order"))
       .client({ strategy: "stall", stall: 200, maxWait: 1000 })
-      .info("payment");
+      .info(registeredName(namespace, "payment"));
     const seen: string[] = [];
     try {
       for await (const info of lookup) seen.push(info.id);
@@ -124,7 +125,7 @@ describe("order's identity", () => {
     expect(seen).not.toContain(fake.info().id);
     expect(seen).toEqual([real.info().id]);
     const nc2 = await as("order");
-    const sub = nc2.subscribe(`${namespace}.payment.>`);
+    const sub = nc2.subscribe(`${serviceSubjects(namespace, "payment")}.>`);
     expect(
       await refused(
         (async () => {
@@ -368,13 +369,13 @@ test("anyone may answer a listing of every service, but only a registration sign
     prove: (m) => registrationProof(identity("inventory"), m),
   });
   // Order's identity answers the generic $SRV.INFO as "inventory", with a proof made with its own key
-  // (it cannot subscribe to $SRV.INFO.inventory, so it answers by hand, as an attacker would).
+  // (it cannot subscribe to $SRV.INFO.<ns>-inventory, so it answers by hand, as an attacker would).
   const nc = await as("order");
   const metadata = { namespace, http_url: "http://127.0.0.1:6666" };
   const fake = { id: "FAKEINVENTORY000000000" };
   const info = {
     type: "io.nats.micro.v1.info_response",
-    name: "inventory",
+    name: registeredName(namespace, "inventory"),
     id: fake.id,
     version: "6.6.6",
     description: "",
@@ -394,12 +395,14 @@ test("anyone may answer a listing of every service, but only a registration sign
 
 test("a service looks up only the services it calls: the gateway never learns where payment is", async () => {
   await new Svcm(await as("payment")).add({
-    name: "payment",
+    name: registeredName(namespace, "payment"),
     version: "1.0.0",
     metadata: { namespace, http_url: "http://127.0.0.1:7777" },
   });
   const gateway = await as("gateway");
-  const lookup = await new Svcm(gateway).client({ strategy: "stall", stall: 200, maxWait: 1000 }).info("payment");
+  const lookup = await new Svcm(gateway)
+    .client({ strategy: "stall", stall: 200, maxWait: 1000 })
+    .info(registeredName(namespace, "payment"));
   const seen: string[] = [];
   try {
     for await (const info of lookup) seen.push(info.id);

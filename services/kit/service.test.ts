@@ -2,6 +2,7 @@
 // connection, parts), and a started service stops its parts in the reverse order of their start.
 import { expect, test } from "bun:test";
 import { connect, errors } from "@nats-io/transport-node";
+import { registeredName } from "./nats/namespace";
 import { startService, type ServiceDefinition } from "./service";
 import { freePort } from "./testing/free-port";
 
@@ -14,11 +15,11 @@ const listening = (port: number) =>
     () => false,
   );
 
-/** How many instances of `name` answer $SRV.PING.<name>: each does while it is registered and connected. */
+/** How many instances of `name` answer $SRV.PING.<namespace>-<name>: each does while it is registered and connected. */
 const instancesOf = async (name: string) => {
   const nc = await connect({ servers: natsUrl });
   try {
-    const replies = await nc.requestMany(`$SRV.PING.${name}`, "", { maxWait: 300 });
+    const replies = await nc.requestMany(`$SRV.PING.${registeredName(namespace, name)}`, "", { maxWait: 300 });
     let n = 0;
     for await (const _ of replies) n++;
     return n;

@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { hostname } from "node:os";
 import { Lifecycle } from "./lifecycle";
+import { namespaceOf, platformNamespace, policyBucketOf } from "./nats/namespace";
 import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
 import { openDatabase, type Database } from "./db/database";
@@ -108,11 +109,11 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       ADVERTISE_HOST: text(""),
       NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
       NATS_CA_FILE: text(""),
-      PLATFORM_NAMESPACE: text("shop"),
+      PLATFORM_NAMESPACE: platformNamespace,
       LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
       MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
-      RESILIENCE_POLICY_BUCKET: text("shop_policies"),
+      RESILIENCE_POLICY_BUCKET: text(policyBucketOf(namespaceOf(env))),
       DISCOVERY_PING_INTERVAL_MS: integer(500, { min: 50, max: 60_000 }),
       DISCOVERY_REFRESH_MS: integer(5000, { min: 100, max: 600_000 }),
       GRPC_IDLE_TIMEOUT_MS: integer(30_000, { min: 100, max: 3_600_000 }),

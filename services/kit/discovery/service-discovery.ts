@@ -2,6 +2,7 @@ import { Svcm, type ServiceClient, type ServiceIdentity, type ServiceInfo } from
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log";
 import { BusLink } from "../nats/bus-link";
+import { registeredName, serviceOfRegistration } from "../nats/namespace";
 import { gatherAnswers as gather, registeredEndpoints } from "../nats/service-directory";
 
 /** One running instance of a service, as registered with the NATS services API. */
@@ -167,7 +168,9 @@ class InstancePool {
     this.#refreshing = (async () => {
       try {
         const epoch = this.link.epoch;
-        const infos = await gather<ServiceInfo>(() => this.client.info(this.service));
+        const infos = await gather<ServiceInfo>(() =>
+          this.client.info(registeredName(this.opts.namespace, this.service)),
+        );
         // The connection dropped meanwhile: the silence is the bus's, not the instances'.
         if (epoch !== this.link.epoch || !this.link.connected) return;
         const next = new Map<string, { instance: DiscoveredInstance; missed: number }>();
@@ -199,7 +202,9 @@ class InstancePool {
     this.#pinging = true;
     try {
       const epoch = this.link.epoch;
-      const answers = await gather<ServiceIdentity>(() => this.client.ping(this.service));
+      const answers = await gather<ServiceIdentity>(() =>
+        this.client.ping(registeredName(this.opts.namespace, this.service)),
+      );
       if (epoch !== this.link.epoch || !this.link.connected) return;
       const alive = new Set(
         answers.filter((a) => registeredEndpoints(a, this.opts.namespace, this.opts.trusted)).map((a) => a.id),
@@ -230,5 +235,6 @@ function toInstance(
   trusted: (info: ServiceIdentity) => boolean,
 ): DiscoveredInstance | undefined {
   const at = registeredEndpoints(info, namespace, trusted);
-  return at && { id: info.id, name: info.name, version: info.version, ...at };
+  const name = serviceOfRegistration(namespace, info.name);
+  return at && name !== undefined ? { id: info.id, name, version: info.version, ...at } : undefined;
 }

@@ -27,8 +27,9 @@ export interface EventType<D extends DescMessage = DescMessage> {
 export function defineStream(name: string, domain: string): EventStream {
   if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(name) || name === "DLQ" || name.endsWith("_ADVISORIES"))
     throw new Error(`stream name ${name} must be upper-case letters, digits and _, and not DLQ nor end in _ADVISORIES`);
-  if (!/^[a-z][a-z0-9_]{0,31}$/.test(domain) || domain === "dlq")
-    throw new Error(`stream ${name}: domain ${domain} must be one lower-case subject token, not dlq`);
+  // dlq and svc are the platform's own subjects: dead letters, and its services' endpoints (kit/nats/namespace.ts).
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(domain) || domain === "dlq" || domain === "svc")
+    throw new Error(`stream ${name}: domain ${domain} must be one lower-case subject token, not dlq nor svc`);
   return { name, domain, events: [] };
 }
 

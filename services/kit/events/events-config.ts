@@ -1,4 +1,5 @@
 import { integer, oneOf, readConfig, type Env, type Setting } from "../config";
+import { namespaceOf } from "../nats/namespace";
 
 /** A comma-separated list of delays in milliseconds, e.g. "1000,5000,30000". */
 const delays = (fallback: number[]): Setting<number[]> => ({
@@ -11,24 +12,24 @@ const delays = (fallback: number[]): Setting<number[]> => ({
   },
 });
 
-const prefix: Setting<string> = {
-  expected: "lower-case letters and digits (or empty)",
-  fallback: "",
+const prefix = (fallback: string): Setting<string> => ({
+  expected: "lower-case letters and digits, starting with a letter",
+  fallback,
   parse(raw) {
     if (!/^[a-z][a-z0-9]{0,31}$/.test(raw)) throw new Error("");
     return raw;
   },
-};
+});
 
 /**
- * Settings of the event machinery, the same for every service. EVENTS_PREFIX keeps a test's (or a
- * second platform's) streams and subjects apart from the shared ones: "t1" gives stream t1_ORDERS
- * on subjects t1.orders.>.
+ * Settings of the event machinery, the same for every service. EVENTS_PREFIX keeps a platform's streams
+ * and subjects apart from others' on the same NATS: "t1" gives stream t1_ORDERS on subjects t1.orders.>.
+ * It is the platform's namespace (PLATFORM_NAMESPACE, default shop) unless set: tests set one per file.
  */
 export function eventsConfig(env: Env) {
   return readConfig(
     {
-      EVENTS_PREFIX: prefix,
+      EVENTS_PREFIX: prefix(namespaceOf(env)),
       /** Replicas of every stream: 1 on one server, 3 on a cluster. */
       STREAM_REPLICAS: integer(1, { min: 1, max: 5 }),
       /** How long the domain streams keep events. */

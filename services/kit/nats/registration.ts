@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service } from "@nats-io/services";
 import { PROOF_KEY } from "../trust/registration-proof";
+import { registeredName, serviceSubjects } from "./namespace";
 
 export interface Endpoints {
   /** Base URL of the HTTP/1.1 port: Connect, gRPC-Web, REST, health and metrics. */
@@ -18,7 +19,7 @@ export interface Registration {
 }
 
 /**
- * Registers this instance with the NATS services API ($SRV.PING/INFO/STATS.<name>). Discovery reads
+ * Registers this instance with the NATS services API ($SRV.PING/INFO/STATS.<namespace>-<name>). Discovery reads
  * the endpoint URLs from the metadata. The `status` endpoint answers whether the instance is ready and
  * reports its RPC counts in $SRV.STATS.
  */
@@ -42,14 +43,14 @@ export async function registerService(
   if (opts.endpoints.ops) metadata.ops_url = opts.endpoints.ops;
   if (opts.prove) metadata[PROOF_KEY] = opts.prove(metadata);
   const service: Service = await new Svcm(nc).add({
-    name: opts.name,
+    name: registeredName(opts.namespace, opts.name),
     version: opts.version,
     description: opts.description,
     metadata,
     statsHandler: async () => opts.rpcCounts(),
   });
   service.addEndpoint("status", {
-    subject: `${opts.namespace}.${opts.name}.${service.info().id}.status`,
+    subject: `${serviceSubjects(opts.namespace, opts.name)}.${service.info().id}.status`,
     handler: (err, msg) => {
       if (err) return;
       msg.respond(JSON.stringify({ ...opts.status(), ...opts.endpoints }));

@@ -1,8 +1,12 @@
 import { NoRespondersError, type NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type ServiceIdentity, type ServiceInfo, type ServiceStats } from "@nats-io/services";
+import { registeredName, serviceOfRegistration } from "./namespace";
 
 export interface Instance {
+  /** The service (`payment`), without the namespace it is registered under (`shop-payment`). */
   name: string;
+  /** The name in the services API, which its proof (trust/registration-proof.ts) is checked against. */
+  registeredAs: string;
   namespace: string;
   id: string;
   version: string;
@@ -18,7 +22,7 @@ export interface Instance {
 }
 
 /**
- * Every registered instance (of one service, or of all; of one namespace, or of all), from $SRV.INFO
+ * Every registered instance (of one service of a namespace, of a namespace, or of all), from $SRV.INFO
  * and, with `stats`, $SRV.STATS.
  * Answers are gathered until `waitMs` passes without a new one.
  */
@@ -30,9 +34,7 @@ export async function listInstances(
     stats = false,
     waitMs = 250,
     trusted = () => true,
-  }: {
-    name?: string;
-    namespace?: string;
+  }: ({ name: string; namespace: string } | { name?: undefined; namespace?: string }) & {
     stats?: boolean;
     waitMs?: number;
     /** Which answers to believe (trust/registration-proof.ts): the others are left out. */
@@ -40,18 +42,25 @@ export async function listInstances(
   } = {},
 ): Promise<Instance[]> {
   const client = new Svcm(nc).client({ strategy: "stall", maxWait: 2000, stall: waitMs });
-  const infos = await gatherAnswers(() => client.info(name));
+  const registered = name === undefined ? undefined : registeredName(namespace!, name);
+  const infos = await gatherAnswers(() => client.info(registered));
   const byId = new Map(
-    (stats ? await gatherAnswers(() => client.stats(name)) : []).map((st: ServiceStats) => [st.id, st]),
+    (stats ? await gatherAnswers(() => client.stats(registered)) : []).map((st: ServiceStats) => [st.id, st]),
   );
   return infos
-    .filter((info) => (namespace === undefined || info.metadata?.namespace === namespace) && trusted(info))
+    .filter(
+      (info) =>
+        (namespace === undefined ||
+          (info.metadata?.namespace === namespace && serviceOfRegistration(namespace, info.name) !== undefined)) &&
+        trusted(info),
+    )
     .map((info) => {
       const s = byId.get(info.id);
       const counts = s?.endpoints?.find((e) => e.name === "status")?.data as
         { requests?: number; errors?: number } | undefined;
       return {
-        name: info.name,
+        name: serviceOfRegistration(info.metadata?.namespace ?? "", info.name) ?? info.name,
+        registeredAs: info.name,
         namespace: info.metadata?.namespace ?? "",
         id: info.id,
         version: info.version,
@@ -75,7 +84,8 @@ export function registeredEndpoints(
   trusted: (info: ServiceIdentity) => boolean = () => true,
 ): { http: string; grpc?: string } | undefined {
   const m = info.metadata ?? {};
-  if (m.namespace !== namespace || !m.http_url || !trusted(info)) return undefined;
+  if (m.namespace !== namespace || serviceOfRegistration(namespace, info.name) === undefined) return undefined;
+  if (!m.http_url || !trusted(info)) return undefined;
   return { http: m.http_url, ...(m.grpc_url ? { grpc: m.grpc_url } : {}) };
 }
 

@@ -35,8 +35,9 @@ export interface TestEventStreams {
  */
 export async function testEventStreams(
   natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  /** A platform's namespace, for a test of what the namespace alone keeps apart (EVENTS_PREFIX follows it). */
+  prefix = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`,
 ): Promise<TestEventStreams> {
-  const prefix = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
   const names = new EventNames(prefix);
   const nc = await connect({ servers: natsUrl.split(",") });
   const jsm = await jetstreamManager(nc);

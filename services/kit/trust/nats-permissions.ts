@@ -1,5 +1,6 @@
 import type { EventStream } from "../events/contract";
 import type { EventNames } from "../events/streams";
+import { registeredName, serviceSubjects } from "../nats/namespace";
 
 /** One user's permissions as nats-server takes them (`authorization.users[].permissions`). */
 export interface NatsPermissions {
@@ -96,7 +97,9 @@ export function servicePermissions(
     `${api}.DIRECT.GET.${policies}.>`,
     `${api}.STREAM.MSG.GET.${policies}`,
     // Discovery of the services it calls.
-    ...role.calls.flatMap((s) => [`$SRV.PING.${s}`, `$SRV.INFO.${s}`, `$SRV.STATS.${s}`]),
+    ...role.calls
+      .map((s) => registeredName(namespace, s))
+      .flatMap((s) => [`$SRV.PING.${s}`, `$SRV.INFO.${s}`, `$SRV.STATS.${s}`]),
     ...(role.lists ? ["$SRV.INFO", "$SRV.STATS"] : []),
   ];
   const subscribe = [
@@ -104,10 +107,10 @@ export function servicePermissions(
     // Its registration: the services API's subjects for its own name only, and its endpoints.
     ...["PING", "INFO", "STATS"].flatMap((verb) => [
       `$SRV.${verb}`,
-      `$SRV.${verb}.${role.name}`,
-      `$SRV.${verb}.${role.name}.>`,
+      `$SRV.${verb}.${registeredName(namespace, role.name)}`,
+      `$SRV.${verb}.${registeredName(namespace, role.name)}.>`,
     ]),
-    `${namespace}.${role.name}.>`,
+    `${serviceSubjects(namespace, role.name)}.>`,
     `$KV.${policyBucket}.>`,
   ];
   return {

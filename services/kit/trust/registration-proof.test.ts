@@ -16,14 +16,20 @@ const metadata = { namespace: "shop", http_url: "http://10.0.0.5:8082", grpc_url
 const signed = (by: Identity, m: Record<string, string>) => ({ ...m, [PROOF_KEY]: registrationProof(by, m) });
 
 test("payment's own registration passes; another key's, a changed URL or none do not", () => {
-  expect(trusted({ name: "payment", metadata: signed(payment, metadata) })).toBe(true);
-  expect(trusted({ name: "payment", metadata: signed({ ...order, name: "payment" }, metadata) })).toBe(false);
+  expect(trusted({ name: "shop-payment", metadata: signed(payment, metadata) })).toBe(true);
+  expect(trusted({ name: "shop-payment", metadata: signed({ ...order, name: "payment" }, metadata) })).toBe(false);
   expect(
-    trusted({ name: "payment", metadata: { ...signed(payment, metadata), http_url: "http://10.6.6.6:8082" } }),
+    trusted({ name: "shop-payment", metadata: { ...signed(payment, metadata), http_url: "http://10.6.6.6:8082" } }),
   ).toBe(false);
-  expect(trusted({ name: "payment", metadata })).toBe(false);
-  expect(trusted({ name: "payment", metadata: { ...metadata, [PROOF_KEY]: "garbage" } })).toBe(false);
-  expect(trusted({ name: "stranger", metadata: signed(payment, metadata) })).toBe(false);
+  expect(trusted({ name: "shop-payment", metadata })).toBe(false);
+  expect(trusted({ name: "shop-payment", metadata: { ...metadata, [PROOF_KEY]: "garbage" } })).toBe(false);
+  expect(trusted({ name: "shop-stranger", metadata: signed(payment, metadata) })).toBe(false);
+  // The name registered must be the service's in the namespace signed for, not a plain or foreign one.
+  expect(trusted({ name: "payment", metadata: signed(payment, metadata) })).toBe(false);
+  expect(trusted({ name: "other-payment", metadata: signed(payment, metadata) })).toBe(false);
+  expect(trusted({ name: "other-payment", metadata: { ...signed(payment, metadata), namespace: "other" } })).toBe(
+    false,
+  );
 });
 
 test("an open platform (no roster) believes every registration", () => {

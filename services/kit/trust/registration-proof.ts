@@ -1,5 +1,6 @@
 import { fromPublic, type KeyPair } from "@nats-io/nkeys";
 import type { Identity } from "./identity";
+import { serviceOfRegistration } from "../nats/namespace";
 
 /** The registration metadata key that carries the proof. */
 export const PROOF_KEY = "proof";
@@ -18,7 +19,8 @@ export function registrationProof(identity: Identity, metadata: Record<string, s
 }
 
 /**
- * Checks registrations against the platform's public keys: signed by the key of the service it names.
+ * Checks registrations (`info.name` as registered: `<namespace>-<service>`) against the platform's public
+ * keys: signed by the key of the service it names, for the namespace it names.
  * Without a roster (an open platform) every registration passes. Results are remembered: a listing or a
  * discovery refresh sees the same registrations again and again, and a signature check costs milliseconds.
  */
@@ -31,14 +33,15 @@ export function registrationVerifier(
   return (info) => {
     const m = info.metadata ?? {};
     const proof = m[PROOF_KEY];
-    const key = keys.get(info.name);
+    const service = serviceOfRegistration(m.namespace ?? "", info.name);
+    const key = service === undefined ? undefined : keys.get(service);
     if (!proof || !key) return false;
-    const memo = `${info.name}\n${proof}\n${m.namespace}\n${m.http_url}\n${m.grpc_url}\n${m.ops_url}`;
+    const memo = `${service}\n${proof}\n${m.namespace}\n${m.http_url}\n${m.grpc_url}\n${m.ops_url}`;
     const known = seen.get(memo);
     if (known !== undefined) return known;
     let ok = false;
     try {
-      ok = key.verify(claim(info.name, m), Buffer.from(proof, "base64url"));
+      ok = key.verify(claim(service!, m), Buffer.from(proof, "base64url"));
     } catch {}
     if (seen.size > 10_000) seen.clear();
     seen.set(memo, ok);
