@@ -1,0 +1,5 @@
+// The service's Hono app (probes, metrics, request ids) and REST error answers.
+export { buildHttpApp } from "./app";
+export type { KitEnv } from "./app";
+export { restError, jsonBody } from "./rest-error";
+export type { Readiness } from "./probes";
