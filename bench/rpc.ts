@@ -66,10 +66,19 @@ export async function runRpcBench() {
     // (a) the platform's client, as the kit builds ctx.clients for a service
     const nc = await connect({ servers: NATS_URL.split(",") });
     cleanups.push(() => nc.close());
-    const clients = createServiceClients(nc, { namespace, log: pino({ level: "silent" }), policies: staticPolicies() });
-    cleanups.push(() => clients.stop());
-    await clients.ready;
-    const platform = clients.connect(PaymentService);
+    const clientsOver = async (transport: "http" | "nats") => {
+      const clients = createServiceClients(nc, {
+        namespace,
+        log: pino({ level: "silent" }),
+        policies: staticPolicies(),
+        transport,
+      });
+      cleanups.push(() => clients.stop());
+      await clients.ready;
+      return clients.connect(PaymentService);
+    };
+    const platform = await clientsOver("http");
+    const platformNats = await clientsOver("nats");
 
     // (b) bare fetch
     const bareUrl = String(bare.ready.url);
@@ -105,8 +114,14 @@ export async function runRpcBench() {
     const natsPid = natsServerPid();
     const allVariants: Variant[] = [
       {
+        key: "platformNats",
+        label: "platform over NATS (kit client → kit service: discovery, policies, Connect binary on NATS)",
+        call: () => platformNats.getPaymentStatus({ paymentId: PAYMENT_ID }),
+        pids: [kit.pid, ...(natsPid ? [natsPid] : [])],
+      },
+      {
         key: "platform",
-        label: "platform (kit client → kit service: discovery, policies, Connect binary)",
+        label: "platform over HTTP (kit client → kit service: discovery, policies, Connect binary on HTTP/1.1)",
         call: () => platform.getPaymentStatus({ paymentId: PAYMENT_ID }),
         pids: [kit.pid],
       },
@@ -165,6 +180,9 @@ export async function runRpcBench() {
     const memoryMb = Object.fromEntries(procs.map((p) => [p.name, p.rssMb()]));
     const rate = (key: string) => results[key]?.rate ?? NaN;
     const ratios = {
+      platformNatsOverLimit: ratio(rate("platformNats"), rate("bare")),
+      platformNatsOverMoleculer: ratio(rate("platformNats"), rate("moleculer")),
+      platformNatsOverHttp: ratio(rate("platformNats"), rate("platform")),
       platformOverLimit: ratio(rate("platform"), rate("bare")),
       platformOverMoleculer: ratio(rate("platform"), rate("moleculer")),
       connectNodeOverLimit: ratio(rate("connectNode"), rate("bare")),

@@ -19,6 +19,7 @@ import { restDeadline } from "./resilience/deadline";
 import { kvPolicies } from "./resilience/policy-source";
 import { ServingStatus } from "./rpc/health";
 import { serviceRpc } from "./rpc/service-rpc";
+import { serveRpcOnNats } from "./rpc/nats/serve-on-nats";
 import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
@@ -118,6 +119,7 @@ export function serviceConfig(name: string, ports: ServiceDefinition["ports"], e
       DISCOVERY_REFRESH_MS: integer(5000, { min: 100, max: 600_000 }),
       GRPC_IDLE_TIMEOUT_MS: integer(30_000, { min: 100, max: 3_600_000 }),
       GRPC_MAX_STREAMS_PER_SESSION: integer(100, { min: 1, max: 10_000 }),
+      RPC_TRANSPORT: oneOf(["nats", "http"] as const, "nats"),
     },
     // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
     {
@@ -204,6 +206,8 @@ async function startParts<S extends Record<string, unknown>>(
         trusted: trustedRegistration,
       },
       token: trust.identity && tokenSource(trust.identity),
+      transport: cfg.RPC_TRANSPORT,
+      inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
     }),
     (c) => c.stop(),
   );
@@ -276,6 +280,22 @@ async function startParts<S extends Record<string, unknown>>(
     grpc: { routes, routerOptions },
   });
 
+  // Unary RPCs on the bus as well, from the same routes and options; after the registration stopped
+  // (its subscriptions drained, no new call), the calls it accepted are answered before the rest stops.
+  const rpcOnNats = parts.rpc
+    ? lifecycle.started(
+        "rpc over NATS",
+        serveRpcOnNats({
+          namespace: cfg.PLATFORM_NAMESPACE,
+          service: def.name,
+          routes,
+          options: routerOptions,
+          nc: nats,
+          log,
+        }),
+        (r, { graceful }) => r.idle(graceful ? cfg.SHUTDOWN_TIMEOUT_MS : 0),
+      )
+    : undefined;
   const registration = await registerService(nats, {
     name: def.name,
     version: def.version,
@@ -285,6 +305,7 @@ async function startParts<S extends Record<string, unknown>>(
     status: () => ({ ready: accepting }),
     rpcCounts: () => ({ ...metrics.rpcTotals }),
     prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
+    rpc: rpcOnNats && ((id) => rpcOnNats.endpoints(id)),
   });
   // First to stop: callers see the instance not ready and gone from discovery before the listeners close.
   lifecycle.started("registration", registration, async (r) => {

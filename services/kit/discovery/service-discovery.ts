@@ -4,6 +4,7 @@ import type { Logger } from "../log";
 import { BusLink } from "../nats/bus-link";
 import { registeredName, serviceOfRegistration } from "../nats/namespace";
 import { gatherAnswers as gather, registeredEndpoints } from "../nats/service-directory";
+import { rpcSubject } from "../rpc/nats/subjects";
 
 /** One running instance of a service, as registered with the NATS services API. */
 export interface DiscoveredInstance {
@@ -14,6 +15,11 @@ export interface DiscoveredInstance {
   readonly http: string;
   /** Base URL of its HTTP/2 gRPC port, if it has one. */
   readonly grpc?: string;
+  /**
+   * The methods (/package.Service/Method) it answers on NATS as well, from the endpoints of its
+   * registration; their subjects follow from namespace, name and id (rpc/nats/subjects.ts).
+   */
+  readonly natsMethods?: ReadonlySet<string>;
 }
 
 export interface DiscoveryOptions {
@@ -230,11 +236,25 @@ class InstancePool {
 }
 
 function toInstance(
-  info: ServiceIdentity,
+  info: ServiceInfo,
   namespace: string,
   trusted: (info: ServiceIdentity) => boolean,
 ): DiscoveredInstance | undefined {
   const at = registeredEndpoints(info, namespace, trusted);
   const name = serviceOfRegistration(namespace, info.name);
-  return at && name !== undefined ? { id: info.id, name, version: info.version, ...at } : undefined;
+  if (!at || name === undefined) return undefined;
+  const natsMethods = methodsOnNats(info.endpoints ?? [], rpcSubject(namespace, name, "/", info.id));
+  return { id: info.id, name, version: info.version, ...at, ...(natsMethods.size ? { natsMethods } : {}) };
+}
+
+/** The methods an instance answers on the bus: its endpoints under its own RPC subjects, as paths. */
+function methodsOnNats(endpoints: readonly { subject: string }[], prefix: string): ReadonlySet<string> {
+  const paths = new Set<string>();
+  for (const { subject } of endpoints) {
+    if (!subject.startsWith(prefix)) continue;
+    const tail = subject.slice(prefix.length);
+    const dot = tail.lastIndexOf(".");
+    if (dot > 0) paths.add(`/${tail.slice(0, dot)}/${tail.slice(dot + 1)}`);
+  }
+  return paths;
 }

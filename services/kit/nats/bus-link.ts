@@ -10,18 +10,21 @@ export class BusLink {
   #epoch = 0;
   readonly #onReconnect: (() => void)[] = [];
 
-  constructor(nc: NatsConnection) {
+  /** `onDisconnect` hears of every disconnection (and the close) as it happens. */
+  constructor(nc: NatsConnection, onDisconnect?: () => void) {
     this.#connected = !nc.isClosed();
     (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") {
           this.#connected = false;
           this.#epoch++;
+          onDisconnect?.();
         } else if (s.type === "reconnect") {
           this.#connected = true;
           for (const f of this.#onReconnect) f();
         } else if (s.type === "close") {
           this.#connected = false;
+          onDisconnect?.();
         }
       }
     })().catch(() => {});

@@ -42,6 +42,8 @@ const NOT_CONNECTED = new Set([
   "EAI_AGAIN",
   "EHOSTUNREACH",
   "ENETUNREACH",
+  // NATS: nothing subscribes to the request's subject (rpc/nats/nats-unary-call.ts).
+  "NO_RESPONDERS",
 ]);
 /** A connection that broke: the request may or may not have been handled. */
 const BROKEN = new Set([

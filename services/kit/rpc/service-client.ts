@@ -12,7 +12,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import { callConnectUnary } from "./connect-unary-call";
-import { ServiceDiscovery, type DiscoveryOptions } from "../discovery/service-discovery";
+import { NatsUnaryCalls } from "./nats/nats-unary-call";
+import { rpcSubject } from "./nats/subjects";
+import { BusLink } from "../nats/bus-link";
+import { ServiceDiscovery, type DiscoveredInstance, type DiscoveryOptions } from "../discovery/service-discovery";
 import type { Logger } from "../log";
 import { codeForHttpStatus } from "../resilience/error-classification";
 import { isIdempotentCall, isIdempotentRequest } from "../resilience/idempotency";
@@ -92,6 +95,13 @@ export function createServiceClients(
     discovery?: Omit<DiscoveryOptions, "namespace" | "log">;
     /** This process's token for calling a service (absent: calls go without one). */
     token?: (audience: string) => string;
+    /**
+     * How unary calls travel: "nats" (the default) to instances that answer on the bus while this
+     * process's connection is up, over HTTP otherwise; "http" always over HTTP. Streams always go over HTTP.
+     */
+    transport?: RpcTransport;
+    /** Where replies to calls over NATS come (the connection's inbox prefix, when it has its own). */
+    inboxPrefix?: string;
   },
 ): ServiceClients {
   const { log } = opts;
@@ -101,8 +111,9 @@ export function createServiceClients(
   const caller = new ResilientCaller({ discovery, policies, metrics, log });
   const transports = new Map<string, Transport>();
   const token = opts.token;
+  const bus = (opts.transport ?? "nats") === "nats" ? busRoute(nc, opts.namespace, opts.inboxPrefix) : undefined;
   const transport = (target: string) =>
-    transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token })).get(target)!;
+    transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token, bus })).get(target)!;
   return {
     connect(service, o = {}) {
       const target = o.target ?? targetOf(service);
@@ -114,6 +125,7 @@ export function createServiceClients(
               fallback: { fallbacks: o.fallback as Fallbacks<DescService> | undefined, metrics, log },
               attemptTimeoutMs: o.attemptTimeoutMs as Record<string, number> | undefined,
               token,
+              bus,
             })
           : transport(target),
       );
@@ -126,6 +138,7 @@ export function createServiceClients(
     ready: policies.ready,
     async stop() {
       discovery.stop();
+      bus?.stop();
       await policies.stop();
     },
   };
@@ -143,8 +156,10 @@ function resilientTransport(
     fallback?: { fallbacks?: Fallbacks<DescService>; metrics: ResilienceMetrics; log: Logger };
     attemptTimeoutMs?: Record<string, number>;
     token?: (audience: string) => string;
+    bus?: BusRoute;
   } = {},
 ): Transport {
+  const bus = opts.bus;
   const fb = opts.fallback;
   // Unary calls go over Bun's native fetch (its connection pool), without a transport object in between
   // (connect-unary-call.ts): the profile of bench/rpc.ts showed connect-node's node:http emulation as the
@@ -171,7 +186,12 @@ function resilientTransport(
           signal,
           timeoutMs,
           attemptTimeoutMs: opts.attemptTimeoutMs?.[method.localName],
-          send: (a) => callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input),
+          send: (a) => {
+            const subject = bus?.subject(target, a.instance, method);
+            return subject
+              ? bus!.calls.call(subject, method, a.signal, a.timeoutMs, headers, input)
+              : callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input);
+          },
         });
       } catch (e) {
         const fallback = fb?.fallbacks?.[method.localName] as
@@ -213,6 +233,38 @@ function resilientTransport(
         throw e;
       }
     },
+  };
+}
+
+export type RpcTransport = "nats" | "http";
+
+/** Unary calls over the bus: the subject of a method of an instance that answers it there now, and the calls. */
+interface BusRoute {
+  /** Undefined when the call goes over HTTP: the bus is down, or the instance does not serve the method on it. */
+  subject(target: string, instance: DiscoveredInstance, method: DescMethodUnary): string | undefined;
+  readonly calls: NatsUnaryCalls;
+  stop(): void;
+}
+
+/**
+ * The bus as a route for unary calls. While this process's NATS connection is down, calls go to the
+ * last known instances over their HTTP endpoints, and back to NATS once it is up; the calls waiting for a
+ * reply when it dropped fail at once as connection errors (retried where the call may be repeated).
+ */
+function busRoute(nc: NatsConnection, namespace: string, inboxPrefix?: string): BusRoute {
+  const link = new BusLink(nc, () => calls.connectionLost());
+  const calls = new NatsUnaryCalls(nc, { inboxPrefix });
+  const paths = new WeakMap<object, string>();
+  return {
+    subject(target, instance, method) {
+      if (!instance.natsMethods || !link.connected) return undefined;
+      let path = paths.get(method);
+      if (path === undefined) paths.set(method, (path = `/${method.parent.typeName}/${method.name}`));
+      // A method it does not answer on the bus (unknown to it, say) goes over HTTP, which says so in the protocol's terms.
+      return instance.natsMethods.has(path) ? rpcSubject(namespace, target, path, instance.id) : undefined;
+    },
+    calls,
+    stop: () => calls.close(),
   };
 }
 

@@ -31,7 +31,8 @@ export const inboxPrefixOf = (service: string) => `_INBOX_${service}`;
  * letters; read (never create, change, delete or purge) the platform's streams; pull from its own
  * durable consumers (never create or change one) and ack their messages; read (never write) the policy
  * bucket; keep its consumers' last errors;
- * register under its own name only and look up only the services it calls; read only its own inbox.
+ * register under its own name only, and answer calls on its own subjects only; look up and call only the
+ * services it calls; read only its own inbox.
  * Everything not allowed is denied.
  */
 export function servicePermissions(
@@ -96,6 +97,11 @@ export function servicePermissions(
     `${api}.DIRECT.GET.${policies}`,
     `${api}.DIRECT.GET.${policies}.>`,
     `${api}.STREAM.MSG.GET.${policies}`,
+    // Calls to the services it may call, on the bus (rpc/nats/subjects.ts): any instance, or one by id.
+    ...role.calls.flatMap((s) => [
+      `${serviceSubjects(namespace, s)}.rpc.>`,
+      `${serviceSubjects(namespace, s)}.*.rpc.>`,
+    ]),
     // Discovery of the services it calls.
     ...role.calls
       .map((s) => registeredName(namespace, s))

@@ -1,0 +1,198 @@
+import {
+  create,
+  isMessage,
+  type DescMessage,
+  type DescMethodUnary,
+  type JsonValue,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
+import { createClientMethodSerializers } from "@connectrpc/connect/protocol";
+import { errorFromJson, headerTimeout, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { Outgoing } from "./outgoing";
+import { fromNatsHeaders, headerEntries, STATUS_HEADER, toNatsHeaders } from "./message-headers";
+
+/** A request nobody subscribes to: the server says so at once (the cause's code marks it as never sent). */
+const NO_RESPONDERS = Object.assign(new Error("no responders"), { code: "NO_RESPONDERS" });
+/** This process's connection dropped while a reply was awaited: the request may have been served. */
+const CONNECTION_LOST = Object.assign(new Error("NATS connection lost while waiting for the reply"), {
+  code: "ConnectionClosed",
+});
+
+/** The request's headers on the bus: the caller's, and its timeout (protobuf binary goes without saying). */
+function* requestEntries(
+  header: ConstructorParameters<typeof Headers>[0] | undefined,
+  timeoutMs: number | undefined,
+): Iterable<[string, string]> {
+  yield* headerEntries(header);
+  if (timeoutMs !== undefined) yield [headerTimeout, String(Math.max(1, Math.ceil(timeoutMs)))];
+}
+
+/** A unary response whose headers and trailers are split apart only when read (most callers read neither). */
+function answer<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  message: MessageShape<O>,
+  responseHeader: Headers,
+): UnaryResponse<I, O> {
+  let split: [Headers, Headers] | undefined;
+  return {
+    stream: false,
+    service: method.parent,
+    method,
+    message,
+    get header() {
+      return (split ??= trailerDemux(responseHeader))[0];
+    },
+    get trailer() {
+      return (split ??= trailerDemux(responseHeader))[1];
+    },
+  };
+}
+
+interface Pending {
+  resolve(msg: Msg): void;
+  reject(e: unknown): void;
+  /** Epoch ms after which nobody waits (the sweep ends it). */
+  until: number;
+}
+
+const serializersOf = new WeakMap<object, unknown>();
+
+/**
+ * Connect unary calls over NATS request-reply, binary protobuf. One subscription per connection takes
+ * every reply (`<inbox>.<n>`, a callback, no iterator), a map finds the call a reply belongs to, and one
+ * timer sweeps out the calls whose time is up: no subscription, timer or inbox per call. The request
+ * carries Connect's headers (Connect-Timeout-Ms included) and the reply Connect's status, headers,
+ * trailers and error JSON, read with connect-es's own functions, so errors, details and metadata arrive
+ * as over HTTP.
+ */
+export class NatsUnaryCalls {
+  readonly #nc: NatsConnection;
+  readonly #inbox: string;
+  readonly #pending = new Map<number, Pending>();
+  readonly #sub: Subscription;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #out: Outgoing;
+  #next = 0;
+
+  constructor(nc: NatsConnection, opts: { inboxPrefix?: string; sweepMs?: number } = {}) {
+    this.#nc = nc;
+    this.#inbox = createInbox(opts.inboxPrefix);
+    this.#out = new Outgoing(nc);
+    this.#sub = nc.subscribe(`${this.#inbox}.*`, {
+      callback: (err, msg) => {
+        if (!err) this.#reply(msg);
+      },
+    });
+    this.#sweep = setInterval(() => this.#expire(), opts.sweepMs ?? 100);
+    this.#sweep.unref?.();
+  }
+
+  /** Calls in flight. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * One call to `subject`. `signal` ends the wait at once (the reply, if one comes, is dropped);
+   * `timeoutMs` goes out as Connect-Timeout-Ms, and the wait ends a little after it.
+   */
+  async call<I extends DescMessage, O extends DescMessage>(
+    subject: string,
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal,
+    timeoutMs: number | undefined,
+    header: ConstructorParameters<typeof Headers>[0] | undefined,
+    input: MessageInitShape<I>,
+  ): Promise<UnaryResponse<I, O>> {
+    if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+    let serializers = serializersOf.get(method) as ReturnType<typeof createClientMethodSerializers<I, O>> | undefined;
+    if (!serializers) serializersOf.set(method, (serializers = createClientMethodSerializers(method, true)));
+    const request = isMessage(input, method.input) ? input : create(method.input, input);
+    const body = serializers.serialize(request);
+    const headers = toNatsHeaders(requestEntries(header, timeoutMs));
+    const limit = this.#nc.info?.max_payload;
+    if (limit !== undefined && body.byteLength > limit)
+      throw new ConnectError(
+        `request of ${body.byteLength} bytes is larger than NATS max_payload (${limit} bytes)`,
+        Code.ResourceExhausted,
+      );
+    const id = this.#next++;
+    const reply = await new Promise<Msg>((resolve, reject) => {
+      const onAbort = () => {
+        this.#pending.delete(id);
+        reject(ConnectError.from(signal.reason, Code.Canceled));
+      };
+      const entry: Pending = {
+        resolve: (m) => (signal.removeEventListener("abort", onAbort), resolve(m)),
+        reject: (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+        // A call without a timeout is still not waited for forever.
+        until: Date.now() + (timeoutMs ?? 60_000) + 1000,
+      };
+      this.#pending.set(id, entry);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#out.publish(subject, body, { reply: `${this.#inbox}.${id}`, headers }, (e) => {
+        this.#pending.delete(id);
+        entry.reject(
+          new ConnectError(
+            `cannot send to ${subject}: ${e instanceof Error ? e.message : e}`,
+            /max_payload/.test(String(e)) ? Code.ResourceExhausted : Code.Unavailable,
+            undefined,
+            undefined,
+            e,
+          ),
+        );
+      });
+    });
+    const replyHeaders = reply.headers;
+    // An ordinary answer carries no header: the message, and empty metadata.
+    if (!replyHeaders) return answer(method, serializers.parse(reply.data), new Headers());
+    if (replyHeaders.code === 503)
+      throw new ConnectError(`nothing serves ${subject}`, Code.Unavailable, undefined, undefined, NO_RESPONDERS);
+    const status = Number(replyHeaders.get(STATUS_HEADER) || 200);
+    const responseHeader = fromNatsHeaders(replyHeaders);
+    responseHeader.delete(STATUS_HEADER);
+    if (!responseHeader.has("content-type")) responseHeader.set("content-type", "application/proto");
+    const { isUnaryError, unaryError } = validateResponse(method.methodKind, true, status, responseHeader);
+    if (isUnaryError)
+      throw errorFromJson(reply.json<JsonValue>(), appendHeaders(...trailerDemux(responseHeader)), unaryError);
+    return answer(method, serializers.parse(reply.data), responseHeader);
+  }
+
+  /**
+   * The connection dropped: replies to the calls in flight will not come (NATS does not resend them).
+   * They fail now as connection errors, retried elsewhere when the call may be repeated.
+   */
+  connectionLost(): void {
+    const lost = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of lost)
+      p.reject(new ConnectError("NATS connection lost", Code.Unavailable, undefined, undefined, CONNECTION_LOST));
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#sub.unsubscribe();
+    this.connectionLost();
+  }
+
+  #reply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.#inbox.length + 1));
+    const entry = this.#pending.get(id);
+    if (!entry) return; // cancelled or swept: nobody waits
+    this.#pending.delete(id);
+    entry.resolve(msg);
+  }
+
+  #expire(): void {
+    if (this.#pending.size === 0) return;
+    const now = Date.now();
+    for (const [id, p] of this.#pending)
+      if (p.until <= now) {
+        this.#pending.delete(id);
+        p.reject(new ConnectError("no reply in time", Code.DeadlineExceeded));
+      }
+  }
+}
