@@ -1,6 +1,6 @@
 import type { ConsumerConfig, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import type { Logger } from "../log";
-import { isNotFound, isPermissionDenied } from "./streams";
+import type { Logger } from "../../log";
+import { isNotFound, isPermissionDenied } from "../topology/streams";
 
 /** Settings compared with an existing durable consumer; any difference is updated in place. */
 const UPDATABLE = ["description", "ack_wait", "max_deliver", "filter_subject", "backoff", "max_ack_pending"] as const;

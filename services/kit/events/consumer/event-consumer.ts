@@ -2,22 +2,22 @@ import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/proto
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import type { Database } from "../db/database";
-import type { Logger } from "../log";
-import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "./cloud-event-headers";
+import type { Database } from "../../db/database";
+import type { Logger } from "../../log";
+import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "../cloud-event-headers";
 import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
-import type { DeadLetters } from "./dead-letter-queue";
-import { eventConsumerDurable } from "./durable-consumers";
-import type { EventStream, EventType } from "./contract";
-import type { EventsConfig } from "./events-config";
-import type { EventsMetrics } from "./events-metrics";
+import type { DeadLetters } from "../dead-letters/dead-letter-queue";
+import { eventConsumerDurable } from "../topology/durable-consumers";
+import type { EventStream, EventType } from "../topology/contract";
+import type { EventsConfig } from "../events-config";
+import type { EventsMetrics } from "../events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { inboxTable } from "./inbox-table";
-import { LastErrors } from "./last-errors";
-import { arrayParameter, fixedQuery } from "../db/fixed-query";
+import { LastErrors } from "../dead-letters/last-errors";
+import { arrayParameter, fixedQuery } from "../../db/fixed-query";
 import { batches } from "./batches";
-import { PREPARED } from "./prepared";
-import type { EventNames } from "./streams";
+import { PREPARED } from "../prepared";
+import type { EventNames } from "../topology/streams";
 
 const inbox = inboxTable();
 /** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
