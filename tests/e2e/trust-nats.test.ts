@@ -20,7 +20,7 @@ import { eventsConfig } from "../../services/kit/events/events-config";
 import { inboxPrefixOf } from "../../services/kit/trust/nats-permissions";
 import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../../services/platform/identities";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../../services/platform/communication";
-import { ensureConsumer } from "../../services/kit/events/consumer/consumer-loop";
+import { ensureConsumer } from "../../services/kit/events/topology/ensure-consumer";
 import { eventConsumerDurable } from "../../services/kit/events/topology/durable-consumers";
 import { kvPolicies } from "../../services/kit/resilience/policy-source";
 import { waitFor } from "../../services/kit/testing/service-process";

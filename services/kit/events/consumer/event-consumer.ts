@@ -5,7 +5,8 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import type { Database } from "../../db/database";
 import type { Logger } from "../../log";
 import { CE, readEventMeta, REPLAY_FOR, REPLAY_OF, type EventMeta } from "../cloud-event-headers";
-import { ensureConsumer, inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
+import { inProgressEvery, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
+import { ensureConsumer } from "../topology/ensure-consumer";
 import type { DeadLetters } from "../dead-letters/dead-letter-queue";
 import { eventConsumerDurable } from "../topology/durable-consumers";
 import type { EventStream, EventType } from "../topology/contract";

@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
-import type { DurableConfig } from "../consumer/consumer-loop";
+import type { DurableConfig } from "./ensure-consumer";
 import type { EventsConfig } from "../events-config";
 import type { EventStream } from "./contract";
 import type { EventNames } from "./streams";

@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../../log";
-import { ensureConsumer } from "../consumer/consumer-loop";
+import { ensureConsumer } from "./ensure-consumer";
 import type { EventStream } from "./contract";
 import { durablesOf, type ConsumerPlace } from "./durable-consumers";
 import type { EventsConfig } from "../events-config";
