@@ -1,6 +1,4 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../log";
@@ -13,49 +11,13 @@ import type { EventStream, EventType } from "../topology/contract";
 import type { EventsConfig } from "../events-config";
 import type { EventsMetrics } from "../events-metrics";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
-import { inboxTable } from "./inbox-table";
+import { claimEvent, claimEvents, handledWithAnotherPayload, payloadHash, recordHandled, wasHandled } from "./inbox";
 import { LastErrors } from "../dead-letters/last-errors";
-import { arrayParameter, fixedQuery } from "../../db/fixed-query";
 import { batches } from "./batches";
-import { PREPARED } from "../prepared";
 import type { EventNames } from "../topology/streams";
 
-const inbox = inboxTable();
 /** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
 const BATCHES_IN_FLIGHT = 2;
-
-// The inbox's statements, built once (see fixedQuery).
-const inboxRow = {
-  consumer: sql.placeholder("consumer"),
-  eventId: sql.placeholder("eventId"),
-  eventType: sql.placeholder("eventType"),
-  payloadHash: sql.placeholder("payloadHash"),
-};
-const claimInbox = fixedQuery(PREPARED.inboxClaim, (db) =>
-  db.insert(inbox).values(inboxRow).onConflictDoNothing().returning({ id: inbox.eventId }),
-);
-const inboxHas = fixedQuery(PREPARED.inboxSeen, (db) =>
-  db
-    .select({ id: inbox.eventId, payloadHash: inbox.payloadHash })
-    .from(inbox)
-    .where(and(eq(inbox.consumer, sql.placeholder("consumer")), eq(inbox.eventId, sql.placeholder("eventId")))),
-);
-const recordInbox = fixedQuery(PREPARED.inboxRecord, (db) => db.insert(inbox).values(inboxRow).onConflictDoNothing());
-// A batch's rows in one statement, whatever their number (ids and types as two array parameters).
-const claimInboxBatch = fixedQuery(PREPARED.inboxClaimBatch, (db) =>
-  db
-    .insert(inbox)
-    .select(
-      sql`select ${sql.placeholder("consumer")}::text, e.id, e.type, e.hash, now() from unnest(${sql.placeholder("eventIds")}::text[], ${sql.placeholder("eventTypes")}::text[], ${sql.placeholder("payloadHashes")}::text[]) as e(id, type, hash)`,
-    )
-    .onConflictDoNothing()
-    .returning({ id: inbox.eventId }),
-);
-
-/** What the inbox keeps of an event to tell a redelivery from another event under a reused id. */
-export function payloadHash(type: string, data: Uint8Array): string {
-  return createHash("sha256").update(type).update("\0").update(data).digest("base64url");
-}
 
 export interface HandlerContext<S extends Record<string, unknown> = Record<string, never>> {
   /** The transaction that also records the event in the inbox: write the handler's effect through it. */
@@ -290,8 +252,7 @@ export async function startEventConsumer(
   const handled = async (d: Delivery, fresh: boolean) => {
     const { m, meta } = d;
     if (!fresh) {
-      const [seen] = await inboxHas(deps.db, inboxRowOf(d));
-      if (seen?.payloadHash && seen.payloadHash !== d.hash)
+      if (await handledWithAnotherPayload(deps.db, inboxRowOf(d)))
         return poison(
           m,
           meta.type,
@@ -348,14 +309,14 @@ export async function startEventConsumer(
       const row = inboxRowOf(d);
       fresh = d.handler.ownTransactions
         ? await (async () => {
-            if ((await inboxHas(deps.db, row)).length > 0) return false;
+            if (await wasHandled(deps.db, row)) return false;
             await d.handler.handle(d.event, contextOf(d, deps.db));
-            await recordInbox(deps.db, row);
+            await recordHandled(deps.db, row);
             return true;
           })()
         : await deps.db.transaction(async (tx) => {
             // The inbox row first: a concurrent copy of the same event waits here, then finds it taken.
-            if ((await claimInbox(tx, row)).length === 0) return false;
+            if (!(await claimEvent(tx, row))) return false;
             await d.handler.handle(d.event, contextOf(d, tx));
             return true;
           });
@@ -380,16 +341,7 @@ export async function startEventConsumer(
     try {
       fresh = await deps.db
         .transaction(async (tx) => {
-          const claimed = new Set(
-            (
-              await claimInboxBatch(tx, {
-                consumer: def.name,
-                eventIds: arrayParameter(ds.map((d) => d.meta.id)),
-                eventTypes: arrayParameter(ds.map((d) => d.meta.type)),
-                payloadHashes: arrayParameter(ds.map((d) => d.hash)),
-              })
-            ).map((r) => r.id),
-          );
+          const claimed = await claimEvents(tx, def.name, ds.map(inboxRowOf));
           const out: boolean[] = [];
           for (const d of ds) {
             // delete: two copies of one event in a batch (published twice) are handled once.
