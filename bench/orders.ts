@@ -27,7 +27,7 @@ import { startReservationExpiry } from "../services/inventory/jobs/expire-reserv
 import { inventoryRoutes } from "../services/inventory/rpc/inventory-service";
 import { openDatabase, type OpenDatabase } from "../services/kit/db/database";
 import { startEvents, type RunningEvents } from "../services/kit/events/start-events";
-import { EventNames, deleteStreams as deletePrefixStreams } from "../services/kit/events/streams";
+import { EventNames, deleteStreams as deletePrefixStreams } from "../services/kit/events/topology/streams";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { testSchemas } from "../services/kit/testing/test-database";
 import { customersPort } from "../services/order/clients/customers";

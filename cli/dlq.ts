@@ -4,11 +4,11 @@
 import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ConfigError, integer, readConfig, url } from "../services/kit/config";
-import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letter-queue";
+import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letters/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
-import { eventCatalogue } from "../services/kit/events/contract";
+import { eventCatalogue } from "../services/kit/events/topology/contract";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
-import { EventNames } from "../services/kit/events/streams";
+import { EventNames } from "../services/kit/events/topology/streams";
 import { connectOperatorNats, operatorIdentity } from "./operator-nats";
 
 const USAGE = `usage: bun cli/dlq.ts <command>

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { checkInvariants } from "./invariants";
 import { openDatabase } from "../services/kit/db/database";
-import { DLQ } from "../services/kit/events/dead-letter-queue";
+import { DLQ } from "../services/kit/events/dead-letters/dead-letter-queue";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
 import { waitFor } from "../services/kit/testing/service-process";

@@ -6,9 +6,9 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
 import { ConfigError, integer, readConfig, text, url } from "../services/kit/config";
-import { DeadLetters } from "../services/kit/events/dead-letter-queue";
+import { DeadLetters } from "../services/kit/events/dead-letters/dead-letter-queue";
 import { eventsConfig } from "../services/kit/events/events-config";
-import { EventNames } from "../services/kit/events/streams";
+import { EventNames } from "../services/kit/events/topology/streams";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats } from "./operator-nats";
 

@@ -5,8 +5,8 @@
 // streams and consumers: this runs before they start (bun run dev does it itself).
 import { ConfigError, readConfig } from "../services/kit/config";
 import { eventsConfig } from "../services/kit/events/events-config";
-import { provisionEventStreams } from "../services/kit/events/provision";
-import { EventNames } from "../services/kit/events/streams";
+import { provisionEventStreams } from "../services/kit/events/topology/provision";
+import { EventNames } from "../services/kit/events/topology/streams";
 import { createLogger } from "../services/kit/log";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";

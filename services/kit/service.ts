@@ -7,7 +7,7 @@ import { namespaceOf, platformNamespace, policyBucketOf } from "./nats/namespace
 import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
 import { openDatabase, type Database } from "./db/database";
-import type { EventConsumer } from "./events/event-consumer";
+import type { EventConsumer } from "./events/consumer/event-consumer";
 import { startEvents } from "./events/start-events";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
@@ -24,7 +24,7 @@ import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
 import { registrationProof, registrationVerifier } from "./trust/registration-proof";
-import type { EventStream } from "./events/contract";
+import type { EventStream } from "./events/topology/contract";
 
 /** The identity that may call any service (operators' tools); its tokens may be for any audience. */
 export const OPERATOR = "operator";

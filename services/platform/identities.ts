@@ -1,6 +1,6 @@
 import { policyBucketOf } from "../kit/nats/namespace";
 import { createUser, fromSeed } from "@nats-io/nkeys";
-import { EventNames } from "../kit/events/streams";
+import { EventNames } from "../kit/events/topology/streams";
 import { natsAuthorizationConf } from "../kit/trust/nats-auth-config";
 import { OPERATOR_PERMISSIONS, servicePermissions } from "../kit/trust/nats-permissions";
 import { OPERATOR, PLATFORM, PLATFORM_STREAMS } from "./communication";

@@ -7,7 +7,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
+import { publishEvent } from "../../services/kit/events/outbox/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";

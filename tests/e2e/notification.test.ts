@@ -11,7 +11,7 @@ import { OrderSchema, OrderStatus } from "../../services/contracts/gen/shop/orde
 import { CE, eventHeaders } from "../../services/kit/events/cloud-event-headers";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { ORDERS, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
+import { publishEvent } from "../../services/kit/events/outbox/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";

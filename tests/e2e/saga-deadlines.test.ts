@@ -4,7 +4,7 @@
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../../services/payment/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
+import { publishEvent } from "../../services/kit/events/outbox/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";

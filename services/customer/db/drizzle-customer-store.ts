@@ -2,7 +2,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../kit/db/database";
 import { CustomerRegistered } from "../contract/events";
-import { writeEvent } from "../../kit/events/outbox";
+import { writeEvent } from "../../kit/events/outbox/outbox";
 import type { Customer } from "../domain/customer";
 import type { CustomerStore } from "../domain/customer-store";
 import { customers } from "./schema";

@@ -6,7 +6,7 @@ import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import * as paymentSchema from "../../payment/db/schema";
 import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
-import { outboxTable } from "../events/outbox-table";
+import { outboxTable } from "../events/outbox/outbox-table";
 import { PREPARED } from "../events/prepared";
 import { arrayParameter, fixedQuery } from "./fixed-query";
 

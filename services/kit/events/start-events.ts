@@ -4,16 +4,17 @@ import type { Registry } from "prom-client";
 import type { Env } from "../config";
 import type { OpenDatabase } from "../db/database";
 import type { Logger } from "../log";
-import type { ConsumerLoop } from "./consumer-loop";
-import { DeadLetters } from "./dead-letter-queue";
-import { startDeadLetterWriter } from "./dead-letter-writer";
-import { startEventConsumer, type EventConsumer } from "./event-consumer";
+import type { ConsumerLoop } from "./consumer/consumer-loop";
+import { DeadLetters } from "./dead-letters/dead-letter-queue";
+import { startDeadLetterWriter } from "./dead-letters/dead-letter-writer";
+import type { EventConsumer } from "./consumer/event-consumer";
+import { startEventConsumer } from "./consumer/start-event-consumer";
 import { eventsConfig } from "./events-config";
 import { eventsMetrics } from "./events-metrics";
-import { LastErrors } from "./last-errors";
-import { startOutboxRelay, type OutboxRelay } from "./outbox-relay";
-import { EventNames, ensureStreams } from "./streams";
-import type { EventStream } from "./contract";
+import { LastErrors } from "./dead-letters/last-errors";
+import { startOutboxRelay, type OutboxRelay } from "./outbox/outbox-relay";
+import { EventNames, ensureStreams } from "./topology/streams";
+import type { EventStream } from "./topology/contract";
 
 export interface RunningEvents {
   /** Consumers first (each finishes the message in hand), then the relay. */

@@ -1,7 +1,7 @@
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { isNotFound } from "../events/streams";
+import { isNotFound } from "../events/topology/streams";
 import type { Logger } from "../log";
 import {
   applyOverrides,

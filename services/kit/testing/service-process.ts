@@ -2,7 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { join } from "node:path";
-import { deleteStreams, EventNames } from "../events/streams";
+import { deleteStreams, EventNames } from "../events/topology/streams";
 
 const ROOT = join(import.meta.dir, "../../..");
 

@@ -7,10 +7,10 @@ import {
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import type { EventStream } from "../events/contract";
-import { DeadLetters } from "../events/dead-letter-queue";
+import type { EventStream } from "../events/topology/contract";
+import { DeadLetters } from "../events/dead-letters/dead-letter-queue";
 import { eventsConfig } from "../events/events-config";
-import { deleteStreams, EventNames, ensureStreams } from "../events/streams";
+import { deleteStreams, EventNames, ensureStreams } from "../events/topology/streams";
 
 export interface TestEventStreams {
   /** EVENTS_PREFIX for this test file's service processes: streams and subjects of its own. */

@@ -1,5 +1,5 @@
-import type { EventStream } from "../events/contract";
-import type { EventNames } from "../events/streams";
+import type { EventStream } from "../events/topology/contract";
+import type { EventNames } from "../events/topology/streams";
 import { registeredName, serviceSubjects } from "../nats/namespace";
 
 /** One user's permissions as nats-server takes them (`authorization.users[].permissions`). */

@@ -11,8 +11,8 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/inbox-table";
-import { outboxTable } from "../../kit/events/outbox-table";
+import { inboxTable } from "../../kit/events/consumer/inbox-table";
+import { outboxTable } from "../../kit/events/outbox/outbox-table";
 import { ORDER_STATES, SAGA_TARGETS } from "../domain/order";
 
 export const orders = pgTable(

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/inbox-table";
-import { outboxTable } from "../../kit/events/outbox-table";
+import { inboxTable } from "../../kit/events/consumer/inbox-table";
+import { outboxTable } from "../../kit/events/outbox/outbox-table";
 import { PAYMENT_STATES } from "../domain/payments";
 
 /**

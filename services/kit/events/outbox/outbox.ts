@@ -1,12 +1,12 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { sql } from "drizzle-orm";
-import { afterCommit } from "../db/after-commit";
-import type { Database } from "../db/database";
-import { newTraceparent } from "./cloud-event-headers";
-import type { EventType } from "./contract";
+import { afterCommit } from "../../db/after-commit";
+import type { Database } from "../../db/database";
+import { newTraceparent } from "../cloud-event-headers";
+import type { EventType } from "../topology/contract";
 import { outboxTable } from "./outbox-table";
-import { fixedQuery } from "../db/fixed-query";
-import { PREPARED } from "./prepared";
+import { fixedQuery } from "../../db/fixed-query";
+import { PREPARED } from "../prepared";
 
 // Every service's outbox has the same name and columns, so one definition writes to any of them.
 const outbox = outboxTable();

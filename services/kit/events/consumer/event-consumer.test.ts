@@ -6,20 +6,20 @@ import { sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
 import { Registry, type Histogram } from "prom-client";
-import { afterCommit } from "../db/after-commit";
-import { openDatabase, type OpenDatabase } from "../db/database";
-import { testSchemas, type TestSchemas } from "../testing/test-database";
-import { waitFor } from "../testing/service-process";
-import * as marketingSchema from "../../marketing/db/schema";
-import { eventHeaders } from "./cloud-event-headers";
+import { afterCommit } from "../../db/after-commit";
+import { openDatabase, type OpenDatabase } from "../../db/database";
+import { testSchemas, type TestSchemas } from "../../testing/test-database";
+import { waitFor } from "../../testing/service-process";
+import * as marketingSchema from "../../../marketing/db/schema";
+import { eventHeaders } from "../cloud-event-headers";
 import { defineConsumer, on } from "./event-consumer";
-import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
-import { PaymentProcessed, PAYMENTS } from "../../payment/contract/events";
+import { CustomerRegistered, CUSTOMERS } from "../../../customer/contract/events";
+import { PaymentProcessed, PAYMENTS } from "../../../payment/contract/events";
 import { PoisonMessage } from "./handler-failure";
-import { publishEvent } from "./publish-event";
-import { rowsOf } from "./rows";
-import { startEvents, type RunningEvents } from "./start-events";
-import { testEventStreams, type TestEventStreams } from "../testing/test-streams";
+import { publishEvent } from "../outbox/publish-event";
+import { rowsOf } from "../outbox/rows";
+import { startEvents, type RunningEvents } from "../start-events";
+import { testEventStreams, type TestEventStreams } from "../../testing/test-streams";
 
 const log = pino({ level: "silent" });
 let ev: TestEventStreams;
@@ -37,7 +37,7 @@ beforeAll(async () => {
     env: schemas.env("marketing"),
     log,
     schema: marketingSchema,
-    migrationsFolder: join(import.meta.dir, "../../marketing/db/migrations"),
+    migrationsFolder: join(import.meta.dir, "../../../marketing/db/migrations"),
   });
 });
 

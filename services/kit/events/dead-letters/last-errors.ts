@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { isPermissionDenied, StreamsNotProvisioned, type EventNames } from "./streams";
+import { isPermissionDenied, StreamsNotProvisioned, type EventNames } from "../topology/streams";
 
 export interface RecordedFailure {
   /** Why the last delivery failed (the handler's error, or why the message is poison). */

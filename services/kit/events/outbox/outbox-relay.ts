@@ -1,16 +1,16 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { asc, isNull, lt, sql } from "drizzle-orm";
-import type { Database } from "../db/database";
-import { arrayParameter, fixedQuery } from "../db/fixed-query";
-import type { Logger } from "../log";
-import { eventHeaders } from "./cloud-event-headers";
-import type { EventsConfig } from "./events-config";
-import type { EventsMetrics } from "./events-metrics";
+import type { Database } from "../../db/database";
+import { arrayParameter, fixedQuery } from "../../db/fixed-query";
+import type { Logger } from "../../log";
+import { eventHeaders } from "../cloud-event-headers";
+import type { EventsConfig } from "../events-config";
+import type { EventsMetrics } from "../events-metrics";
 import { outboxChannel } from "./outbox";
 import { outboxTable } from "./outbox-table";
-import { PREPARED } from "./prepared";
+import { PREPARED } from "../prepared";
 import { rowsOf } from "./rows";
-import type { EventNames } from "./streams";
+import type { EventNames } from "../topology/streams";
 
 const outbox = outboxTable();
 // One array parameter (arrayParameter) rather than a list: one statement text for any number of rows.

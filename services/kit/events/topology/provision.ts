@@ -1,11 +1,11 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Logger } from "../log";
-import { ensureConsumer } from "./consumer-loop";
+import type { Logger } from "../../log";
+import { ensureConsumer } from "./ensure-consumer";
 import type { EventStream } from "./contract";
 import { durablesOf, type ConsumerPlace } from "./durable-consumers";
-import type { EventsConfig } from "./events-config";
-import { LastErrors } from "./last-errors";
+import type { EventsConfig } from "../events-config";
+import { LastErrors } from "../dead-letters/last-errors";
 import { ensureStreams, isNotFound, type EventNames, type StreamOutcome } from "./streams";
 
 /** What provisioning did to one stream, bucket or durable consumer (`ORDERS`, `ORDERS/notification-order-emails`). */

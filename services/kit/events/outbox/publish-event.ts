@@ -1,8 +1,8 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
-import { eventHeaders, newTraceparent } from "./cloud-event-headers";
-import type { EventType } from "./contract";
-import type { EventNames } from "./streams";
+import { eventHeaders, newTraceparent } from "../cloud-event-headers";
+import type { EventType } from "../topology/contract";
+import type { EventNames } from "../topology/streams";
 
 /**
  * Publishes one typed event straight to JetStream, with its CloudEvents headers and `Nats-Msg-Id` =

@@ -1,9 +1,9 @@
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { fromPublic, type KeyPair } from "@nats-io/nkeys";
-import type { Identity } from "../trust/identity";
-import { CE, REPLAY_FOR, REPLAY_OF, REPLAY_PROOF } from "./cloud-event-headers";
-import type { EventNames } from "./streams";
+import type { Identity } from "../../trust/identity";
+import { CE, REPLAY_FOR, REPLAY_OF, REPLAY_PROOF } from "../cloud-event-headers";
+import type { EventNames } from "../topology/streams";
 
 /**
  * A dead letter is a message of the DLQ stream: the original body, the original headers (the

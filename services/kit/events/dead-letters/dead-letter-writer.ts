@@ -1,12 +1,13 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { Logger } from "../log";
-import { REPLAY_OF } from "./cloud-event-headers";
+import type { Logger } from "../../log";
+import { REPLAY_OF } from "../cloud-event-headers";
 import { DLQ, DeadLetters, originalHeaders, type DeadLetterKind } from "./dead-letter-queue";
-import { ensureConsumer, runConsumerLoop, type ConsumerLoop } from "./consumer-loop";
-import { deadLetterWriterDurables, type ConsumerPlace } from "./durable-consumers";
+import { runConsumerLoop, type ConsumerLoop } from "../consumer/consumer-loop";
+import { ensureConsumer } from "../topology/ensure-consumer";
+import { deadLetterWriterDurables, type ConsumerPlace } from "../topology/durable-consumers";
 import { LastErrors } from "./last-errors";
-import type { EventNames } from "./streams";
+import type { EventNames } from "../topology/streams";
 
 /** What the server says in a MAX_DELIVERIES or MSG_TERMINATED advisory. */
 interface Advisory {

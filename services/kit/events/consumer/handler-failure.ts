@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { withheld } from "../log";
+import { withheld } from "../../log";
 
 /**
  * Thrown by a handler when the message can never be handled, however often it comes back (it breaks a

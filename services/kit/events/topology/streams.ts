@@ -5,9 +5,9 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import type { Logger } from "../log";
+import type { Logger } from "../../log";
 import type { EventStream } from "./contract";
-import type { EventsConfig } from "./events-config";
+import type { EventsConfig } from "../events-config";
 
 const NANOS_PER_MS = 1_000_000;
 const HOUR_NANOS = 3_600_000 * NANOS_PER_MS;

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../config";
-import { eventsConfig } from "./events-config";
-import { OrderConfirmedSchema, OrderCreatedSchema } from "../../contracts/gen/shop/order/v1/events_pb";
-import { CustomerRegisteredSchema } from "../../contracts/gen/shop/customer/v1/customer_pb";
+import { ConfigError } from "../../config";
+import { eventsConfig } from "../events-config";
+import { OrderConfirmedSchema, OrderCreatedSchema } from "../../../contracts/gen/shop/order/v1/events_pb";
+import { CustomerRegisteredSchema } from "../../../contracts/gen/shop/customer/v1/customer_pb";
 import { defineEvent, defineStream, eventCatalogue } from "./contract";
 
 // A platform of the test's own: the kit knows no one's events.
@@ -12,7 +12,7 @@ const PEOPLE = defineStream("PEOPLE", "people");
 defineEvent(PEOPLE, CustomerRegisteredSchema, "registered");
 import pino from "pino";
 import { EventNames, ensureStreams, streamConfigs } from "./streams";
-import { testEventStreams } from "../testing/test-streams";
+import { testEventStreams } from "../../testing/test-streams";
 
 describe("EventNames", () => {
   test("no prefix: the shared names", () => {

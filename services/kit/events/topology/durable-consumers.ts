@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
-import type { DurableConfig } from "./consumer-loop";
-import type { EventsConfig } from "./events-config";
+import type { DurableConfig } from "./ensure-consumer";
+import type { EventsConfig } from "../events-config";
 import type { EventStream } from "./contract";
 import type { EventNames } from "./streams";
 
