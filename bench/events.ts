@@ -23,17 +23,21 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
 import pino from "pino";
-import { afterCommit } from "../services/kit/db/after-commit";
-import { openDatabase } from "../services/kit/db/database";
-import { readEventMeta } from "../services/kit/events/cloud-event-headers";
-import { defineConsumer, on } from "../services/kit/events/consumer/event-consumer";
-import { eventsConfig } from "../services/kit/events/events-config";
+import { afterCommit, openDatabase } from "../services/kit/db";
+import {
+  readEventMeta,
+  defineConsumer,
+  on,
+  eventsConfig,
+  writeEvent,
+  publishEvent,
+  startEvents,
+  deleteStreams,
+  EventNames,
+  ensureStreams,
+} from "../services/kit/events";
 import { PaymentProcessed, PAYMENTS } from "../services/payment/contract/events";
-import { writeEvent } from "../services/kit/events/outbox/outbox";
-import { publishEvent } from "../services/kit/events/outbox/publish-event";
-import { startEvents } from "../services/kit/events/start-events";
-import { deleteStreams, EventNames, ensureStreams } from "../services/kit/events/topology/streams";
-import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
+import { testSchemas, type TestSchemas } from "../services/kit/testing";
 import * as orderSchema from "../services/order/db/schema";
 import * as paymentSchema from "../services/payment/db/schema";
 import { processCpuMs } from "./lib/cpu";

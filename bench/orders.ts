@@ -25,17 +25,21 @@ import { PgInventoryStore } from "../services/inventory/db/inventory-store";
 import * as inventorySchema from "../services/inventory/db/schema";
 import { startReservationExpiry } from "../services/inventory/jobs/expire-reservations";
 import { inventoryRoutes } from "../services/inventory/rpc/inventory-service";
-import { openDatabase, type OpenDatabase } from "../services/kit/db/database";
-import { startEvents, type RunningEvents } from "../services/kit/events/start-events";
-import { EventNames, deleteStreams as deletePrefixStreams } from "../services/kit/events/topology/streams";
+import { openDatabase, type OpenDatabase } from "../services/kit/db";
+import {
+  startEvents,
+  type RunningEvents,
+  EventNames,
+  deleteStreams as deletePrefixStreams,
+} from "../services/kit/events";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
-import { testSchemas } from "../services/kit/testing/test-database";
+import { testSchemas } from "../services/kit/testing";
 import { customersPort } from "../services/order/clients/customers";
 import { inventoryPort } from "../services/order/clients/inventory";
 import { paymentsPort } from "../services/order/clients/payments";
 import * as orderSchema from "../services/order/db/schema";
 import { orderParts } from "../services/order/parts";
-import type { ServiceParts } from "../services/kit/service";
+import type { ServiceParts } from "../services/kit";
 import { paymentConfig } from "../services/payment/config";
 import { DrizzlePaymentStore } from "../services/payment/db/drizzle-payment-store";
 import { providerLedger } from "../services/payment/db/provider-ledger";

@@ -9,13 +9,14 @@ import { join } from "node:path";
 import pino from "pino";
 import { PaymentService } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { Registry } from "prom-client";
-import type { DiscoveredInstance, ServiceDiscovery } from "../services/kit/discovery/service-discovery";
-import { ResilientCaller } from "../services/kit/resilience/resilient-call";
-import { createResilienceMetrics } from "../services/kit/resilience/resilience-metrics";
-import { callConnectUnary } from "../services/kit/rpc/connect-unary-call";
-import { createServiceClients } from "../services/kit/rpc/service-client";
-import { staticPolicies } from "../services/kit/resilience/policy-source";
-import { ServiceUnavailableError } from "../services/kit/resilience/service-unavailable-error";
+import type { DiscoveredInstance, ServiceDiscovery } from "../services/kit/discovery";
+import {
+  ResilientCaller,
+  createResilienceMetrics,
+  staticPolicies,
+  ServiceUnavailableError,
+} from "../services/kit/resilience";
+import { callConnectUnary, createServiceClients } from "../services/kit/rpc";
 import { cpuMeter } from "./lib/cpu";
 import { combine, percentile, round, runLoad, Samples } from "./lib/load";
 import { runId, spawnService } from "./lib/processes";

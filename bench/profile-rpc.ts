@@ -14,8 +14,8 @@ if (process.env.BENCH_PROFILE_ROLE === "client") {
   // The client side, run as its own profiled process.
   const { connect } = await import("@nats-io/transport-node");
   const pino = (await import("pino")).default;
-  const { createServiceClients } = await import("../services/kit/rpc/service-client");
-  const { staticPolicies } = await import("../services/kit/resilience/policy-source");
+  const { createServiceClients } = await import("../services/kit/rpc");
+  const { staticPolicies } = await import("../services/kit/resilience");
   const { PaymentService } = await import("../services/contracts/gen/shop/payment/v1/payment_service_pb");
   const { runLoad } = await import("./lib/load");
   const nc = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });

@@ -21,8 +21,8 @@ import {
   GetPaymentStatusResponseSchema,
   PaymentService,
 } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { createServiceClients } from "../services/kit/rpc/service-client";
-import { staticPolicies } from "../services/kit/resilience/policy-source";
+import { createServiceClients } from "../services/kit/rpc";
+import { staticPolicies } from "../services/kit/resilience";
 import { cpuMeter, natsServerPid } from "./lib/cpu";
 import { combine, runLoad, type LoadResult } from "./lib/load";
 import { spawnProcess, spawnService, runId, type BenchProcess } from "./lib/processes";

@@ -1,14 +1,12 @@
 // `bun run dev`: the whole platform on one machine, one process per service, logs interleaved,
 // a table of where everything listens, and a clean stop on Ctrl-C.
-import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
+import { namespaceOf, policyBucketOf } from "../services/kit/nats";
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { eventsConfig } from "../services/kit/events/events-config";
-import { provisionEventStreams } from "../services/kit/events/topology/provision";
-import { EventNames } from "../services/kit/events/topology/streams";
-import { createLogger } from "../services/kit/log";
+import { eventsConfig, provisionEventStreams, EventNames } from "../services/kit/events";
+import { createLogger } from "../services/kit";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { writeIdentities } from "./identities";
 import { connectOperatorNats } from "./operator-nats";

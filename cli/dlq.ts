@@ -3,12 +3,9 @@
 // resolved (removed) by that consumer once it handled it, which `replay` waits for.
 import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { ConfigError, integer, readConfig, url } from "../services/kit/config";
-import { DeadLetters, type DeadLetter } from "../services/kit/events/dead-letters/dead-letter-queue";
-import { eventsConfig } from "../services/kit/events/events-config";
-import { eventCatalogue } from "../services/kit/events/topology/contract";
+import { ConfigError, integer, readConfig, url } from "../services/kit";
+import { DeadLetters, type DeadLetter, eventsConfig, eventCatalogue, EventNames } from "../services/kit/events";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
-import { EventNames } from "../services/kit/events/topology/streams";
 import { connectOperatorNats, operatorIdentity } from "./operator-nats";
 
 const USAGE = `usage: bun cli/dlq.ts <command>

@@ -11,7 +11,7 @@
 //   <name>.env            NATS_NKEY_SEED and PLATFORM_PUBLIC_KEYS of one identity (compose's env_file)
 //   auth.conf             include it from nats-server's configuration (`include auth.conf`)
 //   public-keys.env       PLATFORM_PUBLIC_KEYS=..., for every service: whose tokens to believe
-import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
+import { namespaceOf, policyBucketOf } from "../services/kit/nats";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { platformAuthorizationConf, platformIdentities, publicKeysSetting } from "../services/platform/identities";

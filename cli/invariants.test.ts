@@ -6,12 +6,16 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { join } from "node:path";
 import pino from "pino";
 import { checkInvariants } from "./invariants";
-import { openDatabase } from "../services/kit/db/database";
-import { DLQ } from "../services/kit/events/dead-letters/dead-letter-queue";
+import { openDatabase } from "../services/kit/db";
+import { DLQ } from "../services/kit/events";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
-import { testEventStreams, type TestEventStreams } from "../services/kit/testing/test-streams";
-import { waitFor } from "../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../services/kit/testing/test-database";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  waitFor,
+  testSchemas,
+  type TestSchemas,
+} from "../services/kit/testing";
 
 const SERVICES = ["order", "inventory", "payment", "customer", "notification", "marketing"] as const;
 let db: TestSchemas;

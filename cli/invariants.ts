@@ -5,10 +5,8 @@
 // lost) and 6 (nothing stuck: no saga left half-way past the bound).
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
-import { ConfigError, integer, readConfig, text, url } from "../services/kit/config";
-import { DeadLetters } from "../services/kit/events/dead-letters/dead-letter-queue";
-import { eventsConfig } from "../services/kit/events/events-config";
-import { EventNames } from "../services/kit/events/topology/streams";
+import { ConfigError, integer, readConfig, text, url } from "../services/kit";
+import { DeadLetters, eventsConfig, EventNames } from "../services/kit/events";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats } from "./operator-nats";
 

@@ -2,8 +2,8 @@ import { fromSeed } from "@nats-io/nkeys";
 import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { maskCredentials, url } from "../services/kit/config";
-import { readTrust, type Identity } from "../services/kit/trust/identity";
+import { maskCredentials, url } from "../services/kit";
+import { readTrust, type Identity } from "../services/kit/trust";
 import { OPERATOR } from "../services/platform/communication";
 
 /** NATS_URL as every operator command reads it. */

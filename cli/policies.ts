@@ -4,16 +4,12 @@
 //   get <target>             the settings in force for calls to <target> (defaults + overrides)
 //   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
 //   delete <target>          back to the defaults
-import { namespaceOf, policyBucketOf } from "../services/kit/nats/namespace";
+import { namespaceOf, policyBucketOf } from "../services/kit/nats";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text } from "../services/kit/config";
+import { ConfigError, readConfig, text } from "../services/kit";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
-import {
-  applyOverrides,
-  DEFAULT_POLICY_SETTINGS,
-  parsePolicyOverrides,
-} from "../services/kit/resilience/policy-settings";
+import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience";
 
 const USAGE = "usage: bun cli/policies.ts list | get <target> | set <target> '<json>' | delete <target>";
 const TARGET = /^[a-z][a-z0-9-]*$/;

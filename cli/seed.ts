@@ -1,16 +1,14 @@
 // `bun cli/seed.ts`: demo customers and products, loaded through the running services (found by name
 // through NATS), so the data goes through the same validation as any client's. Idempotent: what is
 // already there is reported as found and left alone.
-import { platformNamespace } from "../services/kit/nats/namespace";
+import { platformNamespace, listInstances } from "../services/kit/nats";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig } from "../services/kit/config";
+import { ConfigError, readConfig, createLogger } from "../services/kit";
 import { connectOperatorNats, natsUrlSetting, operatorIdentity } from "./operator-nats";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { listInstances } from "../services/kit/nats/service-directory";
-import { createLogger } from "../services/kit/log";
-import { createServiceClients, type RestClient } from "../services/kit/rpc/service-client";
-import { tokenSource, type Identity } from "../services/kit/trust/identity";
+import { createServiceClients, type RestClient } from "../services/kit/rpc";
+import { tokenSource, type Identity } from "../services/kit/trust";
 
 export const DEMO_CUSTOMERS = [
   { email: "ada@example.com", name: "Ada Lovelace" },

@@ -2,12 +2,11 @@
 // one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS.
 //   --all   every namespace on this NATS (adds a NAMESPACE column)
 //   --json  the same as JSON
-import { platformNamespace } from "../services/kit/nats/namespace";
+import { platformNamespace, listInstances, type Instance } from "../services/kit/nats";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig } from "../services/kit/config";
-import { registrationVerifier } from "../services/kit/trust/registration-proof";
+import { ConfigError, readConfig } from "../services/kit";
+import { registrationVerifier } from "../services/kit/trust";
 import { connectOperatorNats, identitiesDir, natsUrlSetting, operatorRoster } from "./operator-nats";
-import { listInstances, type Instance } from "../services/kit/nats/service-directory";
 
 /** 3d 4h, 2h 5m, 4m 10s, 12s. */
 export function formatUptime(ms: number): string {

@@ -3,11 +3,8 @@
 // configured settings (EVENTS_PREFIX, STREAM_REPLICAS, STREAM_MAX_AGE_HOURS, CONSUMER_ACK_WAIT_MS,
 // CONSUMER_MAX_DELIVER, …), as the operator. On a platform with identities services may only read
 // streams and consumers: this runs before they start (bun run dev does it itself).
-import { ConfigError, readConfig } from "../services/kit/config";
-import { eventsConfig } from "../services/kit/events/events-config";
-import { provisionEventStreams } from "../services/kit/events/topology/provision";
-import { EventNames } from "../services/kit/events/topology/streams";
-import { createLogger } from "../services/kit/log";
+import { ConfigError, readConfig, createLogger } from "../services/kit";
+import { eventsConfig, provisionEventStreams, EventNames } from "../services/kit/events";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
 

@@ -1,7 +1,7 @@
 // `bun run cli token [--for <service>] [--ttl <seconds>]`: a token for calling a service's HTTP and gRPC
 // ports as the operator (grpcurl -H "authorization: Bearer $(bun run cli token --for payment)").
 // Without --for it is good for any service. The operator's seed as the other commands read it.
-import { MAX_TOKEN_TTL_SECONDS, signToken } from "../services/kit/trust/identity";
+import { MAX_TOKEN_TTL_SECONDS, signToken } from "../services/kit/trust";
 import { operatorIdentity } from "./operator-nats";
 
 const args = process.argv.slice(2);

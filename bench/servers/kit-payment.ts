@@ -1,6 +1,6 @@
 // (a) The platform: a service started through the kit (runService: Hono, interceptors, NATS
 // registration) registered as "payment" in the bench's own namespace, answering GetPaymentStatus.
-import { runService } from "../../services/kit/service";
+import { runService } from "../../services/kit";
 import { PaymentService } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { paymentStatus } from "./echo-work";
 

@@ -1,7 +1,7 @@
 import { CUSTOMERS } from "./contract/events";
 import { join } from "node:path";
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { DrizzleCustomerStore } from "./db/drizzle-customer-store";
 import * as schema from "./db/schema";
 import { customerRoutes } from "./http/customer-routes";

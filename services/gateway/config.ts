@@ -1,4 +1,4 @@
-import { ConfigError, integer, readConfig, secret, type Env } from "../kit/config";
+import { ConfigError, integer, readConfig, secret, type Env } from "../kit";
 
 export type GatewayConfig = ReturnType<typeof gatewayConfig>;
 

@@ -1,5 +1,5 @@
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { gatewayConfig } from "./config";
 import { EXPOSED_METHODS } from "./domain/exposed-methods";
 import { gatewayRoutes } from "./http/gateway-routes";

@@ -1,4 +1,4 @@
-import { integer, readConfig, type Env } from "../kit/config";
+import { integer, readConfig, type Env } from "../kit";
 import { MAX_TTL_SECONDS } from "./domain/reservations";
 
 /** Inventory's own settings, read once at start; a bad value stops the service naming the variable. */

@@ -1,7 +1,7 @@
 import { INVENTORY } from "./contract/events";
 import { join } from "node:path";
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { inventoryConfig } from "./config";
 import { PgInventoryStore } from "./db/inventory-store";
 import * as schema from "./db/schema";

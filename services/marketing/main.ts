@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { getProfile } from "./db/profile-store";
 import * as schema from "./db/schema";
 import { customerProfiles, orderProfiles } from "./events/profile-builders";

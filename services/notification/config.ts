@@ -1,4 +1,4 @@
-import { readConfig, text, url, type Env } from "../kit/config";
+import { readConfig, text, url, type Env } from "../kit";
 
 /** Notification's settings, read once at start; a bad value stops the service naming the variable. */
 export function notificationConfig(env: Env) {

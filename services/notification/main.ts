@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { customerLookup } from "./clients/customer-lookup";
 import { notificationConfig } from "./config";
 import * as schema from "./db/schema";

@@ -1,6 +1,6 @@
 import { ORDERS } from "./contract/events";
 import { version } from "../../package.json";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import * as schema from "./db/schema";
 import { orderParts, remotePorts } from "./parts";
 import { callersOf } from "../platform/communication";

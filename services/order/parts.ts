@@ -1,11 +1,9 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import { InventoryService } from "../contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { PaymentService } from "../contracts/gen/shop/payment/v1/payment_service_pb";
-import { integer, readConfig, type Env } from "../kit/config";
-import type { Database } from "../kit/db/database";
-import type { Logger } from "../kit/log";
-import type { ServiceClients } from "../kit/rpc/service-client";
-import type { ServiceParts } from "../kit/service";
+import { integer, readConfig, type Env, type Logger, type ServiceParts } from "../kit";
+import type { Database } from "../kit/db";
+import type { ServiceClients } from "../kit/rpc";
 import type { SagaDeps } from "./app/drive-saga";
 import type { Customers, Inventory, Payments } from "./app/ports";
 import { startOrderRecovery } from "./app/recover-orders";

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ConfigError } from "../kit/config";
+import { ConfigError } from "../kit";
 import { paymentConfig } from "./config";
 
 test("defaults: a 10 s provider timeout inside a 30 s claim lease, 5 s waits for a racing call", () => {

@@ -1,4 +1,4 @@
-import { ConfigError, integer, readConfig, type Env } from "../kit/config";
+import { ConfigError, integer, readConfig, type Env } from "../kit";
 
 /** The payment service's own settings (the kit reads ports, NATS, database). */
 export function paymentConfig(env: Env) {

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger } from "../kit/log";
-import { remainingMs } from "../kit/resilience/deadline";
+import type { Logger } from "../kit";
+import { remainingMs } from "../kit/resilience";
 import { abortableSleep, type CardProvider } from "./domain/provider";
 
 /**

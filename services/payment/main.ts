@@ -1,6 +1,6 @@
 import { PAYMENTS } from "./contract/events";
 import { join } from "node:path";
-import { runService } from "../kit/service";
+import { runService } from "../kit";
 import { paymentConfig } from "./config";
 import { DrizzlePaymentStore } from "./db/drizzle-payment-store";
 import { providerLedger } from "./db/provider-ledger";

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { EXPOSED_METHODS } from "../gateway/domain/exposed-methods";
 import { backendName } from "../gateway/transcoding/http-routes";
-import { eventCatalogue } from "../kit/events/topology/contract";
+import { eventCatalogue } from "../kit/events";
 import { callersOf, communicationMarkdown, OPERATOR, PLATFORM, PLATFORM_STREAMS } from "./communication";
 
 const EVENT_TYPES = eventCatalogue(PLATFORM_STREAMS);

@@ -1,6 +1,6 @@
 import { CUSTOMERS } from "../customer/contract/events";
 import { INVENTORY } from "../inventory/contract/events";
-import type { EventStream } from "../kit/events/topology/contract";
+import type { EventStream } from "../kit/events";
 import { ORDERS } from "../order/contract/events";
 import { PAYMENTS } from "../payment/contract/events";
 

@@ -1,8 +1,7 @@
-import { policyBucketOf } from "../kit/nats/namespace";
+import { policyBucketOf } from "../kit/nats";
 import { createUser, fromSeed } from "@nats-io/nkeys";
-import { EventNames } from "../kit/events/topology/streams";
-import { natsAuthorizationConf } from "../kit/trust/nats-auth-config";
-import { OPERATOR_PERMISSIONS, servicePermissions } from "../kit/trust/nats-permissions";
+import { EventNames } from "../kit/events";
+import { natsAuthorizationConf, OPERATOR_PERMISSIONS, servicePermissions } from "../kit/trust";
 import { OPERATOR, PLATFORM, PLATFORM_STREAMS } from "./communication";
 
 /** An identity's keys: the seed stays with its holder, the public key goes to everyone who checks it. */

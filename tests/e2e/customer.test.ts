@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 const schemas = testSchemas();
 let customer: ServiceProcess;

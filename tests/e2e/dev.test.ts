@@ -5,8 +5,7 @@ import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { waitFor } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { waitFor, testSchemas } from "../../services/kit/testing";
 
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
 

@@ -5,11 +5,16 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { createLogger } from "../../services/kit/log";
-import { staticPolicies } from "../../services/kit/resilience/policy-source";
-import { createServiceClients, type ServiceClients } from "../../services/kit/rpc/service-client";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { createLogger } from "../../services/kit";
+import { staticPolicies } from "../../services/kit/resilience";
+import { createServiceClients, type ServiceClients } from "../../services/kit/rpc";
+import {
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 const namespace = `disc${crypto.randomUUID().slice(0, 8)}`;
 let db: TestSchemas;

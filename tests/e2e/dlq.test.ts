@@ -2,10 +2,16 @@
 // JetStream (poison order events it terminates at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { OrderConfirmed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/outbox/publish-event";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { publishEvent } from "../../services/kit/events";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 let db: TestSchemas;
 let ev: TestEventStreams;

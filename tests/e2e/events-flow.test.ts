@@ -9,11 +9,18 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { checkInvariants } from "../../cli/invariants";
-import { CE } from "../../services/kit/events/cloud-event-headers";
-import { startTestNatsServer, type TestNatsServer } from "../../services/kit/testing/test-nats-server";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { CE } from "../../services/kit/events";
+import {
+  startTestNatsServer,
+  type TestNatsServer,
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
 
 const SERVICES = ["customer", "inventory", "payment", "order", "notification", "marketing"] as const;

@@ -7,11 +7,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CustomerRegisteredSchema } from "../../services/contracts/gen/shop/customer/v1/customer_pb";
-import { CE } from "../../services/kit/events/cloud-event-headers";
-import { startTestNatsServer } from "../../services/kit/testing/test-nats-server";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { CE } from "../../services/kit/events";
+import {
+  startTestNatsServer,
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 let db: TestSchemas;
 let ev: TestEventStreams;

@@ -5,10 +5,15 @@
 // after NATS went away; 35-61 CreateOrder calls failed UNAVAILABLE per outage.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { checkInvariants } from "../../cli/invariants";
-import { startTestNatsServer, type TestNatsServer } from "../../services/kit/testing/test-nats-server";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { waitFor } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import {
+  startTestNatsServer,
+  type TestNatsServer,
+  testEventStreams,
+  type TestEventStreams,
+  waitFor,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 import {
   FLOW_SERVICES,
   moneyCounts,

@@ -3,9 +3,13 @@
 // client asking again, no order keeps money it did not confirm, no double charge, every invariant holds.
 // (Before the recovery worker: 12 of 14 interrupted orders stayed RESERVED, 8 of them with the money taken.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
-import { waitFor } from "../../services/kit/testing/service-process";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  testSchemas,
+  type TestSchemas,
+  waitFor,
+} from "../../services/kit/testing";
 import {
   FLOW_SERVICES,
   moneyCounts,

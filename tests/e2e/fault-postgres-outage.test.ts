@@ -6,9 +6,13 @@
 // was charged again on a retry: provider captures 213 against 212 captured rows.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startTestPostgres, type TestPostgres } from "../../services/kit/testing/test-postgres";
-import { waitFor } from "../../services/kit/testing/service-process";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startTestPostgres,
+  type TestPostgres,
+  waitFor,
+} from "../../services/kit/testing";
 import { checkInvariants } from "../../cli/invariants";
 import {
   FLOW_SERVICES,

@@ -2,10 +2,14 @@
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  type ServiceProcess,
+  testSchemas,
+} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
 
 const namespace = `gwflow${crypto.randomUUID().slice(0, 8)}`;
 const db = testSchemas();

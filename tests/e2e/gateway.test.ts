@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
 import { join } from "node:path";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, waitFor, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 const namespace = `gw${crypto.randomUUID().slice(0, 8)}`;
 const JWT_SECRET = `jwt-${crypto.randomUUID()}-${crypto.randomUUID()}`;

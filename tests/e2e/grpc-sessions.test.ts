@@ -3,8 +3,7 @@
 // (Before: 500 idle connections stayed open for over a minute.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import http2 from "node:http2";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, waitFor, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 const db = testSchemas();
 let inventory: ServiceProcess;

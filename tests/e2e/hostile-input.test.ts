@@ -8,9 +8,13 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  type ServiceProcess,
+  testSchemas,
+} from "../../services/kit/testing";
 
 const namespace = `hostile${crypto.randomUUID().slice(0, 8)}`;
 const db = testSchemas();

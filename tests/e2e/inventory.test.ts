@@ -11,8 +11,7 @@ import {
   InventoryService,
   ReservationStatus,
 } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, waitFor, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 type Inventory = Client<typeof InventoryService>;
 

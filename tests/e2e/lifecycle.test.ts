@@ -6,10 +6,8 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { DEFAULT_NAMESPACE } from "../../services/kit/nats/namespace";
-import { listInstances } from "../../services/kit/nats/service-directory";
-import { startServiceProcess, waitFor } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { DEFAULT_NAMESPACE, listInstances } from "../../services/kit/nats";
+import { startServiceProcess, waitFor, testSchemas } from "../../services/kit/testing";
 
 let nc: NatsConnection;
 const db = testSchemas();

@@ -2,15 +2,20 @@
 // CustomerRegistered and from order events on JetStream, on the real Postgres.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { CE } from "../../services/kit/events/cloud-event-headers";
+import { CE, publishEvent } from "../../services/kit/events";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/outbox/publish-event";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 let db: TestSchemas;
 let ev: TestEventStreams;

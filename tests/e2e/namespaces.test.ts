@@ -3,11 +3,16 @@
 // of one never reaches the other.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Kvm } from "@nats-io/kv";
-import { registeredName } from "../../services/kit/nats/namespace";
-import { listInstances } from "../../services/kit/nats/service-directory";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
+import { registeredName, listInstances } from "../../services/kit/nats";
+import {
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+  testEventStreams,
+  type TestEventStreams,
+} from "../../services/kit/testing";
 
 const id = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
 const namespaces = [`nsa${id}`, `nsb${id}`] as const;

@@ -8,13 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { OrderSchema, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { CE, eventHeaders } from "../../services/kit/events/cloud-event-headers";
+import { CE, eventHeaders, publishEvent } from "../../services/kit/events";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { ORDERS, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/outbox/publish-event";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 import { mailboxFile } from "../../services/notification/mail/mailer";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
 

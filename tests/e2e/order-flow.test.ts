@@ -6,10 +6,16 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
 
 const namespace = `flow${crypto.randomUUID().slice(0, 8)}`;
 let db: TestSchemas;

@@ -6,10 +6,15 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
 
 const namespace = `fallback${crypto.randomUUID().slice(0, 8)}`;
 const db = testSchemas();

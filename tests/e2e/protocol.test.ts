@@ -19,7 +19,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus,
 } from "../../services/contracts/gen/health/v1/health_pb";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
+import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing";
 import { grpcFrame, grpcStatus, http2Call } from "./support/http2-call";
 
 const LIMIT = 4096;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../services/contracts/gen/health/v1/health_pb";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
+import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing";
 
 const BUF = join(import.meta.dir, "../../node_modules/.bin/buf");
 let payment: ServiceProcess;

@@ -8,8 +8,13 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import {
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 const namespace = `kv${crypto.randomUUID().slice(0, 8)}`;
 const bucket = `test_policies_${crypto.randomUUID().slice(0, 8)}`;

@@ -7,14 +7,21 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { createLogger } from "../../services/kit/log";
-import { staticPolicies } from "../../services/kit/resilience/policy-source";
-import type { PolicyOverrides } from "../../services/kit/resilience/policy-settings";
-import { isServiceUnavailable, ServiceUnavailableError } from "../../services/kit/resilience/service-unavailable-error";
-import { createServiceClients, type ServiceClients } from "../../services/kit/rpc/service-client";
-import { startService } from "../../services/kit/service";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { createLogger, startService } from "../../services/kit";
+import {
+  staticPolicies,
+  type PolicyOverrides,
+  isServiceUnavailable,
+  ServiceUnavailableError,
+} from "../../services/kit/resilience";
+import { createServiceClients, type ServiceClients } from "../../services/kit/rpc";
+import {
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+  type TestSchemas,
+} from "../../services/kit/testing";
 
 const namespace = `res${crypto.randomUUID().slice(0, 8)}`;
 const SLOW_MS = 2500;

@@ -4,10 +4,15 @@
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../../services/payment/contract/events";
-import { publishEvent } from "../../services/kit/events/outbox/publish-event";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { publishEvent } from "../../services/kit/events";
+import {
+  testEventStreams,
+  type TestEventStreams,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
 
 const namespace = `budget${crypto.randomUUID().slice(0, 8)}`;

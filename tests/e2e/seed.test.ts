@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from "../../cli/seed";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 const ROOT = join(import.meta.dir, "../..");
 const namespace = `seed${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;

@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { startServiceProcess, type ServiceProcess, testSchemas } from "../../services/kit/testing";
 
 const NAMES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"] as const;
 const running = new Map<string, ServiceProcess>();

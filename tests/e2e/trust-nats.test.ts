@@ -9,21 +9,20 @@ import { Kvm } from "@nats-io/kv";
 import { Svcm } from "@nats-io/services";
 import { fromSeed } from "@nats-io/nkeys";
 import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
-import { provisionEventStreams } from "../../services/kit/events/topology/provision";
-import { registeredName, serviceSubjects } from "../../services/kit/nats/namespace";
-import { listInstances } from "../../services/kit/nats/service-directory";
-import { registerService } from "../../services/kit/nats/registration";
-import { registrationProof, registrationVerifier } from "../../services/kit/trust/registration-proof";
-import { startTestNatsServer, type TestNatsServer } from "../../services/kit/testing/test-nats-server";
-import { EventNames, ensureStreams } from "../../services/kit/events/topology/streams";
-import { eventsConfig } from "../../services/kit/events/events-config";
-import { inboxPrefixOf } from "../../services/kit/trust/nats-permissions";
+import {
+  provisionEventStreams,
+  EventNames,
+  ensureStreams,
+  eventsConfig,
+  ensureConsumer,
+  eventConsumerDurable,
+} from "../../services/kit/events";
+import { registeredName, serviceSubjects, listInstances, registerService } from "../../services/kit/nats";
+import { registrationProof, registrationVerifier, inboxPrefixOf } from "../../services/kit/trust";
+import { startTestNatsServer, type TestNatsServer, waitFor } from "../../services/kit/testing";
 import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../../services/platform/identities";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../../services/platform/communication";
-import { ensureConsumer } from "../../services/kit/events/topology/ensure-consumer";
-import { eventConsumerDurable } from "../../services/kit/events/topology/durable-consumers";
-import { kvPolicies } from "../../services/kit/resilience/policy-source";
-import { waitFor } from "../../services/kit/testing/service-process";
+import { kvPolicies } from "../../services/kit/resilience";
 import pino from "pino";
 
 const namespace = "trust";

@@ -13,10 +13,15 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../services/contra
 import { PaymentService } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { CustomerRegisteredSchema } from "../../services/contracts/gen/shop/customer/v1/customer_pb";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { startTestNatsServer, type TestNatsServer } from "../../services/kit/testing/test-nats-server";
-import { signToken } from "../../services/kit/trust/identity";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import {
+  startTestNatsServer,
+  type TestNatsServer,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  testSchemas,
+} from "../../services/kit/testing";
+import { signToken } from "../../services/kit/trust";
 import { writeIdentities } from "../../cli/identities";
 
 const ROOT = join(import.meta.dir, "../..");

@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { eq } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
+import type { Database } from "../../kit/db";
 import { CustomerRegistered } from "../contract/events";
-import { writeEvent } from "../../kit/events/outbox/outbox";
+import { writeEvent } from "../../kit/events";
 import type { Customer } from "../domain/customer";
 import type { CustomerStore } from "../domain/customer-store";
 import { customers } from "./schema";

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { outboxTable } from "../../kit/events/outbox/outbox-table";
+import { outboxTable } from "../../kit/events";
 
 /**
  * One row per registered customer. E-mails are stored lower-cased (the check makes that a fact the

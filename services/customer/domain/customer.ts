@@ -1,4 +1,4 @@
-import { textProblem } from "../../kit/text";
+import { textProblem } from "../../kit";
 
 export interface Customer {
   id: string;

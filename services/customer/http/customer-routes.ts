@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
-import type { KitEnv } from "../../kit/http/app";
-import { jsonBody, restError } from "../../kit/http/rest-error";
-import { isUuid } from "../../kit/ids";
+import { type KitEnv, jsonBody, restError } from "../../kit/http";
+import { isUuid } from "../../kit";
 import { parseEmail, parseRegistration, type Customer } from "../domain/customer";
 import type { CustomerStore } from "../domain/customer-store";
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Context } from "hono";
-import type { Logger } from "../../kit/log";
+import type { Logger } from "../../kit";
 
 /**
  * HTTP status per google.rpc.Code, as grpc-gateway maps them

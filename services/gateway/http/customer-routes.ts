@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Hono } from "hono";
-import type { Logger } from "../../kit/log";
-import { isUuid } from "../../kit/ids";
+import { type Logger, isUuid } from "../../kit";
 import type { CustomerTokens } from "../auth/tokens";
 import { decideAccess } from "../domain/caller";
 import { apiError, errorResponse } from "./api-error";

@@ -1,4 +1,4 @@
-import type { KitEnv } from "../../kit/http/app";
+import type { KitEnv } from "../../kit/http";
 import type { Caller } from "../domain/caller";
 
 /** Per-request values the gateway's middleware set for its handlers. */

@@ -19,9 +19,8 @@ import { customerTokens } from "../auth/tokens";
 import { gatewayConfig } from "../config";
 import { EXPOSED_METHODS } from "../domain/exposed-methods";
 import { gatewayRoutes } from "./gateway-routes";
-import { buildHttpApp } from "../../kit/http/app";
-import { createLogger } from "../../kit/log";
-import { createMetrics } from "../../kit/metrics";
+import { buildHttpApp } from "../../kit/http";
+import { createLogger, createMetrics } from "../../kit";
 
 const secrets = {
   GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { Code } from "@connectrpc/connect";
-import { listInstances } from "../../kit/nats/service-directory";
+import { listInstances } from "../../kit/nats";
 import { decideAccess } from "../domain/caller";
 import { apiError } from "./api-error";
 import type { GatewayEnv } from "./gateway-env";

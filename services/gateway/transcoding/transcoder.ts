@@ -9,7 +9,7 @@ import {
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { MiddlewareHandler } from "hono";
 import type { Counter } from "prom-client";
-import type { Logger } from "../../kit/log";
+import type { Logger } from "../../kit";
 import { decideAccess } from "../domain/caller";
 import type { BackendCall } from "../domain/exposed-methods";
 import { apiError, errorResponse, httpStatusOf } from "../http/api-error";

@@ -1,8 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
-import { arrayParameter, fixedQuery } from "../../kit/db/fixed-query";
+import { type Database, arrayParameter, fixedQuery } from "../../kit/db";
 import { ReservationExpired } from "../contract/events";
-import { writeEvent } from "../../kit/events/outbox/outbox";
+import { writeEvent } from "../../kit/events";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, stockChangeProblem, type NewProduct, type ProductRecord } from "../domain/products";

@@ -12,7 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { outboxTable } from "../../kit/events/outbox/outbox-table";
+import { outboxTable } from "../../kit/events";
 
 /**
  * Products and their stock. `stock` is what is on hand (committed sales already taken off), `reserved`

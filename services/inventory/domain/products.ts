@@ -1,6 +1,6 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import { moneyProblem } from "../../platform/money";
-import { textProblem } from "../../kit/text";
+import { textProblem } from "../../kit";
 
 export interface ProductRecord {
   id: string;

@@ -1,5 +1,4 @@
-import type { Logger } from "../../kit/log";
-import { runPeriodically, type PeriodicJob } from "../../kit/periodic";
+import { type Logger, runPeriodically, type PeriodicJob } from "../../kit";
 import type { InventoryStore } from "../domain/inventory-store";
 
 /** Reservations expired per transaction; a backlog is worked off in batches of this many, back to back. */

@@ -7,8 +7,7 @@ import {
   ReservationSchema,
   ReservationStatus,
 } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { isUuid } from "../../kit/ids";
-import { textProblem } from "../../kit/text";
+import { isUuid, textProblem } from "../../kit";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
 import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";

@@ -1,6 +1,5 @@
 import { asc, eq, sql } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
-import { fixedQuery } from "../../kit/db/fixed-query";
+import { type Database, fixedQuery } from "../../kit/db";
 import type { CustomerProfile, ProfileChange } from "../domain/profiles";
 import * as schema from "./schema";
 

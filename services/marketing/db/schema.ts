@@ -1,5 +1,5 @@
 import { bigint, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/consumer/inbox-table";
+import { inboxTable } from "../../kit/events";
 
 /** Events this service has handled, per consumer: a redelivered one counts once. */
 export const inbox = inboxTable();

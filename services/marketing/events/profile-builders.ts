@@ -1,9 +1,9 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { OrderStatus, type Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
-import { defineConsumer, on } from "../../kit/events/consumer/event-consumer";
+import { defineConsumer, on } from "../../kit/events";
 import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed, ORDERS } from "../../order/contract/events";
-import { isUuid } from "../../kit/ids";
+import { isUuid } from "../../kit";
 import { applyChange } from "../db/profile-store";
 import type * as schema from "../db/schema";
 import { profileChange } from "../domain/profiles";

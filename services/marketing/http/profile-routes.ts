@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
-import type { KitEnv } from "../../kit/http/app";
-import { restError } from "../../kit/http/rest-error";
-import { isUuid } from "../../kit/ids";
+import { type KitEnv, restError } from "../../kit/http";
+import { isUuid } from "../../kit";
 import { segmentsOf, type CustomerProfile } from "../domain/profiles";
 
 /** GET /v1/profiles/:customerId: a customer's behaviour profile, with the segments it falls in now. */

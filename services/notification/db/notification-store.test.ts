@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
+import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
 import { findCustomer, recordEmail, saveCustomer } from "./notification-store";
 import * as schema from "./schema";
 

@@ -1,5 +1,5 @@
 import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/consumer/inbox-table";
+import { inboxTable } from "../../kit/events";
 
 /** Events this service has handled, per consumer: a redelivered one sends nothing twice. */
 export const inbox = inboxTable();

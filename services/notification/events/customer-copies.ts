@@ -1,6 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { CustomerRegistered, CUSTOMERS } from "../../customer/contract/events";
-import { defineConsumer, on } from "../../kit/events/consumer/event-consumer";
+import { defineConsumer, on } from "../../kit/events";
 import { saveCustomer } from "../db/notification-store";
 import type * as schema from "../db/schema";
 

@@ -1,9 +1,8 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import type { Order } from "../../contracts/gen/shop/order/v1/order_service_pb";
-import { defineConsumer, on, type HandlerContext } from "../../kit/events/consumer/event-consumer";
+import { defineConsumer, on, type HandlerContext, PoisonMessage } from "../../kit/events";
 import { OrderCancelled, OrderConfirmed, OrderPaymentFailed, ORDERS } from "../../order/contract/events";
-import { PoisonMessage } from "../../kit/events/consumer/handler-failure";
-import { isUuid } from "../../kit/ids";
+import { isUuid } from "../../kit";
 import { findCustomer, recordEmail, saveCustomer, type KnownCustomer } from "../db/notification-store";
 import type * as schema from "../db/schema";
 import type { EmailKind } from "../db/schema";

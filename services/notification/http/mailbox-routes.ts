@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { KitEnv } from "../../kit/http/app";
+import type { KitEnv } from "../../kit/http";
 
 /** GET /v1/notifications: the e-mails in the local mailbox folder, newest first. */
 export function mailboxRoutes(mailboxDir: string) {

@@ -1,4 +1,4 @@
-import { textProblem } from "../../kit/text";
+import { textProblem } from "../../kit";
 import type { Order } from "../domain/order";
 import { confirmAdmission, uuidProblem } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";

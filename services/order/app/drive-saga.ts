@@ -1,4 +1,4 @@
-import type { Logger } from "../../kit/log";
+import type { Logger } from "../../kit";
 import { paymentKey, type OrderRecord } from "../domain/order";
 import {
   afterCharge,

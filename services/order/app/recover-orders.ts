@@ -2,7 +2,7 @@ import { resumeTarget } from "../domain/saga";
 import { driveSaga, type DriveEnd, type SagaDeps } from "./drive-saga";
 import { OrderRefusal } from "../domain/refusal";
 import { withOrderLease } from "./order-lease";
-import { runPeriodically, type PeriodicJob } from "../../kit/periodic";
+import { runPeriodically, type PeriodicJob } from "../../kit";
 
 export interface RecoveryReport {
   orderId: string;

@@ -1,4 +1,4 @@
-import type { RestClient } from "../../kit/rpc/service-client";
+import type { RestClient } from "../../kit/rpc";
 import type { Customers } from "../app/ports";
 import { OrderRefusal } from "../domain/refusal";
 

@@ -5,7 +5,7 @@ import {
   OrderCreatedSchema,
   OrderPaymentFailedSchema,
 } from "../../contracts/gen/shop/order/v1/events_pb";
-import { defineEvent, defineStream } from "../../kit/events/topology/contract";
+import { defineEvent, defineStream } from "../../kit/events";
 
 export const ORDERS = defineStream("ORDERS", "orders");
 

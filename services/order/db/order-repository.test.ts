@@ -4,7 +4,7 @@
 // and a saga change must commit with what it announces, or not at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
+import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
 import { DrizzleOrderRepository } from "./order-repository";
 import * as schema from "./schema";
 import { fromBinary } from "@bufbuild/protobuf";

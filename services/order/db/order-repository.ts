@@ -1,9 +1,8 @@
 import { and, asc, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
-import { fixedQuery, fixedQueryPerShape } from "../../kit/db/fixed-query";
+import { type Database, fixedQuery, fixedQueryPerShape } from "../../kit/db";
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderPaymentFailed } from "../contract/events";
 import { PaymentRequested } from "../../payment/contract/events";
-import { writeEvent } from "../../kit/events/outbox/outbox";
+import { writeEvent } from "../../kit/events";
 import type { NewOrder, OrderRepository } from "../app/ports";
 import { orderMessage, STATUS_OF } from "../contract/order-message";
 import { FINAL_STATES, paymentKey, type Order, type OrderLine, type OrderRecord } from "../domain/order";

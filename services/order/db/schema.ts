@@ -11,8 +11,7 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/consumer/inbox-table";
-import { outboxTable } from "../../kit/events/outbox/outbox-table";
+import { inboxTable, outboxTable } from "../../kit/events";
 import { ORDER_STATES, SAGA_TARGETS } from "../domain/order";
 
 export const orders = pgTable(

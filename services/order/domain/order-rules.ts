@@ -1,5 +1,5 @@
 import { CURRENCIES, MAX_AMOUNT_MINOR } from "../../platform/money";
-import { isUuid } from "../../kit/ids";
+import { isUuid } from "../../kit";
 import type { OrderRecord } from "./order";
 
 export const MAX_LINES = 50;

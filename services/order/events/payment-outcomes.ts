@@ -1,7 +1,6 @@
 import { PaymentFailed, PaymentProcessed, PAYMENTS } from "../../payment/contract/events";
-import { defineConsumer, on } from "../../kit/events/consumer/event-consumer";
-import { PoisonMessage } from "../../kit/events/consumer/handler-failure";
-import { isUuid } from "../../kit/ids";
+import { defineConsumer, on, PoisonMessage } from "../../kit/events";
+import { isUuid } from "../../kit";
 import type { SagaDeps } from "../app/drive-saga";
 import { settlePaymentOutcome } from "../app/settle-payment-outcome";
 import type { ChargeResult } from "../domain/saga";

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { OrderService } from "../../contracts/gen/shop/order/v1/order_service_pb";
-import { isUuid } from "../../kit/ids";
+import { isUuid } from "../../kit";
 import { cancelOrder } from "../app/cancel-order";
 import { confirmOrder } from "../app/confirm-order";
 import { createOrder } from "../app/create-order";

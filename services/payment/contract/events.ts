@@ -6,7 +6,7 @@ import {
   PaymentRefundedSchema,
   PaymentRequestedSchema,
 } from "../../contracts/gen/shop/payment/v1/events_pb";
-import { defineEvent, defineStream } from "../../kit/events/topology/contract";
+import { defineEvent, defineStream } from "../../kit/events";
 
 export const PAYMENTS = defineStream("PAYMENTS", "payments");
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing/service-databases";
+import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { simulatedProvider, type CardProvider } from "../domain/provider";
 import { DrizzlePaymentStore } from "./drizzle-payment-store";

@@ -1,8 +1,7 @@
 import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
-import { fixedQuery } from "../../kit/db/fixed-query";
+import { type Database, fixedQuery } from "../../kit/db";
 import { PaymentFailed, PaymentProcessed, PaymentRefunded } from "../contract/events";
-import { writeEvent } from "../../kit/events/outbox/outbox";
+import { writeEvent } from "../../kit/events";
 import type { ChargeRequest, PaymentRecord, PaymentStore, Settlement } from "../domain/payments";
 import * as schema from "./schema";
 

@@ -1,6 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { Database } from "../../kit/db/database";
-import { fixedQuery } from "../../kit/db/fixed-query";
+import { type Database, fixedQuery } from "../../kit/db";
 import type { ProviderLedger, SettledOutcome } from "../domain/provider";
 import { providerCharges } from "./schema";
 

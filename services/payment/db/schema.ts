@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { inboxTable } from "../../kit/events/consumer/inbox-table";
-import { outboxTable } from "../../kit/events/outbox/outbox-table";
+import { inboxTable, outboxTable } from "../../kit/events";
 import { PAYMENT_STATES } from "../domain/payments";
 
 /**

@@ -1,7 +1,6 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
-import { isUuid } from "../../kit/ids";
+import { isUuid, textProblem } from "../../kit";
 import { moneyProblem } from "../../platform/money";
-import { textProblem } from "../../kit/text";
 
 const ID = /^[\w-]{1,64}$/;
 const MAX_REFUND_REASON = 500;

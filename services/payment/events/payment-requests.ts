@@ -1,7 +1,5 @@
-import { defineConsumer, on } from "../../kit/events/consumer/event-consumer";
+import { defineConsumer, on, PoisonMessage, writeEvent } from "../../kit/events";
 import { PaymentFailed, PaymentProcessed, PaymentRequested, PAYMENTS } from "../contract/events";
-import { PoisonMessage } from "../../kit/events/consumer/handler-failure";
-import { writeEvent } from "../../kit/events/outbox/outbox";
 import { PaymentProblem } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { chargeProblem } from "../domain/request-problems";

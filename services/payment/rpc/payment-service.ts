@@ -7,8 +7,7 @@ import {
   PaymentStatus,
   type Payment,
 } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
-import { isUuid } from "../../kit/ids";
-import type { Logger } from "../../kit/log";
+import { isUuid, type Logger } from "../../kit";
 import { PaymentProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { refundPayment } from "../domain/refund-payment";

@@ -7,10 +7,10 @@ import postgres from "postgres";
 import { Registry } from "prom-client";
 import { InventoryService } from "../../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { createLogger } from "../../../services/kit/log";
-import { staticPolicies } from "../../../services/kit/resilience/policy-source";
-import { createServiceClients, type ServiceClients } from "../../../services/kit/rpc/service-client";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../../services/kit/testing/service-process";
+import { createLogger } from "../../../services/kit";
+import { staticPolicies } from "../../../services/kit/resilience";
+import { createServiceClients, type ServiceClients } from "../../../services/kit/rpc";
+import { startServiceProcess, waitFor, type ServiceProcess } from "../../../services/kit/testing";
 
 export const FLOW_SERVICES = ["customer", "inventory", "payment", "order"] as const;
 

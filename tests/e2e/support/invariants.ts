@@ -1,5 +1,5 @@
 import { checkInvariants, type Breach } from "../../../cli/invariants";
-import type { TestSchemas } from "../../../services/kit/testing/test-database";
+import type { TestSchemas } from "../../../services/kit/testing";
 
 /** Breaches of invariants 1, 2, 3 and 6 in a test's own order, inventory and payment schemas. */
 export async function breachesIn(db: TestSchemas, { stuckAfterSeconds = 60 } = {}): Promise<Breach[]> {
