@@ -20,6 +20,7 @@ import { kvPolicies } from "./resilience/policy-source";
 import { ServingStatus } from "./rpc/health";
 import { serviceRpc } from "./rpc/service-rpc";
 import { serveRpcOnNats } from "./rpc/nats/serve-on-nats";
+import { CallMemory } from "./rpc/call-memory";
 import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
@@ -267,7 +268,9 @@ async function startParts<S extends Record<string, unknown>>(
   const restCheck = check && def.ports.ops === undefined ? restCallerCheck(check) : undefined;
   const rest =
     parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
-  const rpc = { routes, options: routerOptions };
+  // A call may reach this instance over NATS and again over HTTP (the caller's bus dropped): answered once.
+  const memory = lifecycle.started("call memory", new CallMemory(), (m) => m.stop());
+  const rpc = { routes, options: routerOptions, memory };
   const separateOps = def.ports.ops !== undefined;
   const app = separateOps
     ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
@@ -291,6 +294,7 @@ async function startParts<S extends Record<string, unknown>>(
           routes,
           options: routerOptions,
           nc: nats,
+          memory,
           log,
         }),
         (r, { graceful }) => r.idle(graceful ? cfg.SHUTDOWN_TIMEOUT_MS : 0),

@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
+import type { CallMemory } from "../rpc/call-memory";
 import { connectUnaryFastLane, mountConnect, rpcNotFound } from "../rpc/connect-on-hono";
 import { probeRoutes, type Readiness } from "./probes";
 
@@ -20,7 +21,7 @@ export type KitEnv = { Variables: { requestId: string } };
  */
 export function buildHttpApp(opts: {
   /** The RPC implementations (registered on a router) and the router's options. */
-  rpc?: { routes: (router: ConnectRouter) => void; options: ConnectRouterOptions };
+  rpc?: { routes: (router: ConnectRouter) => void; options: ConnectRouterOptions; memory?: CallMemory };
   rest?: (app: Hono<KitEnv>) => void;
   /** /healthz, /readyz and /metrics, when this listener serves them. */
   probes?: { readiness: Readiness };
@@ -65,7 +66,7 @@ export function buildHttpApp(opts: {
     return c.json({ error: { code: "internal", message: `internal error (request ${id})` } }, 500);
   });
   if (opts.rpc) {
-    const fastLane = connectUnaryFastLane(opts.rpc.routes, opts.rpc.options);
+    const fastLane = connectUnaryFastLane(opts.rpc.routes, opts.rpc.options, opts.rpc.memory);
     const honoFetch = app.fetch;
     app.fetch = (req, env, ctx) => fastLane(req) ?? honoFetch(req, env, ctx);
   }

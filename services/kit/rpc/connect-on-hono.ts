@@ -9,6 +9,7 @@ import {
   headerUnaryEncoding,
 } from "@connectrpc/connect/protocol-connect";
 import type { Hono } from "hono";
+import { CallMemory } from "./call-memory";
 import { answerUnary, boundedBody, unaryMethods } from "./unary-answer";
 import { unimplementedResponse } from "./unimplemented";
 
@@ -43,6 +44,8 @@ export function mountConnect(app: Hono<any>, router: ConnectRouter): void {
 export function connectUnaryFastLane(
   routes: (router: ConnectRouter) => void,
   options: ConnectRouterOptions = {},
+  /** Calls that may arrive twice (over NATS, then here): answered once (call-memory.ts). */
+  memory?: CallMemory,
 ): (req: Request) => Promise<Response> | undefined {
   const { methods: unary, opt } = unaryMethods(routes, options);
   const compressing = opt.acceptCompression.length > 0;
@@ -54,16 +57,22 @@ export function connectUnaryFastLane(
     if (contentType !== contentTypeUnaryProto && contentType !== contentTypeUnaryJson) return undefined;
     if (req.headers.has(headerUnaryEncoding) || (compressing && req.headers.has(headerUnaryAcceptEncoding)))
       return undefined;
-    return answerUnary(method, opt, {
-      url: req.url,
-      requestMethod: req.method,
-      headers: req.headers,
-      signal: req.signal,
-      body: (max) => readBody(req, max),
-      binary: contentType === contentTypeUnaryProto,
-    }).then(({ status, header, body }) => {
-      header.set(headerUnaryContentLength, body.byteLength.toString(10));
-      return new Response(body, { status, headers: header });
+    const run = () =>
+      answerUnary(method, opt, {
+        url: req.url,
+        requestMethod: req.method,
+        headers: req.headers,
+        signal: req.signal,
+        body: (max) => readBody(req, max),
+        binary: contentType === contentTypeUnaryProto,
+      });
+    const key = memory && CallMemory.keyOf(req.headers);
+    const { answer, again } = key ? memory!.answer(key, run) : { answer: run(), again: false };
+    return answer.then(({ status, header, body }) => {
+      // A remembered answer's headers are shared with its first delivery.
+      const headers = again ? new Headers(header) : header;
+      headers.set(headerUnaryContentLength, body.byteLength.toString(10));
+      return new Response(body, { status, headers });
     });
   };
 }

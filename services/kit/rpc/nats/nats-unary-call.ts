@@ -10,7 +10,8 @@ import {
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createClientMethodSerializers } from "@connectrpc/connect/protocol";
 import { errorFromJson, headerTimeout, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
-import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { CALL_ID_HEADER } from "../call-memory";
+import { createInbox, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { Outgoing } from "./outgoing";
 import { fromNatsHeaders, headerEntries, STATUS_HEADER, toNatsHeaders } from "./message-headers";
 
@@ -25,9 +26,11 @@ const CONNECTION_LOST = Object.assign(new Error("NATS connection lost while wait
 function* requestEntries(
   header: ConstructorParameters<typeof Headers>[0] | undefined,
   timeoutMs: number | undefined,
+  callId: string | undefined,
 ): Iterable<[string, string]> {
   yield* headerEntries(header);
   if (timeoutMs !== undefined) yield [headerTimeout, String(Math.max(1, Math.ceil(timeoutMs)))];
+  if (callId !== undefined) yield [CALL_ID_HEADER, callId];
 }
 
 /** A unary response whose headers and trailers are split apart only when read (most callers read neither). */
@@ -52,10 +55,18 @@ function answer<I extends DescMessage, O extends DescMessage>(
 }
 
 interface Pending {
-  resolve(msg: Msg): void;
+  resolve(outcome: Msg | Failover): void;
   reject(e: unknown): void;
   /** Epoch ms after which nobody waits (the sweep ends it). */
   until: number;
+  /** The same call another way, for when the bus drops before the reply came. */
+  failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse>;
+  callId: string;
+}
+
+/** A call answered another way (its failover) after the bus dropped. */
+class Failover {
+  constructor(readonly response: Promise<UnaryResponse>) {}
 }
 
 const serializersOf = new WeakMap<object, unknown>();
@@ -75,6 +86,8 @@ export class NatsUnaryCalls {
   readonly #sub: Subscription;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #out: Outgoing;
+  /** Names this client's calls, with their number (CALL_ID_HEADER). */
+  readonly #callPrefix = nuid.next();
   #next = 0;
 
   constructor(nc: NatsConnection, opts: { inboxPrefix?: string; sweepMs?: number } = {}) {
@@ -97,7 +110,10 @@ export class NatsUnaryCalls {
 
   /**
    * One call to `subject`. `signal` ends the wait at once (the reply, if one comes, is dropped);
-   * `timeoutMs` goes out as Connect-Timeout-Ms, and the wait ends a little after it.
+   * `timeoutMs` goes out as Connect-Timeout-Ms, and the wait ends a little after it. With a `failover`
+   * (the same instance over HTTP), the call is named (CALL_ID_HEADER), and if the bus drops before the
+   * reply came it is sent again that way under the same name: the instance answers it once
+   * (rpc/call-memory.ts), whether the first copy reached it or not.
    */
   async call<I extends DescMessage, O extends DescMessage>(
     subject: string,
@@ -106,21 +122,23 @@ export class NatsUnaryCalls {
     timeoutMs: number | undefined,
     header: ConstructorParameters<typeof Headers>[0] | undefined,
     input: MessageInitShape<I>,
+    failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse<I, O>>,
   ): Promise<UnaryResponse<I, O>> {
     if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     let serializers = serializersOf.get(method) as ReturnType<typeof createClientMethodSerializers<I, O>> | undefined;
     if (!serializers) serializersOf.set(method, (serializers = createClientMethodSerializers(method, true)));
     const request = isMessage(input, method.input) ? input : create(method.input, input);
     const body = serializers.serialize(request);
-    const headers = toNatsHeaders(requestEntries(header, timeoutMs));
+    const id = this.#next++;
+    const callId = `${this.#callPrefix}.${id}`;
+    const headers = toNatsHeaders(requestEntries(header, timeoutMs, failover && callId));
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && body.byteLength > limit)
       throw new ConnectError(
         `request of ${body.byteLength} bytes is larger than NATS max_payload (${limit} bytes)`,
         Code.ResourceExhausted,
       );
-    const id = this.#next++;
-    const reply = await new Promise<Msg>((resolve, reject) => {
+    const reply = await new Promise<Msg | Failover>((resolve, reject) => {
       const onAbort = () => {
         this.#pending.delete(id);
         reject(ConnectError.from(signal.reason, Code.Canceled));
@@ -130,6 +148,8 @@ export class NatsUnaryCalls {
         reject: (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
         // A call without a timeout is still not waited for forever.
         until: Date.now() + (timeoutMs ?? 60_000) + 1000,
+        failover: failover as Pending["failover"],
+        callId,
       };
       this.#pending.set(id, entry);
       signal.addEventListener("abort", onAbort, { once: true });
@@ -146,6 +166,7 @@ export class NatsUnaryCalls {
         );
       });
     });
+    if (reply instanceof Failover) return (await reply.response) as UnaryResponse<I, O>;
     const replyHeaders = reply.headers;
     // An ordinary answer carries no header: the message, and empty metadata.
     if (!replyHeaders) return answer(method, serializers.parse(reply.data), new Headers());
@@ -168,8 +189,11 @@ export class NatsUnaryCalls {
   connectionLost(): void {
     const lost = [...this.#pending.values()];
     this.#pending.clear();
+    const now = Date.now();
     for (const p of lost)
-      p.reject(new ConnectError("NATS connection lost", Code.Unavailable, undefined, undefined, CONNECTION_LOST));
+      if (p.failover)
+        p.resolve(new Failover(p.failover({ [CALL_ID_HEADER]: p.callId }, Math.max(1, p.until - 1000 - now))));
+      else p.reject(new ConnectError("NATS connection lost", Code.Unavailable, undefined, undefined, CONNECTION_LOST));
   }
 
   close(): void {

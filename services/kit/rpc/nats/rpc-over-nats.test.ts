@@ -18,6 +18,8 @@ import { registeredName } from "../../nats/namespace";
 import { neverSent } from "../../resilience/error-classification";
 import { staticPolicies } from "../../resilience/policy-source";
 import { startService, type RunningService, type ServiceDefinition } from "../../service";
+import { startTestNatsServer } from "../../testing/test-nats-server";
+import { waitFor } from "../../testing/service-process";
 import { createServiceClients, type RpcTransport, type ServiceClients } from "../service-client";
 import { NatsUnaryCalls } from "./nats-unary-call";
 import { rpcSubject } from "./subjects";
@@ -346,4 +348,41 @@ test("an instance that stops gracefully answers the calls it took, and takes no 
     await set.stop();
     await stopping.stop();
   }
+});
+
+describe("the bus dropping under calls (a NATS server of the test's own, stopped)", () => {
+  test("a call waiting for its reply is answered over HTTP, executed once; calls meanwhile go over HTTP", async () => {
+    const server = await startTestNatsServer();
+    const ns = `${namespace}c`;
+    const own = await startService(definition("payment"), {
+      NATS_URL: server.url,
+      PLATFORM_NAMESPACE: ns,
+      LOG_LEVEL: "silent",
+      RESILIENCE_POLICY_BUCKET: `${ns}_none`,
+    });
+    const conn = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const set = createServiceClients(conn, {
+      namespace: ns,
+      log: createLogger("test", "silent"),
+      policies: staticPolicies({ payment: { retry: { maxRetries: 0 } } }),
+    });
+    try {
+      const client = set.connect(PaymentService);
+      await client.getPaymentStatus({ paymentId: "ok:warm" });
+      const calls = seen.calls;
+      const inFlight = client.getPaymentStatus({ paymentId: "slow:600" }, { timeoutMs: 10_000 });
+      await waitFor(() => seen.calls === calls + 1, { timeoutMs: 5000, what: "the slow call being served" });
+      await server.stop();
+      expect((await inFlight).payment?.id).toBe("slow");
+      // The HTTP copy found the first one's answer: the handler ran once.
+      expect(seen.calls).toBe(calls + 1);
+      // With the bus down, a new call goes over HTTP to the instance known before.
+      expect((await client.getPaymentStatus({ paymentId: "ok:down" })).payment?.id).toBe("ok:down");
+    } finally {
+      await set.stop();
+      await conn.close().catch(() => {});
+      await own.stop();
+      await server.destroy();
+    }
+  });
 });

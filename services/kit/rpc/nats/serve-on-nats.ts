@@ -10,6 +10,7 @@ import {
 import type { ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Outgoing } from "./outgoing";
+import { CallMemory } from "../call-memory";
 import type { Logger } from "../../log";
 import {
   answerUnary,
@@ -72,6 +73,8 @@ export function serveRpcOnNats(opts: {
   routes: (router: ConnectRouter) => void;
   options: ConnectRouterOptions;
   nc: NatsConnection;
+  /** Shared with the HTTP port: a call that comes both ways is answered once. */
+  memory: CallMemory;
   log: Logger;
 }): RpcOnNats {
   const { methods, opt } = unaryMethods(opts.routes, opts.options);
@@ -84,7 +87,9 @@ export function serveRpcOnNats(opts: {
     if (err || !replyTo) return; // nobody to answer
     const started = performance.now();
     inFlight++;
-    answer(method, opt, msg)
+    const headers = fromNatsHeaders(msg.headers);
+    const key = CallMemory.keyOf(headers);
+    (key ? opts.memory.answer(key, () => answer(method, opt, msg, headers)).answer : answer(method, opt, msg, headers))
       .then((a) => {
         figures.record(started, a.error);
         // The server's max_payload, read when answering (it may change with the server).
@@ -126,8 +131,7 @@ export function serveRpcOnNats(opts: {
   };
 }
 
-async function answer(method: UnaryMethod, opt: UnaryOptions, msg: ServiceMsg): Promise<UnaryAnswer> {
-  const headers = fromNatsHeaders(msg.headers);
+async function answer(method: UnaryMethod, opt: UnaryOptions, msg: ServiceMsg, headers: Headers): Promise<UnaryAnswer> {
   const contentType = headers.get(headerContentType) ?? contentTypeUnaryProto;
   if (contentType !== contentTypeUnaryProto && contentType !== contentTypeUnaryJson)
     return errorAnswer(
