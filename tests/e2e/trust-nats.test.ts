@@ -23,6 +23,9 @@ import { startTestNatsServer, type TestNatsServer, waitFor } from "../../service
 import { platformAuthorizationConf, platformIdentities, type KeyPairText } from "../../services/platform/identities";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../../services/platform/communication";
 import { kvPolicies } from "../../services/kit/resilience";
+import { NatsUnaryCalls, rpcSubject } from "../../services/kit/rpc";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { PaymentService } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import pino from "pino";
 
 const namespace = "trust";
@@ -98,6 +101,39 @@ describe("order's identity", () => {
     expect(
       await refused(js.publish(names.subject("payments.processed"), new Uint8Array([1]), { timeout: 2000 })),
     ).toMatch(/Permissions Violation|timeout/i);
+  });
+
+  test("calls on the bus go only where the communication table lets them: gateway may not call payment", async () => {
+    const method = PaymentService.method.getPaymentStatus;
+    const path = `/${PaymentService.typeName}/${method.name}`;
+    const ask = async (caller: string) => {
+      const calls = new NatsUnaryCalls(await as(caller), { inboxPrefix: inboxPrefixOf(caller) });
+      try {
+        return await calls
+          .call(
+            rpcSubject(namespace, "payment", path, "someinstance"),
+            method,
+            new AbortController().signal,
+            5000,
+            undefined,
+            {
+              paymentId: "p-1",
+            },
+          )
+          .then(
+            () => undefined,
+            (e) => ConnectError.from(e),
+          );
+      } finally {
+        calls.close();
+      }
+    };
+    // Order may: nothing serves that instance's subject, which the server says at once.
+    expect((await ask("order"))?.code).toBe(Code.Unavailable);
+    // The gateway may not: refused by the server, and the caller hears so at once (not by a timeout).
+    const refusedCall = await ask("gateway");
+    expect(refusedCall?.code).toBe(Code.PermissionDenied);
+    expect(refusedCall?.rawMessage).toMatch(/Permissions Violation/i);
   });
 
   test("cannot register as payment, nor read payment's endpoints or replies", async () => {

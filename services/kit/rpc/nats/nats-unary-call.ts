@@ -62,6 +62,7 @@ interface Pending {
   /** The same call another way, for when the bus drops before the reply came. */
   failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse>;
   callId: string;
+  subject: string;
 }
 
 /** A call answered another way (its failover) after the bus dropped. */
@@ -101,6 +102,14 @@ export class NatsUnaryCalls {
     });
     this.#sweep = setInterval(() => this.#expire(), opts.sweepMs ?? 100);
     this.#sweep.unref?.();
+    // A subject this identity may not publish to: the server says so on the connection, not in a reply.
+    (async () => {
+      for await (const s of nc.status())
+        if (s.type === "error" && s.error instanceof Error && s.error.name === "PermissionViolationError") {
+          const { operation, subject } = s.error as Error & { operation?: string; subject?: string };
+          if (operation === "publish" && subject) this.#refused(subject, s.error.message);
+        }
+    })().catch(() => {});
   }
 
   /** Calls in flight. */
@@ -150,6 +159,7 @@ export class NatsUnaryCalls {
         until: Date.now() + (timeoutMs ?? 60_000) + 1000,
         failover: failover as Pending["failover"],
         callId,
+        subject,
       };
       this.#pending.set(id, entry);
       signal.addEventListener("abort", onAbort, { once: true });
@@ -208,6 +218,15 @@ export class NatsUnaryCalls {
     if (!entry) return; // cancelled or swept: nobody waits
     this.#pending.delete(id);
     entry.resolve(msg);
+  }
+
+  /** Every call waiting on `subject` fails: the server refused to carry it. */
+  #refused(subject: string, why: string): void {
+    for (const [id, p] of this.#pending)
+      if (p.subject === subject) {
+        this.#pending.delete(id);
+        p.reject(new ConnectError(`NATS refused the call: ${why}`, Code.PermissionDenied));
+      }
   }
 
   #expire(): void {
