@@ -33,7 +33,7 @@ const GET = "/shop.payment.v1.PaymentService/GetPaymentStatus";
 const seen = { calls: 0, aborted: [] as string[] };
 
 /** GetPaymentStatus answers by the id it is asked for: each id is a scenario. */
-const definition = (name: string): ServiceDefinition => ({
+const definition = (name: string, tag = ""): ServiceDefinition => ({
   name,
   version: "1.0.0",
   description: "the NATS transport's test service",
@@ -45,6 +45,8 @@ const definition = (name: string): ServiceDefinition => ({
           seen.calls++;
           const [scenario, arg] = req.paymentId.split(":");
           switch (scenario) {
+            case "who":
+              return { payment: { id: tag } };
             case "ok":
               return { payment: { id: req.paymentId, declineReason: ctx.requestHeader.get("x-ask") ?? "" } };
             case "not-found":
@@ -385,4 +387,37 @@ describe("the bus dropping under calls (a NATS server of the test's own, stopped
       await server.destroy();
     }
   });
+});
+
+test("two platforms on one NATS never answer each other's calls", async () => {
+  const [x, y] = [`${namespace}x`, `${namespace}y`];
+  const started = await Promise.all(
+    [x, y].map((ns) =>
+      startService(definition("payment", ns), {
+        NATS_URL: natsUrl,
+        PLATFORM_NAMESPACE: ns,
+        LOG_LEVEL: "silent",
+        RESILIENCE_POLICY_BUCKET: `${ns}_none`,
+      }),
+    ),
+  );
+  const sets = [x, y].map((ns) =>
+    createServiceClients(nc, { namespace: ns, log: createLogger("test", "silent"), policies: staticPolicies() }),
+  );
+  try {
+    for (const [i, ns] of [x, y].entries()) {
+      const client = sets[i]!.connect(PaymentService);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => client.getPaymentStatus({ paymentId: "who" }).then((r) => r.payment?.id)),
+      );
+      expect(new Set(answers)).toEqual(new Set([ns]));
+      // The queue-group subject of one platform reaches its own instances only.
+      const body = toBinary(GetPaymentStatusRequestSchema, create(GetPaymentStatusRequestSchema, { paymentId: "who" }));
+      const reply = await nc.request(rpcSubject(ns, "payment", GET), body, { timeout: 5000 });
+      expect(new TextDecoder().decode(reply.data)).toContain(ns);
+    }
+  } finally {
+    for (const set of sets) await set.stop();
+    await Promise.all(started.map((s) => s.stop()));
+  }
 });
