@@ -111,7 +111,8 @@ export function createServiceClients(
   const caller = new ResilientCaller({ discovery, policies, metrics, log });
   const transports = new Map<string, Transport>();
   const token = opts.token;
-  const bus = (opts.transport ?? "nats") === "nats" ? busRoute(nc, opts.namespace, opts.inboxPrefix) : undefined;
+  const bus =
+    (opts.transport ?? "nats") === "nats" ? busRoute(nc, opts.namespace, discovery, opts.inboxPrefix) : undefined;
   const transport = (target: string) =>
     transports.get(target) ?? transports.set(target, resilientTransport(caller, target, { token, bus })).get(target)!;
   return {
@@ -256,9 +257,18 @@ interface BusRoute {
  * last known instances over their HTTP endpoints, and back to NATS once it is up; the calls waiting for a
  * reply when it dropped fail at once as connection errors (retried where the call may be repeated).
  */
-function busRoute(nc: NatsConnection, namespace: string, inboxPrefix?: string): BusRoute {
+function busRoute(nc: NatsConnection, namespace: string, discovery: ServiceDiscovery, inboxPrefix?: string): BusRoute {
   const link = new BusLink(nc, () => calls.connectionLost());
   const calls = new NatsUnaryCalls(nc, { inboxPrefix });
+  // An instance dropped from discovery (it stopped answering pings: killed, say) takes no more calls,
+  // and the calls waiting on it fail at once, to be retried on another where they may be.
+  const known = new Map<string, Set<string>>();
+  discovery.onChange((service, instances) => {
+    const live = new Set(instances.map((i) => i.id));
+    for (const id of known.get(service) ?? [])
+      if (!live.has(id)) calls.abandon(rpcSubject(namespace, service, "/", id), `instance ${id} of ${service} is gone`);
+    known.set(service, live);
+  });
   const paths = new WeakMap<object, string>();
   return {
     subject(target, instance, method) {

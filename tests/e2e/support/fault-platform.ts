@@ -15,14 +15,16 @@ import { startServiceProcess, waitFor, type ServiceProcess } from "../../../serv
 export const FLOW_SERVICES = ["customer", "inventory", "payment", "order"] as const;
 
 export interface FaultPlatform {
+  /** The PLATFORM_NAMESPACE its services register in. */
+  readonly namespace: string;
   readonly procs: Map<string, ServiceProcess>;
   readonly orders: Client<typeof OrderService>;
   readonly inventory: Client<typeof InventoryService>;
   readonly clients: ServiceClients;
   /** Starts (another instance of) a service with the platform's environment. */
   start(name: string, env?: Record<string, string>): Promise<ServiceProcess>;
-  /** kill -9 of a service's process (as the test's own fault, not counted as a crash). */
-  kill(name: string): Promise<void>;
+  /** kill -9 of a service's process, or of one instance (as the test's own fault, not counted as a crash). */
+  kill(which: string | ServiceProcess): Promise<void>;
   /** Exit codes of processes that ended without being asked to (a crash is a failure of the test). */
   readonly unexpectedExits: { name: string; code: number | null; stderr: string }[];
   stop(): Promise<void>;
@@ -69,13 +71,14 @@ export async function startFaultPlatform({
     policies: staticPolicies(),
   });
   return {
+    namespace,
     procs,
     clients,
     orders: clients.connect(OrderService),
     inventory: clients.connect(InventoryService),
     start,
-    async kill(name) {
-      const p = procs.get(name)!;
+    async kill(which) {
+      const p = typeof which === "string" ? procs.get(which)! : which;
       stopping.add(p);
       p.proc.kill("SIGKILL");
       await p.proc.exited;

@@ -220,6 +220,27 @@ export class NatsUnaryCalls {
     entry.resolve(msg);
   }
 
+  /**
+   * The calls waiting on subjects under `prefix` (an instance that is gone: killed, its connection
+   * dropped) fail now as broken connections, for the caller's policies to retry elsewhere when the call
+   * may be repeated, rather than waiting for their timeout.
+   */
+  abandon(prefix: string, why: string): void {
+    for (const [id, p] of this.#pending)
+      if (p.subject.startsWith(prefix)) {
+        this.#pending.delete(id);
+        p.reject(
+          new ConnectError(
+            why,
+            Code.Unavailable,
+            undefined,
+            undefined,
+            Object.assign(new Error(why), { code: "ECONNRESET" }),
+          ),
+        );
+      }
+  }
+
   /** Every call waiting on `subject` fails: the server refused to carry it. */
   #refused(subject: string, why: string): void {
     for (const [id, p] of this.#pending)
