@@ -1,5 +1,6 @@
 // `bun cli/services.ts`: every service registered with NATS in the platform's namespace (PLATFORM_NAMESPACE),
-// one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS.
+// one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS
+// (every RPC, then those of them that came over NATS; --json lists each NATS endpoint's figures).
 //   --all   every namespace on this NATS (adds a NAMESPACE column)
 //   --json  the same as JSON
 import { platformNamespace, listInstances, type Instance } from "../services/kit/nats";
@@ -31,6 +32,7 @@ export function servicesTable(instances: Instance[], { now = Date.now(), namespa
     "UPTIME",
     "REQUESTS",
     "ERRORS",
+    "NATS",
   ];
   const rows = [...instances]
     .sort(
@@ -50,9 +52,10 @@ export function servicesTable(instances: Instance[], { now = Date.now(), namespa
       i.started ? formatUptime(now - Date.parse(i.started)) : "-",
       String(i.requests ?? "-"),
       String(i.errors ?? "-"),
+      i.rpcEndpoints?.length ? String(i.rpcEndpoints.reduce((n, e) => n + e.requests, 0)) : "-",
     ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS"]);
+  const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS", "NATS"]);
   const line = (cells: string[]) =>
     cells
       .map((v, c) => (numeric.has(head[c]!) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!)))

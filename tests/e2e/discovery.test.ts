@@ -212,7 +212,7 @@ async function runCli(args: string[], env: Record<string, string> = {}) {
   return { stdout, stderr, code };
 }
 
-test("bun cli/services.ts lists every instance of the namespace with version, endpoints, uptime and $SRV.STATS counts", async () => {
+test("bun cli/services.ts lists every instance of the namespace with version, endpoints, uptime and $SRV.STATS counts, those over NATS apart", async () => {
   const live = procs.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null);
   const { stdout, stderr, code } = await runCli([]);
   expect(stderr).toBe("");
@@ -227,9 +227,15 @@ test("bun cli/services.ts lists every instance of the namespace with version, en
     "UPTIME",
     "REQUESTS",
     "ERRORS",
+    "NATS",
   ]);
   expect(rows.at(-1)).toBe(`1 service, ${live.length} instances`);
-  const json = JSON.parse((await runCli(["--json"])).stdout) as { id: string; requests: number; errors: number }[];
+  const json = JSON.parse((await runCli(["--json"])).stdout) as {
+    id: string;
+    requests: number;
+    errors: number;
+    rpcEndpoints: { name: string; requests: number }[];
+  }[];
   for (const p of live) {
     const row = rows.find((r) => r.includes(p.id))!.split(/\s+/);
     const stats = json.find((i) => i.id === p.id)!;
@@ -239,6 +245,11 @@ test("bun cli/services.ts lists every instance of the namespace with version, en
     expect(stats.requests).toBeGreaterThan(0);
     expect(Number(row[6])).toBe(stats.requests);
     expect(Number(row[7])).toBe(stats.errors);
+    // The calls came over NATS (the clients' default), counted per method endpoint.
+    const overNats = stats.rpcEndpoints.reduce((n, e) => n + e.requests, 0);
+    expect(overNats).toBeGreaterThan(0);
+    expect(Number(row[8])).toBe(overNats);
+    expect(stats.rpcEndpoints.map((e) => e.name)).toContain("shop_payment_v1_PaymentService-GetPaymentStatus-instance");
   }
   expect(rows.some((r) => r.includes(procs[0]!.id))).toBe(false);
 

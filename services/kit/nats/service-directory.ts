@@ -19,6 +19,8 @@ export interface Instance {
   started?: string;
   requests?: number;
   errors?: number;
+  /** Its RPC endpoints on NATS (rpc/nats/serve-on-nats.ts) with their figures, from $SRV.STATS. */
+  rpcEndpoints?: { name: string; subject: string; requests: number; errors: number; averageMs: number }[];
 }
 
 /**
@@ -68,7 +70,22 @@ export async function listInstances(
         http: info.metadata?.http_url,
         grpc: info.metadata?.grpc_url,
         metadata: info.metadata ?? {},
-        ...(s ? { started: s.started, requests: counts?.requests ?? 0, errors: counts?.errors ?? 0 } : {}),
+        ...(s
+          ? {
+              started: s.started,
+              requests: counts?.requests ?? 0,
+              errors: counts?.errors ?? 0,
+              rpcEndpoints: (s.endpoints ?? [])
+                .filter((e) => e.name !== "status")
+                .map((e) => ({
+                  name: e.name,
+                  subject: e.subject,
+                  requests: e.num_requests,
+                  errors: e.num_errors,
+                  averageMs: Math.round(e.average_processing_time / 1000) / 1000,
+                })),
+            }
+          : {}),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
