@@ -69,6 +69,8 @@ export interface OrdersOptions {
   /** Orders started per second at most (0: as fast as the customers go). The memory part fixes it, as a peak grows with the orders placed. */
   ratePerSecond?: number;
   baseline?: boolean;
+  /** Also run the platform with RPC_TRANSPORT=http (calls between services on HTTP/1.1), beside NATS. */
+  overHttp?: boolean;
 }
 
 export interface MemoryRow {
@@ -91,6 +93,7 @@ async function deleteStreams(nc: NatsConnection, prefix: string) {
 async function platformFlow(
   o: Required<OrdersOptions>,
   nc: NatsConnection,
+  transport: "nats" | "http" = "nats",
 ): Promise<{ load: LoadResult; ordersPlaced: number; memory: MemoryRow[] }> {
   const part = o.part;
   const schemas = testSchemas();
@@ -101,7 +104,7 @@ async function platformFlow(
     GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
     GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
   };
-  const common = { EVENTS_PREFIX: prefix, NATS_URL, PLATFORM_NAMESPACE: namespace };
+  const common = { EVENTS_PREFIX: prefix, NATS_URL, PLATFORM_NAMESPACE: namespace, RPC_TRANSPORT: transport };
   const names = [
     "customer",
     "inventory",
@@ -112,7 +115,7 @@ async function platformFlow(
   ];
   const procs: BenchProcess[] = [];
   try {
-    progress(part, `starting ${names.join(", ")} (namespace ${namespace})`);
+    progress(part, `starting ${names.join(", ")} (namespace ${namespace}, calls between services on ${transport})`);
     // Sequentially: the first ones create the streams, and two cores start seven Bun processes slowly anyway.
     for (const name of names) {
       const env =
@@ -348,17 +351,19 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
 export async function runOrdersFlows(opts: OrdersOptions = {}) {
   const o: Required<OrdersOptions> = {
     part: opts.part ?? "orders",
-    seconds: opts.seconds ?? Number(process.env.BENCH_ORDERS_SECONDS ?? 20),
+    seconds: opts.seconds ?? Number(process.env.BENCH_ORDERS_SECONDS ?? 15),
     concurrency: opts.concurrency ?? Number(process.env.BENCH_ORDERS_CONCURRENCY ?? 16),
     downstream: opts.downstream ?? false,
     baseline: opts.baseline ?? true,
     ratePerSecond: opts.ratePerSecond ?? 0,
+    overHttp: opts.overHttp ?? false,
   };
   const nc = await connect({ servers: NATS_URL.split(",") });
   try {
     const platform = await platformFlow(o, nc);
+    const platformHttp = o.overHttp ? await platformFlow(o, nc, "http") : undefined;
     const baseline = o.baseline ? await baselineFlow(o, nc) : undefined;
-    return { options: o, platform, baseline };
+    return { options: o, platform, platformHttp, baseline };
   } finally {
     await nc.close();
   }
@@ -379,9 +384,14 @@ export function memoryTable(memory: MemoryRow[]): string {
 }
 
 export async function runOrdersBench(opts: OrdersOptions = {}) {
-  const r = await runOrdersFlows(opts);
-  const { platform, baseline, options } = r;
-  const ratios = { platformOverBaseline: ratio(platform.load.rate, baseline!.rate) };
+  const r = await runOrdersFlows({ overHttp: true, ...opts });
+  const { platform, platformHttp, baseline, options } = r;
+  const cpuMsPerOrder = (memory: MemoryRow[]) => memory.reduce((n, m) => n + m.cpuMsPerOrder, 0);
+  const ratios = {
+    platformOverBaseline: ratio(platform.load.rate, baseline!.rate),
+    platformHttpOverBaseline: ratio(platformHttp!.load.rate, baseline!.rate),
+    natsOverHttp: ratio(platform.load.rate, platformHttp!.load.rate),
+  };
   const table = markdownTable(
     [
       `order flow (create + confirm), ${options.concurrency} concurrent customers`,
@@ -389,14 +399,24 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
       "p50 ms",
       "p99 ms",
       "× baseline",
+      "CPU ms per order (all services)",
     ],
     [
       [
-        "platform: gateway (REST/JSON) → order → customer, inventory, payment (5 processes)",
+        "platform: gateway (REST/JSON) → order → customer, inventory, payment (5 processes), calls between services on NATS",
         platform.load.rate,
         platform.load.p50Ms,
         platform.load.p99Ms,
         ratios.platformOverBaseline,
+        cpuMsPerOrder(platform.memory),
+      ],
+      [
+        "the same, calls between services on HTTP/1.1 (RPC_TRANSPORT=http)",
+        platformHttp!.load.rate,
+        platformHttp!.load.p50Ms,
+        platformHttp!.load.p99Ms,
+        ratios.platformHttpOverBaseline,
+        cpuMsPerOrder(platformHttp!.memory),
       ],
       [
         "baseline: the same handlers, stores and writes in one process",
@@ -404,6 +424,7 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
         baseline!.p50Ms,
         baseline!.p99Ms,
         1,
+        "-",
       ],
     ],
   );
@@ -412,9 +433,10 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
     {
       concurrency: options.concurrency,
       seconds: options.seconds,
-      results: { platform: platform.load, baseline },
+      results: { platform: platform.load, platformHttp: platformHttp!.load, baseline },
       ratios,
       memory: platform.memory,
+      memoryHttp: platformHttp!.memory,
     },
     `${table}\n\n${memoryTable(platform.memory)}`,
   );

@@ -24,9 +24,8 @@ export class CallMemory {
     this.#rotation.unref?.();
   }
 
-  /** The key of a request's call, or undefined when it names none (or an implausible one). */
-  static keyOf(headers: Headers): string | undefined {
-    const id = headers.get(CALL_ID_HEADER);
+  /** The key of a request's call (named by its header, or as given), or undefined when it names none (or an implausible one). */
+  static keyOf(headers: Headers, id = headers.get(CALL_ID_HEADER)): string | undefined {
     if (id === null || id.length === 0 || id.length > 128) return undefined;
     return `${id}\n${headers.get("authorization") ?? ""}`;
   }

@@ -190,11 +190,14 @@ function resilientTransport(
           send: (a) => {
             const subject = bus?.subject(target, a.instance, method);
             return subject
-              ? bus!.calls.call(subject, method, a.signal, a.timeoutMs, headers, input, (callHeader, ms) => {
+              ? bus!.calls.call(subject, method, a.signal, a.timeoutMs, headers, input, {
                   // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
-                  const h = new Headers(headers);
-                  for (const k in callHeader) h.set(k, callHeader[k]!);
-                  return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
+                  failover: (callHeader, ms) => {
+                    const h = new Headers(headers);
+                    for (const k in callHeader) h.set(k, callHeader[k]!);
+                    return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
+                  },
+                  remember: !idempotent,
                 })
               : callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input);
           },

@@ -9,9 +9,9 @@ import {
 } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createClientMethodSerializers } from "@connectrpc/connect/protocol";
-import { errorFromJson, headerTimeout, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
+import { errorFromJson, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
 import { CALL_ID_HEADER } from "../call-memory";
-import { createInbox, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { Outgoing } from "./outgoing";
 import { fromNatsHeaders, headerEntries, STATUS_HEADER, toNatsHeaders } from "./message-headers";
 
@@ -21,17 +21,6 @@ const NO_RESPONDERS = Object.assign(new Error("no responders"), { code: "NO_RESP
 const CONNECTION_LOST = Object.assign(new Error("NATS connection lost while waiting for the reply"), {
   code: "ConnectionClosed",
 });
-
-/** The request's headers on the bus: the caller's, and its timeout (protobuf binary goes without saying). */
-function* requestEntries(
-  header: ConstructorParameters<typeof Headers>[0] | undefined,
-  timeoutMs: number | undefined,
-  callId: string | undefined,
-): Iterable<[string, string]> {
-  yield* headerEntries(header);
-  if (timeoutMs !== undefined) yield [headerTimeout, String(Math.max(1, Math.ceil(timeoutMs)))];
-  if (callId !== undefined) yield [CALL_ID_HEADER, callId];
-}
 
 /** A unary response whose headers and trailers are split apart only when read (most callers read neither). */
 function answer<I extends DescMessage, O extends DescMessage>(
@@ -62,6 +51,7 @@ interface Pending {
   /** The same call another way, for when the bus drops before the reply came. */
   failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse>;
   callId: string;
+  remember: boolean;
   subject: string;
 }
 
@@ -87,15 +77,13 @@ export class NatsUnaryCalls {
   readonly #sub: Subscription;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #out: Outgoing;
-  /** Names this client's calls, with their number (CALL_ID_HEADER). */
-  readonly #callPrefix = nuid.next();
   #next = 0;
 
   constructor(nc: NatsConnection, opts: { inboxPrefix?: string; sweepMs?: number } = {}) {
     this.#nc = nc;
     this.#inbox = createInbox(opts.inboxPrefix);
     this.#out = new Outgoing(nc);
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, {
+    this.#sub = nc.subscribe(`${this.#inbox}.*.*`, {
       callback: (err, msg) => {
         if (!err) this.#reply(msg);
       },
@@ -131,23 +119,32 @@ export class NatsUnaryCalls {
     timeoutMs: number | undefined,
     header: ConstructorParameters<typeof Headers>[0] | undefined,
     input: MessageInitShape<I>,
-    failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse<I, O>>,
+    opts: {
+      /** The same call another way (the instance over HTTP), for when the bus drops before the reply came. */
+      failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse<I, O>>;
+      /** The call may not be repeated: the instance keeps its answer for a second arrival (call-memory.ts). */
+      remember?: boolean;
+    } = {},
   ): Promise<UnaryResponse<I, O>> {
+    const failover = opts.failover;
     if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     let serializers = serializersOf.get(method) as ReturnType<typeof createClientMethodSerializers<I, O>> | undefined;
     if (!serializers) serializersOf.set(method, (serializers = createClientMethodSerializers(method, true)));
     const request = isMessage(input, method.input) ? input : create(method.input, input);
     const body = serializers.serialize(request);
     const id = this.#next++;
-    const callId = `${this.#callPrefix}.${id}`;
-    const headers = toNatsHeaders(requestEntries(header, timeoutMs, failover && callId));
+    // The call's name is its reply subject, unique to this connection's inbox; its timeout rides there
+    // too, so the common call carries no NATS header (their encoding and parsing were half its cost).
+    const callId = `${this.#inbox}.${id}`;
+    const reply = `${callId}.${replyToken(timeoutMs, opts.remember)}`;
+    const headers = toNatsHeaders(headerEntries(header));
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && body.byteLength > limit)
       throw new ConnectError(
         `request of ${body.byteLength} bytes is larger than NATS max_payload (${limit} bytes)`,
         Code.ResourceExhausted,
       );
-    const reply = await new Promise<Msg | Failover>((resolve, reject) => {
+    const outcome = await new Promise<Msg | Failover>((resolve, reject) => {
       const onAbort = () => {
         this.#pending.delete(id);
         reject(ConnectError.from(signal.reason, Code.Canceled));
@@ -159,11 +156,12 @@ export class NatsUnaryCalls {
         until: Date.now() + (timeoutMs ?? 60_000) + 1000,
         failover: failover as Pending["failover"],
         callId,
+        remember: opts.remember === true,
         subject,
       };
       this.#pending.set(id, entry);
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#out.publish(subject, body, { reply: `${this.#inbox}.${id}`, headers }, (e) => {
+      this.#out.publish(subject, body, { reply, headers }, (e) => {
         this.#pending.delete(id);
         entry.reject(
           new ConnectError(
@@ -176,10 +174,10 @@ export class NatsUnaryCalls {
         );
       });
     });
-    if (reply instanceof Failover) return (await reply.response) as UnaryResponse<I, O>;
-    const replyHeaders = reply.headers;
+    if (outcome instanceof Failover) return (await outcome.response) as UnaryResponse<I, O>;
+    const replyHeaders = outcome.headers;
     // An ordinary answer carries no header: the message, and empty metadata.
-    if (!replyHeaders) return answer(method, serializers.parse(reply.data), new Headers());
+    if (!replyHeaders) return answer(method, serializers.parse(outcome.data), new Headers());
     if (replyHeaders.code === 503)
       throw new ConnectError(`nothing serves ${subject}`, Code.Unavailable, undefined, undefined, NO_RESPONDERS);
     const status = Number(replyHeaders.get(STATUS_HEADER) || 200);
@@ -188,8 +186,8 @@ export class NatsUnaryCalls {
     if (!responseHeader.has("content-type")) responseHeader.set("content-type", "application/proto");
     const { isUnaryError, unaryError } = validateResponse(method.methodKind, true, status, responseHeader);
     if (isUnaryError)
-      throw errorFromJson(reply.json<JsonValue>(), appendHeaders(...trailerDemux(responseHeader)), unaryError);
-    return answer(method, serializers.parse(reply.data), responseHeader);
+      throw errorFromJson(outcome.json<JsonValue>(), appendHeaders(...trailerDemux(responseHeader)), unaryError);
+    return answer(method, serializers.parse(outcome.data), responseHeader);
   }
 
   /**
@@ -202,7 +200,9 @@ export class NatsUnaryCalls {
     const now = Date.now();
     for (const p of lost)
       if (p.failover)
-        p.resolve(new Failover(p.failover({ [CALL_ID_HEADER]: p.callId }, Math.max(1, p.until - 1000 - now))));
+        p.resolve(
+          new Failover(p.failover(p.remember ? { [CALL_ID_HEADER]: p.callId } : {}, Math.max(1, p.until - 1000 - now))),
+        );
       else p.reject(new ConnectError("NATS connection lost", Code.Unavailable, undefined, undefined, CONNECTION_LOST));
   }
 
@@ -213,7 +213,8 @@ export class NatsUnaryCalls {
   }
 
   #reply(msg: Msg): void {
-    const id = Number(msg.subject.slice(this.#inbox.length + 1));
+    const subject = msg.subject;
+    const id = Number(subject.slice(this.#inbox.length + 1, subject.lastIndexOf(".")));
     const entry = this.#pending.get(id);
     if (!entry) return; // cancelled or swept: nobody waits
     this.#pending.delete(id);
@@ -259,4 +260,22 @@ export class NatsUnaryCalls {
         p.reject(new ConnectError("no reply in time", Code.DeadlineExceeded));
       }
   }
+}
+
+/**
+ * The last token of a call's reply subject: its timeout (`t<ms>`, `t-` for none), `r` instead of `t` when
+ * the instance should keep its answer for a second arrival (the call may not be repeated).
+ */
+export function replyToken(timeoutMs: number | undefined, remember = false): string {
+  return `${remember ? "r" : "t"}${timeoutMs === undefined ? "-" : Math.max(1, Math.ceil(timeoutMs))}`;
+}
+
+/** What a reply subject says of its call (undefined for one not made by NatsUnaryCalls, e.g. `nats req`'s). */
+export function callOfReply(reply: string): { callId: string; timeoutMs?: number; remember: boolean } | undefined {
+  const dot = reply.lastIndexOf(".");
+  const kind = reply.charCodeAt(dot + 1);
+  if (dot < 0 || (kind !== 0x74 /* t */ && kind !== 0x72) /* r */) return undefined;
+  const t = reply.slice(dot + 2);
+  if (t !== "-" && !/^\d{1,10}$/.test(t)) return undefined;
+  return { callId: reply.slice(0, dot), timeoutMs: t === "-" ? undefined : Number(t), remember: kind === 0x72 };
 }

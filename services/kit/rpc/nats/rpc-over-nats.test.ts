@@ -30,7 +30,7 @@ const LIMIT = 4096;
 const GET = "/shop.payment.v1.PaymentService/GetPaymentStatus";
 
 /** What the handlers saw, for the assertions on the serving side. */
-const seen = { calls: 0, aborted: [] as string[] };
+const seen = { calls: 0, charges: 0, aborted: [] as string[] };
 
 /** GetPaymentStatus answers by the id it is asked for: each id is a scenario. */
 const definition = (name: string, tag = ""): ServiceDefinition => ({
@@ -41,6 +41,12 @@ const definition = (name: string, tag = ""): ServiceDefinition => ({
   build: () => ({
     rpc: (router) =>
       router.service(PaymentService, {
+        // A charge without an idempotency key: a call that may not be repeated.
+        async processPayment(req) {
+          seen.charges++;
+          await Bun.sleep(Number(req.orderId.split(":")[1] ?? 0));
+          return { payment: { id: `charged ${req.orderId}` } };
+        },
         async getPaymentStatus(req, ctx) {
           seen.calls++;
           const [scenario, arg] = req.paymentId.split(":");
@@ -353,7 +359,7 @@ test("an instance that stops gracefully answers the calls it took, and takes no 
 });
 
 describe("the bus dropping under calls (a NATS server of the test's own, stopped)", () => {
-  test("a call waiting for its reply is answered over HTTP, executed once; calls meanwhile go over HTTP", async () => {
+  test("a call that may not be repeated, waiting for its reply, is answered over HTTP and executed once; calls meanwhile go over HTTP", async () => {
     const server = await startTestNatsServer();
     const ns = `${namespace}c`;
     const own = await startService(definition("payment"), {
@@ -371,13 +377,13 @@ describe("the bus dropping under calls (a NATS server of the test's own, stopped
     try {
       const client = set.connect(PaymentService);
       await client.getPaymentStatus({ paymentId: "ok:warm" });
-      const calls = seen.calls;
-      const inFlight = client.getPaymentStatus({ paymentId: "slow:600" }, { timeoutMs: 10_000 });
-      await waitFor(() => seen.calls === calls + 1, { timeoutMs: 5000, what: "the slow call being served" });
+      const charges = seen.charges;
+      const inFlight = client.processPayment({ orderId: "slow:600", cardToken: "tok" }, { timeoutMs: 10_000 });
+      await waitFor(() => seen.charges === charges + 1, { timeoutMs: 5000, what: "the slow charge being served" });
       await server.stop();
-      expect((await inFlight).payment?.id).toBe("slow");
-      // The HTTP copy found the first one's answer: the handler ran once.
-      expect(seen.calls).toBe(calls + 1);
+      expect((await inFlight).payment?.id).toBe("charged slow:600");
+      // The HTTP copy found the first one's answer: the charge ran once.
+      expect(seen.charges).toBe(charges + 1);
       // With the bus down, a new call goes over HTTP to the instance known before.
       expect((await client.getPaymentStatus({ paymentId: "ok:down" })).payment?.id).toBe("ok:down");
     } finally {

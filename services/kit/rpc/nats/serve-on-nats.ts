@@ -22,6 +22,7 @@ import {
   type UnaryOptions,
 } from "../unary-answer";
 import { fromNatsHeaders, STATUS_HEADER, toNatsHeaders } from "./message-headers";
+import { callOfReply } from "./nats-unary-call";
 import { rpcSubject } from "./subjects";
 
 /** What $SRV.STATS reports for one endpoint: counted when the answer went out, not when the callback returned. */
@@ -88,7 +89,11 @@ export function serveRpcOnNats(opts: {
     const started = performance.now();
     inFlight++;
     const headers = fromNatsHeaders(msg.headers);
-    const key = CallMemory.keyOf(headers);
+    // A kit caller's reply subject names the call and carries its timeout (nats-unary-call.ts).
+    const call = callOfReply(replyTo);
+    if (call?.timeoutMs !== undefined && !headers.has(headerTimeout))
+      headers.set(headerTimeout, String(call.timeoutMs));
+    const key = call?.remember ? CallMemory.keyOf(headers, call.callId) : undefined;
     (key ? opts.memory.answer(key, () => answer(method, opt, msg, headers)).answer : answer(method, opt, msg, headers))
       .then((a) => {
         figures.record(started, a.error);
