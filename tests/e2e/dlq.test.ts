@@ -6,6 +6,7 @@ import { publishEvent } from "../../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 let db: TestSchemas;
 let ev: TestEventStreams;
@@ -23,19 +24,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function dlq(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], {
-    env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const dlq = (args: string[], env: Record<string, string> = {}) =>
+  runToExit(["bun", "cli/dlq.ts", ...args], { env: { ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env } });
 
 /** An OrderConfirmed whose customer id is no UUID: marketing terminates it at once. */
 async function poison() {

@@ -1,11 +1,11 @@
 // The README's walk-through, end to end: through the gateway with plain HTTP (what curl sends), and
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { breachesIn } from "./support/invariants";
 import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 const namespace = `gwflow${crypto.randomUUID().slice(0, 8)}`;
 const db = testSchemas();
@@ -164,16 +164,13 @@ test("bad input at the gateway is a 400 naming the field, and no order is writte
 
 test("the generated Connect client example places, confirms and fetches an order", async () => {
   const ada = await signUp("ada");
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../examples/place-order.ts"), ada.id, "tok_success"], {
-    env: { ...process.env, ORDER_URL: procs.get("order")!.http },
-    stdout: "pipe",
-    stderr: "pipe",
+  const {
+    stdout: out,
+    stderr: err,
+    code,
+  } = await runToExit(["bun", "examples/place-order.ts", ada.id, "tok_success"], {
+    env: { ORDER_URL: procs.get("order")!.http },
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   expect(err).toBe("");
   expect(code).toBe(0);
   expect(out).toMatch(

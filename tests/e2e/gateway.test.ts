@@ -3,9 +3,9 @@
 // of this file's own, on the real Postgres. Auth, errors, OpenAPI, the body limit and the rate limit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
-import { join } from "node:path";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 const namespace = `gw${crypto.randomUUID().slice(0, 8)}`;
 const JWT_SECRET = `jwt-${crypto.randomUUID()}-${crypto.randomUUID()}`;
@@ -546,17 +546,11 @@ test("GET /v1/services (admins only); probes, metrics and RPC health only on the
   expect(opsHealth.status).toBe(200);
 });
 
-async function runGatewayToExit(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/gateway/main.ts")], {
-    env: { ...process.env, GATEWAY_HTTP_PORT: "0", PLATFORM_NAMESPACE: namespace, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
+const runGatewayToExit = (env: Record<string, string>) =>
+  runToExit(["bun", "services/gateway/main.ts"], {
+    env: { GATEWAY_HTTP_PORT: "0", PLATFORM_NAMESPACE: namespace, ...env },
+    timeoutMs: 20_000,
   });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
-  return { stderr, code };
-}
 
 test("credentials in NATS_URL never reach an error: an unreachable NATS, a malformed URL", async () => {
   const secrets = { GATEWAY_JWT_SECRET: JWT_SECRET, GATEWAY_ADMIN_API_KEY: ADMIN_KEY };

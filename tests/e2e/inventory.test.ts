@@ -13,6 +13,7 @@ import {
 } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 type Inventory = Client<typeof InventoryService>;
 
@@ -730,21 +731,16 @@ test(
 );
 
 test("a bad RESERVATION_* setting stops the service at start, naming the variable", async () => {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/inventory/main.ts")], {
+  const { stderr, code } = await runToExit(["bun", "services/inventory/main.ts"], {
     env: {
-      ...process.env,
       ...schemas.env("inventory"),
       INVENTORY_HTTP_PORT: "0",
       INVENTORY_GRPC_PORT: "0",
       RESERVATION_SWEEP_MS: "often",
       RESERVATION_TTL_SECONDS: "7200",
     },
-    stdout: "pipe",
-    stderr: "pipe",
+    timeoutMs: 20_000,
   });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
   expect(code).toBe(1);
   expect(stderr).toContain('RESERVATION_SWEEP_MS="often"');
   expect(stderr).toContain('RESERVATION_TTL_SECONDS="7200"');

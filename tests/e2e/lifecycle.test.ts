@@ -10,6 +10,7 @@ import { DEFAULT_NAMESPACE } from "../../services/kit/nats/namespace";
 import { listInstances } from "../../services/kit/nats/service-directory";
 import { startServiceProcess, waitFor } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 let nc: NatsConnection;
 const db = testSchemas();
@@ -80,20 +81,15 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
   expect(refused).toBeInstanceOf(Error);
 });
 
-async function runToExit(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/payment/main.ts")], {
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
-  return { stderr, code };
-}
+const runPaymentToExit = (env: Record<string, string>) =>
+  runToExit(["bun", "services/payment/main.ts"], { env, timeoutMs: 20_000 });
 
 test("bad config: exit 1 naming every bad variable at once, one per line", async () => {
-  const { stderr, code } = await runToExit({ PAYMENT_HTTP_PORT: "eighty", MAX_BODY_BYTES: "-1", LOG_LEVEL: "loud" });
+  const { stderr, code } = await runPaymentToExit({
+    PAYMENT_HTTP_PORT: "eighty",
+    MAX_BODY_BYTES: "-1",
+    LOG_LEVEL: "loud",
+  });
   expect(code).toBe(1);
   const [first, ...problems] = stderr.trim().split("\n");
   expect(first).toBe("payment: cannot start: invalid configuration:");
@@ -106,7 +102,7 @@ test("bad config: exit 1 naming every bad variable at once, one per line", async
 });
 
 test("no NATS: exit 1 with one line naming NATS_URL", async () => {
-  const { stderr, code } = await runToExit({
+  const { stderr, code } = await runPaymentToExit({
     NATS_URL: "nats://127.0.0.1:1",
     PAYMENT_HTTP_PORT: "0",
     PAYMENT_GRPC_PORT: "0",

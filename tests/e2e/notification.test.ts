@@ -15,6 +15,7 @@ import { publishEvent } from "../../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 import { mailboxFile } from "../../services/notification/mail/mailer";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
 
@@ -105,19 +106,8 @@ async function republish(eventId: string, times: number) {
   }
 }
 
-async function dlq(args: string[]) {
-  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], {
-    env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "15000" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const dlq = (args: string[]) =>
+  runToExit(["bun", "cli/dlq.ts", ...args], { env: { ...ev.env, DLQ_REPLAY_WAIT_MS: "15000" } });
 
 const letterOf = async (eventId: string) => (await ev.deadLetters.list()).filter((l) => l.eventId === eventId);
 const messageIdOf = (kind: string, eventId: string) => `<${kind}-${eventId}@notification.shop>`;

@@ -10,6 +10,7 @@ import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1
 import { OrderService } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { runToExit } from "../../services/kit/testing/run-to-exit";
 
 const namespace = `kv${crypto.randomUUID().slice(0, 8)}`;
 const bucket = `test_policies_${crypto.randomUUID().slice(0, 8)}`;
@@ -43,22 +44,8 @@ async function orderMetric(name: string, labels: Record<string, string>): Promis
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
-async function policiesCli(args: string[]) {
-  const proc = Bun.spawn(["bun", "cli/policies.ts", ...args], {
-    cwd: `${import.meta.dir}/../..`,
-    env: { ...process.env, RESILIENCE_POLICY_BUCKET: bucket },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(killer);
-  return { stdout, stderr, code };
-}
+const policiesCli = (args: string[]) =>
+  runToExit(["bun", "cli/policies.ts", ...args], { env: { RESILIENCE_POLICY_BUCKET: bucket }, timeoutMs: 20_000 });
 
 async function confirmWith(cardToken: string) {
   const { order: created } = await orders.createOrder({
