@@ -120,13 +120,10 @@ test("NATS restarted while orders flow: every confirmation and failure e-mailed 
     what: "an e-mail for every confirmed and failed order",
   });
   // Whatever else is still on its way must not add any: let the consumers drain.
-  await waitFor(
-    async () => {
-      const info = await ev.jsm.consumers.info(ev.names.stream("ORDERS"), "notification-order-emails");
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    },
-    { timeoutMs: 30_000, what: "notification drained" },
-  );
+  await waitFor(() => ev.drained("ORDERS", "notification-order-emails"), {
+    timeoutMs: 30_000,
+    what: "notification drained",
+  });
   for (const id of confirmed) expect(mailsAbout(id, /is confirmed$/)).toHaveLength(1);
   for (const id of failed) expect(mailsAbout(id, /did not go through$/)).toHaveLength(1);
   expect(smtp.mails).toHaveLength(confirmed.length + failed.length);

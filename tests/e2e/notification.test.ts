@@ -91,10 +91,7 @@ const order = (customerId: string, status = OrderStatus.CONFIRMED) =>
     total: { amountMinor: 4499n, currency: "EUR" },
   }) satisfies MessageInitShape<typeof OrderSchema>;
 
-const drained = async () => {
-  const info = await ev.jsm.consumers.info(ev.names.stream("ORDERS"), CONSUMER);
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-};
+const drained = () => ev.drained("ORDERS", CONSUMER);
 
 /** Publishes a stored event again as a new message (no Nats-Msg-Id): a duplicate JetStream cannot drop. */
 async function republish(eventId: string, times: number) {

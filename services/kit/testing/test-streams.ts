@@ -25,6 +25,8 @@ export interface TestEventStreams {
   ensure(streams: readonly EventStream[], env?: Record<string, string>): Promise<void>;
   /** Every message stored on `subject` (unprefixed, wildcards allowed) in the stream, oldest first. */
   stored(stream: Parameters<EventNames["stream"]>[0], subject: string): Promise<StoredMsg[]>;
+  /** Whether a durable consumer of the stream has nothing left: nothing pending, nothing unacknowledged. */
+  drained(stream: Parameters<EventNames["stream"]>[0], consumer: string): Promise<boolean>;
   /** Deletes every stream (and the error bucket) under the prefix, and closes the connection. */
   drop(): Promise<void>;
 }
@@ -68,6 +70,10 @@ export async function testEventStreams(
         out.push(m);
         seq = m.seq + 1;
       }
+    },
+    async drained(stream, consumer) {
+      const info = await jsm.consumers.info(names.stream(stream), consumer);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
     },
     async drop() {
       await deleteStreams(jsm, names);
