@@ -2,7 +2,6 @@
 // JetStream (poison order events it terminates at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { OrderConfirmed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
@@ -29,13 +28,7 @@ const dlq = (args: string[], env: Record<string, string> = {}) =>
 
 /** An OrderConfirmed whose customer id is no UUID: marketing terminates it at once. */
 async function poison() {
-  const { id } = await publishEvent(
-    ev.js,
-    ev.names,
-    OrderConfirmed,
-    { order: { id: crypto.randomUUID(), customerId: "nobody" } },
-    { source: "/test" },
-  );
+  const { id } = await ev.publish(OrderConfirmed, { order: { id: crypto.randomUUID(), customerId: "nobody" } });
   return (await waitFor(async () => (await ev.deadLetters.list()).find((l) => l.eventId === id), {
     timeoutMs: 10_000,
     what: `the dead letter of ${id}`,

@@ -11,7 +11,6 @@ import { OrderSchema, OrderStatus } from "../../services/contracts/gen/shop/orde
 import { CE, eventHeaders } from "../../services/kit/events/cloud-event-headers";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { ORDERS, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
@@ -114,13 +113,7 @@ describe("order e-mails over SMTP", () => {
     smtp.accept();
     const ada = await registerCustomer("Ada");
     const placed = order(ada.id);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: placed },
-      { source: "/shop/order", entityId: placed.id },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: placed }, { source: "/shop/order", entityId: placed.id });
     // The same event twice more, as new messages: only the inbox can stop them.
     await republish(id, 2);
     const messageId = messageIdOf("order_confirmed", id);
@@ -152,13 +145,7 @@ describe("order e-mails over SMTP", () => {
     smtp.accept();
     const al = await registerCustomer("Al");
     smtp.delay(3500);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(al.id) },
-      { source: "/shop/order" },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: order(al.id) }, { source: "/shop/order" });
     const messageId = messageIdOf("order_confirmed", id);
     // The second delivery reaches the other replica and waits on the first one's inbox row.
     await waitFor(
@@ -182,9 +169,7 @@ describe("order e-mails over SMTP", () => {
     const bob = await registerCustomer("Bob");
     const placed = order(bob.id, OrderStatus.PAYMENT_FAILED);
     smtp.refuse(451, 3);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
+    const { id } = await ev.publish(
       OrderPaymentFailed,
       { order: placed, reason: "card declined" },
       { source: "/shop/order" },
@@ -215,9 +200,7 @@ describe("order e-mails over SMTP", () => {
     const cy = await registerCustomer("Cy");
     const placed = order(cy.id, OrderStatus.CANCELLED);
     smtp.refuse(451);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
+    const { id } = await ev.publish(
       OrderCancelled,
       { order: placed, reason: "changed my mind", refunded: placed.total },
       { source: "/shop/order" },
@@ -260,13 +243,7 @@ describe("order e-mails over SMTP", () => {
   test("a permanent refusal (550) is dead-lettered at the first delivery", async () => {
     const di = await registerCustomer("Di");
     smtp.refuse(550, 1);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(di.id) },
-      { source: "/shop/order" },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: order(di.id) }, { source: "/shop/order" });
     const letter = await waitFor(async () => (await letterOf(id))[0], { timeoutMs: 10_000, what: "the dead letter" });
     expect(letter).toMatchObject({ kind: "terminated", deliveries: 1, consumer: CONSUMER });
     expect(letter.reason).toContain("550");
@@ -291,7 +268,7 @@ describe("order e-mails over SMTP", () => {
     }))
       h.set(k, v);
     await ev.js.publish(ev.names.subject("orders.confirmed"), new Uint8Array([0xff, 0xff, 0xff, 0x01]), { headers: h });
-    const { id: emptyId } = await publishEvent(ev.js, ev.names, OrderConfirmed, {}, { source: "/test" });
+    const { id: emptyId } = await ev.publish(OrderConfirmed, {});
 
     const garbage = await waitFor(async () => (await letterOf(garbageId))[0], {
       timeoutMs: 10_000,
@@ -324,13 +301,7 @@ describe("order e-mails over SMTP", () => {
       `insert into "${db.schema("customer")}".customers (id, email, name, created_at) values ($1, $2, 'Eve', now())`,
       [id, email],
     );
-    const { id: eventId } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(id) },
-      { source: "/shop/order" },
-    );
+    const { id: eventId } = await ev.publish(OrderConfirmed, { order: order(id) }, { source: "/shop/order" });
     await waitFor(() => smtp.mailsWithId(messageIdOf("order_confirmed", eventId)).length === 1, {
       timeoutMs: 10_000,
       what: "the e-mail to Eve",
@@ -350,13 +321,7 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
   try {
     await own.ensure([ORDERS]);
     const customerId = crypto.randomUUID();
-    await publishEvent(
-      own.js,
-      own.names,
-      CustomerRegistered,
-      { customer: { id: customerId, email: "fay@example.com", name: "Fay" } },
-      { source: "/test" },
-    );
+    await own.publish(CustomerRegistered, { customer: { id: customerId, email: "fay@example.com", name: "Fay" } });
     // An id that is a path: dead-lettered at once, and no file lands anywhere (it once escaped the mailbox).
     const evil = "x/../../escaped";
     await own.js.publish(
@@ -373,13 +338,7 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
         }),
       },
     );
-    const { id } = await publishEvent(
-      own.js,
-      own.names,
-      OrderConfirmed,
-      { order: order(customerId) },
-      { source: "/shop/order" },
-    );
+    const { id } = await own.publish(OrderConfirmed, { order: order(customerId) }, { source: "/shop/order" });
     const file = mailboxFile(`order_confirmed-${id}`);
     const letter = await waitFor(
       async () => (await own.deadLetters.list()).find((l) => l.consumer === "notification-order-emails"),

@@ -4,7 +4,6 @@
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../../services/payment/contract/events";
-import { publishEvent } from "../../services/kit/events/publish-event";
 import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
 import { testSchemas } from "../../services/kit/testing/test-database";
@@ -119,9 +118,7 @@ test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not co
   const res = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(res.body.order.status).toBe("ORDER_STATUS_PAYMENT_PENDING");
   const forgedPayment = crypto.randomUUID();
-  await publishEvent(
-    streams.js,
-    streams.names,
+  await streams.publish(
     PaymentProcessed,
     { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } },
     { source: "/shop/payment", entityId: forgedPayment },

@@ -3,11 +3,14 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type PubAck,
   type StoredMsg,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import type { EventStream } from "../events/contract";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import type { EventStream, EventType } from "../events/contract";
+import { publishEvent } from "../events/publish-event";
 import { DeadLetters } from "../events/dead-letter-queue";
 import { eventsConfig } from "../events/events-config";
 import { deleteStreams, EventNames, ensureStreams } from "../events/streams";
@@ -23,6 +26,15 @@ export interface TestEventStreams {
   readonly deadLetters: DeadLetters;
   /** Creates these streams as a service would (for tests that publish before any service started). */
   ensure(streams: readonly EventStream[], env?: Record<string, string>): Promise<void>;
+  /**
+   * Publishes one event straight to the test's streams (publishEvent), from `/test` unless `opts` says
+   * which source.
+   */
+  publish<D extends DescMessage>(
+    type: EventType<D>,
+    message: MessageInitShape<D>,
+    opts?: Partial<Parameters<typeof publishEvent>[4]>,
+  ): Promise<PubAck & { id: string }>;
   /** Every message stored on `subject` (unprefixed, wildcards allowed) in the stream, oldest first. */
   stored(stream: Parameters<EventNames["stream"]>[0], subject: string): Promise<StoredMsg[]>;
   /** Whether a durable consumer of the stream has nothing left: nothing pending, nothing unacknowledged. */
@@ -61,6 +73,7 @@ export async function testEventStreams(
         streams,
       );
     },
+    publish: (type, message, opts) => publishEvent(js, names, type, message, { source: "/test", ...opts }),
     async stored(stream, subject) {
       const out: StoredMsg[] = [];
       const filter = names.subject(subject);
