@@ -1,33 +1,17 @@
 // The README's walk-through, end to end: through the gateway with plain HTTP (what curl sends), and
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { breachesIn } from "./support/invariants";
-import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { testPlatform } from "./support/test-platform";
 import { runToExit } from "../../services/kit/testing/run-to-exit";
 
-const namespace = `gwflow${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-const secrets = {
-  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
-  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
-};
-const procs = new Map<string, ServiceProcess>();
+const platform = testPlatform("gwflow");
+const { db, gatewaySecrets: secrets } = platform;
 let gw: string;
-let streams: TestEventStreams;
 
 beforeAll(async () => {
-  streams = await testEventStreams();
-  const started = await Promise.all(
-    ["customer", "inventory", "payment", "order", "gateway"].map((name) =>
-      startServiceProcess(name, {
-        env: { ...(name === "gateway" ? secrets : db.env(name)), ...streams.env, PLATFORM_NAMESPACE: namespace },
-      }),
-    ),
-  );
-  for (const p of started) procs.set(p.name, p);
-  gw = procs.get("gateway")!.http;
+  await Promise.all(["customer", "inventory", "payment", "order", "gateway"].map((name) => platform.start(name)));
+  gw = platform.proc("gateway").http;
   for (const [id, name, price] of [
     ["sku-mug", "Mug", "1200"],
     ["sku-tee", "T-shirt", "1999"],
@@ -41,9 +25,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await Promise.all([...procs.values()].map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 const call = async (method: string, path: string, { token, body }: { token?: string; body?: unknown } = {}) => {
@@ -169,7 +151,7 @@ test("the generated Connect client example places, confirms and fetches an order
     stderr: err,
     code,
   } = await runToExit(["bun", "examples/place-order.ts", ada.id, "tok_success"], {
-    env: { ORDER_URL: procs.get("order")!.http },
+    env: { ORDER_URL: platform.proc("order").http },
   });
   expect(err).toBe("");
   expect(code).toBe(0);

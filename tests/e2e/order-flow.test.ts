@@ -6,15 +6,12 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
 import { breachesIn } from "./support/invariants";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas, type TestSchemas } from "../../services/kit/testing/test-database";
+import { testPlatform } from "./support/test-platform";
+import { waitFor } from "../../services/kit/testing/service-process";
 
-const namespace = `flow${crypto.randomUUID().slice(0, 8)}`;
-let db: TestSchemas;
-let streams: TestEventStreams;
-const procs: ServiceProcess[] = [];
+const platform = testPlatform("flow", { RESERVATION_SWEEP_MS: "200", CONSUMER_BACKOFF_MS: "100,200,400" });
+const { db } = platform;
 let orders: Client<typeof OrderService>;
 let inventory: Client<typeof InventoryService>;
 let payments: Client<typeof PaymentService>;
@@ -22,20 +19,6 @@ let customerId: string;
 
 const MUG = "sku-mug";
 const TEE = "sku-tee";
-
-async function start(name: string) {
-  const p = await startServiceProcess(name, {
-    env: {
-      ...db.env(name),
-      ...streams.env,
-      PLATFORM_NAMESPACE: namespace,
-      RESERVATION_SWEEP_MS: "200",
-      CONSUMER_BACKOFF_MS: "100,200,400",
-    },
-  });
-  procs.push(p);
-  return p;
-}
 
 async function registerCustomer(base: string): Promise<string> {
   const res = await fetch(`${base}/v1/customers`, {
@@ -61,9 +44,9 @@ const errorOf = async (p: Promise<unknown>) =>
   );
 
 beforeAll(async () => {
-  db = testSchemas();
-  streams = await testEventStreams();
-  const [customer, inv, pay, order] = await Promise.all(["customer", "inventory", "payment", "order"].map(start));
+  const [customer, inv, pay, order] = await Promise.all(
+    ["customer", "inventory", "payment", "order"].map((name) => platform.start(name)),
+  );
   orders = createClient(OrderService, createGrpcTransport({ baseUrl: order!.grpc! }));
   inventory = createClient(InventoryService, createConnectTransport({ baseUrl: inv!.http, httpVersion: "1.1" }));
   payments = createClient(PaymentService, createConnectTransport({ baseUrl: pay!.http, httpVersion: "1.1" }));
@@ -77,9 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await streams?.drop();
-  await db?.drop();
+  await platform.stop();
 });
 
 const place = () =>
@@ -204,7 +185,7 @@ describe("one order at a time", () => {
   });
 
   test("ListOrders pages through a customer's orders, newest first", async () => {
-    const other = await registerCustomer(procs.find((p) => p.name === "customer")!.http);
+    const other = await registerCustomer(platform.proc("customer").http);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push(

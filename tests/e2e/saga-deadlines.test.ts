@@ -4,38 +4,18 @@
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../../services/payment/contract/events";
-import { testEventStreams, type TestEventStreams } from "../../services/kit/testing/test-streams";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing/service-process";
-import { testSchemas } from "../../services/kit/testing/test-database";
+import { waitFor } from "../../services/kit/testing/service-process";
+import { testPlatform } from "./support/test-platform";
 import { breachesIn } from "./support/invariants";
 
-const namespace = `budget${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-const secrets = {
-  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
-  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
-};
-const procs: ServiceProcess[] = [];
-let streams: TestEventStreams;
+const platform = testPlatform("budget", { CONSUMER_BACKOFF_MS: "200,400" });
+const { db, gatewaySecrets: secrets } = platform;
 let gateway: string;
 let hurried: string;
 
-const start = async (name: string, env: Record<string, string> = {}) => {
-  const p = await startServiceProcess(name, {
-    env: {
-      ...(name === "gateway" ? secrets : db.env(name)),
-      ...streams.env,
-      PLATFORM_NAMESPACE: namespace,
-      CONSUMER_BACKOFF_MS: "200,400",
-      ...env,
-    },
-  });
-  procs.push(p);
-  return p;
-};
+const start = platform.start;
 
 beforeAll(async () => {
-  streams = await testEventStreams();
   await Promise.all([
     start("customer"),
     start("inventory"),
@@ -53,9 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 async function call(base: string, method: string, path: string, token: string, body?: unknown) {
@@ -118,14 +96,14 @@ test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not co
   const res = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(res.body.order.status).toBe("ORDER_STATUS_PAYMENT_PENDING");
   const forgedPayment = crypto.randomUUID();
-  await streams.publish(
+  await platform.streams.publish(
     PaymentProcessed,
     { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } },
     { source: "/shop/payment", entityId: forgedPayment },
   );
   const letter = await waitFor(
     async () =>
-      (await streams.deadLetters.list()).find(
+      (await platform.streams.deadLetters.list()).find(
         (l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment),
       ),
     {
