@@ -62,6 +62,12 @@ afterAll(async () => {
 // ---- helpers ---------------------------------------------------------------------------------------
 
 const id = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+/** Request items from [product id, quantity] pairs. */
+const itemsOf = (...wanted: [productId: string, quantity: number][]) =>
+  wanted.map(([productId, quantity]) => ({ productId, quantity }));
+/** A reservation of these items for the order that runs out after a second. */
+const reservationForASecond = async (client: Inventory, orderId: string, ...wanted: [string, number][]) =>
+  (await client.reserveItems({ orderId, items: itemsOf(...wanted), ttlSeconds: 1 })).reservation!;
 
 async function newProduct(client: Inventory, stock: number, priceMinor = 1200n) {
   const productId = id("sku");
@@ -208,10 +214,7 @@ describe("CheckAvailability", () => {
     const pen = await newProduct(viaA, 2, 150n);
     await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 2 }] });
     const answer = await viaB.checkAvailability({
-      items: [
-        { productId: mug, quantity: 3 },
-        { productId: pen, quantity: 3 },
-      ],
+      items: itemsOf([mug, 3], [pen, 3]),
     });
     expect(answer.items.map((i) => ({ ...i }))).toMatchObject([
       {
@@ -237,10 +240,7 @@ describe("CheckAvailability", () => {
     const mug = await newProduct(viaA, 5);
     const e = await refusal(
       viaA.checkAvailability({
-        items: [
-          { productId: mug, quantity: 1 },
-          { productId: "sku-ghost", quantity: 1 },
-        ],
+        items: itemsOf([mug, 1], ["sku-ghost", 1]),
       }),
     );
     expect(e.code).toBe(Code.NotFound);
@@ -262,10 +262,7 @@ describe("ReserveItems", () => {
     const started = Date.now();
     const { reservation } = await viaA.reserveItems({
       orderId,
-      items: [
-        { productId: mug, quantity: 2 },
-        { productId: pen, quantity: 3 },
-      ],
+      items: itemsOf([mug, 2], [pen, 3]),
       ttlSeconds: 120,
     });
     expect(reservation).toMatchObject({ orderId, status: ReservationStatus.ACTIVE });
@@ -300,10 +297,7 @@ describe("ReserveItems", () => {
     const e = await refusal(
       viaA.reserveItems({
         orderId,
-        items: [
-          { productId: plenty, quantity: 5 },
-          { productId: scarce, quantity: 2 },
-        ],
+        items: itemsOf([plenty, 5], [scarce, 2]),
       }),
     );
     expect(e.code).toBe(Code.FailedPrecondition);
@@ -320,10 +314,7 @@ describe("ReserveItems", () => {
     const e = await refusal(
       viaB.reserveItems({
         orderId,
-        items: [
-          { productId: mug, quantity: 1 },
-          { productId: "sku-ghost", quantity: 1 },
-        ],
+        items: itemsOf([mug, 1], ["sku-ghost", 1]),
       }),
     );
     expect(e.code).toBe(Code.NotFound);
@@ -346,10 +337,7 @@ describe("ReserveItems", () => {
       [
         {
           orderId,
-          items: [
-            { productId: mug, quantity: 1 },
-            { productId: "Bad_Id", quantity: 1 },
-          ],
+          items: itemsOf([mug, 1], ["Bad_Id", 1]),
         },
         "items[1].product_id must be",
       ],
@@ -496,10 +484,7 @@ describe("CommitReservation", () => {
     const pen = await newProduct(viaA, 10);
     const { reservation } = await viaA.reserveItems({
       orderId: id("o"),
-      items: [
-        { productId: mug, quantity: 3 },
-        { productId: pen, quantity: 1 },
-      ],
+      items: itemsOf([mug, 3], [pen, 1]),
     });
     const committed = (await viaB.commitReservation({ reservationId: reservation!.id })).reservation!;
     expect(committed).toMatchObject({ id: reservation!.id, status: ReservationStatus.COMMITTED });
@@ -533,11 +518,7 @@ describe("expiry", () => {
   test("the sweeper expires a reservation past its time and gives the units back; then commit is refused, release is a no-op", async () => {
     const mug = await newProduct(viaA, 3);
     const orderId = id("o");
-    const { reservation } = await viaA.reserveItems({
-      orderId,
-      items: [{ productId: mug, quantity: 3 }],
-      ttlSeconds: 1,
-    });
+    const reservation = await reservationForASecond(viaA, orderId, [mug, 3]);
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
     await waitFor(async () => (await reservationRows(orderId))[0]?.status === "expired", {
       timeoutMs: 10_000,
@@ -546,36 +527,32 @@ describe("expiry", () => {
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
     // The sweeper logs after its commit, and the line reaches us through the process's stdout: wait for it too.
     await waitFor(
-      () => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id),
+      () => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation.id),
       { timeoutMs: 5_000, what: "the sweeper's log line" },
     );
 
-    const e = await refusal(viaB.commitReservation({ reservationId: reservation!.id }));
+    const e = await refusal(viaB.commitReservation({ reservationId: reservation.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
-    expect((await viaA.releaseReservation({ reservationId: reservation!.id })).reservation?.status).toBe(
+    expect((await viaA.releaseReservation({ reservationId: reservation.id })).reservation?.status).toBe(
       ReservationStatus.EXPIRED,
     );
     // The order may reserve again.
     const again = (await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }] })).reservation!;
-    expect(again.id).not.toBe(reservation!.id);
+    expect(again.id).not.toBe(reservation.id);
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
   });
 
   test("committing an overdue reservation the sweeper has not reached expires it and is refused", async () => {
     const mug = await newProduct(viaLazy, 2);
-    const { reservation } = await viaLazy.reserveItems({
-      orderId: id("o"),
-      items: [{ productId: mug, quantity: 2 }],
-      ttlSeconds: 1,
-    });
-    await waitForOverdue(reservation!.id);
-    const e = await refusal(viaLazy.commitReservation({ reservationId: reservation!.id }));
+    const reservation = await reservationForASecond(viaLazy, id("o"), [mug, 2]);
+    await waitForOverdue(reservation.id);
+    const e = await refusal(viaLazy.commitReservation({ reservationId: reservation.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
     expect(await productRow(mug, LAZY_SCHEMA)).toEqual({ stock: 2, reserved: 0 });
     const [row] = await schemas.sql.unsafe(`select status from "${LAZY_SCHEMA}".reservations where id = $1`, [
-      reservation!.id,
+      reservation.id,
     ]);
     expect(row.status).toBe("expired");
   });
@@ -583,14 +560,10 @@ describe("expiry", () => {
   test("reserving again for an order whose reservation is overdue (not yet swept) makes a new one", async () => {
     const mug = await newProduct(viaLazy, 2);
     const orderId = id("o");
-    const { reservation } = await viaLazy.reserveItems({
-      orderId,
-      items: [{ productId: mug, quantity: 2 }],
-      ttlSeconds: 1,
-    });
-    await waitForOverdue(reservation!.id);
+    const reservation = await reservationForASecond(viaLazy, orderId, [mug, 2]);
+    await waitForOverdue(reservation.id);
     const fresh = (await viaLazy.reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }] })).reservation!;
-    expect(fresh.id).not.toBe(reservation!.id);
+    expect(fresh.id).not.toBe(reservation.id);
     expect(fresh.status).toBe(ReservationStatus.ACTIVE);
     expect((await reservationRows(orderId, LAZY_SCHEMA)).map((r) => r.status)).toEqual(["expired", "active"]);
     expect(await productRow(mug, LAZY_SCHEMA)).toEqual({ stock: 2, reserved: 2 });

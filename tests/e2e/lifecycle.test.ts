@@ -81,15 +81,11 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
   expect(refused).toBeInstanceOf(Error);
 });
 
-const runPaymentToExit = (env: Record<string, string>) =>
+const runPayment = (env: Record<string, string>) =>
   runToExit(["bun", "services/payment/main.ts"], { env, timeoutMs: 20_000 });
 
 test("bad config: exit 1 naming every bad variable at once, one per line", async () => {
-  const { stderr, code } = await runPaymentToExit({
-    PAYMENT_HTTP_PORT: "eighty",
-    MAX_BODY_BYTES: "-1",
-    LOG_LEVEL: "loud",
-  });
+  const { stderr, code } = await runPayment({ PAYMENT_HTTP_PORT: "eighty", MAX_BODY_BYTES: "-1", LOG_LEVEL: "loud" });
   expect(code).toBe(1);
   const [first, ...problems] = stderr.trim().split("\n");
   expect(first).toBe("payment: cannot start: invalid configuration:");
@@ -102,7 +98,7 @@ test("bad config: exit 1 naming every bad variable at once, one per line", async
 });
 
 test("no NATS: exit 1 with one line naming NATS_URL", async () => {
-  const { stderr, code } = await runPaymentToExit({
+  const { stderr, code } = await runPayment({
     NATS_URL: "nats://127.0.0.1:1",
     PAYMENT_HTTP_PORT: "0",
     PAYMENT_GRPC_PORT: "0",
