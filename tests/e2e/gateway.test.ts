@@ -65,6 +65,9 @@ async function call(
   return { status: res.status, headers: res.headers, json: json as Json, text };
 }
 
+/** POST /v1/inventory:check with these items, written as a client writes them. */
+const checkInventory = (...items: Json[]) => call("POST", "/v1/inventory:check", { body: { items } });
+
 const admin = { "x-api-key": ADMIN_KEY };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const product = (name: string, priceMinor: string, stock: number) => ({
@@ -160,14 +163,7 @@ describe("transcoding onto the inventory service", () => {
     const [tee, hat] = [sku("tee"), sku("hat")];
     await call("PUT", `/v1/products/${tee}`, { body: product("T-shirt", "1999", 4), headers: admin });
     await call("PUT", `/v1/products/${hat}`, { body: product("Hat", "900", 1), headers: admin });
-    const res = await call("POST", "/v1/inventory:check", {
-      body: {
-        items: [
-          { productId: tee, quantity: 3 },
-          { product_id: hat, quantity: 5 },
-        ],
-      },
-    });
+    const res = await checkInventory({ productId: tee, quantity: 3 }, { product_id: hat, quantity: 5 });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
       items: [
@@ -229,14 +225,7 @@ describe("errors", () => {
     const unknown = await call("GET", "/v1/products?colour=red");
     expect(unknown.status).toBe(400);
     expect(unknown.json.message).toStartWith("colour:");
-    const item = await call("POST", "/v1/inventory:check", {
-      body: {
-        items: [
-          { productId: id, quantity: 1 },
-          { productId: id, quantity: 1.5 },
-        ],
-      },
-    });
+    const item = await checkInventory({ productId: id, quantity: 1 }, { productId: id, quantity: 1.5 });
     expect(item.status).toBe(400);
     expect(item.json.message).toStartWith("items[1].quantity:");
 

@@ -63,6 +63,19 @@ afterAll(async () => {
   await platform.stop();
 });
 
+/** The stock of both products, as it is now. */
+const stockNow = () => Promise.all([stockOf(MUG), stockOf(TEE)]);
+/** ConfirmOrder's answer: the order as it then is. */
+const confirm = async (orderId: string, cardToken: string) =>
+  (await orders.confirmOrder({ orderId, cardToken })).order!;
+
+/** An order placed and confirmed with this card token: the stock before it, its id, and what the confirm answered. */
+async function placeAndConfirm(cardToken: string) {
+  const before = await stockNow();
+  const { order } = await place();
+  return { before, orderId: order!.id, answer: await confirm(order!.id, cardToken) };
+}
+
 const place = () =>
   orders.createOrder({
     customerId,
@@ -75,14 +88,14 @@ const place = () =>
 
 describe("one order at a time", () => {
   test("create → confirm with the success token → CONFIRMED, stock taken, one captured payment", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+    const before = await stockNow();
     const { order } = await place();
     expect(order).toMatchObject({
       status: OrderStatus.PENDING,
       customerId,
       total: { amountMinor: 2n * 1250n + 1999n, currency: "EUR" },
     });
-    const confirmed = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" })).order!;
+    const confirmed = await confirm(order!.id, "tok_success");
     expect(confirmed.status).toBe(OrderStatus.CONFIRMED);
     expect(confirmed.paymentId).not.toBe("");
     const { payment } = await payments.getPaymentStatus({ paymentId: confirmed.paymentId });
@@ -101,32 +114,28 @@ describe("one order at a time", () => {
   });
 
   test("tok_declined → PAYMENT_FAILED with the stock back where it was", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
-    const { order } = await place();
-    const failed = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_declined" })).order!;
+    const { before, orderId, answer: failed } = await placeAndConfirm("tok_declined");
     expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
     expect(failed.statusReason).toContain("card declined by issuer");
-    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
-    expect((await errorOf(orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" }))).code).toBe(
+    expect(await stockNow()).toEqual(before);
+    expect((await errorOf(orders.confirmOrder({ orderId, cardToken: "tok_success" }))).code).toBe(
       Code.FailedPrecondition,
     );
   });
 
   test("tok_transient: retries spent → PAYMENT_PENDING, then the asynchronous charge fails it and the stock comes back", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
-    const { order } = await place();
-    const waiting = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_transient" })).order!;
+    const { before, orderId, answer: waiting } = await placeAndConfirm("tok_transient");
     expect(waiting.status).toBe(OrderStatus.PAYMENT_PENDING);
     const failed = await waitFor(
       async () => {
-        const o = (await orders.getOrder({ orderId: order!.id })).order!;
+        const o = (await orders.getOrder({ orderId })).order!;
         return o.status === OrderStatus.PAYMENT_PENDING ? undefined : o;
       },
       { timeoutMs: 20_000, what: "the asynchronous charge to settle" },
     );
     expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
     expect(failed.statusReason).toContain("provider unavailable after 3 attempts");
-    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
+    expect(await stockNow()).toEqual(before);
   });
 
   test("cancel: a pending order is just cancelled; a confirmed one is refunded; a cancelled one cannot be confirmed", async () => {
@@ -139,7 +148,7 @@ describe("one order at a time", () => {
     expect(refused.code).toBe(Code.FailedPrecondition);
     expect(refused.rawMessage).toContain("cancelled");
 
-    const paid = (await orders.confirmOrder({ orderId: (await place()).order!.id, cardToken: "tok_success" })).order!;
+    const paid = await confirm((await place()).order!.id, "tok_success");
     const cancelled = (await orders.cancelOrder({ orderId: paid.id, reason: "" })).order!;
     expect(cancelled.status).toBe(OrderStatus.CANCELLED);
     expect((await payments.getPaymentStatus({ paymentId: paid.paymentId })).payment?.status).toBe(
@@ -297,7 +306,7 @@ describe("bad input is refused, naming the field, and writes nothing", () => {
 });
 
 test("500 mixed orders placed concurrently leave every invariant intact", async () => {
-  const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+  const before = await stockNow();
   const tokens = ["tok_success", "tok_declined", "tok_transient", "cancel"] as const;
   const outcomes: Record<string, number> = {};
   const placed: { id: string; kind: string }[] = [];
@@ -318,7 +327,7 @@ test("500 mixed orders placed concurrently leave every invariant intact", async 
       const final =
         kind === "cancel"
           ? (await orders.cancelOrder({ orderId: order!.id, reason: "load test" })).order!
-          : (await orders.confirmOrder({ orderId: order!.id, cardToken: kind })).order!;
+          : await confirm(order!.id, kind);
       outcomes[`${kind}:${OrderStatus[final.status]}`] = (outcomes[`${kind}:${OrderStatus[final.status]}`] ?? 0) + 1;
     }
   };

@@ -59,6 +59,16 @@ async function placed(base: string) {
   return { token, id: body.order.id as string };
 }
 
+/** The order through the hurried gateway once it is out of PAYMENT_PENDING (its saga went on without the client). */
+const outOfPaymentPending = (id: string, token: string, what: string) =>
+  waitFor(
+    async () => {
+      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
+      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what },
+  );
+
 test("the gateway's default budget covers a slow charge: CONFIRMED, not a 504 after 5 s", async () => {
   const { token, id } = await placed(gateway);
   const t0 = performance.now();
@@ -80,13 +90,7 @@ test("a budget too short for the charge: PAYMENT_PENDING within it, then CONFIRM
   const again = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(again.status).toBe(200);
   expect(["ORDER_STATUS_PAYMENT_PENDING", "ORDER_STATUS_CONFIRMED"]).toContain(again.body.order.status);
-  const done = await waitFor(
-    async () => {
-      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
-      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: "the order to be confirmed without the client" },
-  );
+  const done = await outOfPaymentPending(id, token, "the order to be confirmed without the client");
   expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
   expect(await breachesIn(db)).toEqual([]);
 }, 60_000);
@@ -106,21 +110,12 @@ test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not co
       (await platform.streams.deadLetters.list()).find(
         (l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment),
       ),
-    {
-      timeoutMs: 15_000,
-      what: "the forged outcome's dead letter",
-    },
+    { timeoutMs: 15_000, what: "the forged outcome's dead letter" },
   );
   expect(letter.reason).toContain("payment knows no such payment");
   expect(letter.deliveries).toBe(1);
   // The real charge still finishes the order, with the real payment.
-  const done = await waitFor(
-    async () => {
-      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
-      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: "the order to be confirmed by its real charge" },
-  );
+  const done = await outOfPaymentPending(id, token, "the order to be confirmed by its real charge");
   expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
   expect(done.paymentId).not.toBe(forgedPayment);
 }, 60_000);
