@@ -49,7 +49,7 @@ import { paymentRequestsConsumer } from "../services/payment/events/payment-requ
 import { countedProvider } from "../services/payment/provider-metrics";
 import { paymentRoutes } from "../services/payment/rpc/payment-service";
 import { processCpuMs } from "./lib/cpu";
-import { combine, runLoad, type LoadResult } from "./lib/load";
+import { combine, pacedCalls, runLoad, type LoadResult } from "./lib/load";
 import { runId, spawnService, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
 
@@ -174,15 +174,9 @@ async function platformFlow(
         top.privateMb = Math.max(top.privateMb, now.privateMb);
       }
     }, 200);
-    let n = 0;
-    let paceFrom: number | undefined;
+    const paced = pacedCalls(o.ratePerSecond);
     const placeAndConfirm = async () => {
-      const i = n++;
-      if (o.ratePerSecond > 0) {
-        paceFrom ??= performance.now();
-        const wait = paceFrom + (i * 1000) / o.ratePerSecond - performance.now();
-        if (wait > 0) await Bun.sleep(wait);
-      }
+      const i = await paced.next();
       const auth = { authorization: `Bearer ${tokens[i % tokens.length]}` };
       const placed = await call("POST", "/v1/orders", { items: itemsFor(i), currency: "EUR" }, auth);
       const confirmed = await call("POST", `/v1/orders/${placed.order.id}:confirm`, { cardToken: "tok_success" }, auth);
@@ -210,9 +204,9 @@ async function platformFlow(
       loadPeakMb: peak.get(p.name)!.rssMb,
       idlePrivateMb: idle.get(p.name)!.privateMb,
       loadPeakPrivateMb: peak.get(p.name)!.privateMb,
-      cpuMsPerOrder: Math.round((processCpuMs(p.pid) - cpuAtStart.get(p.name)!) / Math.max(1, n)),
+      cpuMsPerOrder: Math.round((processCpuMs(p.pid) - cpuAtStart.get(p.name)!) / Math.max(1, paced.issued)),
     }));
-    return { load, ordersPlaced: n, memory };
+    return { load, ordersPlaced: paced.issued, memory };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await deleteStreams(nc, prefix);
@@ -311,15 +305,9 @@ async function baselineFlow(o: Required<OrdersOptions>, nc: NatsConnection): Pro
       });
       customerIds.push(c!.id);
     }
-    let n = 0;
-    let paceFrom: number | undefined;
+    const paced = pacedCalls(o.ratePerSecond);
     const placeAndConfirm = async () => {
-      const i = n++;
-      if (o.ratePerSecond > 0) {
-        paceFrom ??= performance.now();
-        const wait = paceFrom + (i * 1000) / o.ratePerSecond - performance.now();
-        if (wait > 0) await Bun.sleep(wait);
-      }
+      const i = await paced.next();
       const placed = await orders.createOrder({
         customerId: customerIds[i % customerIds.length]!,
         items: itemsFor(i),

@@ -75,3 +75,31 @@ export async function connectOperatorNats(
     throw fail(`cannot reach NATS at NATS_URL=${maskCredentials(natsUrl)} (${why})${auth}${hint}`);
   }
 }
+
+/** connectOperatorNats, `work` on that connection, and the connection closed whatever `work` did. */
+export async function withOperatorNats<T>(
+  { natsUrl, name, fail, hint }: { natsUrl: string; name: string; fail: (message: string) => Error; hint?: string },
+  work: (nc: NatsConnection) => Promise<T>,
+): Promise<T> {
+  const nc = await connectOperatorNats(natsUrl, name, fail, hint);
+  try {
+    return await work(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * Runs an operator command's main: a failure ends it with one line on stderr, `<command>: <why>` (the
+ * error's message unless `explain` says it otherwise), and exit code 1.
+ */
+export function runOperatorCommand(
+  command: string,
+  main: () => Promise<void>,
+  explain: (e: unknown) => string = (e) => (e instanceof Error ? e.message : String(e)),
+): void {
+  main().catch((e) => {
+    console.error(`${command}: ${explain(e)}`);
+    process.exit(1);
+  });
+}

@@ -8,7 +8,7 @@ import { namespaceOf, policyBucketOf } from "../services/kit/nats";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit";
-import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
+import { natsUrlSetting, runOperatorCommand, withOperatorNats } from "./operator-nats";
 import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience";
 
 const USAGE = "usage: bun cli/policies.ts list | get <target> | set <target> '<json>' | delete <target>";
@@ -83,17 +83,10 @@ async function main() {
   } catch (e) {
     throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
-  const nc = await connectOperatorNats(cfg.NATS_URL, "policies-cli", (m) => new Refused(m));
-  try {
-    console.log(await run(nc, cfg.RESILIENCE_POLICY_BUCKET, process.argv.slice(2)));
-  } finally {
-    await nc.close();
-  }
+  const fail = (m: string) => new Refused(m);
+  await withOperatorNats({ natsUrl: cfg.NATS_URL, name: "policies-cli", fail }, async (nc) =>
+    console.log(await run(nc, cfg.RESILIENCE_POLICY_BUCKET, process.argv.slice(2))),
+  );
 }
 
-if (import.meta.main) {
-  main().catch((e) => {
-    console.error(`policies: ${e instanceof Error ? e.message : e}`);
-    process.exit(1);
-  });
-}
+if (import.meta.main) runOperatorCommand("policies", main);

@@ -5,7 +5,7 @@ import { platformNamespace, listInstances } from "../services/kit/nats";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, createLogger } from "../services/kit";
-import { connectOperatorNats, natsUrlSetting, operatorIdentity } from "./operator-nats";
+import { natsUrlSetting, operatorIdentity, runOperatorCommand, withOperatorNats } from "./operator-nats";
 import { InventoryService } from "../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { createServiceClients, type RestClient } from "../services/kit/rpc";
 import { tokenSource, type Identity } from "../services/kit/trust";
@@ -170,25 +170,28 @@ async function main() {
     if (e instanceof ConfigError) throw new SeedFailure(e.problems.join("; "));
     throw e;
   }
-  const nc = await connectOperatorNats(cfg.NATS_URL, "seed", (m) => new SeedFailure(m), "; is the platform running?");
-  try {
-    console.log(describeSeed(await seed(nc, cfg.PLATFORM_NAMESPACE, operatorIdentity())));
-  } finally {
-    await nc.close();
-  }
+  const connection = {
+    natsUrl: cfg.NATS_URL,
+    name: "seed",
+    fail: (m: string) => new SeedFailure(m),
+    hint: "; is the platform running?",
+  };
+  await withOperatorNats(connection, async (nc) =>
+    console.log(describeSeed(await seed(nc, cfg.PLATFORM_NAMESPACE, operatorIdentity()))),
+  );
 }
 
-if (import.meta.main) {
-  main().catch((e) => {
-    const why =
-      e instanceof SeedFailure
-        ? e.message
-        : e instanceof ConnectError
-          ? `a service call failed (${Code[e.code]}): ${e.rawMessage}`
-          : e instanceof Error
-            ? e.message
-            : String(e);
-    console.error(`seed: ${why.replaceAll("\n", " ")}`);
-    process.exit(1);
-  });
+/** Why the seed failed, in one line. */
+function seedFailure(e: unknown): string {
+  const why =
+    e instanceof SeedFailure
+      ? e.message
+      : e instanceof ConnectError
+        ? `a service call failed (${Code[e.code]}): ${e.rawMessage}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+  return why.replaceAll("\n", " ");
 }
+
+if (import.meta.main) runOperatorCommand("seed", main, seedFailure);

@@ -7,7 +7,7 @@ import { platformNamespace, listInstances, type Instance } from "../services/kit
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig } from "../services/kit";
 import { registrationVerifier } from "../services/kit/trust";
-import { connectOperatorNats, identitiesDir, natsUrlSetting, operatorRoster } from "./operator-nats";
+import { identitiesDir, natsUrlSetting, operatorRoster, runOperatorCommand, withOperatorNats } from "./operator-nats";
 
 /** 3d 4h, 2h 5m, 4m 10s, 12s. */
 export function formatUptime(ms: number): string {
@@ -74,8 +74,7 @@ async function main() {
   } catch (e) {
     throw new Error(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
-  const nc = await connectOperatorNats(cfg.NATS_URL, "services-cli", (m) => new Error(m));
-  try {
+  await withOperatorNats({ natsUrl: cfg.NATS_URL, name: "services-cli", fail: (m) => new Error(m) }, async (nc) => {
     const all = args.has("--all");
     const trusted = registrationVerifier(operatorRoster());
     const answered = await listInstances(nc, { stats: true, ...(all ? {} : { namespace: cfg.PLATFORM_NAMESPACE }) });
@@ -99,14 +98,7 @@ async function main() {
         `\n${services} service${services === 1 ? "" : "s"}, ${instances.length} instance${instances.length === 1 ? "" : "s"}`,
       );
     }
-  } finally {
-    await nc.close();
-  }
-}
-
-if (import.meta.main) {
-  main().catch((e) => {
-    console.error(`services: ${e instanceof Error ? e.message : e}`);
-    process.exit(1);
   });
 }
+
+if (import.meta.main) runOperatorCommand("services", main);

@@ -6,7 +6,7 @@
 import { ConfigError, readConfig, createLogger } from "../services/kit";
 import { eventsConfig, provisionEventStreams, EventNames } from "../services/kit/events";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
-import { connectOperatorNats, natsUrlSetting } from "./operator-nats";
+import { natsUrlSetting, runOperatorCommand, withOperatorNats } from "./operator-nats";
 
 class Refused extends Error {}
 
@@ -18,8 +18,7 @@ async function main() {
     if (e instanceof ConfigError) throw new Refused(e.problems.join("; "));
     throw e;
   }
-  const nc = await connectOperatorNats(cfg.NATS_URL, "streams-cli", (m) => new Refused(m));
-  try {
+  await withOperatorNats({ natsUrl: cfg.NATS_URL, name: "streams-cli", fail: (m) => new Refused(m) }, async (nc) => {
     const outcomes = await provisionEventStreams(
       nc,
       new EventNames(cfg.EVENTS_PREFIX),
@@ -32,12 +31,7 @@ async function main() {
     console.log(
       `streams: ${outcomes.length} streams and consumers ready${cfg.EVENTS_PREFIX ? ` (events prefix ${cfg.EVENTS_PREFIX})` : ""}`,
     );
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
-main().catch((e) => {
-  console.error(`streams: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+runOperatorCommand("streams", main);

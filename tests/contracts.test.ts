@@ -3,24 +3,15 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { runToExit } from "../services/kit/testing";
 
 const ROOT = join(import.meta.dir, "..");
 const GEN = "services/contracts/gen";
 
-async function buf(args: string[]) {
-  const proc = Bun.spawn([join(ROOT, "node_modules/.bin/buf"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
-    stdout: "pipe",
-    stderr: "pipe",
+const buf = (args: string[]) =>
+  runToExit([join(ROOT, "node_modules/.bin/buf"), ...args], {
+    env: { PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
 
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();

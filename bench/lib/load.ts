@@ -108,3 +108,27 @@ export function combine(rounds: (LoadResult & { samples: Samples })[]): LoadResu
 }
 
 export const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * Numbers calls and spaces them at `ratePerSecond` from the first one (open-loop pacing over closed-loop
+ * callers): `next()` resolves with the call's number once its time has come; 0 is as fast as the callers go.
+ */
+export function pacedCalls(ratePerSecond: number): { next(): Promise<number>; readonly issued: number } {
+  let n = 0;
+  let from: number | undefined;
+  return {
+    async next() {
+      const i = n++;
+      if (ratePerSecond > 0) {
+        from ??= performance.now();
+        const wait = from + (i * 1000) / ratePerSecond - performance.now();
+        if (wait > 0) await Bun.sleep(wait);
+      }
+      return i;
+    },
+    /** How many calls were numbered so far. */
+    get issued() {
+      return n;
+    },
+  };
+}

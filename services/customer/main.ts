@@ -1,19 +1,13 @@
 import { CUSTOMERS } from "./contract/events";
-import { join } from "node:path";
-import { version } from "../../package.json";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import { DrizzleCustomerStore } from "./db/drizzle-customer-store";
 import * as schema from "./db/schema";
 import { customerRoutes } from "./http/customer-routes";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "customer",
-  version,
-  callers: callersOf("customer"),
   description: "Customers over plain REST",
   ports: { http: 8084 },
-  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: { streams: [CUSTOMERS] },
+  database: { schema, outbox: [CUSTOMERS] },
   build: ({ db }) => ({ rest: customerRoutes(new DrizzleCustomerStore(db)) }),
 });

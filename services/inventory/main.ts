@@ -1,22 +1,16 @@
 import { INVENTORY } from "./contract/events";
-import { join } from "node:path";
-import { version } from "../../package.json";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import { inventoryConfig } from "./config";
 import { PgInventoryStore } from "./db/inventory-store";
 import * as schema from "./db/schema";
 import { startReservationExpiry } from "./jobs/expire-reservations";
 import { inventoryRoutes } from "./rpc/inventory-service";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "inventory",
-  version,
-  callers: callersOf("inventory"),
   description: "Products, stock and reservations",
   ports: { http: 8083, grpc: 9083 },
-  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: { streams: [INVENTORY] },
+  database: { schema, outbox: [INVENTORY] },
   build: ({ env, db, log }) => {
     const cfg = inventoryConfig(env);
     const store = new PgInventoryStore(db);

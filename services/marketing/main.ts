@@ -1,19 +1,14 @@
-import { join } from "node:path";
-import { version } from "../../package.json";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import { getProfile } from "./db/profile-store";
 import * as schema from "./db/schema";
 import { customerProfiles, orderProfiles } from "./events/profile-builders";
 import { profileRoutes } from "./http/profile-routes";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "marketing",
-  version,
-  callers: callersOf("marketing"),
   description: "Customer behaviour profiles from events",
   ports: { http: 8086 },
-  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  database: { schema },
   build: ({ db }) => ({
     rest: profileRoutes((id) => getProfile(db, id)),
     consumers: [customerProfiles(), orderProfiles()],

@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import { version } from "../../package.json";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import { customerLookup } from "./clients/customer-lookup";
 import { notificationConfig } from "./config";
 import * as schema from "./db/schema";
@@ -9,15 +8,12 @@ import { customerCopies } from "./events/customer-copies";
 import { orderEmails } from "./events/order-emails";
 import { mailboxRoutes } from "./http/mailbox-routes";
 import { mailboxMailer, smtpMailer } from "./mail/mailer";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "notification",
-  version,
-  callers: callersOf("notification"),
   description: "E-mails customers about their orders",
   ports: { http: 8085 },
-  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
+  database: { schema },
   build: ({ env, clients }) => {
     const cfg = notificationConfig(env);
     const mailer = cfg.SMTP_URL ? smtpMailer(cfg.SMTP_URL) : mailboxMailer(cfg.MAILBOX_DIR);

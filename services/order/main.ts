@@ -1,18 +1,13 @@
 import { ORDERS } from "./contract/events";
-import { version } from "../../package.json";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import * as schema from "./db/schema";
 import { orderParts, remotePorts } from "./parts";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "order",
-  version,
-  callers: callersOf("order"),
   description: "Orders and the order saga",
   ports: { http: 8081, grpc: 9081 },
-  database: { schema, migrations: `${import.meta.dir}/db/migrations` },
-  outbox: { streams: [ORDERS] },
+  database: { schema, outbox: [ORDERS] },
   build: ({ env, log, clients, db, metrics }) =>
     orderParts({ env, db, remote: remotePorts(clients, env), log, registry: metrics.registry }),
 });

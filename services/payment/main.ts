@@ -1,6 +1,5 @@
 import { PAYMENTS } from "./contract/events";
-import { join } from "node:path";
-import { runService } from "../kit";
+import { runPlatformService } from "../platform/run-platform-service";
 import { paymentConfig } from "./config";
 import { DrizzlePaymentStore } from "./db/drizzle-payment-store";
 import { providerLedger } from "./db/provider-ledger";
@@ -10,17 +9,12 @@ import { withInjectedLatency } from "./injected-latency";
 import { countedProvider } from "./provider-metrics";
 import { paymentRequestsConsumer } from "./events/payment-requests";
 import { paymentRoutes } from "./rpc/payment-service";
-import { version } from "../../package.json";
-import { callersOf } from "../platform/communication";
 
-await runService({
+await runPlatformService({
   name: "payment",
-  version,
-  callers: callersOf("payment"),
   description: "Charges and refunds through a simulated card provider",
   ports: { http: 8082, grpc: 9082 },
-  database: { schema, migrations: join(import.meta.dir, "db/migrations") },
-  outbox: { streams: [PAYMENTS] },
+  database: { schema, outbox: [PAYMENTS] },
   build: ({ env, db, metrics, log }) => {
     const cfg = paymentConfig(env);
     const deps = {

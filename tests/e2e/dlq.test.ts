@@ -2,7 +2,6 @@
 // JetStream (poison order events it terminates at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { OrderConfirmed } from "../../services/order/contract/events";
-import { publishEvent } from "../../services/kit/events";
 import {
   testEventStreams,
   type TestEventStreams,
@@ -11,6 +10,7 @@ import {
   type ServiceProcess,
   testSchemas,
   type TestSchemas,
+  runToExit,
 } from "../../services/kit/testing";
 
 let db: TestSchemas;
@@ -29,29 +29,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function dlq(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], {
-    env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const dlq = (args: string[], env: Record<string, string> = {}) =>
+  runToExit(["bun", "cli/dlq.ts", ...args], { env: { ...ev.env, DLQ_REPLAY_WAIT_MS: "10000", ...env } });
 
 /** An OrderConfirmed whose customer id is no UUID: marketing terminates it at once. */
 async function poison() {
-  const { id } = await publishEvent(
-    ev.js,
-    ev.names,
-    OrderConfirmed,
-    { order: { id: crypto.randomUUID(), customerId: "nobody" } },
-    { source: "/test" },
-  );
+  const { id } = await ev.publish(OrderConfirmed, { order: { id: crypto.randomUUID(), customerId: "nobody" } });
   return (await waitFor(async () => (await ev.deadLetters.list()).find((l) => l.eventId === id), {
     timeoutMs: 10_000,
     what: `the dead letter of ${id}`,

@@ -8,7 +8,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { checkInvariants } from "../../cli/invariants";
+import { invariantsIn } from "./support/invariants";
 import { CE } from "../../services/kit/events";
 import {
   startTestNatsServer,
@@ -127,13 +127,10 @@ test("NATS restarted while orders flow: every confirmation and failure e-mailed 
     what: "an e-mail for every confirmed and failed order",
   });
   // Whatever else is still on its way must not add any: let the consumers drain.
-  await waitFor(
-    async () => {
-      const info = await ev.jsm.consumers.info(ev.names.stream("ORDERS"), "notification-order-emails");
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    },
-    { timeoutMs: 30_000, what: "notification drained" },
-  );
+  await waitFor(() => ev.drained("ORDERS", "notification-order-emails"), {
+    timeoutMs: 30_000,
+    what: "notification drained",
+  });
   for (const id of confirmed) expect(mailsAbout(id, /is confirmed$/)).toHaveLength(1);
   for (const id of failed) expect(mailsAbout(id, /did not go through$/)).toHaveLength(1);
   expect(smtp.mails).toHaveLength(confirmed.length + failed.length);
@@ -163,24 +160,7 @@ test("NATS restarted while orders flow: every confirmation and failure e-mailed 
   expect(attempted.length).toBeGreaterThanOrEqual(confirmed.length + failed.length);
 
   // All six, 4 and 5 included: e-mails per confirmation, outboxes, dead letters.
-  const { breaches, counts } = await checkInvariants({
-    order: db.sql,
-    inventory: db.sql,
-    payment: db.sql,
-    customer: db.sql,
-    notification: db.sql,
-    marketing: db.sql,
-    schemas: {
-      order: db.schema("order"),
-      inventory: db.schema("inventory"),
-      payment: db.schema("payment"),
-      customer: db.schema("customer"),
-      notification: db.schema("notification"),
-      marketing: db.schema("marketing"),
-    },
-    events: { jsm: ev.jsm, names: ev.names, deadLetters: ev.deadLetters },
-    stuckAfterSeconds: 60,
-  });
+  const { breaches, counts } = await invariantsIn(db, { also: ["customer", "notification", "marketing"], events: ev });
   expect(breaches).toEqual([]);
   expect(counts).toMatchObject({
     "emails.order_confirmed": confirmed.length,

@@ -58,6 +58,14 @@ async function register(p: ServiceProcess, name = "Ada") {
   return (await res.json()) as { id: string; email: string; name: string };
 }
 
+/** A customer service whose relay halts at `stage`, a customer registered through it, once the relay halted. */
+async function haltedAt(stage: "before_publish" | "after_publish", name: string) {
+  const halted = await customerService({ OUTBOX_RELAY_HALT: stage });
+  const customer = await register(halted, name);
+  await waitFor(() => halted.logs.some((l) => l.outbox_halt === stage), { what: `the relay halted ${stage}` });
+  return { halted, customer };
+}
+
 const outbox = (schema = db.schema("customer")) =>
   db.sql.unsafe<{ seq: string; id: string; entity_id: string; published: boolean }[]>(
     `select seq::text, id::text, entity_id, published_at is not null as published from "${schema}".outbox order by seq`,
@@ -91,11 +99,7 @@ describe("publishing through the outbox", () => {
   });
 
   test("killed between commit and publish: after a restart the event goes out once", async () => {
-    const halted = await customerService({ OUTBOX_RELAY_HALT: "before_publish" });
-    const bob = await register(halted, "Bob");
-    await waitFor(() => halted.logs.some((l) => l.outbox_halt === "before_publish"), {
-      what: "the relay halted before publishing",
-    });
+    const { halted, customer: bob } = await haltedAt("before_publish", "Bob");
     expect((await outbox()).find((r) => r.entity_id === bob.id)?.published).toBe(false);
     await stop(halted, "SIGKILL");
     expect(await eventsAbout(bob.id)).toEqual([]);
@@ -113,11 +117,7 @@ describe("publishing through the outbox", () => {
   });
 
   test("killed between publish and marking: republished after the restart, stored once (Nats-Msg-Id)", async () => {
-    const halted = await customerService({ OUTBOX_RELAY_HALT: "after_publish" });
-    const cy = await register(halted, "Cy");
-    await waitFor(() => halted.logs.some((l) => l.outbox_halt === "after_publish"), {
-      what: "the relay halted after publishing",
-    });
+    const { halted, customer: cy } = await haltedAt("after_publish", "Cy");
     expect(await eventsAbout(cy.id)).toHaveLength(1);
     expect((await outbox()).find((r) => r.entity_id === cy.id)?.published).toBe(false);
     await stop(halted, "SIGKILL");

@@ -4,7 +4,6 @@
 // every invariant holds, dead letters included. (Before: every instance was dropped from discovery 0.5 s
 // after NATS went away; 35-61 CreateOrder calls failed UNAVAILABLE per outage.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { checkInvariants } from "../../cli/invariants";
 import {
   startTestNatsServer,
   type TestNatsServer,
@@ -14,15 +13,8 @@ import {
   testSchemas,
   type TestSchemas,
 } from "../../services/kit/testing";
-import {
-  FLOW_SERVICES,
-  moneyCounts,
-  orderLoad,
-  sagasFinish,
-  seed,
-  startFaultPlatform,
-  type FaultPlatform,
-} from "./support/fault-platform";
+import { FLOW_SERVICES, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
+import { breachesIn } from "./support/invariants";
 
 const DOWN_MS = 5000;
 let nats: TestNatsServer;
@@ -44,6 +36,7 @@ beforeAll(async () => {
       OUTBOX_POLL_MS: "500",
     },
     envFor: (name) => db.env(name),
+    database: db,
   });
 }, 120_000);
 
@@ -64,12 +57,11 @@ const unpublished = async () => {
 };
 
 test(`NATS stopped for ${DOWN_MS / 1000} s under load: calls between services go on, nothing is lost`, async () => {
-  const data = await seed(platform);
   const failedDuring: Record<string, number> = {};
   let waitingWhileDown = 0;
   let downAt = 0;
   let upAt = 0;
-  const report = await orderLoad(platform, data, {
+  const report = await platform.orderLoad({
     total: 2000,
     concurrency: 16,
     paceMs: 10,
@@ -94,8 +86,8 @@ test(`NATS stopped for ${DOWN_MS / 1000} s under load: calls between services go
     timeoutMs: 30_000,
     what: "every outbox row published once NATS is back",
   });
-  const tookMs = await sagasFinish(db.sql, db.schema("order"), { timeoutMs: 30_000 });
-  const money = await moneyCounts(db.sql, { order: db.schema("order"), payment: db.schema("payment") });
+  const tookMs = await platform.sagasFinish({ timeoutMs: 30_000 });
+  const money = await platform.moneyCounts();
   console.log(
     `nats outage: ${placedWhileDown} orders placed while NATS was down, ${waitingWhileDown} events waiting in the outboxes then; failed calls during it: ${JSON.stringify(failedDuring)}; sagas ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, ...money })}`,
   );
@@ -111,21 +103,7 @@ test(`NATS stopped for ${DOWN_MS / 1000} s under load: calls between services go
   expect(new Set(confirmed.map((m) => m.header?.get("ce-subject"))).size).toBe(confirmed.length);
   expect(confirmed.length).toBe(money.confirmed);
   await Bun.sleep(1100);
-  const { breaches } = await checkInvariants({
-    order: db.sql,
-    inventory: db.sql,
-    payment: db.sql,
-    customer: db.sql,
-    schemas: {
-      order: db.schema("order"),
-      inventory: db.schema("inventory"),
-      payment: db.schema("payment"),
-      customer: db.schema("customer"),
-    },
-    events: { jsm: streams.jsm, names: streams.names, deadLetters: streams.deadLetters },
-    stuckAfterSeconds: 1,
-  });
-  expect(breaches).toEqual([]);
+  expect(await breachesIn(db, { also: ["customer"], events: streams, stuckAfterSeconds: 1 })).toEqual([]);
 }, 240_000);
 
 const prefixed = (answers: Record<string, number>) =>

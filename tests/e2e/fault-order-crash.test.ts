@@ -10,16 +10,7 @@ import {
   type TestSchemas,
   waitFor,
 } from "../../services/kit/testing";
-import {
-  FLOW_SERVICES,
-  moneyCounts,
-  orderLoad,
-  sagasFinish,
-  seed,
-  startFaultPlatform,
-  unfinishedOrders,
-  type FaultPlatform,
-} from "./support/fault-platform";
+import { FLOW_SERVICES, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
 import { breachesIn } from "./support/invariants";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -42,6 +33,7 @@ beforeAll(async () => {
       PAYMENT_INJECT_LATENCY_MS: "300",
     },
     envFor: (name) => db.env(name),
+    database: db,
   });
 });
 
@@ -52,21 +44,20 @@ afterAll(async () => {
 });
 
 test("kill -9 of order mid-confirm under load: every saga ends without a client retry; money and stock stay right", async () => {
-  const data = await seed(platform);
   let interrupted = 0;
-  const report = await orderLoad(platform, data, {
+  const report = await platform.orderLoad({
     total: 300,
     concurrency: 16,
     during: async (progress) => {
       await waitFor(() => progress() >= 80, { timeoutMs: 60_000, what: "80 orders through" });
       await platform.kill("order");
-      interrupted = (await unfinishedOrders(db.sql, db.schema("order"))).length;
+      interrupted = (await platform.unfinishedOrders()).length;
       await Bun.sleep(3000);
       await platform.start("order");
     },
   });
-  const tookMs = await sagasFinish(db.sql, db.schema("order"), { timeoutMs: LEASE_MS + 20_000 });
-  const money = await moneyCounts(db.sql, { order: db.schema("order"), payment: db.schema("payment") });
+  const tookMs = await platform.sagasFinish({ timeoutMs: LEASE_MS + 20_000 });
+  const money = await platform.moneyCounts();
   console.log(
     `order crash: ${interrupted} sagas interrupted by the kill; all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, ...money })}`,
   );

@@ -12,15 +12,7 @@ import {
   waitFor,
   type ServiceProcess,
 } from "../../services/kit/testing";
-import {
-  FLOW_SERVICES,
-  moneyCounts,
-  orderLoad,
-  sagasFinish,
-  seed,
-  startFaultPlatform,
-  type FaultPlatform,
-} from "./support/fault-platform";
+import { FLOW_SERVICES, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
 import { breachesIn } from "./support/invariants";
 import { connect } from "@nats-io/transport-node";
 
@@ -43,6 +35,7 @@ beforeAll(async () => {
       PAYMENT_INJECT_LATENCY_MS: "150",
     },
     envFor: (name) => db.env(name),
+    database: db,
   });
   replicas.push(platform.procs.get("payment")!);
   for (let i = 0; i < 2; i++) replicas.push(await platform.start("payment"));
@@ -58,18 +51,17 @@ afterAll(async () => {
 test("kill -9 of one of three payment instances under load: no client sees it, money and stock stay right", async () => {
   const nc = await connect({ servers: NATS_URL });
   try {
-    const data = await seed(platform);
     const victim = replicas[1]!;
-    const report = await orderLoad(platform, data, {
+    const report = await platform.orderLoad({
       total: 300,
       concurrency: 16,
-      during: async (progress) => {
+      during: async (progress: () => number) => {
         await waitFor(() => progress() >= 80, { timeoutMs: 60_000, what: "80 orders through" });
         await platform.kill(victim);
       },
     });
-    const tookMs = await sagasFinish(db.sql, db.schema("order"), { timeoutMs: 30_000 });
-    const money = await moneyCounts(db.sql, { order: db.schema("order"), payment: db.schema("payment") });
+    const tookMs = await platform.sagasFinish({ timeoutMs: 30_000 });
+    const money = await platform.moneyCounts();
     console.log(
       `payment instance kill: sagas ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, ...money })}`,
     );

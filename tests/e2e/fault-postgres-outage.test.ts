@@ -13,16 +13,8 @@ import {
   type TestPostgres,
   waitFor,
 } from "../../services/kit/testing";
-import { checkInvariants } from "../../cli/invariants";
-import {
-  FLOW_SERVICES,
-  moneyCounts,
-  orderLoad,
-  sagasFinish,
-  seed,
-  startFaultPlatform,
-  type FaultPlatform,
-} from "./support/fault-platform";
+import { FLOW_SERVICES, startFaultPlatform, type FaultPlatform } from "./support/fault-platform";
+import { breachesIn } from "./support/invariants";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const CYCLES = Number(process.env.FAULT_POSTGRES_CYCLES ?? 10);
@@ -50,6 +42,7 @@ beforeAll(async () => {
       OUTBOX_POLL_MS: "500",
     },
     envFor: (name) => ({ DATABASE_SCHEMA: schema(name) }),
+    database: { sql, schema },
   });
 }, 120_000);
 
@@ -64,9 +57,8 @@ const ready = async (name: string) =>
   (await fetch(`${platform.procs.get(name)!.http}/readyz`).catch(() => undefined))?.status;
 
 test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no process exits, no double charge, every saga ends, invariants hold`, async () => {
-  const data = await seed(platform);
   const outages: number[] = [];
-  const report = await orderLoad(platform, data, {
+  const report = await platform.orderLoad({
     total: 5000,
     concurrency: 16,
     paceMs: 20,
@@ -94,11 +86,11 @@ test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no p
       }
     },
   });
-  const tookMs = await sagasFinish(sql, schema("order"), { timeoutMs: 60_000 }).catch((e) => {
+  const tookMs = await platform.sagasFinish({ timeoutMs: 60_000 }).catch((e) => {
     console.log("exits", JSON.stringify(platform.unexpectedExits));
     throw e;
   });
-  const money = await moneyCounts(sql, { order: schema("order"), payment: schema("payment") });
+  const money = await platform.moneyCounts();
   console.log(
     `postgres outages: ${outages.length} of ~${DOWN_MS} ms (${outages.join(", ")}); sagas all ended ${tookMs} ms after the load; ${JSON.stringify({ placed: report.placed.length, confirmAnswers: report.confirmAnswers, createErrors: report.createErrors, exits: platform.unexpectedExits, ...money })}`,
   );
@@ -114,18 +106,5 @@ test(`Postgres stopped for ${DOWN_MS / 1000} s under load, ${CYCLES} times: no p
   expect(money.refunded).toBe(money.refundedOrders);
   expect(money.providerCaptures).toBe(money.capturedRows);
   await Bun.sleep(1100);
-  const { breaches } = await checkInvariants({
-    order: sql,
-    inventory: sql,
-    payment: sql,
-    customer: sql,
-    schemas: {
-      order: schema("order"),
-      inventory: schema("inventory"),
-      payment: schema("payment"),
-      customer: schema("customer"),
-    },
-    stuckAfterSeconds: 1,
-  });
-  expect(breaches).toEqual([]);
+  expect(await breachesIn({ sql, schema }, { also: ["customer"], stuckAfterSeconds: 1 })).toEqual([]);
 }, 400_000);

@@ -1,37 +1,17 @@
 // The README's walk-through, end to end: through the gateway with plain HTTP (what curl sends), and
 // through the generated Connect client, against real customer, inventory, payment and order processes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import {
-  testEventStreams,
-  type TestEventStreams,
-  startServiceProcess,
-  type ServiceProcess,
-  testSchemas,
-} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
+import { testPlatform } from "./support/test-platform";
+import { runToExit } from "../../services/kit/testing";
 
-const namespace = `gwflow${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-const secrets = {
-  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
-  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
-};
-const procs = new Map<string, ServiceProcess>();
+const platform = testPlatform("gwflow");
+const { db, gatewaySecrets: secrets } = platform;
 let gw: string;
-let streams: TestEventStreams;
 
 beforeAll(async () => {
-  streams = await testEventStreams();
-  const started = await Promise.all(
-    ["customer", "inventory", "payment", "order", "gateway"].map((name) =>
-      startServiceProcess(name, {
-        env: { ...(name === "gateway" ? secrets : db.env(name)), ...streams.env, PLATFORM_NAMESPACE: namespace },
-      }),
-    ),
-  );
-  for (const p of started) procs.set(p.name, p);
-  gw = procs.get("gateway")!.http;
+  await Promise.all(["customer", "inventory", "payment", "order", "gateway"].map((name) => platform.start(name)));
+  gw = platform.proc("gateway").http;
   for (const [id, name, price] of [
     ["sku-mug", "Mug", "1200"],
     ["sku-tee", "T-shirt", "1999"],
@@ -45,9 +25,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await Promise.all([...procs.values()].map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 const call = async (method: string, path: string, { token, body }: { token?: string; body?: unknown } = {}) => {
@@ -168,16 +146,13 @@ test("bad input at the gateway is a 400 naming the field, and no order is writte
 
 test("the generated Connect client example places, confirms and fetches an order", async () => {
   const ada = await signUp("ada");
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../examples/place-order.ts"), ada.id, "tok_success"], {
-    env: { ...process.env, ORDER_URL: procs.get("order")!.http },
-    stdout: "pipe",
-    stderr: "pipe",
+  const {
+    stdout: out,
+    stderr: err,
+    code,
+  } = await runToExit(["bun", "examples/place-order.ts", ada.id, "tok_success"], {
+    env: { ORDER_URL: platform.proc("order").http },
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   expect(err).toBe("");
   expect(code).toBe(0);
   expect(out).toMatch(

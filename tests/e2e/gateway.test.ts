@@ -3,8 +3,7 @@
 // of this file's own, on the real Postgres. Auth, errors, OpenAPI, the body limit and the rate limit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
-import { join } from "node:path";
-import { startServiceProcess, waitFor, type ServiceProcess, testSchemas } from "../../services/kit/testing";
+import { startServiceProcess, waitFor, type ServiceProcess, testSchemas, runToExit } from "../../services/kit/testing";
 
 const namespace = `gw${crypto.randomUUID().slice(0, 8)}`;
 const JWT_SECRET = `jwt-${crypto.randomUUID()}-${crypto.randomUUID()}`;
@@ -63,6 +62,9 @@ async function call(
   } catch {}
   return { status: res.status, headers: res.headers, json: json as Json, text };
 }
+
+/** POST /v1/inventory:check with these items, written as a client writes them. */
+const checkInventory = (...items: Json[]) => call("POST", "/v1/inventory:check", { body: { items } });
 
 const admin = { "x-api-key": ADMIN_KEY };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -159,14 +161,7 @@ describe("transcoding onto the inventory service", () => {
     const [tee, hat] = [sku("tee"), sku("hat")];
     await call("PUT", `/v1/products/${tee}`, { body: product("T-shirt", "1999", 4), headers: admin });
     await call("PUT", `/v1/products/${hat}`, { body: product("Hat", "900", 1), headers: admin });
-    const res = await call("POST", "/v1/inventory:check", {
-      body: {
-        items: [
-          { productId: tee, quantity: 3 },
-          { product_id: hat, quantity: 5 },
-        ],
-      },
-    });
+    const res = await checkInventory({ productId: tee, quantity: 3 }, { product_id: hat, quantity: 5 });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
       items: [
@@ -228,14 +223,7 @@ describe("errors", () => {
     const unknown = await call("GET", "/v1/products?colour=red");
     expect(unknown.status).toBe(400);
     expect(unknown.json.message).toStartWith("colour:");
-    const item = await call("POST", "/v1/inventory:check", {
-      body: {
-        items: [
-          { productId: id, quantity: 1 },
-          { productId: id, quantity: 1.5 },
-        ],
-      },
-    });
+    const item = await checkInventory({ productId: id, quantity: 1 }, { productId: id, quantity: 1.5 });
     expect(item.status).toBe(400);
     expect(item.json.message).toStartWith("items[1].quantity:");
 
@@ -545,17 +533,11 @@ test("GET /v1/services (admins only); probes, metrics and RPC health only on the
   expect(opsHealth.status).toBe(200);
 });
 
-async function runGatewayToExit(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/gateway/main.ts")], {
-    env: { ...process.env, GATEWAY_HTTP_PORT: "0", PLATFORM_NAMESPACE: namespace, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
+const runGatewayToExit = (env: Record<string, string>) =>
+  runToExit(["bun", "services/gateway/main.ts"], {
+    env: { GATEWAY_HTTP_PORT: "0", PLATFORM_NAMESPACE: namespace, ...env },
+    timeoutMs: 20_000,
   });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
-  return { stderr, code };
-}
 
 test("credentials in NATS_URL never reach an error: an unreachable NATS, a malformed URL", async () => {
   const secrets = { GATEWAY_JWT_SECRET: JWT_SECRET, GATEWAY_ADMIN_API_KEY: ADMIN_KEY };

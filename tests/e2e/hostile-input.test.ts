@@ -8,46 +8,24 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import {
-  testEventStreams,
-  type TestEventStreams,
-  startServiceProcess,
-  type ServiceProcess,
-  testSchemas,
-} from "../../services/kit/testing";
+import { testPlatform } from "./support/test-platform";
 
-const namespace = `hostile${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-const secrets = {
-  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
-  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
-};
-const procs = new Map<string, ServiceProcess>();
-let streams: TestEventStreams;
+const platform = testPlatform("hostile");
+const { db } = platform;
 let inventory: Client<typeof InventoryService>;
 let orders: Client<typeof OrderService>;
 let payments: Client<typeof PaymentService>;
 
 beforeAll(async () => {
-  streams = await testEventStreams();
-  for (const p of await Promise.all(
-    ["customer", "inventory", "payment", "order", "gateway"].map((name) =>
-      startServiceProcess(name, {
-        env: { ...(name === "gateway" ? secrets : db.env(name)), ...streams.env, PLATFORM_NAMESPACE: namespace },
-      }),
-    ),
-  ))
-    procs.set(p.name, p);
-  const connect = (name: string) => createConnectTransport({ baseUrl: procs.get(name)!.http, httpVersion: "1.1" });
+  await Promise.all(["customer", "inventory", "payment", "order", "gateway"].map((name) => platform.start(name)));
+  const connect = (name: string) => createConnectTransport({ baseUrl: platform.proc(name).http, httpVersion: "1.1" });
   inventory = createClient(InventoryService, connect("inventory"));
   orders = createClient(OrderService, connect("order"));
   payments = createClient(PaymentService, connect("payment"));
 });
 
 afterAll(async () => {
-  await Promise.all([...procs.values()].map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 const count = async (service: string, table: string) =>
@@ -62,7 +40,7 @@ const refused = async (call: Promise<unknown>) =>
 const noSql = (message: string) => expect(message).not.toMatch(/select|insert|update|params:|Failed query/i);
 
 test("sign-up with a NUL or another control character in the name or the e-mail: 400 naming the field, no customer written", async () => {
-  const gw = procs.get("gateway")!.http;
+  const gw = platform.proc("gateway").http;
   const before = await count("customer", "customers");
   for (const [body, field] of [
     [{ email: "ada@example.com", name: "Ada\u0000" }, "name"],

@@ -11,7 +11,7 @@ import {
   InventoryService,
   ReservationStatus,
 } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { startServiceProcess, waitFor, type ServiceProcess, testSchemas } from "../../services/kit/testing";
+import { startServiceProcess, waitFor, type ServiceProcess, testSchemas, runToExit } from "../../services/kit/testing";
 
 type Inventory = Client<typeof InventoryService>;
 
@@ -60,6 +60,12 @@ afterAll(async () => {
 // ---- helpers ---------------------------------------------------------------------------------------
 
 const id = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+/** Request items from [product id, quantity] pairs. */
+const itemsOf = (...wanted: [productId: string, quantity: number][]) =>
+  wanted.map(([productId, quantity]) => ({ productId, quantity }));
+/** The reservation ReserveItems answers for these items (held for `ttlSeconds`, or the default). */
+const reservationOf = async (client: Inventory, orderId: string, wanted: [string, number][], ttlSeconds?: number) =>
+  (await client.reserveItems({ orderId, items: itemsOf(...wanted), ttlSeconds })).reservation!;
 
 async function newProduct(client: Inventory, stock: number, priceMinor = 1200n) {
   const productId = id("sku");
@@ -206,10 +212,7 @@ describe("CheckAvailability", () => {
     const pen = await newProduct(viaA, 2, 150n);
     await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 2 }] });
     const answer = await viaB.checkAvailability({
-      items: [
-        { productId: mug, quantity: 3 },
-        { productId: pen, quantity: 3 },
-      ],
+      items: itemsOf([mug, 3], [pen, 3]),
     });
     expect(answer.items.map((i) => ({ ...i }))).toMatchObject([
       {
@@ -235,10 +238,7 @@ describe("CheckAvailability", () => {
     const mug = await newProduct(viaA, 5);
     const e = await refusal(
       viaA.checkAvailability({
-        items: [
-          { productId: mug, quantity: 1 },
-          { productId: "sku-ghost", quantity: 1 },
-        ],
+        items: itemsOf([mug, 1], ["sku-ghost", 1]),
       }),
     );
     expect(e.code).toBe(Code.NotFound);
@@ -260,10 +260,7 @@ describe("ReserveItems", () => {
     const started = Date.now();
     const { reservation } = await viaA.reserveItems({
       orderId,
-      items: [
-        { productId: mug, quantity: 2 },
-        { productId: pen, quantity: 3 },
-      ],
+      items: itemsOf([mug, 2], [pen, 3]),
       ttlSeconds: 120,
     });
     expect(reservation).toMatchObject({ orderId, status: ReservationStatus.ACTIVE });
@@ -285,8 +282,8 @@ describe("ReserveItems", () => {
   test("ttl_seconds 0 holds for the default, 900 s", async () => {
     const mug = await newProduct(viaA, 5);
     const started = Date.now();
-    const { reservation } = await viaB.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 1 }] });
-    const ttl = (timestampDate(reservation!.expiresAt!).getTime() - started) / 1000;
+    const reservation = await reservationOf(viaB, id("o"), [[mug, 1]]);
+    const ttl = (timestampDate(reservation.expiresAt!).getTime() - started) / 1000;
     expect(ttl).toBeGreaterThan(890);
     expect(ttl).toBeLessThan(910);
   });
@@ -298,10 +295,7 @@ describe("ReserveItems", () => {
     const e = await refusal(
       viaA.reserveItems({
         orderId,
-        items: [
-          { productId: plenty, quantity: 5 },
-          { productId: scarce, quantity: 2 },
-        ],
+        items: itemsOf([plenty, 5], [scarce, 2]),
       }),
     );
     expect(e.code).toBe(Code.FailedPrecondition);
@@ -318,10 +312,7 @@ describe("ReserveItems", () => {
     const e = await refusal(
       viaB.reserveItems({
         orderId,
-        items: [
-          { productId: mug, quantity: 1 },
-          { productId: "sku-ghost", quantity: 1 },
-        ],
+        items: itemsOf([mug, 1], ["sku-ghost", 1]),
       }),
     );
     expect(e.code).toBe(Code.NotFound);
@@ -344,10 +335,7 @@ describe("ReserveItems", () => {
       [
         {
           orderId,
-          items: [
-            { productId: mug, quantity: 1 },
-            { productId: "Bad_Id", quantity: 1 },
-          ],
+          items: itemsOf([mug, 1], ["Bad_Id", 1]),
         },
         "items[1].product_id must be",
       ],
@@ -421,44 +409,49 @@ describe("ReleaseReservation", () => {
   test("ACTIVE → RELEASED gives the units back; releasing again changes nothing", async () => {
     const mug = await newProduct(viaA, 4);
     const orderId = id("o");
-    const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 4 }] });
-    const released = (await viaB.releaseReservation({ reservationId: reservation!.id, reason: "customer cancelled" }))
+    const reservation = await reservationOf(viaA, orderId, [[mug, 4]]);
+    const released = (await viaB.releaseReservation({ reservationId: reservation.id, reason: "customer cancelled" }))
       .reservation!;
-    expect(released).toMatchObject({ id: reservation!.id, status: ReservationStatus.RELEASED });
+    expect(released).toMatchObject({ id: reservation.id, status: ReservationStatus.RELEASED });
     expect(released.items.map((i) => ({ productId: i.productId, quantity: i.quantity }))).toEqual([
       { productId: mug, quantity: 4 },
     ]);
     expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
     const [row] = await schemas.sql.unsafe(`select release_reason from "${SCHEMA}".reservations where id = $1`, [
-      reservation!.id,
+      reservation.id,
     ]);
     expect(row.release_reason).toBe("customer cancelled");
 
-    const again = (await viaA.releaseReservation({ reservationId: reservation!.id })).reservation!;
+    const again = (await viaA.releaseReservation({ reservationId: reservation.id })).reservation!;
     expect(again.status).toBe(ReservationStatus.RELEASED);
     expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
     // The units are free for someone else.
     await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 4 }] });
   });
 
-  test("a committed reservation cannot be released", async () => {
-    const mug = await newProduct(viaA, 4);
-    const { reservation } = await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 1 }] });
-    await viaA.commitReservation({ reservationId: reservation!.id });
-    const e = await refusal(viaB.releaseReservation({ reservationId: reservation!.id }));
-    expect(e.code).toBe(Code.FailedPrecondition);
-    expect(e.rawMessage).toContain(reservation!.id);
-    expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
-  });
+  // Settled one way, a reservation refuses the other, naming itself; its units stay where the first put them.
+  for (const [settled, settle, other, settleOtherwise, stockAfter] of [
+    ["committed", "commitReservation", "released", "releaseReservation", 3],
+    ["released", "releaseReservation", "committed", "commitReservation", 4],
+  ] as const)
+    test(`a ${settled} reservation cannot be ${other}`, async () => {
+      const mug = await newProduct(viaA, 4);
+      const reservation = await reservationOf(viaA, id("o"), [[mug, 1]]);
+      await viaA[settle]({ reservationId: reservation.id });
+      const e = await refusal(viaB[settleOtherwise]({ reservationId: reservation.id }));
+      expect(e.code).toBe(Code.FailedPrecondition);
+      expect(e.rawMessage).toContain(reservation.id);
+      expect(await productRow(mug)).toEqual({ stock: stockAfter, reserved: 0 });
+    });
 
   test("by order id: the order's active reservation, if any (a caller that lost ReserveItems' answer); none is no error", async () => {
     const mug = await newProduct(viaA, 5);
     const orderId = id("o");
     expect((await viaA.releaseReservation({ orderId, reason: "nothing reserved" })).reservation).toBeUndefined();
-    const { reservation } = await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }] });
+    const reservation = await reservationOf(viaA, orderId, [[mug, 3]]);
     expect(await productRow(mug)).toEqual({ stock: 5, reserved: 3 });
     const released = (await viaB.releaseReservation({ orderId, reason: "confirmation abandoned" })).reservation!;
-    expect(released).toMatchObject({ id: reservation!.id, orderId, status: ReservationStatus.RELEASED });
+    expect(released).toMatchObject({ id: reservation.id, orderId, status: ReservationStatus.RELEASED });
     expect(await productRow(mug)).toEqual({ stock: 5, reserved: 0 });
     // Again: nothing active any more.
     expect((await viaA.releaseReservation({ orderId })).reservation).toBeUndefined();
@@ -469,7 +462,7 @@ describe("ReleaseReservation", () => {
     expect((await viaA.releaseReservation({ orderId: other })).reservation).toBeUndefined();
     expect(await productRow(mug)).toEqual({ stock: 4, reserved: 0 });
     expect((await refusal(viaA.releaseReservation({ orderId: "bad id!" }))).rawMessage).toContain("order_id");
-    expect((await refusal(viaA.releaseReservation({ orderId, reservationId: reservation!.id }))).code).toBe(
+    expect((await refusal(viaA.releaseReservation({ orderId, reservationId: reservation.id }))).code).toBe(
       Code.InvalidArgument,
     );
   });
@@ -494,10 +487,7 @@ describe("CommitReservation", () => {
     const pen = await newProduct(viaA, 10);
     const { reservation } = await viaA.reserveItems({
       orderId: id("o"),
-      items: [
-        { productId: mug, quantity: 3 },
-        { productId: pen, quantity: 1 },
-      ],
+      items: itemsOf([mug, 3], [pen, 1]),
     });
     const committed = (await viaB.commitReservation({ reservationId: reservation!.id })).reservation!;
     expect(committed).toMatchObject({ id: reservation!.id, status: ReservationStatus.COMMITTED });
@@ -506,15 +496,6 @@ describe("CommitReservation", () => {
     const again = (await viaA.commitReservation({ reservationId: reservation!.id })).reservation!;
     expect(again.status).toBe(ReservationStatus.COMMITTED);
     expect(await productRow(mug)).toEqual({ stock: 7, reserved: 0 });
-  });
-
-  test("a released reservation cannot be committed", async () => {
-    const mug = await newProduct(viaA, 10);
-    const { reservation } = await viaA.reserveItems({ orderId: id("o"), items: [{ productId: mug, quantity: 3 }] });
-    await viaA.releaseReservation({ reservationId: reservation!.id });
-    const e = await refusal(viaB.commitReservation({ reservationId: reservation!.id }));
-    expect(e.code).toBe(Code.FailedPrecondition);
-    expect(await productRow(mug)).toEqual({ stock: 10, reserved: 0 });
   });
 
   test("unknown is NotFound; a malformed id is InvalidArgument", async () => {
@@ -531,11 +512,7 @@ describe("expiry", () => {
   test("the sweeper expires a reservation past its time and gives the units back; then commit is refused, release is a no-op", async () => {
     const mug = await newProduct(viaA, 3);
     const orderId = id("o");
-    const { reservation } = await viaA.reserveItems({
-      orderId,
-      items: [{ productId: mug, quantity: 3 }],
-      ttlSeconds: 1,
-    });
+    const reservation = await reservationOf(viaA, orderId, [[mug, 3]], 1);
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
     await waitFor(async () => (await reservationRows(orderId))[0]?.status === "expired", {
       timeoutMs: 10_000,
@@ -544,36 +521,32 @@ describe("expiry", () => {
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 0 });
     // The sweeper logs after its commit, and the line reaches us through the process's stdout: wait for it too.
     await waitFor(
-      () => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation!.id),
+      () => a.logs.concat(b.logs).some((l) => l.msg === "reservation expired" && l.reservation_id === reservation.id),
       { timeoutMs: 5_000, what: "the sweeper's log line" },
     );
 
-    const e = await refusal(viaB.commitReservation({ reservationId: reservation!.id }));
+    const e = await refusal(viaB.commitReservation({ reservationId: reservation.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
-    expect((await viaA.releaseReservation({ reservationId: reservation!.id })).reservation?.status).toBe(
+    expect((await viaA.releaseReservation({ reservationId: reservation.id })).reservation?.status).toBe(
       ReservationStatus.EXPIRED,
     );
     // The order may reserve again.
     const again = (await viaA.reserveItems({ orderId, items: [{ productId: mug, quantity: 3 }] })).reservation!;
-    expect(again.id).not.toBe(reservation!.id);
+    expect(again.id).not.toBe(reservation.id);
     expect(await productRow(mug)).toEqual({ stock: 3, reserved: 3 });
   });
 
   test("committing an overdue reservation the sweeper has not reached expires it and is refused", async () => {
     const mug = await newProduct(viaLazy, 2);
-    const { reservation } = await viaLazy.reserveItems({
-      orderId: id("o"),
-      items: [{ productId: mug, quantity: 2 }],
-      ttlSeconds: 1,
-    });
-    await waitForOverdue(reservation!.id);
-    const e = await refusal(viaLazy.commitReservation({ reservationId: reservation!.id }));
+    const reservation = await reservationOf(viaLazy, id("o"), [[mug, 2]], 1);
+    await waitForOverdue(reservation.id);
+    const e = await refusal(viaLazy.commitReservation({ reservationId: reservation.id }));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.rawMessage).toContain("expired");
     expect(await productRow(mug, LAZY_SCHEMA)).toEqual({ stock: 2, reserved: 0 });
     const [row] = await schemas.sql.unsafe(`select status from "${LAZY_SCHEMA}".reservations where id = $1`, [
-      reservation!.id,
+      reservation.id,
     ]);
     expect(row.status).toBe("expired");
   });
@@ -581,14 +554,10 @@ describe("expiry", () => {
   test("reserving again for an order whose reservation is overdue (not yet swept) makes a new one", async () => {
     const mug = await newProduct(viaLazy, 2);
     const orderId = id("o");
-    const { reservation } = await viaLazy.reserveItems({
-      orderId,
-      items: [{ productId: mug, quantity: 2 }],
-      ttlSeconds: 1,
-    });
-    await waitForOverdue(reservation!.id);
+    const reservation = await reservationOf(viaLazy, orderId, [[mug, 2]], 1);
+    await waitForOverdue(reservation.id);
     const fresh = (await viaLazy.reserveItems({ orderId, items: [{ productId: mug, quantity: 2 }] })).reservation!;
-    expect(fresh.id).not.toBe(reservation!.id);
+    expect(fresh.id).not.toBe(reservation.id);
     expect(fresh.status).toBe(ReservationStatus.ACTIVE);
     expect((await reservationRows(orderId, LAZY_SCHEMA)).map((r) => r.status)).toEqual(["expired", "active"]);
     expect(await productRow(mug, LAZY_SCHEMA)).toEqual({ stock: 2, reserved: 2 });
@@ -729,21 +698,16 @@ test(
 );
 
 test("a bad RESERVATION_* setting stops the service at start, naming the variable", async () => {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/inventory/main.ts")], {
+  const { stderr, code } = await runToExit(["bun", "services/inventory/main.ts"], {
     env: {
-      ...process.env,
       ...schemas.env("inventory"),
       INVENTORY_HTTP_PORT: "0",
       INVENTORY_GRPC_PORT: "0",
       RESERVATION_SWEEP_MS: "often",
       RESERVATION_TTL_SECONDS: "7200",
     },
-    stdout: "pipe",
-    stderr: "pipe",
+    timeoutMs: 20_000,
   });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
   expect(code).toBe(1);
   expect(stderr).toContain('RESERVATION_SWEEP_MS="often"');
   expect(stderr).toContain('RESERVATION_TTL_SECONDS="7200"');

@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { DEFAULT_NAMESPACE, listInstances } from "../../services/kit/nats";
-import { startServiceProcess, waitFor, testSchemas } from "../../services/kit/testing";
+import { startServiceProcess, waitFor, testSchemas, runToExit } from "../../services/kit/testing";
 
 let nc: NatsConnection;
 const db = testSchemas();
@@ -78,20 +78,11 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
   expect(refused).toBeInstanceOf(Error);
 });
 
-async function runToExit(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../services/payment/main.ts")], {
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(killer);
-  return { stderr, code };
-}
+const runPayment = (env: Record<string, string>) =>
+  runToExit(["bun", "services/payment/main.ts"], { env, timeoutMs: 20_000 });
 
 test("bad config: exit 1 naming every bad variable at once, one per line", async () => {
-  const { stderr, code } = await runToExit({ PAYMENT_HTTP_PORT: "eighty", MAX_BODY_BYTES: "-1", LOG_LEVEL: "loud" });
+  const { stderr, code } = await runPayment({ PAYMENT_HTTP_PORT: "eighty", MAX_BODY_BYTES: "-1", LOG_LEVEL: "loud" });
   expect(code).toBe(1);
   const [first, ...problems] = stderr.trim().split("\n");
   expect(first).toBe("payment: cannot start: invalid configuration:");
@@ -104,7 +95,7 @@ test("bad config: exit 1 naming every bad variable at once, one per line", async
 });
 
 test("no NATS: exit 1 with one line naming NATS_URL", async () => {
-  const { stderr, code } = await runToExit({
+  const { stderr, code } = await runPayment({
     NATS_URL: "nats://127.0.0.1:1",
     PAYMENT_HTTP_PORT: "0",
     PAYMENT_GRPC_PORT: "0",

@@ -2,7 +2,7 @@
 // CustomerRegistered and from order events on JetStream, on the real Postgres.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { CE, publishEvent } from "../../services/kit/events";
+import { CE } from "../../services/kit/events";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { CustomerRegistered } from "../../services/customer/contract/events";
@@ -96,30 +96,12 @@ describe("behaviour profiles", () => {
     const id = await register("bob");
     const small = order(id, 4499n);
     const big = order(id, 60_000n);
-    await publishEvent(ev.js, ev.names, OrderCreated, { order: small }, at("2030-01-01T10:00:00Z"));
-    await publishEvent(ev.js, ev.names, OrderConfirmed, { order: small }, at("2030-01-01T10:01:00Z"));
-    await publishEvent(ev.js, ev.names, OrderCreated, { order: big }, at("2030-01-02T10:00:00Z"));
-    const confirmedBig = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: big },
-      at("2030-01-02T10:01:00Z"),
-    );
-    await publishEvent(
-      ev.js,
-      ev.names,
-      OrderPaymentFailed,
-      { order: order(id, 100n), reason: "declined" },
-      at("2030-01-01T09:00:00Z"),
-    );
-    await publishEvent(
-      ev.js,
-      ev.names,
-      OrderPaymentFailed,
-      { order: order(id, 100n), reason: "declined" },
-      at("2030-01-01T09:30:00Z"),
-    );
+    await ev.publish(OrderCreated, { order: small }, at("2030-01-01T10:00:00Z"));
+    await ev.publish(OrderConfirmed, { order: small }, at("2030-01-01T10:01:00Z"));
+    await ev.publish(OrderCreated, { order: big }, at("2030-01-02T10:00:00Z"));
+    const confirmedBig = await ev.publish(OrderConfirmed, { order: big }, at("2030-01-02T10:01:00Z"));
+    await ev.publish(OrderPaymentFailed, { order: order(id, 100n), reason: "declined" }, at("2030-01-01T09:00:00Z"));
+    await ev.publish(OrderPaymentFailed, { order: order(id, 100n), reason: "declined" }, at("2030-01-01T09:30:00Z"));
     // The big confirmation again, as a new message: the inbox keeps it from counting twice.
     const [stored] = (await ev.stored("ORDERS", "orders.confirmed")).filter(
       (m) => m.header?.get(CE.id) === confirmedBig.id,
@@ -136,9 +118,7 @@ describe("behaviour profiles", () => {
     expect(p.lastActivity).toBe("2030-01-02T10:01:00.000Z");
     expect(p.segments).toEqual(["new_customer", "repeat_buyer", "high_value", "payment_trouble"]);
 
-    await publishEvent(
-      ev.js,
-      ev.names,
+    await ev.publish(
       OrderCancelled,
       { order: big, reason: "returned", refunded: big.total },
       at("2030-01-03T10:00:00Z"),
@@ -156,10 +136,8 @@ describe("behaviour profiles", () => {
     const id = await register("carol");
     const kept = order(id, 3000n);
     const lost = order(id, 7000n);
-    await publishEvent(ev.js, ev.names, OrderConfirmed, { order: kept }, at("2030-03-01T10:00:00Z"));
-    await publishEvent(
-      ev.js,
-      ev.names,
+    await ev.publish(OrderConfirmed, { order: kept }, at("2030-03-01T10:00:00Z"));
+    await ev.publish(
       OrderCancelled,
       {
         order: lost,
@@ -175,9 +153,7 @@ describe("behaviour profiles", () => {
     });
     expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "3000" }]);
     // A confirmed order cancelled later gives its spend back.
-    await publishEvent(
-      ev.js,
-      ev.names,
+    await ev.publish(
       OrderCancelled,
       { order: kept, reason: "returned", refunded: kept.total, previousStatus: OrderStatus.CONFIRMED },
       at("2030-03-02T10:00:00Z"),
@@ -191,13 +167,11 @@ describe("behaviour profiles", () => {
 
   test("order events of a customer whose registration comes later still count, and the registration fills in", async () => {
     const id = crypto.randomUUID();
-    await publishEvent(ev.js, ev.names, OrderConfirmed, { order: order(id, 1000n) }, at("2030-02-01T10:00:00Z"));
+    await ev.publish(OrderConfirmed, { order: order(id, 1000n) }, at("2030-02-01T10:00:00Z"));
     const early = await waitFor(() => profileOf(id), { timeoutMs: 10_000, what: "the profile from orders" });
     expect(early).toMatchObject({ registeredAt: null, orders: { confirmed: 1 }, segments: ["first_time_buyer"] });
     const registeredAt = new Date();
-    await publishEvent(
-      ev.js,
-      ev.names,
+    await ev.publish(
       CustomerRegistered,
       { customer: { id, email: "late@example.com", name: "Late", createdAt: timestampFromDate(registeredAt) } },
       { source: "/shop/customer" },
@@ -218,7 +192,7 @@ describe("behaviour profiles", () => {
     await waitFor(() => profileOf(id), { timeoutMs: 10_000, what: "the profile" });
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        publishEvent(ev.js, ev.names, OrderConfirmed, { order: order(id, BigInt(100 + i)) }, { source: "/shop/order" }),
+        ev.publish(OrderConfirmed, { order: order(id, BigInt(100 + i)) }, { source: "/shop/order" }),
       ),
     );
     await waitFor(async () => (await profileOf(id))!.orders.confirmed === 40, {
@@ -242,13 +216,7 @@ describe("behaviour profiles", () => {
   });
 
   test("an order event without a usable customer id is a dead letter at once, with the reason", async () => {
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: { id: crypto.randomUUID(), customerId: "nobody" } },
-      { source: "/test" },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: { id: crypto.randomUUID(), customerId: "nobody" } });
     const letter = await waitFor(
       async () =>
         (await ev.deadLetters.list()).find((l) => l.eventId === id && l.consumer === "marketing-order-profiles"),

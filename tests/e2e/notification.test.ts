@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { OrderSchema, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import { CE, eventHeaders, publishEvent } from "../../services/kit/events";
+import { CE, eventHeaders } from "../../services/kit/events";
 import { CustomerRegistered } from "../../services/customer/contract/events";
 import { ORDERS, OrderCancelled, OrderConfirmed, OrderPaymentFailed } from "../../services/order/contract/events";
 import {
@@ -19,6 +19,7 @@ import {
   type ServiceProcess,
   testSchemas,
   type TestSchemas,
+  runToExit,
 } from "../../services/kit/testing";
 import { mailboxFile } from "../../services/notification/mail/mailer";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
@@ -95,10 +96,7 @@ const order = (customerId: string, status = OrderStatus.CONFIRMED) =>
     total: { amountMinor: 4499n, currency: "EUR" },
   }) satisfies MessageInitShape<typeof OrderSchema>;
 
-const drained = async () => {
-  const info = await ev.jsm.consumers.info(ev.names.stream("ORDERS"), CONSUMER);
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-};
+const drained = () => ev.drained("ORDERS", CONSUMER);
 
 /** Publishes a stored event again as a new message (no Nats-Msg-Id): a duplicate JetStream cannot drop. */
 async function republish(eventId: string, times: number) {
@@ -110,19 +108,8 @@ async function republish(eventId: string, times: number) {
   }
 }
 
-async function dlq(args: string[]) {
-  const proc = Bun.spawn(["bun", "cli/dlq.ts", ...args], {
-    env: { ...process.env, ...ev.env, DLQ_REPLAY_WAIT_MS: "15000" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const dlq = (args: string[]) =>
+  runToExit(["bun", "cli/dlq.ts", ...args], { env: { ...ev.env, DLQ_REPLAY_WAIT_MS: "15000" } });
 
 const letterOf = async (eventId: string) => (await ev.deadLetters.list()).filter((l) => l.eventId === eventId);
 const messageIdOf = (kind: string, eventId: string) => `<${kind}-${eventId}@notification.shop>`;
@@ -132,13 +119,7 @@ describe("order e-mails over SMTP", () => {
     smtp.accept();
     const ada = await registerCustomer("Ada");
     const placed = order(ada.id);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: placed },
-      { source: "/shop/order", entityId: placed.id },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: placed }, { source: "/shop/order", entityId: placed.id });
     // The same event twice more, as new messages: only the inbox can stop them.
     await republish(id, 2);
     const messageId = messageIdOf("order_confirmed", id);
@@ -170,13 +151,7 @@ describe("order e-mails over SMTP", () => {
     smtp.accept();
     const al = await registerCustomer("Al");
     smtp.delay(3500);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(al.id) },
-      { source: "/shop/order" },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: order(al.id) }, { source: "/shop/order" });
     const messageId = messageIdOf("order_confirmed", id);
     // The second delivery reaches the other replica and waits on the first one's inbox row.
     await waitFor(
@@ -200,9 +175,7 @@ describe("order e-mails over SMTP", () => {
     const bob = await registerCustomer("Bob");
     const placed = order(bob.id, OrderStatus.PAYMENT_FAILED);
     smtp.refuse(451, 3);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
+    const { id } = await ev.publish(
       OrderPaymentFailed,
       { order: placed, reason: "card declined" },
       { source: "/shop/order" },
@@ -233,9 +206,7 @@ describe("order e-mails over SMTP", () => {
     const cy = await registerCustomer("Cy");
     const placed = order(cy.id, OrderStatus.CANCELLED);
     smtp.refuse(451);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
+    const { id } = await ev.publish(
       OrderCancelled,
       { order: placed, reason: "changed my mind", refunded: placed.total },
       { source: "/shop/order" },
@@ -278,13 +249,7 @@ describe("order e-mails over SMTP", () => {
   test("a permanent refusal (550) is dead-lettered at the first delivery", async () => {
     const di = await registerCustomer("Di");
     smtp.refuse(550, 1);
-    const { id } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(di.id) },
-      { source: "/shop/order" },
-    );
+    const { id } = await ev.publish(OrderConfirmed, { order: order(di.id) }, { source: "/shop/order" });
     const letter = await waitFor(async () => (await letterOf(id))[0], { timeoutMs: 10_000, what: "the dead letter" });
     expect(letter).toMatchObject({ kind: "terminated", deliveries: 1, consumer: CONSUMER });
     expect(letter.reason).toContain("550");
@@ -309,7 +274,7 @@ describe("order e-mails over SMTP", () => {
     }))
       h.set(k, v);
     await ev.js.publish(ev.names.subject("orders.confirmed"), new Uint8Array([0xff, 0xff, 0xff, 0x01]), { headers: h });
-    const { id: emptyId } = await publishEvent(ev.js, ev.names, OrderConfirmed, {}, { source: "/test" });
+    const { id: emptyId } = await ev.publish(OrderConfirmed, {});
 
     const garbage = await waitFor(async () => (await letterOf(garbageId))[0], {
       timeoutMs: 10_000,
@@ -342,13 +307,7 @@ describe("order e-mails over SMTP", () => {
       `insert into "${db.schema("customer")}".customers (id, email, name, created_at) values ($1, $2, 'Eve', now())`,
       [id, email],
     );
-    const { id: eventId } = await publishEvent(
-      ev.js,
-      ev.names,
-      OrderConfirmed,
-      { order: order(id) },
-      { source: "/shop/order" },
-    );
+    const { id: eventId } = await ev.publish(OrderConfirmed, { order: order(id) }, { source: "/shop/order" });
     await waitFor(() => smtp.mailsWithId(messageIdOf("order_confirmed", eventId)).length === 1, {
       timeoutMs: 10_000,
       what: "the e-mail to Eve",
@@ -368,13 +327,7 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
   try {
     await own.ensure([ORDERS]);
     const customerId = crypto.randomUUID();
-    await publishEvent(
-      own.js,
-      own.names,
-      CustomerRegistered,
-      { customer: { id: customerId, email: "fay@example.com", name: "Fay" } },
-      { source: "/test" },
-    );
+    await own.publish(CustomerRegistered, { customer: { id: customerId, email: "fay@example.com", name: "Fay" } });
     // An id that is a path: dead-lettered at once, and no file lands anywhere (it once escaped the mailbox).
     const evil = "x/../../escaped";
     await own.js.publish(
@@ -391,13 +344,7 @@ test("without SMTP_URL, e-mails are .eml files in MAILBOX_DIR, listed by GET /v1
         }),
       },
     );
-    const { id } = await publishEvent(
-      own.js,
-      own.names,
-      OrderConfirmed,
-      { order: order(customerId) },
-      { source: "/shop/order" },
-    );
+    const { id } = await own.publish(OrderConfirmed, { order: order(customerId) }, { source: "/shop/order" });
     const file = mailboxFile(`order_confirmed-${id}`);
     const letter = await waitFor(
       async () => (await own.deadLetters.list()).find((l) => l.consumer === "notification-order-emails"),

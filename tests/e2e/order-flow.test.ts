@@ -6,21 +6,12 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
 import { PaymentService, PaymentStatus } from "../../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import {
-  testEventStreams,
-  type TestEventStreams,
-  startServiceProcess,
-  waitFor,
-  type ServiceProcess,
-  testSchemas,
-  type TestSchemas,
-} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
+import { testPlatform } from "./support/test-platform";
+import { waitFor } from "../../services/kit/testing";
 
-const namespace = `flow${crypto.randomUUID().slice(0, 8)}`;
-let db: TestSchemas;
-let streams: TestEventStreams;
-const procs: ServiceProcess[] = [];
+const platform = testPlatform("flow", { RESERVATION_SWEEP_MS: "200", CONSUMER_BACKOFF_MS: "100,200,400" });
+const { db } = platform;
 let orders: Client<typeof OrderService>;
 let inventory: Client<typeof InventoryService>;
 let payments: Client<typeof PaymentService>;
@@ -28,20 +19,6 @@ let customerId: string;
 
 const MUG = "sku-mug";
 const TEE = "sku-tee";
-
-async function start(name: string) {
-  const p = await startServiceProcess(name, {
-    env: {
-      ...db.env(name),
-      ...streams.env,
-      PLATFORM_NAMESPACE: namespace,
-      RESERVATION_SWEEP_MS: "200",
-      CONSUMER_BACKOFF_MS: "100,200,400",
-    },
-  });
-  procs.push(p);
-  return p;
-}
 
 async function registerCustomer(base: string): Promise<string> {
   const res = await fetch(`${base}/v1/customers`, {
@@ -67,9 +44,9 @@ const errorOf = async (p: Promise<unknown>) =>
   );
 
 beforeAll(async () => {
-  db = testSchemas();
-  streams = await testEventStreams();
-  const [customer, inv, pay, order] = await Promise.all(["customer", "inventory", "payment", "order"].map(start));
+  const [customer, inv, pay, order] = await Promise.all(
+    ["customer", "inventory", "payment", "order"].map((name) => platform.start(name)),
+  );
   orders = createClient(OrderService, createGrpcTransport({ baseUrl: order!.grpc! }));
   inventory = createClient(InventoryService, createConnectTransport({ baseUrl: inv!.http, httpVersion: "1.1" }));
   payments = createClient(PaymentService, createConnectTransport({ baseUrl: pay!.http, httpVersion: "1.1" }));
@@ -83,10 +60,21 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await streams?.drop();
-  await db?.drop();
+  await platform.stop();
 });
+
+/** The stock of both products, as it is now. */
+const stockNow = () => Promise.all([stockOf(MUG), stockOf(TEE)]);
+/** ConfirmOrder's answer: the order as it then is. */
+const confirm = async (orderId: string, cardToken: string) =>
+  (await orders.confirmOrder({ orderId, cardToken })).order!;
+
+/** An order placed and confirmed with this card token: the stock before it, its id, and what the confirm answered. */
+async function placeAndConfirm(cardToken: string) {
+  const before = await stockNow();
+  const { order } = await place();
+  return { before, orderId: order!.id, answer: await confirm(order!.id, cardToken) };
+}
 
 const place = () =>
   orders.createOrder({
@@ -100,14 +88,14 @@ const place = () =>
 
 describe("one order at a time", () => {
   test("create → confirm with the success token → CONFIRMED, stock taken, one captured payment", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+    const before = await stockNow();
     const { order } = await place();
     expect(order).toMatchObject({
       status: OrderStatus.PENDING,
       customerId,
       total: { amountMinor: 2n * 1250n + 1999n, currency: "EUR" },
     });
-    const confirmed = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" })).order!;
+    const confirmed = await confirm(order!.id, "tok_success");
     expect(confirmed.status).toBe(OrderStatus.CONFIRMED);
     expect(confirmed.paymentId).not.toBe("");
     const { payment } = await payments.getPaymentStatus({ paymentId: confirmed.paymentId });
@@ -126,32 +114,28 @@ describe("one order at a time", () => {
   });
 
   test("tok_declined → PAYMENT_FAILED with the stock back where it was", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
-    const { order } = await place();
-    const failed = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_declined" })).order!;
+    const { before, orderId, answer: failed } = await placeAndConfirm("tok_declined");
     expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
     expect(failed.statusReason).toContain("card declined by issuer");
-    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
-    expect((await errorOf(orders.confirmOrder({ orderId: order!.id, cardToken: "tok_success" }))).code).toBe(
+    expect(await stockNow()).toEqual(before);
+    expect((await errorOf(orders.confirmOrder({ orderId, cardToken: "tok_success" }))).code).toBe(
       Code.FailedPrecondition,
     );
   });
 
   test("tok_transient: retries spent → PAYMENT_PENDING, then the asynchronous charge fails it and the stock comes back", async () => {
-    const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
-    const { order } = await place();
-    const waiting = (await orders.confirmOrder({ orderId: order!.id, cardToken: "tok_transient" })).order!;
+    const { before, orderId, answer: waiting } = await placeAndConfirm("tok_transient");
     expect(waiting.status).toBe(OrderStatus.PAYMENT_PENDING);
     const failed = await waitFor(
       async () => {
-        const o = (await orders.getOrder({ orderId: order!.id })).order!;
+        const o = (await orders.getOrder({ orderId })).order!;
         return o.status === OrderStatus.PAYMENT_PENDING ? undefined : o;
       },
       { timeoutMs: 20_000, what: "the asynchronous charge to settle" },
     );
     expect(failed.status).toBe(OrderStatus.PAYMENT_FAILED);
     expect(failed.statusReason).toContain("provider unavailable after 3 attempts");
-    expect(await Promise.all([stockOf(MUG), stockOf(TEE)])).toEqual(before);
+    expect(await stockNow()).toEqual(before);
   });
 
   test("cancel: a pending order is just cancelled; a confirmed one is refunded; a cancelled one cannot be confirmed", async () => {
@@ -164,7 +148,7 @@ describe("one order at a time", () => {
     expect(refused.code).toBe(Code.FailedPrecondition);
     expect(refused.rawMessage).toContain("cancelled");
 
-    const paid = (await orders.confirmOrder({ orderId: (await place()).order!.id, cardToken: "tok_success" })).order!;
+    const paid = await confirm((await place()).order!.id, "tok_success");
     const cancelled = (await orders.cancelOrder({ orderId: paid.id, reason: "" })).order!;
     expect(cancelled.status).toBe(OrderStatus.CANCELLED);
     expect((await payments.getPaymentStatus({ paymentId: paid.paymentId })).payment?.status).toBe(
@@ -210,7 +194,7 @@ describe("one order at a time", () => {
   });
 
   test("ListOrders pages through a customer's orders, newest first", async () => {
-    const other = await registerCustomer(procs.find((p) => p.name === "customer")!.http);
+    const other = await registerCustomer(platform.proc("customer").http);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push(
@@ -322,7 +306,7 @@ describe("bad input is refused, naming the field, and writes nothing", () => {
 });
 
 test("500 mixed orders placed concurrently leave every invariant intact", async () => {
-  const before = await Promise.all([stockOf(MUG), stockOf(TEE)]);
+  const before = await stockNow();
   const tokens = ["tok_success", "tok_declined", "tok_transient", "cancel"] as const;
   const outcomes: Record<string, number> = {};
   const placed: { id: string; kind: string }[] = [];
@@ -343,7 +327,7 @@ test("500 mixed orders placed concurrently leave every invariant intact", async 
       const final =
         kind === "cancel"
           ? (await orders.cancelOrder({ orderId: order!.id, reason: "load test" })).order!
-          : (await orders.confirmOrder({ orderId: order!.id, cardToken: kind })).order!;
+          : await confirm(order!.id, kind);
       outcomes[`${kind}:${OrderStatus[final.status]}`] = (outcomes[`${kind}:${OrderStatus[final.status]}`] ?? 0) + 1;
     }
   };

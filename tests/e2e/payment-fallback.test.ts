@@ -6,39 +6,18 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InventoryService } from "../../services/contracts/gen/shop/inventory/v1/inventory_service_pb";
 import { OrderService, OrderStatus } from "../../services/contracts/gen/shop/order/v1/order_service_pb";
-import {
-  testEventStreams,
-  type TestEventStreams,
-  startServiceProcess,
-  waitFor,
-  type ServiceProcess,
-  testSchemas,
-} from "../../services/kit/testing";
 import { breachesIn } from "./support/invariants";
+import { testPlatform } from "./support/test-platform";
+import { waitFor } from "../../services/kit/testing";
 
-const namespace = `fallback${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-let streams: TestEventStreams;
-const procs: ServiceProcess[] = [];
+const platform = testPlatform("fallback", { CONSUMER_BACKOFF_MS: "100,200,400", DISCOVERY_REFRESH_MS: "500" });
+const { db } = platform;
 let orders: Client<typeof OrderService>;
 let customerId: string;
 
-const start = async (name: string) => {
-  const p = await startServiceProcess(name, {
-    env: {
-      ...db.env(name),
-      ...streams.env,
-      PLATFORM_NAMESPACE: namespace,
-      CONSUMER_BACKOFF_MS: "100,200,400",
-      DISCOVERY_REFRESH_MS: "500",
-    },
-  });
-  procs.push(p);
-  return p;
-};
+const start = (name: string) => platform.start(name);
 
 beforeAll(async () => {
-  streams = await testEventStreams();
   const [customer, inventory, order] = await Promise.all(["customer", "inventory", "order"].map(start));
   await start("payment");
   orders = createClient(OrderService, createConnectTransport({ baseUrl: order!.http, httpVersion: "1.1" }));
@@ -54,9 +33,7 @@ beforeAll(async () => {
   customerId = ((await res.json()) as { id: string }).id;
 });
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: every one settles, invariants hold", async () => {
@@ -68,9 +45,7 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
     OrderStatus.CONFIRMED,
   );
 
-  const payment = procs.find((p) => p.name === "payment")!;
-  expect(await payment.stop()).toBe(0);
-  procs.splice(procs.indexOf(payment), 1);
+  expect(await platform.stopProcess(platform.proc("payment"))).toBe(0);
 
   const tokens = ["tok_success", "tok_declined", "tok_success", "tok_transient", "tok_success", "tok_declined"];
   const pending: { id: string; token: string }[] = [];
@@ -91,7 +66,7 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
   }
   // Fail fast: no call waits out long timeouts (the bound is generous for a loaded 2-core machine).
   expect(Math.max(...answeredInMs)).toBeLessThan(5000);
-  expect(await streams.stored("PAYMENTS", "payments.requested")).toHaveLength(tokens.length);
+  expect(await platform.streams.stored("PAYMENTS", "payments.requested")).toHaveLength(tokens.length);
 
   await start("payment");
   const final = await waitFor(
@@ -103,7 +78,8 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
     },
     { timeoutMs: 30_000, intervalMs: 100, what: "every pending order to settle" },
   ).catch((e): never => {
-    for (const p of procs) for (const l of p.logs) if (Number(l.level) >= 40) console.error(p.name, JSON.stringify(l));
+    for (const p of platform.procs)
+      for (const l of p.logs) if (Number(l.level) >= 40) console.error(p.name, JSON.stringify(l));
     throw e;
   });
   for (const p of final) {

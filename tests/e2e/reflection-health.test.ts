@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../services/contracts/gen/health/v1/health_pb";
-import { startServiceProcess, waitFor, type ServiceProcess } from "../../services/kit/testing";
+import { startServiceProcess, waitFor, type ServiceProcess, runToExit } from "../../services/kit/testing";
 
 const BUF = join(import.meta.dir, "../../node_modules/.bin/buf");
 let payment: ServiceProcess;
@@ -23,20 +23,11 @@ afterAll(async () => {
 });
 
 /** Runs buf curl from an empty folder, so no proto file or buf.yaml can help it: only reflection. */
-async function bufCurl(...args: string[]) {
-  const proc = Bun.spawn([BUF, "curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], {
+const bufCurl = (...args: string[]) =>
+  runToExit([BUF, "curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], {
     cwd: scratch,
-    env: { ...process.env, BUF_CACHE_DIR: join(scratch, "cache") },
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { BUF_CACHE_DIR: join(scratch, "cache") },
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
 
 for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
   test(`buf curl lists every method through ${reflectProtocol} reflection`, async () => {

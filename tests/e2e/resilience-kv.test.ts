@@ -14,6 +14,7 @@ import {
   type ServiceProcess,
   testSchemas,
   type TestSchemas,
+  runToExit,
 } from "../../services/kit/testing";
 
 const namespace = `kv${crypto.randomUUID().slice(0, 8)}`;
@@ -48,22 +49,8 @@ async function orderMetric(name: string, labels: Record<string, string>): Promis
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
-async function policiesCli(args: string[]) {
-  const proc = Bun.spawn(["bun", "cli/policies.ts", ...args], {
-    cwd: `${import.meta.dir}/../..`,
-    env: { ...process.env, RESILIENCE_POLICY_BUCKET: bucket },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(killer);
-  return { stdout, stderr, code };
-}
+const policiesCli = (args: string[]) =>
+  runToExit(["bun", "cli/policies.ts", ...args], { env: { RESILIENCE_POLICY_BUCKET: bucket }, timeoutMs: 20_000 });
 
 async function confirmWith(cardToken: string) {
   const { order: created } = await orders.createOrder({

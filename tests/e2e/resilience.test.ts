@@ -63,6 +63,22 @@ const charge = (token: string, { withAmount = true } = {}) => ({
   idempotencyKey: crypto.randomUUID(),
 });
 
+/**
+ * A ProcessPayment in Connect's JSON with a deadline in its header (connect-timeout-ms), from a caller that
+ * keeps waiting however long it takes: only the callee (or a relay) can end the call.
+ */
+const chargeWithDeadlineHeader = (baseUrl: string, timeoutMs: number) =>
+  fetch(`${baseUrl}/shop.payment.v1.PaymentService/ProcessPayment`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "connect-timeout-ms": String(timeoutMs) },
+    body: JSON.stringify({
+      orderId: crypto.randomUUID(),
+      amount: { amountMinor: "100", currency: "EUR" },
+      cardToken: "tok_success",
+      idempotencyKey: crypto.randomUUID(),
+    }),
+  });
+
 const errorOf = async (p: Promise<unknown>) =>
   p.then(
     () => new Error("expected a failure"),
@@ -155,16 +171,7 @@ describe("a slow instance", () => {
     // A client that sends a deadline but keeps waiting: only the callee can end the call.
     const before = slow.logs.length;
     const t0 = performance.now();
-    const res = await fetch(`${slow.http}/shop.payment.v1.PaymentService/ProcessPayment`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "connect-timeout-ms": "300" },
-      body: JSON.stringify({
-        orderId: crypto.randomUUID(),
-        amount: { amountMinor: "100", currency: "EUR" },
-        cardToken: "tok_success",
-        idempotencyKey: crypto.randomUUID(),
-      }),
-    });
+    const res = await chargeWithDeadlineHeader(slow.http, 300);
     const ms = performance.now() - t0;
     expect(res.status).toBe(504);
     expect(((await res.json()) as { code: string }).code).toBe("deadline_exceeded");
@@ -220,16 +227,7 @@ test("the deadline travels two hops: a service called with 700 ms left gives its
     // Like the header-only test: we send 700 ms and keep waiting, so how long the relay takes is its own doing.
     const viaRelay = async () => {
       const t0 = performance.now();
-      const res = await fetch(`${relay.endpoints.http}/shop.payment.v1.PaymentService/ProcessPayment`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "connect-timeout-ms": "700" },
-        body: JSON.stringify({
-          orderId: crypto.randomUUID(),
-          amount: { amountMinor: "100", currency: "EUR" },
-          cardToken: "tok_success",
-          idempotencyKey: crypto.randomUUID(),
-        }),
-      });
+      const res = await chargeWithDeadlineHeader(relay.endpoints.http, 700);
       await res.body?.cancel();
       return { status: res.status, ms: performance.now() - t0 };
     };

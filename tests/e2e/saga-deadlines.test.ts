@@ -4,44 +4,18 @@
 // answers PAYMENT_PENDING in time, never a 504, and the order is confirmed without the client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PaymentProcessed } from "../../services/payment/contract/events";
-import { publishEvent } from "../../services/kit/events";
-import {
-  testEventStreams,
-  type TestEventStreams,
-  startServiceProcess,
-  waitFor,
-  type ServiceProcess,
-  testSchemas,
-} from "../../services/kit/testing";
+import { waitFor } from "../../services/kit/testing";
+import { testPlatform } from "./support/test-platform";
 import { breachesIn } from "./support/invariants";
 
-const namespace = `budget${crypto.randomUUID().slice(0, 8)}`;
-const db = testSchemas();
-const secrets = {
-  GATEWAY_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
-  GATEWAY_ADMIN_API_KEY: crypto.randomUUID(),
-};
-const procs: ServiceProcess[] = [];
-let streams: TestEventStreams;
+const platform = testPlatform("budget", { CONSUMER_BACKOFF_MS: "200,400" });
+const { db, gatewaySecrets: secrets } = platform;
 let gateway: string;
 let hurried: string;
 
-const start = async (name: string, env: Record<string, string> = {}) => {
-  const p = await startServiceProcess(name, {
-    env: {
-      ...(name === "gateway" ? secrets : db.env(name)),
-      ...streams.env,
-      PLATFORM_NAMESPACE: namespace,
-      CONSUMER_BACKOFF_MS: "200,400",
-      ...env,
-    },
-  });
-  procs.push(p);
-  return p;
-};
+const start = platform.start;
 
 beforeAll(async () => {
-  streams = await testEventStreams();
   await Promise.all([
     start("customer"),
     start("inventory"),
@@ -59,9 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await streams?.drop();
-  await db.drop();
+  await platform.stop();
 });
 
 async function call(base: string, method: string, path: string, token: string, body?: unknown) {
@@ -87,6 +59,16 @@ async function placed(base: string) {
   return { token, id: body.order.id as string };
 }
 
+/** The order through the hurried gateway once it is out of PAYMENT_PENDING (its saga went on without the client). */
+const outOfPaymentPending = (id: string, token: string, what: string) =>
+  waitFor(
+    async () => {
+      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
+      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what },
+  );
+
 test("the gateway's default budget covers a slow charge: CONFIRMED, not a 504 after 5 s", async () => {
   const { token, id } = await placed(gateway);
   const t0 = performance.now();
@@ -108,13 +90,7 @@ test("a budget too short for the charge: PAYMENT_PENDING within it, then CONFIRM
   const again = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(again.status).toBe(200);
   expect(["ORDER_STATUS_PAYMENT_PENDING", "ORDER_STATUS_CONFIRMED"]).toContain(again.body.order.status);
-  const done = await waitFor(
-    async () => {
-      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
-      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: "the order to be confirmed without the client" },
-  );
+  const done = await outOfPaymentPending(id, token, "the order to be confirmed without the client");
   expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
   expect(await breachesIn(db)).toEqual([]);
 }, 60_000);
@@ -124,33 +100,22 @@ test("a forged PaymentProcessed for an order waiting PAYMENT_PENDING does not co
   const res = await call(hurried, "POST", `/v1/orders/${id}:confirm`, token, { cardToken: "tok_success" });
   expect(res.body.order.status).toBe("ORDER_STATUS_PAYMENT_PENDING");
   const forgedPayment = crypto.randomUUID();
-  await publishEvent(
-    streams.js,
-    streams.names,
+  await platform.streams.publish(
     PaymentProcessed,
     { paymentId: forgedPayment, orderId: id, amount: { amountMinor: 1200n, currency: "EUR" } },
     { source: "/shop/payment", entityId: forgedPayment },
   );
   const letter = await waitFor(
     async () =>
-      (await streams.deadLetters.list()).find(
+      (await platform.streams.deadLetters.list()).find(
         (l) => l.consumer === "order-payment-outcomes" && l.reason.includes(forgedPayment),
       ),
-    {
-      timeoutMs: 15_000,
-      what: "the forged outcome's dead letter",
-    },
+    { timeoutMs: 15_000, what: "the forged outcome's dead letter" },
   );
   expect(letter.reason).toContain("payment knows no such payment");
   expect(letter.deliveries).toBe(1);
   // The real charge still finishes the order, with the real payment.
-  const done = await waitFor(
-    async () => {
-      const o = (await call(hurried, "GET", `/v1/orders/${id}`, token)).body.order;
-      return o.status === "ORDER_STATUS_PAYMENT_PENDING" ? undefined : o;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: "the order to be confirmed by its real charge" },
-  );
+  const done = await outOfPaymentPending(id, token, "the order to be confirmed by its real charge");
   expect(done.status).toBe("ORDER_STATUS_CONFIRMED");
   expect(done.paymentId).not.toBe(forgedPayment);
 }, 60_000);

@@ -2,11 +2,9 @@
 // first run creates the demo data, the second finds it and changes nothing, and a missing service
 // ends the seed with one line and exit code 1.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from "../../cli/seed";
-import { startServiceProcess, type ServiceProcess, testSchemas } from "../../services/kit/testing";
+import { startServiceProcess, type ServiceProcess, testSchemas, runToExit } from "../../services/kit/testing";
 
-const ROOT = join(import.meta.dir, "../..");
 const namespace = `seed${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
 const schemas = testSchemas();
 const running: ServiceProcess[] = [];
@@ -26,22 +24,8 @@ afterAll(async () => {
   expect(codes.every((c) => c === 0)).toBe(true);
 });
 
-async function runSeed(ns = namespace) {
-  const proc = Bun.spawn(["bun", join(ROOT, "cli/seed.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, PLATFORM_NAMESPACE: ns },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(killer);
-  return { stdout, stderr, code };
-}
+const runSeed = (ns = namespace) =>
+  runToExit(["bun", "cli/seed.ts"], { env: { PLATFORM_NAMESPACE: ns }, timeoutMs: 30_000 });
 
 const customerRows = () =>
   schemas.sql.unsafe(`select id, email, name from "${schemas.schema("customer")}".customers order by email`);

@@ -47,6 +47,25 @@ async function as(name: string): Promise<NatsConnection> {
   return nc;
 }
 
+/** The platform's streams and durable consumers, laid out (again) by the operator (`nc`). */
+const provisionAs = (nc: NatsConnection) =>
+  provisionEventStreams(nc, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), {
+    streams: PLATFORM_STREAMS,
+    consumers: PLATFORM_CONSUMERS,
+  });
+
+/** The ids of the payment instances a lookup through the NATS services API finds from `nc` (none when it may not look). */
+async function paymentInstancesSeenBy(nc: NatsConnection): Promise<string[]> {
+  const lookup = await new Svcm(nc)
+    .client({ strategy: "stall", stall: 200, maxWait: 1000 })
+    .info(registeredName(namespace, "payment"));
+  const seen: string[] = [];
+  try {
+    for await (const info of lookup) seen.push(info.id);
+  } catch {}
+  return seen;
+}
+
 /** Resolves with the error the server answered a denied operation with. */
 const refused = async (p: Promise<unknown>) =>
   String(
@@ -63,10 +82,7 @@ beforeAll(async () => {
   });
   // The operator lays out the streams and the policy bucket.
   const op = await as("operator");
-  await provisionEventStreams(op, names, eventsConfig({ EVENTS_PREFIX: prefix }), pino({ level: "silent" }), {
-    streams: PLATFORM_STREAMS,
-    consumers: PLATFORM_CONSUMERS,
-  });
+  await provisionAs(op);
   await new Kvm(op).create(policyBucket);
 });
 
@@ -150,13 +166,7 @@ describe("order's identity", () => {
     });
     await nc.flush();
     // Whoever looks payment up (order itself, from another connection) sees the real one only.
-    const lookup = await new Svcm(await as("order"))
-      .client({ strategy: "stall", stall: 200, maxWait: 1000 })
-      .info(registeredName(namespace, "payment"));
-    const seen: string[] = [];
-    try {
-      for await (const info of lookup) seen.push(info.id);
-    } catch {}
+    const seen = await paymentInstancesSeenBy(await as("order"));
     expect(seen).not.toContain(fake.info().id);
     expect(seen).toEqual([real.info().id]);
     const nc2 = await as("order");
@@ -266,13 +276,7 @@ describe("consumers are the operator's", () => {
         /Permissions Violation|timeout/i,
       );
     } finally {
-      await provisionEventStreams(
-        await as("operator"),
-        names,
-        eventsConfig({ EVENTS_PREFIX: prefix }),
-        pino({ level: "silent" }),
-        { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS },
-      );
+      await provisionAs(await as("operator"));
     }
     expect(
       await refused(jsm.consumers.update(names.stream("PAYMENTS"), "order-payment-outcomes", { max_deliver: 1 })),
@@ -334,13 +338,7 @@ describe("consumers are the operator's", () => {
         `consumer order-payment-outcomes on ${names.stream("PAYMENTS")} does not exist, and this identity may not create consumers: the operator provisions them (bun run cli streams)`,
       );
     } finally {
-      await provisionEventStreams(
-        await as("operator"),
-        names,
-        eventsConfig({ EVENTS_PREFIX: prefix }),
-        pino({ level: "silent" }),
-        { streams: PLATFORM_STREAMS, consumers: PLATFORM_CONSUMERS },
-      );
+      await provisionAs(await as("operator"));
     }
   });
 
@@ -434,15 +432,7 @@ test("a service looks up only the services it calls: the gateway never learns wh
     version: "1.0.0",
     metadata: { namespace, http_url: "http://127.0.0.1:7777" },
   });
-  const gateway = await as("gateway");
-  const lookup = await new Svcm(gateway)
-    .client({ strategy: "stall", stall: 200, maxWait: 1000 })
-    .info(registeredName(namespace, "payment"));
-  const seen: string[] = [];
-  try {
-    for await (const info of lookup) seen.push(info.id);
-  } catch {}
-  expect(seen).toEqual([]);
+  expect(await paymentInstancesSeenBy(await as("gateway"))).toEqual([]);
 });
 
 test("the operator may do what services may not: write a policy, publish an outcome, delete a stream", async () => {

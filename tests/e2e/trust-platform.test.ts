@@ -20,6 +20,7 @@ import {
   waitFor,
   type ServiceProcess,
   testSchemas,
+  runToExit,
 } from "../../services/kit/testing";
 import { signToken } from "../../services/kit/trust";
 import { writeIdentities } from "../../cli/identities";
@@ -52,20 +53,10 @@ const common = () => ({
   PLATFORM_PUBLIC_KEYS: publicKeys,
   CONSUMER_BACKOFF_MS: "200,400",
 });
-const cli = async (args: string[], seed = "operator") => {
-  const proc = Bun.spawn(["bun", join(ROOT, "cli/cli.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...common(), NATS_NKEY_SEED_FILE: join(dir, `${seed}.seed`) },
-    stdout: "pipe",
-    stderr: "pipe",
+const cli = (args: string[], seed = "operator") =>
+  runToExit(["bun", join(ROOT, "cli/cli.ts"), ...args], {
+    env: { ...common(), NATS_NKEY_SEED_FILE: join(dir, `${seed}.seed`) },
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-};
 
 beforeAll(async () => {
   ({ publicKeys } = writeIdentities({ dir, namespace, eventsPrefix, policyBucket }));

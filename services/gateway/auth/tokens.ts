@@ -16,6 +16,15 @@ export type TokenCheck =
   /** Signed by us but for a role the gateway does not accept. */
   | { ok: false; why: "role"; role: string };
 
+export interface CustomerTokenOptions {
+  /** GATEWAY_JWT_SECRET: whoever knows it mints tokens. */
+  secret: string;
+  /** How long a minted token is valid. */
+  ttlSeconds: number;
+  /** The clock (epoch ms), for tests. */
+  now?: () => number;
+}
+
 /**
  * Customer tokens: HS256 JWTs with sub = customer id and role = "customer", signed with
  * GATEWAY_JWT_SECRET, valid for `ttlSeconds`.
@@ -25,15 +34,7 @@ export type TokenCheck =
  * const { token } = await tokens.mint(customer.id);
  * await tokens.check(token); // { ok: true, customerId }
  */
-export function customerTokens({
-  secret,
-  ttlSeconds,
-  now = () => Date.now(),
-}: {
-  secret: string;
-  ttlSeconds: number;
-  now?: () => number;
-}) {
+export function customerTokens({ secret, ttlSeconds, now = () => Date.now() }: CustomerTokenOptions) {
   return {
     async mint(customerId: string): Promise<MintedToken> {
       const iat = Math.floor(now() / 1000);

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Context } from "hono";
 import type { Logger } from "../../kit";
+import type { AccessDecision } from "../domain/caller";
 
 /**
  * HTTP status per google.rpc.Code, as grpc-gateway maps them
@@ -53,6 +54,17 @@ export function apiError(
   { httpStatus, headers }: { httpStatus?: number; headers?: Record<string, string> } = {},
 ): Response {
   return Response.json(apiErrorBody(code, message), { status: httpStatus ?? httpStatusOf(code), headers });
+}
+
+/**
+ * A refused access decision as the gateway answers it: 401 when the caller has not said who it is (or
+ * not credibly), 403 when it has and may not.
+ */
+export function accessRefused(
+  { code, message }: Extract<AccessDecision, { allowed: false }>,
+  init?: { headers?: Record<string, string> },
+): Response {
+  return apiError(code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied, message, init);
 }
 
 /** Codes whose message may describe the server's insides; the client gets a generic one. */

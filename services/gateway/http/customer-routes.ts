@@ -3,7 +3,8 @@ import type { Hono } from "hono";
 import { type Logger, isUuid } from "../../kit";
 import type { CustomerTokens } from "../auth/tokens";
 import { decideAccess } from "../domain/caller";
-import { apiError, errorResponse } from "./api-error";
+import { errorResponseRef, jsonContent, jsonRequestBody } from "../openapi/openapi-document";
+import { accessRefused, apiError, errorResponse } from "./api-error";
 import type { GatewayEnv } from "./gateway-env";
 
 /** fetch() against the customer REST service (ctx.clients.rest("customer") in production). */
@@ -93,11 +94,7 @@ export function customerRoutes({
 
     app.post("/v1/tokens", async (c) => {
       const access = decideAccess(c.get("caller"), "admin");
-      if (!access.allowed)
-        return apiError(
-          access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
-          access.message,
-        );
+      if (!access.allowed) return accessRefused(access);
       let body: unknown;
       try {
         body = JSON.parse((await c.req.text()) || "{}");
@@ -131,10 +128,6 @@ const tokenProperties = {
   token: { type: "string", description: "Bearer token (JWT)" },
   expiresAt: { type: "string", format: "date-time" },
 };
-const err = (description: string) => ({
-  description,
-  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-});
 
 /** The OpenAPI operations of these hand-written routes. */
 export const customerOpenApiPaths = {
@@ -144,30 +137,15 @@ export const customerOpenApiPaths = {
       tags: ["Customers"],
       summary: "Register a customer and get a token for it",
       security: [],
-      requestBody: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              properties: { email: { type: "string", format: "email" }, name: { type: "string" } },
-              required: ["email", "name"],
-            },
-          },
-        },
-      },
+      requestBody: jsonRequestBody({ email: { type: "string", format: "email" }, name: { type: "string" } }),
       responses: {
         "201": {
           description: "Registered",
-          content: {
-            "application/json": {
-              schema: { type: "object", properties: { customer: customerSchema, ...tokenProperties } },
-            },
-          },
+          content: jsonContent({ type: "object", properties: { customer: customerSchema, ...tokenProperties } }),
         },
-        "400": err("Bad input"),
-        "409": err("The e-mail address is taken"),
-        "429": err("Rate limit exceeded"),
+        "400": errorResponseRef("Bad input"),
+        "409": errorResponseRef("The e-mail address is taken"),
+        "429": errorResponseRef("Rate limit exceeded"),
       },
     },
   },
@@ -178,9 +156,9 @@ export const customerOpenApiPaths = {
       summary: "The customer the bearer token belongs to",
       security: [{ bearerAuth: [] }],
       responses: {
-        "200": { description: "OK", content: { "application/json": { schema: customerSchema } } },
-        "401": err("No or bad token"),
-        "403": err("Not a customer"),
+        "200": { description: "OK", content: jsonContent(customerSchema) },
+        "401": errorResponseRef("No or bad token"),
+        "403": errorResponseRef("Not a customer"),
       },
     },
   },
@@ -190,34 +168,19 @@ export const customerOpenApiPaths = {
       tags: ["Customers"],
       summary: "Mint a token for an existing customer (admin)",
       security: [{ adminApiKey: [] }],
-      requestBody: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              properties: { customerId: { type: "string", format: "uuid" } },
-              required: ["customerId"],
-            },
-          },
-        },
-      },
+      requestBody: jsonRequestBody({ customerId: { type: "string", format: "uuid" } }),
       responses: {
         "201": {
           description: "Minted",
-          content: {
-            "application/json": {
-              schema: {
-                type: "object",
-                properties: { customerId: { type: "string", format: "uuid" }, ...tokenProperties },
-              },
-            },
-          },
+          content: jsonContent({
+            type: "object",
+            properties: { customerId: { type: "string", format: "uuid" }, ...tokenProperties },
+          }),
         },
-        "400": err("Bad input"),
-        "401": err("No or bad API key"),
-        "403": err("Not an admin"),
-        "404": err("No such customer"),
+        "400": errorResponseRef("Bad input"),
+        "401": errorResponseRef("No or bad API key"),
+        "403": errorResponseRef("Not an admin"),
+        "404": errorResponseRef("No such customer"),
       },
     },
   },

@@ -1,9 +1,9 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
-import { Code } from "@connectrpc/connect";
 import { listInstances } from "../../kit/nats";
 import { decideAccess } from "../domain/caller";
-import { apiError } from "./api-error";
+import { errorResponseRef, jsonContent } from "../openapi/openapi-document";
+import { accessRefused } from "./api-error";
 import type { GatewayEnv } from "./gateway-env";
 
 /**
@@ -19,11 +19,7 @@ export function servicesRoutes(
   return (app: Hono<GatewayEnv>) => {
     app.get("/v1/services", async (c) => {
       const access = decideAccess(c.get("caller"), "admin");
-      if (!access.allowed)
-        return apiError(
-          access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
-          access.message,
-        );
+      if (!access.allowed) return accessRefused(access);
       return c.json({ instances: await listInstances(nc, { namespace, stats: true, trusted }) });
     });
   };
@@ -39,20 +35,13 @@ export const servicesOpenApiPaths = {
       responses: {
         "200": {
           description: "OK",
-          content: {
-            "application/json": {
-              schema: { type: "object", properties: { instances: { type: "array", items: { type: "object" } } } },
-            },
-          },
+          content: jsonContent({
+            type: "object",
+            properties: { instances: { type: "array", items: { type: "object" } } },
+          }),
         },
-        "401": {
-          description: "No or bad API key",
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-        },
-        "403": {
-          description: "Not an admin",
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-        },
+        "401": errorResponseRef("No or bad API key"),
+        "403": errorResponseRef("Not an admin"),
       },
     },
   },

@@ -24,10 +24,16 @@ export function securityFor(access: Access): Record<string, string[]>[] {
   return [{ bearerAuth: [] }, { adminApiKey: [] }];
 }
 
+/** Content in JSON of this schema: of a request body or a response. */
+export const jsonContent = (schema: unknown) => ({ "application/json": { schema } });
+
 /** A response entry for an error status, in the gateway's error shape. */
-export const errorResponseRef = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ERROR_REF } },
+export const errorResponseRef = (description: string) => ({ description, content: jsonContent(ERROR_REF) });
+
+/** The request body of a hand-written route: a JSON object of these properties, every one of them required. */
+export const jsonRequestBody = (properties: Record<string, unknown>) => ({
+  required: true,
+  content: jsonContent({ type: "object", properties, required: Object.keys(properties) }),
 });
 
 /**
@@ -70,13 +76,11 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
       responses: {
         "200": {
           description: "OK",
-          content: {
-            "application/json": {
-              schema: route.responseBody
-                ? components.field(method.output.fields.find((f) => f.name === route.responseBody)!)
-                : components.ref(method.output),
-            },
-          },
+          content: jsonContent(
+            route.responseBody
+              ? components.field(method.output.fields.find((f) => f.name === route.responseBody)!)
+              : components.ref(method.output),
+          ),
         },
         "400": errorResponseRef("Bad input; the message names the field"),
         ...(access !== "public"
@@ -91,7 +95,7 @@ export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
     if (route.body)
       operation.requestBody = {
         required: route.body !== "*",
-        content: { "application/json": { schema: bodySchema(route, components) } },
+        content: jsonContent(bodySchema(route, components)),
       };
     (paths[path] ??= {})[route.httpMethod.toLowerCase()] = operation;
   }

@@ -12,7 +12,7 @@ import type { Counter } from "prom-client";
 import type { Logger } from "../../kit";
 import { decideAccess } from "../domain/caller";
 import type { BackendCall } from "../domain/exposed-methods";
-import { apiError, errorResponse, httpStatusOf } from "../http/api-error";
+import { accessRefused, apiError, errorResponse, httpStatusOf } from "../http/api-error";
 import type { GatewayEnv } from "../http/gateway-env";
 import type { HttpRoute, RouteTable } from "./http-routes";
 import { RequestProblem, requestMessage } from "./request-message";
@@ -54,16 +54,13 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
 
     const caller = c.get("caller");
     const access = decideAccess(caller, route.exposed.access);
-    if (!access.allowed) {
-      const code = access.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
+    if (!access.allowed)
       return answer(
-        apiError(
-          code,
-          access.message,
-          code === Code.Unauthenticated ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {},
+        accessRefused(
+          access,
+          access.code === "unauthenticated" ? { headers: { "www-authenticate": 'Bearer realm="shop"' } } : {},
         ),
       );
-    }
 
     try {
       const body = route.body ? await c.req.text() : "";

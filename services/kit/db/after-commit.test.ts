@@ -1,7 +1,7 @@
 // afterCommit on a real Postgres (the test database, a schema of this file's own): callbacks run once
 // the transaction's writes are visible to others, never for a rolled-back one; and the outbox's NOTIFY
 // that now follows the commit still reaches a listener.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { join } from "node:path";
@@ -10,18 +10,13 @@ import * as paymentSchema from "../../payment/db/schema";
 import { PaymentProcessed } from "../../payment/contract/events";
 import { outboxChannel, writeEvent } from "../events/outbox/outbox";
 import { outboxTable } from "../events/outbox/outbox-table";
-import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
+import { serviceDatabasesOfFile } from "../testing/service-databases";
 import { TEST_DATABASE_URL } from "../testing/test-database";
 import { waitFor } from "../testing/service-process";
 import { afterCommit } from "./after-commit";
 
 const outbox = outboxTable();
-let dbs: ServiceDatabases<typeof paymentSchema>;
-beforeAll(
-  async () =>
-    (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))),
-);
-afterAll(() => dbs?.close());
+const dbs = serviceDatabasesOfFile("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"));
 /** The payment schema's database on Postgres. */
 const db = () => dbs.on.postgres!;
 

@@ -1,22 +1,17 @@
 // fixedQuery on a real Postgres (a schema of this file's own): a statement built once runs on the
 // transaction it is given each time (not on the database it was first built with), with each call's
 // values, through the columns' encoders.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import * as paymentSchema from "../../payment/db/schema";
-import { serviceDatabases, type ServiceDatabases } from "../testing/service-databases";
+import { serviceDatabasesOfFile } from "../testing/service-databases";
 import { outboxTable } from "../events/outbox/outbox-table";
 import { PREPARED } from "../events/prepared";
 import { arrayParameter, fixedQuery } from "./fixed-query";
 
 const outbox = outboxTable();
-let dbs: ServiceDatabases<typeof paymentSchema>;
-beforeAll(
-  async () =>
-    (dbs = await serviceDatabases("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"))),
-);
-afterAll(() => dbs?.close());
+const dbs = serviceDatabasesOfFile("payment", paymentSchema, join(import.meta.dir, "../../payment/db/migrations"));
 /** The payment schema's database on Postgres. */
 const db = () => dbs.on.postgres!;
 

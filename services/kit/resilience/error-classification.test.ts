@@ -17,15 +17,21 @@ const rpc = (code: Code) => new ConnectError("x", code);
 const socket = (sys: string, code = Code.Unavailable) =>
   new ConnectError(`connect ${sys}`, code, undefined, undefined, Object.assign(new Error(sys), { code: sys }));
 
+/** The names of the Connect codes whose errors `holds` is true of, in the codes' order. */
+const codesWhere = (holds: (e: ConnectError) => boolean) =>
+  Object.values(Code)
+    .filter((c): c is Code => typeof c === "number" && holds(rpc(c)))
+    .map((c) => Code[c])
+    .join(" ");
+/** The caller's errors, in the codes' order: the one list calls, event handlers and remote steps go by. */
+const CALLER_ERRORS =
+  "InvalidArgument NotFound AlreadyExists PermissionDenied FailedPrecondition OutOfRange Unimplemented Unauthenticated";
+
 describe("the caller's mistakes and the callee's verdicts", () => {
-  for (const code of [
-    Code.InvalidArgument,
-    Code.NotFound,
-    Code.FailedPrecondition,
-    Code.AlreadyExists,
-    Code.PermissionDenied,
-    Code.Unauthenticated,
-  ]) {
+  test("are these codes and no other", () => {
+    expect(codesWhere(isCallerError)).toBe(CALLER_ERRORS);
+  });
+  for (const code of CALLER_ERRORS.split(" ").map((name) => Code[name as keyof typeof Code])) {
     test(`${Code[code]}: never retried, never a breaker failure, does not eject`, () => {
       expect(isRetryable(rpc(code), true)).toBe(false);
       expect(countsAsFailure(rpc(code))).toBe(false);
@@ -48,15 +54,9 @@ describe("transient failures", () => {
   });
 
   test("Unavailable, DeadlineExceeded, ResourceExhausted and server faults count against the breaker; Aborted (a conflict) does not", () => {
-    for (const code of [
-      Code.Unavailable,
-      Code.DeadlineExceeded,
-      Code.ResourceExhausted,
-      Code.Internal,
-      Code.Unknown,
-      Code.DataLoss,
-    ])
-      expect(countsAsFailure(rpc(code))).toBe(true);
+    expect(codesWhere(countsAsFailure)).toBe(
+      "Unknown DeadlineExceeded ResourceExhausted Internal Unavailable DataLoss",
+    );
     expect(countsAsFailure(rpc(Code.Aborted))).toBe(false);
   });
 

@@ -9,17 +9,22 @@ import { NoInstanceError } from "../discovery/no-instance-error";
  * below it, connection failures are told apart by the system error code in the cause chain.
  */
 
-/** Errors that say the caller was wrong, or the state forbids it: the target is healthy, and asking again gives the same answer. */
-const CALLER_ERRORS = new Set([
-  Code.InvalidArgument,
+/** The request itself is wrong: malformed, out of range, or for a method the callee does not have. */
+const BAD_REQUEST = [Code.InvalidArgument, Code.OutOfRange, Code.Unimplemented];
+/** The callee's state, or who the caller is, forbids it. */
+const FORBIDDEN = [
   Code.NotFound,
-  Code.FailedPrecondition,
   Code.AlreadyExists,
+  Code.FailedPrecondition,
   Code.PermissionDenied,
   Code.Unauthenticated,
-  Code.OutOfRange,
-  Code.Unimplemented,
-]);
+];
+/**
+ * Errors that say the caller was wrong, or the state forbids it: the target is healthy, and asking again
+ * gives the same answer. The platform's one list of them: a call is not retried (isRetryable), an event
+ * handler's failure is not redelivered (kit/events), a remote step is refused, all by isCallerError.
+ */
+const CALLER_ERRORS: ReadonlySet<Code> = new Set([...BAD_REQUEST, ...FORBIDDEN]);
 
 /** Transient by definition (gRPC status semantics); DeadlineExceeded only when the call is idempotent. */
 const RETRYABLE = new Set([Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded]);

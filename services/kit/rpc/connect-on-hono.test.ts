@@ -50,15 +50,19 @@ async function expectSame([a, b]: [Response, Response]): Promise<{
   return x;
 }
 
+/** A Health/Check POST of this body (protobuf or JSON) through both handlers, which must answer it alike. */
+const checkProto = async (body: Uint8Array, headers: Record<string, string> = {}) =>
+  expectSame(
+    await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto", ...headers }, body }),
+  );
+const checkJson = async (body: string) =>
+  expectSame(await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body }));
+/** An answer's body read as JSON (an error's, or a JSON call's message). */
+const bodyJson = (r: { body: string }) => JSON.parse(Buffer.from(r.body, "base64").toString());
+
 describe("the Connect unary fast lane answers as createFetchHandler does", () => {
   test("binary success with response headers, trailers and the interceptor's header", async () => {
-    const r = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/proto", "x-tag": "a" },
-        body: proto(""),
-      }),
-    );
+    const r = await checkProto(proto(""), { "x-tag": "a" });
     expect(r.status).toBe(200);
     expect(r.headers["x-served-by"]).toBe("test");
     expect(r.headers["trailer-x-done"]).toBe("1");
@@ -67,79 +71,39 @@ describe("the Connect unary fast lane answers as createFetchHandler does", () =>
   });
 
   test("JSON success", async () => {
-    const r = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"service":""}',
-      }),
-    );
-    expect(JSON.parse(Buffer.from(r.body, "base64").toString())).toEqual({ status: "SERVING" });
+    const r = await checkJson('{"service":""}');
+    expect(bodyJson(r)).toEqual({ status: "SERVING" });
   });
 
   test("an error with metadata: status, error JSON and headers", async () => {
-    const r = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"service":"nope"}',
-      }),
-    );
+    const r = await checkJson('{"service":"nope"}');
     expect(r.status).toBe(404);
     expect(r.headers["x-why"]).toBe("unknown");
-    expect(JSON.parse(Buffer.from(r.body, "base64").toString()).code).toBe("not_found");
+    expect(bodyJson(r).code).toBe("not_found");
   });
 
   test("a thrown non-Connect error is internal", async () => {
-    const r = await expectSame(
-      await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/proto" }, body: proto("crash") }),
-    );
+    const r = await checkProto(proto("crash"));
     expect(r.status).toBe(500);
   });
 
   test("malformed JSON, broken protobuf", async () => {
-    const j = await expectSame(
-      await both(URL_CHECK, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
-    );
-    expect(JSON.parse(Buffer.from(j.body, "base64").toString()).code).toBe("invalid_argument");
-    const p = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/proto" },
-        body: new Uint8Array([0x0a, 0xff]),
-      }),
-    );
+    const j = await checkJson("{");
+    expect(bodyJson(j).code).toBe("invalid_argument");
+    const p = await checkProto(new Uint8Array([0x0a, 0xff]));
     expect(p.status).not.toBe(200);
   });
 
   test("a body over readMaxBytes is resource_exhausted", async () => {
-    const r = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/proto" },
-        body: proto("x".repeat(100)),
-      }),
-    );
-    expect(JSON.parse(Buffer.from(r.body, "base64").toString()).code).toBe("resource_exhausted");
+    const r = await checkProto(proto("x".repeat(100)));
+    expect(bodyJson(r).code).toBe("resource_exhausted");
   });
 
   test("a malformed timeout header, and a timeout that passes while the handler waits", async () => {
-    const bad = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/proto", "connect-timeout-ms": "soon" },
-        body: proto(""),
-      }),
-    );
+    const bad = await checkProto(proto(""), { "connect-timeout-ms": "soon" });
     expect(bad.status).toBe(400);
-    const slow = await expectSame(
-      await both(URL_CHECK, {
-        method: "POST",
-        headers: { "content-type": "application/proto", "connect-timeout-ms": "20" },
-        body: proto("slow"),
-      }),
-    );
-    expect(JSON.parse(Buffer.from(slow.body, "base64").toString()).code).toBe("deadline_exceeded");
+    const slow = await checkProto(proto("slow"), { "connect-timeout-ms": "20" });
+    expect(bodyJson(slow).code).toBe("deadline_exceeded");
   });
 
   test("everything but an uncompressed unary POST takes the usual route", () => {

@@ -4,7 +4,7 @@ export { startServiceProcess, waitFor, dropEventStreams } from "./service-proces
 export type { ServiceProcess } from "./service-process";
 export { testSchemas, TEST_DATABASE_URL } from "./test-database";
 export type { TestSchemas } from "./test-database";
-export { serviceDatabases } from "./service-databases";
+export { serviceDatabases, serviceDatabasesOfFile } from "./service-databases";
 export type { ServiceDatabases, Driver } from "./service-databases";
 export { startTestNatsServer } from "./test-nats-server";
 export type { TestNatsServer } from "./test-nats-server";
@@ -13,3 +13,5 @@ export type { TestPostgres } from "./test-postgres";
 export { testEventStreams } from "./test-streams";
 export type { TestEventStreams } from "./test-streams";
 export { freePort } from "./free-port";
+export { runToExit } from "./run-to-exit";
+export type { CommandRun } from "./run-to-exit";

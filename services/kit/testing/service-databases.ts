@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ export interface ServiceDatabases<S extends Record<string, unknown>> {
  *   let dbs: ServiceDatabases<typeof schema>;
  *   beforeAll(async () => (dbs = await serviceDatabases("order", schema, migrationsFolder, ["postgres", "pglite"])));
  *   afterAll(() => dbs?.close());
+ * (serviceDatabasesOfFile does just that.)
  */
 export async function serviceDatabases<S extends Record<string, unknown>>(
   service: string,
@@ -51,4 +53,33 @@ export async function serviceDatabases<S extends Record<string, unknown>>(
     throw e;
   }
   return { on, schemas, close };
+}
+
+/**
+ * serviceDatabases for the test file that calls it (at its top level): opened before its first test,
+ * closed after its last. What it answers may be used once the tests run.
+ *
+ * @example
+ *   const dbs = serviceDatabasesOfFile("order", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
+ *   test("…", async () => { const db = dbs.on.pglite!.db; … });
+ */
+export function serviceDatabasesOfFile<S extends Record<string, unknown>>(
+  ...args: Parameters<typeof serviceDatabases<S>>
+): ServiceDatabases<S> {
+  let opened: ServiceDatabases<S> | undefined;
+  beforeAll(async () => void (opened = await serviceDatabases(...args)));
+  afterAll(() => opened?.close());
+  const ready = () => {
+    if (!opened) throw new Error("the test file's databases open before its first test: use them in a test or hook");
+    return opened;
+  };
+  return {
+    get on() {
+      return ready().on;
+    },
+    get schemas() {
+      return ready().schemas;
+    },
+    close: () => ready().close(),
+  };
 }

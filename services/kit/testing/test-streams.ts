@@ -3,11 +3,14 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type PubAck,
   type StoredMsg,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import type { EventStream } from "../events/topology/contract";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import type { EventStream, EventType } from "../events/topology/contract";
+import { publishEvent } from "../events/outbox/publish-event";
 import { DeadLetters } from "../events/dead-letters/dead-letter-queue";
 import { eventsConfig } from "../events/events-config";
 import { deleteStreams, EventNames, ensureStreams } from "../events/topology/streams";
@@ -23,8 +26,19 @@ export interface TestEventStreams {
   readonly deadLetters: DeadLetters;
   /** Creates these streams as a service would (for tests that publish before any service started). */
   ensure(streams: readonly EventStream[], env?: Record<string, string>): Promise<void>;
+  /**
+   * Publishes one event straight to the test's streams (publishEvent), from `/test` unless `opts` says
+   * which source.
+   */
+  publish<D extends DescMessage>(
+    type: EventType<D>,
+    message: MessageInitShape<D>,
+    opts?: Partial<Parameters<typeof publishEvent>[4]>,
+  ): Promise<PubAck & { id: string }>;
   /** Every message stored on `subject` (unprefixed, wildcards allowed) in the stream, oldest first. */
   stored(stream: Parameters<EventNames["stream"]>[0], subject: string): Promise<StoredMsg[]>;
+  /** Whether a durable consumer of the stream has nothing left: nothing pending, nothing unacknowledged. */
+  drained(stream: Parameters<EventNames["stream"]>[0], consumer: string): Promise<boolean>;
   /** Deletes every stream (and the error bucket) under the prefix, and closes the connection. */
   drop(): Promise<void>;
 }
@@ -59,6 +73,7 @@ export async function testEventStreams(
         streams,
       );
     },
+    publish: (type, message, opts) => publishEvent(js, names, type, message, { source: "/test", ...opts }),
     async stored(stream, subject) {
       const out: StoredMsg[] = [];
       const filter = names.subject(subject);
@@ -68,6 +83,10 @@ export async function testEventStreams(
         out.push(m);
         seq = m.seq + 1;
       }
+    },
+    async drained(stream, consumer) {
+      const info = await jsm.consumers.info(names.stream(stream), consumer);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
     },
     async drop() {
       await deleteStreams(jsm, names);

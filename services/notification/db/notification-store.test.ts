@@ -1,20 +1,14 @@
 // The notification store on both drivers (a Postgres schema of this file's own, and PGlite in a temporary
 // directory): its statements are built once (fixedQuery), so each call must see its own values and
 // decode its rows; a customer's copy only moves forward in time.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
+import { serviceDatabasesOfFile } from "../../kit/testing";
 import { findCustomer, recordEmail, saveCustomer } from "./notification-store";
 import * as schema from "./schema";
 
-let dbs: ServiceDatabases<typeof schema>;
-
-beforeAll(async () => {
-  dbs = await serviceDatabases("notification", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
-});
-
-afterAll(() => dbs?.close());
+const dbs = serviceDatabasesOfFile("notification", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
 
 describe.each(["postgres", "pglite"] as const)("the notification store on %s", (driver) => {
   test("a customer's copy: found as saved, a newer registration replaces it, an older one does not", async () => {

@@ -2,8 +2,8 @@ import { textProblem } from "../../kit";
 import type { Order } from "../domain/order";
 import { cancelAdmission, MAX_REASON, uuidProblem } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
-import { driveSaga, type SagaDeps } from "./drive-saga";
-import { withOrderLease } from "./order-lease";
+import type { SagaDeps } from "./drive-saga";
+import { moveOrder } from "./move-order";
 
 /**
  * CancelOrder: record that the order is to be cancelled, then give back what it holds (refund a capture,
@@ -19,22 +19,17 @@ export async function cancelOrder(
   const problem = uuidProblem("order_id", orderId) ?? textProblem("reason", reason, { max: MAX_REASON, lines: true });
   if (problem) throw new OrderRefusal("invalid", problem);
 
-  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
-    const admission = cancelAdmission(order);
-    if (typeof admission === "object")
-      throw new OrderRefusal("not_allowed", `cannot cancel order ${orderId}: ${admission.refuse}`);
-    if (admission === "answer") return;
-    const started = await deps.orders.record(
-      orderId,
-      { target: "cancelled", stateReason: reason || "cancelled by request" },
-      { lease, leaseMs: deps.leaseMs },
-    );
-    const driven = await driveSaga(deps, started, { lease, deadline });
-    if (driven.end === "retry")
-      throw new OrderRefusal(
-        "unavailable",
-        `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`,
-      );
+  return moveOrder(deps, orderId, {
+    verb: "cancel",
+    admission: cancelAdmission,
+    change: () => ({ target: "cancelled", stateReason: reason || "cancelled by request" }),
+    deadline,
+    ended: (driven) => {
+      if (driven.end === "retry")
+        throw new OrderRefusal(
+          "unavailable",
+          `order ${orderId} is being cancelled; what it holds is given back as soon as possible (${driven.reason})`,
+        );
+    },
   });
-  return (await deps.orders.get(orderId))!;
 }

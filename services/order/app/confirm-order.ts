@@ -2,8 +2,8 @@ import { textProblem } from "../../kit";
 import type { Order } from "../domain/order";
 import { confirmAdmission, uuidProblem } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
-import { driveSaga, timeForAStep, type SagaDeps } from "./drive-saga";
-import { withOrderLease } from "./order-lease";
+import { timeForAStep, type SagaDeps } from "./drive-saga";
+import { moveOrder } from "./move-order";
 
 /** Longest card token accepted (provider tokens are short). */
 const MAX_CARD_TOKEN = 200;
@@ -29,25 +29,25 @@ export async function confirmOrder(
   if (!timeForAStep(deadline, (deps.now ?? Date.now)()))
     throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
 
-  await withOrderLease(deps.orders, orderId, deps.leaseMs, async (order, lease) => {
-    const admission = confirmAdmission(order);
-    if (typeof admission === "object")
-      throw new OrderRefusal("not_allowed", `cannot confirm order ${orderId}: ${admission.refuse}`);
-    if (admission === "answer") return;
-    const started = await deps.orders.record(
-      orderId,
-      { state: order.state === "pending" ? "reserving" : order.state, target: "confirmed", cardToken, stateReason: "" },
-      { lease, leaseMs: deps.leaseMs },
-    );
-    const driven = await driveSaga(deps, started, { lease, deadline });
-    if (driven.end === "refused") throw new OrderRefusal("out_of_stock", driven.reason!);
-    // Nothing reached payment: the caller hears why; the order is (or is being put) back PENDING.
-    const before = driven.order.state === "pending" || driven.order.state === "reserving";
-    if (before)
-      throw new OrderRefusal(
-        "unavailable",
-        `order ${orderId} was not confirmed: ${driven.reason ?? driven.order.stateReason}`,
-      );
+  return moveOrder(deps, orderId, {
+    verb: "confirm",
+    admission: confirmAdmission,
+    change: (order) => ({
+      state: order.state === "pending" ? "reserving" : order.state,
+      target: "confirmed",
+      cardToken,
+      stateReason: "",
+    }),
+    deadline,
+    ended: (driven) => {
+      if (driven.end === "refused") throw new OrderRefusal("out_of_stock", driven.reason!);
+      // Nothing reached payment: the caller hears why; the order is (or is being put) back PENDING.
+      const before = driven.order.state === "pending" || driven.order.state === "reserving";
+      if (before)
+        throw new OrderRefusal(
+          "unavailable",
+          `order ${orderId} was not confirmed: ${driven.reason ?? driven.order.stateReason}`,
+        );
+    },
   });
-  return (await deps.orders.get(orderId))!;
 }

@@ -1,7 +1,14 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { PaymentStatus, type PaymentService } from "../../contracts/gen/shop/payment/v1/payment_service_pb";
-import type { Payments } from "../app/ports";
+import type { Payments, PaymentView } from "../app/ports";
 import { stepOutcome } from "./step-outcome";
+
+/** How the saga sees a payment's status; any other status is "other". */
+const STATE_BY_STATUS: Partial<Record<PaymentStatus, PaymentView["state"]>> = {
+  [PaymentStatus.CAPTURED]: "captured",
+  [PaymentStatus.DECLINED]: "declined",
+  [PaymentStatus.REFUNDED]: "refunded",
+};
 
 /** The Payments port over the payment service's Connect client (found through NATS, policy-wrapped). */
 export function paymentsPort(client: Client<typeof PaymentService>): Payments {
@@ -11,21 +18,13 @@ export function paymentsPort(client: Client<typeof PaymentService>): Payments {
         try {
           const { payment } = await client.getPaymentStatus({ paymentId }, { timeoutMs });
           if (!payment) return undefined;
-          const state =
-            payment.status === PaymentStatus.CAPTURED
-              ? "captured"
-              : payment.status === PaymentStatus.DECLINED
-                ? "declined"
-                : payment.status === PaymentStatus.REFUNDED
-                  ? "refunded"
-                  : "other";
           return {
             id: payment.id,
             orderId: payment.orderId,
-            state,
+            state: STATE_BY_STATUS[payment.status] ?? "other",
             amountMinor: payment.amount?.amountMinor ?? 0n,
             currency: payment.amount?.currency ?? "",
-          } as const;
+          };
         } catch (e) {
           if (ConnectError.from(e).code === Code.NotFound) return undefined;
           throw e;

@@ -2,9 +2,9 @@
 // temporary directory): its statements are built once (fixedQuery) and run on whichever database or
 // transaction they are given, so each call must see its own values, decode its rows (bigint, timestamps),
 // and a saga change must commit with what it announces, or not at all.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
+import { serviceDatabasesOfFile } from "../../kit/testing";
 import { DrizzleOrderRepository } from "./order-repository";
 import * as schema from "./schema";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -12,13 +12,7 @@ import { OrderStatus } from "../../contracts/gen/shop/order/v1/order_service_pb"
 import { OrderCancelledSchema } from "../../contracts/gen/shop/order/v1/events_pb";
 import { PaymentRequestedSchema } from "../../contracts/gen/shop/payment/v1/events_pb";
 
-let dbs: ServiceDatabases<typeof schema>;
-
-beforeAll(async () => {
-  dbs = await serviceDatabases("order", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
-});
-
-afterAll(() => dbs?.close());
+const dbs = serviceDatabasesOfFile("order", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
 
 const newOrder = (
   totalMinor: bigint,

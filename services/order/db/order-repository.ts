@@ -18,13 +18,17 @@ type Row = typeof orders.$inferSelect;
  * The statements every order runs (get, lease, saga change), built by drizzle once and prepared: see
  * fixedQuery. The ones whose shape changes per call (a customer's page) are built per call.
  */
+/** The order with this id (a placeholder). */
+const theOrder = eq(orders.id, sql.placeholder("id"));
+/** Nobody holds the order's lease: never taken, or run out. */
+const leaseFree = or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`));
+/** The order, while the lease on it is the one with this token (a placeholder). */
+const leaseHeld = and(theOrder, eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`));
+/** When a lease of this length (a placeholder interval) taken now runs out. */
+const leaseEnd = sql`now() + ${sql.placeholder("lease")}::interval`;
+
 const Q = {
-  order: fixedQuery("order_get", (db) =>
-    db
-      .select()
-      .from(orders)
-      .where(eq(orders.id, sql.placeholder("id"))),
-  ),
+  order: fixedQuery("order_get", (db) => db.select().from(orders).where(theOrder)),
   lines: fixedQuery("order_lines_get", (db) =>
     db
       .select()
@@ -35,46 +39,24 @@ const Q = {
   claim: fixedQuery("order_claim", (db) =>
     db
       .update(orders)
-      .set({
-        leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`,
-        leaseToken: sql`${sql.placeholder("token")}::uuid`,
-      })
-      .where(
-        and(eq(orders.id, sql.placeholder("id")), or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`))),
-      )
+      .set({ leaseUntil: leaseEnd, leaseToken: sql`${sql.placeholder("token")}::uuid` })
+      .where(and(theOrder, leaseFree))
       .returning(),
   ),
   release: fixedQuery("order_release", (db) =>
-    db
-      .update(orders)
-      .set({ leaseUntil: null, leaseToken: null })
-      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`))),
+    db.update(orders).set({ leaseUntil: null, leaseToken: null }).where(leaseHeld),
   ),
   extend: fixedQuery("order_extend_lease", (db) =>
-    db
-      .update(orders)
-      .set({ leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval` })
-      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`)))
-      .returning({ id: orders.id }),
+    db.update(orders).set({ leaseUntil: leaseEnd }).where(leaseHeld).returning({ id: orders.id }),
   ),
   before: fixedQuery("order_state_for_update", (db) =>
-    db
-      .select({ state: orders.state })
-      .from(orders)
-      .where(eq(orders.id, sql.placeholder("id")))
-      .for("update"),
+    db.select({ state: orders.state }).from(orders).where(theOrder).for("update"),
   ),
   due: fixedQuery("order_recovery_due", (db) =>
     db
       .select({ id: orders.id, since: orders.updatedAt })
       .from(orders)
-      .where(
-        and(
-          sql`${orders.target} <> ''`,
-          sql`${orders.recoverAt} <= now()`,
-          or(isNull(orders.leaseUntil), lte(orders.leaseUntil, sql`now()`)),
-        ),
-      )
+      .where(and(sql`${orders.target} <> ''`, sql`${orders.recoverAt} <= now()`, leaseFree))
       .orderBy(asc(orders.recoverAt))
       .limit(sql.placeholder("limit")),
   ),
@@ -149,12 +131,12 @@ const recordChange = fixedQueryPerShape((key: string) => {
       .set({
         ...Object.fromEntries(fields.map((f) => [f, sql.placeholder(f)])),
         updatedAt: sql`now()`,
-        leaseUntil: sql`now() + ${sql.placeholder("lease")}::interval`,
+        leaseUntil: leaseEnd,
         // The target after this change (the one set now, else the one there was): none, nothing to recover.
         recoverAt: sql`case when coalesce(${sql.placeholder("newTarget")}::text, ${orders.target}) = '' then null else now() + ${sql.placeholder("recoverIn")}::interval end`,
         attempts: sql`case when ${sql.placeholder("failed")}::boolean then ${orders.attempts} + 1 else 0 end`,
       })
-      .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.leaseToken, sql`${sql.placeholder("token")}::uuid`)))
+      .where(leaseHeld)
       .returning(),
   );
 });

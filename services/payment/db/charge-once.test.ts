@@ -2,24 +2,18 @@
 // and PGlite) and the simulated provider's own book: a claim abandoned by a process that died after the
 // provider captured is settled from the provider's record, not charged again; a settle that fails is
 // retried until it is recorded; a last attempt that the provider keeps failing is declined for good.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
-import { serviceDatabases, type ServiceDatabases } from "../../kit/testing";
+import { serviceDatabasesOfFile } from "../../kit/testing";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { simulatedProvider, type CardProvider } from "../domain/provider";
 import { DrizzlePaymentStore } from "./drizzle-payment-store";
 import { providerLedger } from "./provider-ledger";
 import * as schema from "./schema";
 
-let dbs: ServiceDatabases<typeof schema>;
-
-beforeAll(async () => {
-  dbs = await serviceDatabases("payment", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
-});
-
-afterAll(() => dbs?.close());
+const dbs = serviceDatabasesOfFile("payment", schema, join(import.meta.dir, "migrations"), ["postgres", "pglite"]);
 
 const never = () => new AbortController().signal;
 

@@ -21,6 +21,11 @@ const settled = {
   updatedAt: sql`now()`,
 };
 
+/** The claim with this id (a placeholder), while it still is one. */
+const heldClaim = and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"));
+/** That claim once its lease ran out: its holder is gone. */
+const abandonedClaim = and(heldClaim, lt(payments.claimExpiresAt, sql`now()`));
+
 const Q = {
   claim: fixedQuery("payment_claim", (db) =>
     db
@@ -37,41 +42,13 @@ const Q = {
       .onConflictDoNothing()
       .returning({ id: payments.id }),
   ),
-  settle: fixedQuery("payment_settle", (db) =>
-    db
-      .update(payments)
-      .set(settled)
-      .where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending")))
-      .returning(),
-  ),
+  settle: fixedQuery("payment_settle", (db) => db.update(payments).set(settled).where(heldClaim).returning()),
   // An abandoned claim (its lease ran out) is settled only while it still is one: whoever resolves it first.
   settleAbandoned: fixedQuery("payment_settle_abandoned", (db) =>
-    db
-      .update(payments)
-      .set(settled)
-      .where(
-        and(
-          eq(payments.id, sql.placeholder("id")),
-          eq(payments.state, "pending"),
-          lt(payments.claimExpiresAt, sql`now()`),
-        ),
-      )
-      .returning(),
+    db.update(payments).set(settled).where(abandonedClaim).returning(),
   ),
-  release: fixedQuery("payment_release_claim", (db) =>
-    db.delete(payments).where(and(eq(payments.id, sql.placeholder("id")), eq(payments.state, "pending"))),
-  ),
-  releaseAbandoned: fixedQuery("payment_release_abandoned_claim", (db) =>
-    db
-      .delete(payments)
-      .where(
-        and(
-          eq(payments.id, sql.placeholder("id")),
-          eq(payments.state, "pending"),
-          lt(payments.claimExpiresAt, sql`now()`),
-        ),
-      ),
-  ),
+  release: fixedQuery("payment_release_claim", (db) => db.delete(payments).where(heldClaim)),
+  releaseAbandoned: fixedQuery("payment_release_abandoned_claim", (db) => db.delete(payments).where(abandonedClaim)),
   byId: fixedQuery("payment_by_id", (db) =>
     db
       .select()

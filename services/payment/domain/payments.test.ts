@@ -58,12 +58,16 @@ describe("afterLostClaim", () => {
 
   test("a pending claim on the key means wait; a different charge on the key is a conflict even while pending", () => {
     expect(afterLostClaim(req, pending("k-1"), undefined, NOW).kind).toBe("wait");
-    expect(afterLostClaim({ ...req, amountMinor: 5n }, pending("k-1"), undefined, NOW).kind).toBe("conflict");
+    expect(afterLostClaim({ ...req, amountMinor: 5n }, pending("k-1"), undefined, NOW)).toMatchObject({
+      kind: "refuse",
+      problem: "conflict",
+    });
   });
 
   test("another key's capture for the order is already_paid, naming that payment", () => {
     expect(afterLostClaim(req, undefined, record({ id: "p-9", idempotencyKey: "k-9" }), NOW)).toEqual({
-      kind: "already_paid",
+      kind: "refuse",
+      problem: "already_paid",
       message: "order o-1 already paid by payment p-9",
     });
   });
@@ -87,7 +91,10 @@ describe("afterLostClaim with an abandoned claim (its lease ran out)", () => {
   });
 
   test("a different charge on an abandoned key is still a conflict", () => {
-    expect(afterLostClaim({ ...req, orderId: "o-2" }, pending("k-1", NOW), undefined, NOW).kind).toBe("conflict");
+    expect(afterLostClaim({ ...req, orderId: "o-2" }, pending("k-1", NOW), undefined, NOW)).toMatchObject({
+      kind: "refuse",
+      problem: "conflict",
+    });
   });
 });
 
@@ -99,8 +106,13 @@ describe("refundDecision", () => {
     });
     expect(refundDecision("p-1", record({ state: "declined" }))).toEqual({
       kind: "refuse",
+      problem: "not_refundable",
       message: "payment p-1 was declined; there is nothing to refund",
     });
-    expect(refundDecision("p-1", undefined)).toEqual({ kind: "not_found" });
+    expect(refundDecision("p-1", undefined)).toEqual({
+      kind: "refuse",
+      problem: "not_found",
+      message: "payment p-1 not found",
+    });
   });
 });

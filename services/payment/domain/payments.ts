@@ -72,11 +72,13 @@ export function idempotencyConflict(held: PaymentRecord, req: ChargeRequest): st
   return `idempotency_key ${req.idempotencyKey} was already used for another charge (${differs.join(", ")})`;
 }
 
+/** A decision of the payment rules: answer with this payment, or refuse with this problem. */
+export type Verdict<P extends PaymentProblem["kind"]> =
+  { kind: "answer"; payment: PaymentRecord } | { kind: "refuse"; problem: P; message: string };
+
 /** What a call that could not claim the key does next, from what holds the key and the order. */
 export type AfterLostClaim =
-  | { kind: "answer"; payment: PaymentRecord }
-  | { kind: "conflict"; message: string }
-  | { kind: "already_paid"; message: string }
+  | Verdict<"conflict" | "already_paid">
   | { kind: "wait"; why: string }
   /** A claim whose holder died (its lease ran out): resolve it from what the provider did with its key. */
   | { kind: "resolve_abandoned"; claim: PaymentRecord }
@@ -96,34 +98,42 @@ export function afterLostClaim(
   const abandoned = (p: PaymentRecord) => p.state === "pending" && !!p.claimExpiresAt && p.claimExpiresAt <= now;
   if (byKey) {
     const conflict = idempotencyConflict(byKey, req);
-    if (conflict) return { kind: "conflict", message: conflict };
+    if (conflict) return { kind: "refuse", problem: "conflict", message: conflict };
     if (abandoned(byKey)) return { kind: "resolve_abandoned", claim: byKey };
     if (byKey.state === "pending")
       return { kind: "wait", why: `payment with idempotency_key ${req.idempotencyKey} is still being processed` };
     return { kind: "answer", payment: byKey };
   }
   if (liveForOrder?.state === "captured")
-    return { kind: "already_paid", message: `order ${req.orderId} already paid by payment ${liveForOrder.id}` };
+    return {
+      kind: "refuse",
+      problem: "already_paid",
+      message: `order ${req.orderId} already paid by payment ${liveForOrder.id}`,
+    };
   if (liveForOrder && abandoned(liveForOrder)) return { kind: "resolve_abandoned", claim: liveForOrder };
   if (liveForOrder) return { kind: "wait", why: `another payment for order ${req.orderId} is being processed` };
   // The holder released its claim (or abandoned it) since our attempt: try again.
   return { kind: "claim_again" };
 }
 
-export type RefundDecision =
-  { kind: "answer"; payment: PaymentRecord } | { kind: "refuse"; message: string } | { kind: "not_found" };
-
 /** After the captured → refunded step did not apply: what the payment's current state means. */
-export function refundDecision(id: string, current: PaymentRecord | undefined): RefundDecision {
-  if (!current) return { kind: "not_found" };
+export function refundDecision(
+  id: string,
+  current: PaymentRecord | undefined,
+): Verdict<"not_refundable" | "not_found"> {
+  if (!current) return { kind: "refuse", problem: "not_found", message: `payment ${id} not found` };
   switch (current.state) {
     case "refunded":
       return { kind: "answer", payment: current };
     case "declined":
-      return { kind: "refuse", message: `payment ${id} was declined; there is nothing to refund` };
+      return {
+        kind: "refuse",
+        problem: "not_refundable",
+        message: `payment ${id} was declined; there is nothing to refund`,
+      };
     default:
       // A capture between our two steps: the caller may retry.
-      return { kind: "refuse", message: `payment ${id} is ${current.state}; try again` };
+      return { kind: "refuse", problem: "not_refundable", message: `payment ${id} is ${current.state}; try again` };
   }
 }
 

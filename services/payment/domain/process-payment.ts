@@ -53,10 +53,8 @@ export async function processPayment(
     switch (next.kind) {
       case "answer":
         return next.payment;
-      case "conflict":
-        throw new PaymentProblem("conflict", next.message);
-      case "already_paid":
-        throw new PaymentProblem("already_paid", next.message);
+      case "refuse":
+        throw new PaymentProblem(next.problem, next.message);
       case "wait":
         if (Date.now() + pause > giveUpAt)
           throw new PaymentProblem(

@@ -5,12 +5,6 @@ export async function refundPayment(store: PaymentStore, id: string, reason: str
   const refunded = await store.refund(id, reason);
   if (refunded) return refunded;
   const decision = refundDecision(id, await store.get(id));
-  switch (decision.kind) {
-    case "answer":
-      return decision.payment;
-    case "refuse":
-      throw new PaymentProblem("not_refundable", decision.message);
-    case "not_found":
-      throw new PaymentProblem("not_found", `payment ${id} not found`);
-  }
+  if (decision.kind === "answer") return decision.payment;
+  throw new PaymentProblem(decision.problem, decision.message);
 }

@@ -1,6 +1,7 @@
 import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
 import { isUuid, textProblem } from "../../kit";
 import { moneyProblem } from "../../platform/money";
+import type { ChargeRequest } from "./payments";
 
 const ID = /^[\w-]{1,64}$/;
 const MAX_REFUND_REASON = 500;
@@ -13,13 +14,16 @@ export function idProblem(field: string, value: string): string | undefined {
   return undefined;
 }
 
-/** What is wrong with a ProcessPayment request, naming the proto field, or undefined when it is fine. */
-export function chargeProblem(req: {
+/** A charge as it arrives: a ProcessPayment request, or the PaymentRequested command. */
+export interface ChargeMessage {
   orderId: string;
   amount?: Money;
   cardToken: string;
   idempotencyKey: string;
-}): string | undefined {
+}
+
+/** What is wrong with a ProcessPayment request, naming the proto field, or undefined when it is fine. */
+export function chargeProblem(req: ChargeMessage): string | undefined {
   return (
     idProblem("order_id", req.orderId) ??
     // Orders are the order service's, and its ids are UUIDs: a charge for anything else belongs to no order.
@@ -28,6 +32,17 @@ export function chargeProblem(req: {
     textProblem("card_token", req.cardToken, { max: MAX_CARD_TOKEN, required: true }) ??
     moneyProblem("amount", req.amount)
   );
+}
+
+/** What a charge message chargeProblem found nothing wrong with asks the payment rules for. */
+export function chargeRequestOf(req: ChargeMessage): ChargeRequest {
+  return {
+    orderId: req.orderId,
+    amountMinor: req.amount!.amountMinor,
+    currency: req.amount!.currency,
+    cardToken: req.cardToken,
+    idempotencyKey: req.idempotencyKey,
+  };
 }
 
 export function refundReasonProblem(reason: string): string | undefined {

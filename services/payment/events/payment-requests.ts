@@ -2,7 +2,7 @@ import { defineConsumer, on, PoisonMessage, writeEvent } from "../../kit/events"
 import { PaymentFailed, PaymentProcessed, PaymentRequested, PAYMENTS } from "../contract/events";
 import { PaymentProblem } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
-import { chargeProblem } from "../domain/request-problems";
+import { chargeProblem, chargeRequestOf } from "../domain/request-problems";
 
 /**
  * Works off the charges the order service could not make synchronously (its payment fallback). The
@@ -21,18 +21,11 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
       on(
         PaymentRequested,
         async (e, ctx) => {
-          const request = {
-            orderId: e.orderId,
-            amountMinor: e.amount!.amountMinor,
-            currency: e.amount!.currency,
-            cardToken: e.cardToken,
-            idempotencyKey: e.idempotencyKey,
-          };
           let payment;
           try {
             payment = await processPayment(
               deps,
-              request,
+              chargeRequestOf(e),
               AbortSignal.timeout(deps.providerTimeoutMs + deps.pendingWaitMs),
               {
                 giveUp: ctx.deliveryCount >= attempts ? `provider unavailable after ${attempts} attempts` : undefined,

@@ -11,7 +11,7 @@ import { isUuid, type Logger } from "../../kit";
 import { PaymentProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { refundPayment } from "../domain/refund-payment";
-import { chargeProblem, idProblem, refundReasonProblem } from "../domain/request-problems";
+import { chargeProblem, chargeRequestOf, idProblem, refundReasonProblem } from "../domain/request-problems";
 
 const CODES: Record<PaymentProblem["kind"], Code> = {
   conflict: Code.FailedPrecondition,
@@ -39,14 +39,7 @@ export function paymentRoutes(deps: ProcessPaymentDeps, log: Logger) {
     router.service(PaymentService, {
       async processPayment(req, ctx) {
         invalid(chargeProblem(req));
-        const request = {
-          orderId: req.orderId,
-          amountMinor: req.amount!.amountMinor,
-          currency: req.amount!.currency,
-          cardToken: req.cardToken,
-          idempotencyKey: req.idempotencyKey,
-        };
-        const payment = await processPayment(deps, request, ctx.signal).catch(asConnectError);
+        const payment = await processPayment(deps, chargeRequestOf(req), ctx.signal).catch(asConnectError);
         return { payment: toProto(payment) };
       },
 

@@ -27,21 +27,38 @@ export interface FaultPlatform {
   kill(which: string | ServiceProcess): Promise<void>;
   /** Exit codes of processes that ended without being asked to (a crash is a failure of the test). */
   readonly unexpectedExits: { name: string; code: number | null; stderr: string }[];
+  /** Seeds customers and products, then places and confirms orders as orderLoad does. */
+  orderLoad(options: LoadOptions): Promise<LoadReport>;
+  /** Orders whose saga is not over: a target set, or a state between PENDING and a final one. */
+  unfinishedOrders(): Promise<{ id: string; state: string; target: string }[]>;
+  /** Waits until every saga is over; resolves with how long that took. */
+  sagasFinish(options: { timeoutMs: number }): Promise<number>;
+  /** Payments and orders, counted the way the issue's figures count them. */
+  moneyCounts(): Promise<MoneyCounts>;
   stop(): Promise<void>;
+}
+
+/** Where the platform's services keep their tables: one server, a schema per service. */
+export interface FaultDatabase {
+  sql: postgres.Sql;
+  schema(service: string): string;
 }
 
 /**
  * Starts customer, inventory, payment and order in a namespace of their own with `env` (their
- * databases, NATS, events prefix, test knobs), and clients for the test that find them through NATS.
+ * databases, NATS, events prefix, test knobs), and clients for the test that find them through NATS;
+ * `database` is where the services' tables are (their schemas on one server), for the sagas and the money.
  */
 export async function startFaultPlatform({
   env,
   envFor = () => ({}),
   natsUrl,
+  database: { sql, schema },
 }: {
   env: Record<string, string>;
   envFor?: (name: string) => Record<string, string>;
   natsUrl: string;
+  database: FaultDatabase;
 }): Promise<FaultPlatform> {
   const namespace = `fault${crypto.randomUUID().slice(0, 8)}`;
   const procs = new Map<string, ServiceProcess>();
@@ -70,7 +87,7 @@ export async function startFaultPlatform({
     registry: new Registry(),
     policies: staticPolicies(),
   });
-  return {
+  const platform: FaultPlatform = {
     namespace,
     procs,
     clients,
@@ -84,16 +101,21 @@ export async function startFaultPlatform({
       await p.proc.exited;
     },
     unexpectedExits,
+    orderLoad: async (options) => orderLoad(platform, await seed(platform), options),
+    unfinishedOrders: () => unfinishedOrders(sql, schema("order")),
+    sagasFinish: (options) => sagasFinish(sql, schema("order"), options),
+    moneyCounts: () => moneyCounts(sql, { order: schema("order"), payment: schema("payment") }),
     async stop() {
       await Promise.all([...procs.values()].map((p) => p.stop()));
       await clients.stop();
       await nc.close();
     },
   };
+  return platform;
 }
 
 /** Customers (through the customer service's REST API) and products with plenty of stock. */
-export async function seed(platform: FaultPlatform, { customers = 8, products = ["sku-a", "sku-b", "sku-c"] } = {}) {
+async function seed(platform: FaultPlatform, { customers = 8, products = ["sku-a", "sku-b", "sku-c"] } = {}) {
   const ids: string[] = [];
   const customer = platform.procs.get("customer")!.http;
   for (let i = 0; i < customers; i++) {
@@ -120,27 +142,23 @@ export interface LoadReport {
   createErrors: Record<string, number>;
 }
 
+export interface LoadOptions {
+  total: number;
+  concurrency?: number;
+  during?: (progress: () => number, sofar: LoadReport) => Promise<void>;
+  paceMs?: number;
+  untilDuringEnds?: boolean;
+}
+
 /**
  * `total` orders, each created then confirmed once (no client retry), by `concurrency` clients; mostly
  * tok_success, some tok_declined. `during` runs alongside (the fault), and the load waits for it; with
  * `untilDuringEnds` the clients stop placing orders once it ended (`total` is then a cap).
  */
-export async function orderLoad(
+async function orderLoad(
   platform: FaultPlatform,
   { customerIds, products }: { customerIds: string[]; products: string[] },
-  {
-    total,
-    concurrency = 16,
-    during,
-    paceMs = 0,
-    untilDuringEnds = false,
-  }: {
-    total: number;
-    concurrency?: number;
-    during?: (progress: () => number, sofar: LoadReport) => Promise<void>;
-    paceMs?: number;
-    untilDuringEnds?: boolean;
-  },
+  { total, concurrency = 16, during, paceMs = 0, untilDuringEnds = false }: LoadOptions,
 ): Promise<LoadReport> {
   const report: LoadReport = { placed: [], placedAt: [], confirmAnswers: {}, createErrors: {} };
   let next = 0;
@@ -197,8 +215,7 @@ function errorName(e: unknown): string {
   return typeof code === "number" ? `error ${code}` : e instanceof Error ? e.name : "error";
 }
 
-/** Orders whose saga is not over: a target set, or a state between PENDING and a final one. */
-export async function unfinishedOrders(
+async function unfinishedOrders(
   sql: postgres.Sql,
   schema: string,
 ): Promise<{ id: string; state: string; target: string }[]> {
@@ -209,12 +226,7 @@ export async function unfinishedOrders(
   ] as never;
 }
 
-/** Waits until every saga is over; resolves with how long that took. */
-export async function sagasFinish(
-  sql: postgres.Sql,
-  schema: string,
-  { timeoutMs }: { timeoutMs: number },
-): Promise<number> {
+async function sagasFinish(sql: postgres.Sql, schema: string, { timeoutMs }: { timeoutMs: number }): Promise<number> {
   const t0 = Date.now();
   await waitFor(async () => (await unfinishedOrders(sql, schema)).length === 0, {
     timeoutMs,
@@ -228,18 +240,17 @@ export async function sagasFinish(
   return Date.now() - t0;
 }
 
-/** Payments and orders, counted the way the issue's figures count them. */
-export async function moneyCounts(sql: postgres.Sql, schemas: { order: string; payment: string }) {
-  const [row] = await sql.unsafe<
-    {
-      confirmed: number;
-      captured: number;
-      refunded: number;
-      refundedOrders: number;
-      providerCaptures: number;
-      capturedRows: number;
-    }[]
-  >(`
+export interface MoneyCounts {
+  confirmed: number;
+  captured: number;
+  refunded: number;
+  refundedOrders: number;
+  providerCaptures: number;
+  capturedRows: number;
+}
+
+async function moneyCounts(sql: postgres.Sql, schemas: { order: string; payment: string }): Promise<MoneyCounts> {
+  const [row] = await sql.unsafe<MoneyCounts[]>(`
     select (select count(*) from "${schemas.order}".orders where state = 'confirmed')::int as confirmed,
            (select count(*) from "${schemas.payment}".payments where state = 'captured')::int as captured,
            (select count(*) from "${schemas.payment}".payments where state = 'refunded')::int as refunded,

@@ -21,6 +21,8 @@ describe("isRetryable", () => {
       Code.Unauthenticated,
     ])
       expect(isRetryable(new ConnectError("x", code))).toBe(false);
+    for (const code of [Code.OutOfRange, Code.Unimplemented])
+      expect(isRetryable(new ConnectError("x", code))).toBe(false);
   });
 
   test("an error may say for itself", () => {

@@ -1,5 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { withheld } from "../../log";
+import { isCallerError } from "../../resilience/error-classification";
 
 /**
  * Thrown by a handler when the message can never be handled, however often it comes back (it breaks a
@@ -12,16 +13,6 @@ export class PoisonMessage extends Error {
   }
 }
 
-// As DESIGN.md classifies calls: these codes say "the same request will fail again".
-const NOT_RETRYABLE = new Set([
-  Code.InvalidArgument,
-  Code.NotFound,
-  Code.AlreadyExists,
-  Code.FailedPrecondition,
-  Code.PermissionDenied,
-  Code.Unauthenticated,
-]);
-
 /**
  * Whether a handler's failure may go away on a later delivery. Unknown errors (a database or network
  * hiccup) count as retryable: max_deliver bounds them, and the dead letter says what they were.
@@ -29,7 +20,7 @@ const NOT_RETRYABLE = new Set([
  */
 export function isRetryable(e: unknown): boolean {
   if (e instanceof PoisonMessage) return false;
-  if (e instanceof ConnectError) return !NOT_RETRYABLE.has(e.code);
+  if (e instanceof ConnectError) return !isCallerError(e);
   const own = (e as { retryable?: unknown } | undefined)?.retryable;
   if (typeof own === "boolean") return own;
   return true;
