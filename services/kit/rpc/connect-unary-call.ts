@@ -5,6 +5,7 @@ import {
   type JsonValue,
   type DescMethodUnary,
   type MessageInitShape,
+  type MessageShape,
 } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createClientMethodSerializers, createMethodUrl } from "@connectrpc/connect/protocol";
@@ -68,11 +69,20 @@ export async function callConnectUnary<I extends DescMessage, O extends DescMess
       appendHeaders(...trailerDemux(response.headers)),
       unaryError,
     );
-  const message = serializers.parse(new Uint8Array(await response.arrayBuffer()));
-  // Headers and trailers are split apart only when read (most callers read neither): two Headers objects
-  // and a pass over the response's headers per call otherwise.
+  return unaryResponse(method, serializers.parse(new Uint8Array(await response.arrayBuffer())), response.headers);
+}
+
+/**
+ * A unary response whose headers and trailers (trailer-* headers, Connect's unary protocol) are split
+ * apart only when read: most callers read neither, and splitting costs two Headers objects and a pass
+ * over the response's headers per call.
+ */
+export function unaryResponse<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  message: MessageShape<O>,
+  headers: Headers,
+): UnaryResponse<I, O> {
   let split: [Headers, Headers] | undefined;
-  const headers = response.headers;
   return {
     stream: false,
     service: method.parent,

@@ -11,6 +11,7 @@ import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectr
 import { createClientMethodSerializers } from "@connectrpc/connect/protocol";
 import { errorFromJson, trailerDemux, validateResponse } from "@connectrpc/connect/protocol-connect";
 import { CALL_ID_HEADER } from "../call-memory";
+import { unaryResponse } from "../connect-unary-call";
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { Outgoing } from "./outgoing";
 import { fromNatsHeaders, headerEntries, STATUS_HEADER, toNatsHeaders } from "./message-headers";
@@ -21,27 +22,6 @@ const NO_RESPONDERS = Object.assign(new Error("no responders"), { code: "NO_RESP
 const CONNECTION_LOST = Object.assign(new Error("NATS connection lost while waiting for the reply"), {
   code: "ConnectionClosed",
 });
-
-/** A unary response whose headers and trailers are split apart only when read (most callers read neither). */
-function answer<I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  message: MessageShape<O>,
-  responseHeader: Headers,
-): UnaryResponse<I, O> {
-  let split: [Headers, Headers] | undefined;
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return (split ??= trailerDemux(responseHeader))[0];
-    },
-    get trailer() {
-      return (split ??= trailerDemux(responseHeader))[1];
-    },
-  };
-}
 
 interface Pending {
   resolve(outcome: Msg | Failover): void;
@@ -177,7 +157,7 @@ export class NatsUnaryCalls {
     if (outcome instanceof Failover) return (await outcome.response) as UnaryResponse<I, O>;
     const replyHeaders = outcome.headers;
     // An ordinary answer carries no header: the message, and empty metadata.
-    if (!replyHeaders) return answer(method, serializers.parse(outcome.data), new Headers());
+    if (!replyHeaders) return unaryResponse(method, serializers.parse(outcome.data), new Headers());
     if (replyHeaders.code === 503)
       throw new ConnectError(`nothing serves ${subject}`, Code.Unavailable, undefined, undefined, NO_RESPONDERS);
     const status = Number(replyHeaders.get(STATUS_HEADER) || 200);
@@ -187,7 +167,7 @@ export class NatsUnaryCalls {
     const { isUnaryError, unaryError } = validateResponse(method.methodKind, true, status, responseHeader);
     if (isUnaryError)
       throw errorFromJson(outcome.json<JsonValue>(), appendHeaders(...trailerDemux(responseHeader)), unaryError);
-    return answer(method, serializers.parse(outcome.data), responseHeader);
+    return unaryResponse(method, serializers.parse(outcome.data), responseHeader);
   }
 
   /**

@@ -84,28 +84,39 @@ const definition = (name: string, tag = ""): ServiceDefinition => ({
   }),
 });
 
+/** The test's payment in namespace `ns` on NATS at `url`, answering "who" with `tag`. */
+const startPayment = (ns: string, { url = natsUrl, tag = "", env = {} as Record<string, string> } = {}) =>
+  startService(definition("payment", tag), {
+    NATS_URL: url,
+    PLATFORM_NAMESPACE: ns,
+    LOG_LEVEL: "silent",
+    RESILIENCE_POLICY_BUCKET: `${ns}_none`,
+    ...env,
+  });
+
+/** The kit's clients for namespace `ns`, retries off when asked (a scenario's first answer is the one compared). */
+const clientsOf = (
+  conn: NatsConnection,
+  ns: string,
+  { transport, noRetries = false } = {} as { transport?: RpcTransport; noRetries?: boolean },
+) =>
+  createServiceClients(conn, {
+    namespace: ns,
+    log: createLogger("test", "silent"),
+    policies: staticPolicies(noRetries ? { payment: { retry: { maxRetries: 0 } } } : {}),
+    transport,
+  });
+
 let service: RunningService;
 let nc: NatsConnection;
 const clientSets: ServiceClients[] = [];
 const clients = {} as Record<RpcTransport, Client<typeof PaymentService>>;
 
 beforeAll(async () => {
-  service = await startService(definition("payment"), {
-    NATS_URL: natsUrl,
-    PLATFORM_NAMESPACE: namespace,
-    LOG_LEVEL: "silent",
-    MAX_BODY_BYTES: String(LIMIT),
-    RESILIENCE_POLICY_BUCKET: `${namespace}_none`,
-  });
+  service = await startPayment(namespace, { env: { MAX_BODY_BYTES: String(LIMIT) } });
   nc = await connect({ servers: natsUrl });
   for (const transport of ["nats", "http"] as const) {
-    const set = createServiceClients(nc, {
-      namespace,
-      log: createLogger("test", "silent"),
-      // No retries: each scenario's first answer is what is compared.
-      policies: staticPolicies({ payment: { retry: { maxRetries: 0 } } }),
-      transport,
-    });
+    const set = clientsOf(nc, namespace, { transport, noRetries: true });
     clientSets.push(set);
     clients[transport] = set.connect(PaymentService);
   }
@@ -329,17 +340,8 @@ describe("what the bus adds", () => {
 test("an instance that stops gracefully answers the calls it took, and takes no new one", async () => {
   const name = "payment";
   const other = `${namespace}b`;
-  const stopping = await startService(definition(name), {
-    NATS_URL: natsUrl,
-    PLATFORM_NAMESPACE: other,
-    LOG_LEVEL: "silent",
-    RESILIENCE_POLICY_BUCKET: `${other}_none`,
-  });
-  const set = createServiceClients(nc, {
-    namespace: other,
-    log: createLogger("test", "silent"),
-    policies: staticPolicies({ payment: { retry: { maxRetries: 0 } } }),
-  });
+  const stopping = await startPayment(other);
+  const set = clientsOf(nc, other, { noRetries: true });
   try {
     const client = set.connect(PaymentService);
     await client.getPaymentStatus({ paymentId: "ok:warm" });
@@ -362,18 +364,9 @@ describe("the bus dropping under calls (a NATS server of the test's own, stopped
   test("a call that may not be repeated, waiting for its reply, is answered over HTTP and executed once; calls meanwhile go over HTTP", async () => {
     const server = await startTestNatsServer();
     const ns = `${namespace}c`;
-    const own = await startService(definition("payment"), {
-      NATS_URL: server.url,
-      PLATFORM_NAMESPACE: ns,
-      LOG_LEVEL: "silent",
-      RESILIENCE_POLICY_BUCKET: `${ns}_none`,
-    });
+    const own = await startPayment(ns, { url: server.url });
     const conn = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const set = createServiceClients(conn, {
-      namespace: ns,
-      log: createLogger("test", "silent"),
-      policies: staticPolicies({ payment: { retry: { maxRetries: 0 } } }),
-    });
+    const set = clientsOf(conn, ns, { noRetries: true });
     try {
       const client = set.connect(PaymentService);
       await client.getPaymentStatus({ paymentId: "ok:warm" });
@@ -397,19 +390,8 @@ describe("the bus dropping under calls (a NATS server of the test's own, stopped
 
 test("two platforms on one NATS never answer each other's calls", async () => {
   const [x, y] = [`${namespace}x`, `${namespace}y`];
-  const started = await Promise.all(
-    [x, y].map((ns) =>
-      startService(definition("payment", ns), {
-        NATS_URL: natsUrl,
-        PLATFORM_NAMESPACE: ns,
-        LOG_LEVEL: "silent",
-        RESILIENCE_POLICY_BUCKET: `${ns}_none`,
-      }),
-    ),
-  );
-  const sets = [x, y].map((ns) =>
-    createServiceClients(nc, { namespace: ns, log: createLogger("test", "silent"), policies: staticPolicies() }),
-  );
+  const started = await Promise.all([x, y].map((ns) => startPayment(ns, { tag: ns })));
+  const sets = [x, y].map((ns) => clientsOf(nc, ns));
   try {
     for (const [i, ns] of [x, y].entries()) {
       const client = sets[i]!.connect(PaymentService);
