@@ -166,6 +166,105 @@ async function startParts<S extends Record<string, unknown>>(
   lifecycle: Lifecycle,
 ): Promise<RunningService> {
   const metrics = createMetrics(def.name);
+  const { nats, database, clients, trustedRegistration } = await startConnections(
+    def,
+    env,
+    cfg,
+    trust,
+    log,
+    lifecycle,
+    metrics,
+  );
+  const parts = await def.build({
+    name: def.name,
+    env,
+    log,
+    nats,
+    metrics,
+    clients,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    trustedRegistration,
+    db: database?.db as Database<S>,
+  });
+  if (parts.stop) lifecycle.started("service parts", parts, (p) => p.stop!());
+  const events = await startEvents({
+    service: def.name,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    env,
+    log,
+    nats,
+    registry: metrics.registry,
+    database,
+    outbox: def.outbox,
+    consumers: parts.consumers ?? [],
+    operatorKey: trust.roster.get(OPERATOR),
+  });
+  if (events) lifecycle.started("events", events, (e) => e.stop());
+
+  const rpc = startRpc(def, cfg, trust, log, lifecycle, metrics, parts, nats);
+  let accepting = true;
+  const readiness = {
+    ready: () => accepting,
+    checks: { nats: () => nats.flush(), ...(database ? { database: database.check } : {}), ...parts.checks },
+  };
+  // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
+  const restCheck = rpc.check && def.ports.ops === undefined ? restCallerCheck(rpc.check) : undefined;
+  const rest =
+    parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
+  const http = { routes: rpc.routes, options: rpc.options, memory: rpc.memory };
+  const separateOps = def.ports.ops !== undefined;
+  const app = separateOps
+    ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
+    : buildHttpApp({ rpc: http, rest, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
+  const listeners = await startListeners(def, cfg, lifecycle, {
+    app: app.fetch,
+    ops: separateOps
+      ? buildHttpApp({ rpc: http, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch
+      : undefined,
+    grpc: { routes: rpc.routes, routerOptions: rpc.options },
+  });
+
+  const registration = await registerService(nats, {
+    name: def.name,
+    version: def.version,
+    description: def.description,
+    endpoints: listeners.endpoints,
+    namespace: cfg.PLATFORM_NAMESPACE,
+    status: () => ({ ready: accepting }),
+    rpcCounts: () => ({ ...metrics.rpcTotals }),
+    prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
+    rpc: rpc.onNats && ((id) => rpc.onNats!.endpoints(id)),
+  });
+  // First to stop: callers see the instance not ready and gone from discovery before the listeners close.
+  lifecycle.started("registration", registration, async (r) => {
+    accepting = false;
+    rpc.health.shutdown();
+    await r.stop();
+  });
+  rpc.health.setAll(ServingStatus.SERVING);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    name: def.name,
+    id: registration.id,
+    endpoints: listeners.endpoints,
+    app,
+    log,
+    stop: () => (stopped ??= lifecycle.unwind({ graceful: true }).then(() => log.info(`${def.name} stopped`))),
+  };
+}
+
+/** What a service stands on: its NATS connection, its database (migrated), and clients for the others. */
+async function startConnections<S extends Record<string, unknown>>(
+  def: ServiceDefinition<S>,
+  env: Env,
+  cfg: ReturnType<typeof serviceConfig>,
+  trust: ReturnType<typeof readTrust>,
+  log: Logger,
+  lifecycle: Lifecycle,
+  metrics: Metrics,
+) {
+  const inboxPrefix = trust.identity ? inboxPrefixOf(def.name) : undefined;
   const nats = lifecycle.started(
     "nats",
     await connectNats({
@@ -175,7 +274,7 @@ async function startParts<S extends Record<string, unknown>>(
       seed: trust.identity?.seed,
       creds: trust.creds,
       caFile: cfg.NATS_CA_FILE || undefined,
-      inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
+      inboxPrefix,
     }),
     // A failed start has nothing in flight to drain, and NATS may be the part that failed.
     (nc, { graceful }) => (graceful ? nc.drain() : nc.close()),
@@ -208,37 +307,29 @@ async function startParts<S extends Record<string, unknown>>(
       },
       token: trust.identity && tokenSource(trust.identity),
       transport: cfg.RPC_TRANSPORT,
-      inboxPrefix: trust.identity ? inboxPrefixOf(def.name) : undefined,
+      inboxPrefix,
     }),
     (c) => c.stop(),
   );
   await clients.ready;
-  const parts = await def.build({
-    name: def.name,
-    env,
-    log,
-    nats,
-    metrics,
-    clients,
-    namespace: cfg.PLATFORM_NAMESPACE,
-    trustedRegistration,
-    db: database?.db as Database<S>,
-  });
-  if (parts.stop) lifecycle.started("service parts", parts, (p) => p.stop!());
-  const events = await startEvents({
-    service: def.name,
-    namespace: cfg.PLATFORM_NAMESPACE,
-    env,
-    log,
-    nats,
-    registry: metrics.registry,
-    database,
-    outbox: def.outbox,
-    consumers: parts.consumers ?? [],
-    operatorKey: trust.roster.get(OPERATOR),
-  });
-  if (events) lifecycle.started("events", events, (e) => e.stop());
+  return { nats, database, clients, trustedRegistration };
+}
 
+/**
+ * The RPC side, the same on every transport: the service's handlers with health and reflection, the
+ * interceptors (the caller check among them, when the platform's keys are known), the memory of calls
+ * that may arrive twice, and the unary methods on NATS.
+ */
+function startRpc(
+  def: ServiceDefinition<any>,
+  cfg: ReturnType<typeof serviceConfig>,
+  trust: ReturnType<typeof readTrust>,
+  log: Logger,
+  lifecycle: Lifecycle,
+  metrics: Metrics,
+  parts: ServiceParts,
+  nats: NatsConnection,
+) {
   // Calls are checked when the platform's public keys are known; a public edge's REST API is not ours to check.
   const check = trust.roster.size
     ? tokenVerifier(def.name, trust.roster, [OPERATOR, ...(def.callers ?? [])])
@@ -247,52 +338,25 @@ async function startParts<S extends Record<string, unknown>>(
     log.warn(
       "calls on the HTTP and gRPC ports are not checked: PLATFORM_PUBLIC_KEYS is not set (bun run cli identities)",
     );
-  const {
-    routes,
-    options: routerOptions,
-    health,
-  } = serviceRpc({
+  const { routes, options, health } = serviceRpc({
     rpc: parts.rpc,
     log,
     metrics,
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     check,
   });
-
-  let accepting = true;
-  const readiness = {
-    ready: () => accepting,
-    checks: { nats: () => nats.flush(), ...(database ? { database: database.check } : {}), ...parts.checks },
-  };
-  // REST handlers get the caller's deadline (and its going away) for their outgoing calls, as RPC handlers do.
-  const restCheck = check && def.ports.ops === undefined ? restCallerCheck(check) : undefined;
-  const rest =
-    parts.rest && ((a: Hono<KitEnv>) => (a.use(restDeadline()), restCheck && a.use(restCheck), parts.rest!(a)));
   // A call may reach this instance over NATS and again over HTTP (the caller's bus dropped): answered once.
   const memory = lifecycle.started("call memory", new CallMemory(), (m) => m.stop());
-  const rpc = { routes, options: routerOptions, memory };
-  const separateOps = def.ports.ops !== undefined;
-  const app = separateOps
-    ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
-    : buildHttpApp({ rpc, rest, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
-  const listeners = await startListeners(def, cfg, lifecycle, {
-    app: app.fetch,
-    ops: separateOps
-      ? buildHttpApp({ rpc, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch
-      : undefined,
-    grpc: { routes, routerOptions },
-  });
-
   // Unary RPCs on the bus as well, from the same routes and options; after the registration stopped
   // (its subscriptions drained, no new call), the calls it accepted are answered before the rest stops.
-  const rpcOnNats = parts.rpc
+  const onNats = parts.rpc
     ? lifecycle.started(
         "rpc over NATS",
         serveRpcOnNats({
           namespace: cfg.PLATFORM_NAMESPACE,
           service: def.name,
           routes,
-          options: routerOptions,
+          options,
           nc: nats,
           memory,
           log,
@@ -300,34 +364,7 @@ async function startParts<S extends Record<string, unknown>>(
         (r, { graceful }) => r.idle(graceful ? cfg.SHUTDOWN_TIMEOUT_MS : 0),
       )
     : undefined;
-  const registration = await registerService(nats, {
-    name: def.name,
-    version: def.version,
-    description: def.description,
-    endpoints: listeners.endpoints,
-    namespace: cfg.PLATFORM_NAMESPACE,
-    status: () => ({ ready: accepting }),
-    rpcCounts: () => ({ ...metrics.rpcTotals }),
-    prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
-    rpc: rpcOnNats && ((id) => rpcOnNats.endpoints(id)),
-  });
-  // First to stop: callers see the instance not ready and gone from discovery before the listeners close.
-  lifecycle.started("registration", registration, async (r) => {
-    accepting = false;
-    health.shutdown();
-    await r.stop();
-  });
-  health.setAll(ServingStatus.SERVING);
-
-  let stopped: Promise<void> | undefined;
-  return {
-    name: def.name,
-    id: registration.id,
-    endpoints: listeners.endpoints,
-    app,
-    log,
-    stop: () => (stopped ??= lifecycle.unwind({ graceful: true }).then(() => log.info(`${def.name} stopped`))),
-  };
+  return { routes, options, health, memory, onNats, check };
 }
 
 /**
