@@ -47,6 +47,13 @@ const stateOf = async (w: InMemorySaga, id: string) => {
 };
 
 /** Time passes until the lease of a crashed holder ran out and a recovery pass runs. */
+/** A saga world of its own with an order placed, and confirmed once with this card token. */
+async function placedAndConfirmed(cardToken: string) {
+  const w = inMemorySaga();
+  const id = await placed(w);
+  return { w, id, order: await confirmOrder(w.deps, id, cardToken) };
+}
+
 async function recoverAfter(w: InMemorySaga, ms: number) {
   w.clock.advance(ms);
   return recoverOrders(w.deps);
@@ -54,9 +61,7 @@ async function recoverAfter(w: InMemorySaga, ms: number) {
 
 describe("ConfirmOrder", () => {
   test("reserve → charge → commit: CONFIRMED, stock taken, one capture, created then confirmed announced", async () => {
-    const w = inMemorySaga();
-    const id = await placed(w);
-    const order = await confirmOrder(w.deps, id, "tok_success");
+    const { w, id, order } = await placedAndConfirmed("tok_success");
     expect(order).toMatchObject({ state: "confirmed", target: "", cardToken: "" });
     expect(order.paymentId).not.toBe("");
     expect(w.inventory.stock.get("sku-mug")).toEqual({ stock: 8, reserved: 0, priceMinor: 1250n });
@@ -69,9 +74,7 @@ describe("ConfirmOrder", () => {
   });
 
   test("declined: the stock is given back, PAYMENT_FAILED with the reason and the declined payment", async () => {
-    const w = inMemorySaga();
-    const id = await placed(w);
-    const order = await confirmOrder(w.deps, id, "tok_declined");
+    const { w, id, order } = await placedAndConfirmed("tok_declined");
     expect(order).toMatchObject({ state: "payment_failed", target: "", stateReason: "card declined by issuer" });
     expect(order.paymentId).not.toBe("");
     expect(w.inventory.held(id)).toBe(0);
