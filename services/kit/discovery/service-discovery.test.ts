@@ -1,23 +1,17 @@
 // Discovery across a NATS outage, on a nats-server of the test's own: while this process's connection is
 // down the last known instances stay known (calls go on over HTTP); once it is back the lists are read
 // again, and an instance that went away meanwhile is gone.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { startTestNatsServer, type TestNatsServer } from "../testing/test-nats-server";
+import { expect, test } from "bun:test";
+import { testNatsServerOfFile } from "../testing/test-nats-server";
 import { createLogger } from "../log";
 import { registerService, type Registration } from "../nats/registration";
 import { waitFor } from "../testing/service-process";
 import { ServiceDiscovery } from "./service-discovery";
 
-let nats: TestNatsServer;
-const conns: NatsConnection[] = [];
+const nats = testNatsServerOfFile();
 const namespace = `out${crypto.randomUUID().slice(0, 8)}`;
 
-const connectTo = async () => {
-  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  conns.push(nc);
-  return nc;
-};
+const connectTo = () => nats.connect({ maxReconnectAttempts: -1, reconnectTimeWait: 100 });
 
 async function instance(port: number): Promise<Registration> {
   return registerService(await connectTo(), {
@@ -31,15 +25,6 @@ async function instance(port: number): Promise<Registration> {
   });
 }
 
-beforeAll(async () => {
-  nats = await startTestNatsServer();
-});
-
-afterAll(async () => {
-  for (const nc of conns) await nc.close().catch(() => {});
-  await nats?.destroy();
-});
-
 test("NATS away for a few seconds: the instances stay known, and the list is true again once it is back", async () => {
   const [a, b] = [await instance(1001), await instance(1002)];
   const discovery = new ServiceDiscovery(await connectTo(), {
@@ -52,7 +37,7 @@ test("NATS away for a few seconds: the instances stay known, and the list is tru
     const ids = async () => (await discovery.instances("payment")).map((i) => i.id).sort();
     await waitFor(async () => (await ids()).length === 2, { what: "both instances" });
 
-    await nats.stop();
+    await nats.server.stop();
     // Many ping rounds and a refresh pass while the bus is down: nobody is dropped.
     const downSince = Date.now();
     while (Date.now() - downSince < 2000) {
@@ -60,7 +45,7 @@ test("NATS away for a few seconds: the instances stay known, and the list is tru
       await Bun.sleep(100);
     }
 
-    await nats.start();
+    await nats.server.start();
     // b goes away for good once the bus is back; a stays.
     await waitFor(async () => (await ids()).length === 2, {
       timeoutMs: 10_000,

@@ -1,31 +1,16 @@
 // The policy source follows a KV bucket without a JetStream consumer of its own: it reads the keys at
 // start and after a reconnect, and a plain subscription tells it which key changed. On a NATS of the
 // test's own, which it stops and starts.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import { startTestNatsServer, type TestNatsServer } from "../testing/test-nats-server";
+import { testNatsServerOfFile } from "../testing/test-nats-server";
 import { waitFor } from "../testing/service-process";
 import { kvPolicies } from "./policy-source";
 
-let nats: TestNatsServer;
-const opened: NatsConnection[] = [];
+const nats = testNatsServerOfFile();
 const log = pino({ level: "silent" });
-const open = async (opts: Parameters<typeof connect>[0] = {}) => {
-  const nc = await connect({ servers: nats.url, ...opts });
-  opened.push(nc);
-  return nc;
-};
-
-beforeAll(async () => {
-  nats = await startTestNatsServer();
-});
-
-afterAll(async () => {
-  for (const nc of opened) await nc.close().catch(() => {});
-  await nats?.destroy();
-});
+const open = nats.connect;
 
 test("defaults until the bucket exists; then every put, a bad value refused, a delete back to defaults", async () => {
   const bucket = "later_policies";
@@ -62,8 +47,8 @@ test("a change made while the connection was down is read after the reconnect", 
   await source.ready;
   expect(source.settingsFor("payment").retry.maxRetries).toBe(1);
 
-  await nats.stop();
-  await nats.start();
+  await nats.server.stop();
+  await nats.server.start();
   const operator = await open();
   const revision = await (await new Kvm(operator).open(bucket)).put("payment", '{"retry":{"maxRetries":3}}');
   await operator.flush();

@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from "bun:test";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,6 +66,46 @@ export async function startTestNatsServer({
     async destroy() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A test NATS server for one test file, and connections to it. */
+export interface FileNatsServer {
+  /** The server (there once the file's tests run). */
+  readonly server: TestNatsServer;
+  /** A connection to the server, closed after the file's last test. */
+  connect(opts?: ConnectionOptions): Promise<NatsConnection>;
+}
+
+/**
+ * startTestNatsServer for the test file that calls it (at its top level): started before its first
+ * test; it and every connection opened through it go away after its last.
+ *
+ * @example
+ *   const nats = testNatsServerOfFile();
+ *   test("…", async () => { const nc = await nats.connect(); await nats.server.stop(); … });
+ */
+export function testNatsServerOfFile(): FileNatsServer {
+  let server: TestNatsServer | undefined;
+  const opened: NatsConnection[] = [];
+  beforeAll(async () => void (server = await startTestNatsServer()));
+  afterAll(async () => {
+    for (const nc of opened) await nc.close().catch(() => {});
+    await server?.destroy();
+  });
+  const started = () => {
+    if (!server) throw new Error("the test file's NATS server starts before its first test: use it in a test or hook");
+    return server;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    async connect(opts = {}) {
+      const nc = await connect({ servers: started().url, ...opts });
+      opened.push(nc);
+      return nc;
     },
   };
 }

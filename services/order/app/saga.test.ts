@@ -29,6 +29,16 @@ const refusalOf = async (p: Promise<unknown>) => {
   return e as OrderRefusal;
 };
 
+/** The charge payment's asynchronous path makes for an order: the order's key, tok_success, in EUR. */
+const asyncCharge = (w: InMemorySaga, orderId: string, amountMinor: bigint) =>
+  w.payments.charge({
+    orderId,
+    cardToken: "tok_success",
+    idempotencyKey: `order-${orderId}`,
+    amountMinor,
+    currency: "EUR",
+  });
+
 const announced = (w: InMemorySaga, id: string) =>
   w.orders.published.filter((p) => p.orderId === id).map((p) => p.kind);
 const stateOf = async (w: InMemorySaga, id: string) => {
@@ -37,6 +47,13 @@ const stateOf = async (w: InMemorySaga, id: string) => {
 };
 
 /** Time passes until the lease of a crashed holder ran out and a recovery pass runs. */
+/** A saga world of its own with an order placed, and confirmed once with this card token. */
+async function placedAndConfirmed(cardToken: string) {
+  const w = inMemorySaga();
+  const id = await placed(w);
+  return { w, id, order: await confirmOrder(w.deps, id, cardToken) };
+}
+
 async function recoverAfter(w: InMemorySaga, ms: number) {
   w.clock.advance(ms);
   return recoverOrders(w.deps);
@@ -44,9 +61,7 @@ async function recoverAfter(w: InMemorySaga, ms: number) {
 
 describe("ConfirmOrder", () => {
   test("reserve → charge → commit: CONFIRMED, stock taken, one capture, created then confirmed announced", async () => {
-    const w = inMemorySaga();
-    const id = await placed(w);
-    const order = await confirmOrder(w.deps, id, "tok_success");
+    const { w, id, order } = await placedAndConfirmed("tok_success");
     expect(order).toMatchObject({ state: "confirmed", target: "", cardToken: "" });
     expect(order.paymentId).not.toBe("");
     expect(w.inventory.stock.get("sku-mug")).toEqual({ stock: 8, reserved: 0, priceMinor: 1250n });
@@ -59,9 +74,7 @@ describe("ConfirmOrder", () => {
   });
 
   test("declined: the stock is given back, PAYMENT_FAILED with the reason and the declined payment", async () => {
-    const w = inMemorySaga();
-    const id = await placed(w);
-    const order = await confirmOrder(w.deps, id, "tok_declined");
+    const { w, id, order } = await placedAndConfirmed("tok_declined");
     expect(order).toMatchObject({ state: "payment_failed", target: "", stateReason: "card declined by issuer" });
     expect(order.paymentId).not.toBe("");
     expect(w.inventory.held(id)).toBe(0);
@@ -119,13 +132,7 @@ describe("ConfirmOrder", () => {
     expect((await confirmOrder(w.deps, id, "tok_success")).state).toBe("payment_pending");
     expect((await refusalOf(cancelOrder(w.deps, id, ""))).kind).toBe("not_allowed");
     // Payment's asynchronous path charges (same key) and announces it.
-    const charged = await w.payments.charge({
-      orderId: id,
-      cardToken: "tok_success",
-      idempotencyKey: `order-${id}`,
-      amountMinor: 2500n,
-      currency: "EUR",
-    });
+    const charged = await asyncCharge(w, id, 2500n);
     await settlePaymentOutcome(
       w.deps,
       id,
@@ -165,20 +172,8 @@ describe("ConfirmOrder", () => {
     w.payments.faults.fail("charge", "unavailable");
     await confirmOrder(w.deps, id, "tok_success");
     const other = await placed(w, 1);
-    const elsewhere = (await w.payments.charge({
-      orderId: other,
-      cardToken: "tok_success",
-      idempotencyKey: `order-${other}`,
-      amountMinor: 1250n,
-      currency: "EUR",
-    })) as { value: { paymentId: string } };
-    const mine = (await w.payments.charge({
-      orderId: id,
-      cardToken: "tok_success",
-      idempotencyKey: `order-${id}`,
-      amountMinor: 1n,
-      currency: "EUR",
-    })) as { value: { paymentId: string } };
+    const elsewhere = (await asyncCharge(w, other, 1250n)) as { value: { paymentId: string } };
+    const mine = (await asyncCharge(w, id, 1n)) as { value: { paymentId: string } };
     for (const [outcome, why] of [
       [{ captured: true, paymentId: crypto.randomUUID() }, "payment knows no such payment"],
       [{ captured: true, paymentId: elsewhere.value.paymentId }, `it is for order ${other}`],
