@@ -6,7 +6,7 @@ export { testSchemas, TEST_DATABASE_URL } from "./test-database";
 export type { TestSchemas } from "./test-database";
 export { serviceDatabases, serviceDatabasesOfFile } from "./service-databases";
 export type { ServiceDatabases, Driver } from "./service-databases";
-export { startTestNatsServer } from "./test-nats-server";
+export { startTestNatsServer, testNatsServerOfFile } from "./test-nats-server";
 export type { TestNatsServer } from "./test-nats-server";
 export { startTestPostgres } from "./test-postgres";
 export type { TestPostgres } from "./test-postgres";
