@@ -148,7 +148,7 @@ export async function startService<S extends Record<string, unknown>>(
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const lifecycle = new Lifecycle(log);
   try {
-    const running = await startParts(def, env, cfg, trust, log, lifecycle);
+    const running = await startParts({ def, env, cfg, trust, log, lifecycle, metrics: createMetrics(def.name) });
     log.info({ id: running.id, version: def.version, ...running.endpoints }, `${def.name} started`);
     return running;
   } catch (e) {
@@ -157,24 +157,21 @@ export async function startService<S extends Record<string, unknown>>(
   }
 }
 
-async function startParts<S extends Record<string, unknown>>(
-  def: ServiceDefinition<S>,
-  env: Env,
-  cfg: ReturnType<typeof serviceConfig>,
-  trust: ReturnType<typeof readTrust>,
-  log: Logger,
-  lifecycle: Lifecycle,
-): Promise<RunningService> {
-  const metrics = createMetrics(def.name);
-  const { nats, database, clients, trustedRegistration } = await startConnections(
-    def,
-    env,
-    cfg,
-    trust,
-    log,
-    lifecycle,
-    metrics,
-  );
+/** What every part of a starting service is started with. */
+interface Boot<S extends Record<string, unknown> = Record<string, unknown>> {
+  def: ServiceDefinition<S>;
+  env: Env;
+  cfg: ReturnType<typeof serviceConfig>;
+  trust: ReturnType<typeof readTrust>;
+  log: Logger;
+  /** Where each part registers its stop as it starts. */
+  lifecycle: Lifecycle;
+  metrics: Metrics;
+}
+
+async function startParts<S extends Record<string, unknown>>(boot: Boot<S>): Promise<RunningService> {
+  const { def, env, cfg, trust, log, lifecycle, metrics } = boot;
+  const { nats, database, clients, trustedRegistration } = await startConnections(boot);
   const parts = await def.build({
     name: def.name,
     env,
@@ -201,7 +198,7 @@ async function startParts<S extends Record<string, unknown>>(
   });
   if (events) lifecycle.started("events", events, (e) => e.stop());
 
-  const rpc = startRpc(def, cfg, trust, log, lifecycle, metrics, parts, nats);
+  const rpc = startRpc(boot, parts, nats);
   let accepting = true;
   const readiness = {
     ready: () => accepting,
@@ -216,7 +213,7 @@ async function startParts<S extends Record<string, unknown>>(
   const app = separateOps
     ? buildHttpApp({ rest, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES })
     : buildHttpApp({ rpc: http, rest, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES });
-  const listeners = await startListeners(def, cfg, lifecycle, {
+  const listeners = await startListeners(boot, {
     app: app.fetch,
     ops: separateOps
       ? buildHttpApp({ rpc: http, probes: { readiness }, metrics, log, maxBodyBytes: cfg.MAX_BODY_BYTES }).fetch
@@ -255,15 +252,15 @@ async function startParts<S extends Record<string, unknown>>(
 }
 
 /** What a service stands on: its NATS connection, its database (migrated), and clients for the others. */
-async function startConnections<S extends Record<string, unknown>>(
-  def: ServiceDefinition<S>,
-  env: Env,
-  cfg: ReturnType<typeof serviceConfig>,
-  trust: ReturnType<typeof readTrust>,
-  log: Logger,
-  lifecycle: Lifecycle,
-  metrics: Metrics,
-) {
+async function startConnections<S extends Record<string, unknown>>({
+  def,
+  env,
+  cfg,
+  trust,
+  log,
+  lifecycle,
+  metrics,
+}: Boot<S>) {
   const inboxPrefix = trust.identity ? inboxPrefixOf(def.name) : undefined;
   const nats = lifecycle.started(
     "nats",
@@ -320,16 +317,7 @@ async function startConnections<S extends Record<string, unknown>>(
  * interceptors (the caller check among them, when the platform's keys are known), the memory of calls
  * that may arrive twice, and the unary methods on NATS.
  */
-function startRpc(
-  def: ServiceDefinition<any>,
-  cfg: ReturnType<typeof serviceConfig>,
-  trust: ReturnType<typeof readTrust>,
-  log: Logger,
-  lifecycle: Lifecycle,
-  metrics: Metrics,
-  parts: ServiceParts,
-  nats: NatsConnection,
-) {
+function startRpc({ def, cfg, trust, log, lifecycle, metrics }: Boot<any>, parts: ServiceParts, nats: NatsConnection) {
   // Calls are checked when the platform's public keys are known; a public edge's REST API is not ours to check.
   const check = trust.roster.size
     ? tokenVerifier(def.name, trust.roster, [OPERATOR, ...(def.callers ?? [])])
@@ -372,9 +360,7 @@ function startRpc(
  * part: together, each finishing its in-flight requests, the HTTP ones cut after SHUTDOWN_TIMEOUT_MS.
  */
 async function startListeners(
-  def: ServiceDefinition<any>,
-  cfg: ReturnType<typeof serviceConfig>,
-  lifecycle: Lifecycle,
+  { def, cfg, lifecycle }: Boot<any>,
   handlers: {
     app: (req: Request) => Response | Promise<Response>;
     ops?: (req: Request) => Response | Promise<Response>;
