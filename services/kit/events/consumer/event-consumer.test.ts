@@ -12,7 +12,7 @@ import { testSchemas, type TestSchemas } from "../../testing/test-database";
 import { waitFor } from "../../testing/service-process";
 import * as marketingSchema from "../../../marketing/db/schema";
 import { eventHeaders } from "../cloud-event-headers";
-import { defineConsumer, on } from "./event-consumer";
+import { defineConsumer, on, type EventConsumer } from "./event-consumer";
 import { CustomerRegistered, CUSTOMERS } from "../../../customer/contract/events";
 import { PaymentProcessed, PAYMENTS } from "../../../payment/contract/events";
 import { PoisonMessage } from "./handler-failure";
@@ -47,6 +47,31 @@ afterAll(async () => {
   await ev?.drop();
   await schemas?.drop();
 });
+
+/** The kit's events for `consumer` over this file's database and streams (or `streams`), with `env` on top; stopped after the file if not before. */
+async function consume(
+  consumer: EventConsumer,
+  {
+    env = {},
+    registry,
+    streams = ev,
+  }: { env?: Record<string, string>; registry?: Registry; streams?: TestEventStreams } = {},
+) {
+  const started = (await startEvents({
+    service: "marketing",
+    env: { ...schemas.env("marketing"), ...streams.env, ...env },
+    log,
+    nats: streams.nc,
+    registry,
+    database,
+    namespace: "shop",
+    consumers: [consumer],
+  }))!;
+  let stopped: Promise<void> | undefined;
+  const events: RunningEvents = { stop: () => (stopped ??= started.stop()) };
+  running.push(events);
+  return events;
+}
 
 const payment = (i: number) => ({
   paymentId: crypto.randomUUID(),
@@ -99,18 +124,7 @@ test("a batching consumer: events share transactions, each is handled once, one 
   });
   // Started after the events are stored: the first pulls bring many at once.
   const registry = new Registry();
-  running.push(
-    (await startEvents({
-      service: "marketing",
-      env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_BACKOFF_MS: "100" },
-      log,
-      nats: ev.nc,
-      registry,
-      database,
-      namespace: "shop",
-      consumers: [consumer],
-    }))!,
-  );
+  await consume(consumer, { env: { CONSUMER_BACKOFF_MS: "100" }, registry });
 
   const expected = ids.filter((id) => id !== poison).concat(copied);
   await waitFor(() => expected.every((id) => commits.some((c) => c.id === id)), {
@@ -178,18 +192,7 @@ test("a batch that takes longer than the ack wait (each event within it) is not 
       }),
     ],
   });
-  const env = { ...schemas.env("marketing"), ...ev.env, CONSUMER_ACK_WAIT_MS: String(ackWaitMs) };
-  running.push(
-    (await startEvents({
-      service: "marketing",
-      env,
-      log,
-      nats: ev.nc,
-      database,
-      namespace: "shop",
-      consumers: [consumer],
-    }))!,
-  );
+  await consume(consumer, { env: { CONSUMER_ACK_WAIT_MS: String(ackWaitMs) } });
   await waitFor(() => ids.every((id) => handled.includes(id)), {
     timeoutMs: 10_000,
     what: "the five registrations handled",
@@ -228,16 +231,7 @@ test("a reused event id with another payload, an event of an undeclared type, on
     handlers: [on(PaymentProcessed, async (e) => void handled.push(e.paymentId))],
   });
   const registry = new Registry();
-  const events = (await startEvents({
-    service: "marketing",
-    env: { ...schemas.env("marketing"), ...ev.env },
-    log,
-    nats: ev.nc,
-    registry,
-    database,
-    namespace: "shop",
-    consumers: [consumer],
-  }))!;
+  const events = await consume(consumer, { registry, streams: ev });
   try {
     const source = "/test/defences";
     const publish = (id: string, type: string, subject: string, body: Uint8Array) =>
@@ -298,16 +292,7 @@ test("CONSUMER_UNKNOWN_EVENTS=skip: an undeclared type is acked, counted and log
     handlers: [on(PaymentProcessed, async () => {})],
   });
   const registry = new Registry();
-  const events = (await startEvents({
-    service: "marketing",
-    env: { ...schemas.env("marketing"), ...ev.env, CONSUMER_UNKNOWN_EVENTS: "skip" },
-    log,
-    nats: ev.nc,
-    registry,
-    database,
-    namespace: "shop",
-    consumers: [consumer],
-  }))!;
+  const events = await consume(consumer, { env: { CONSUMER_UNKNOWN_EVENTS: "skip" }, registry, streams: ev });
   try {
     await ev.js.publish(ev.names.subject("payments.teleported"), new Uint8Array([1, 2]), {
       headers: eventHeaders({
