@@ -12,7 +12,7 @@ const PEOPLE = defineStream("PEOPLE", "people");
 defineEvent(PEOPLE, CustomerRegisteredSchema, "registered");
 import pino from "pino";
 import { EventNames, ensureStreams, streamConfigs } from "./streams";
-import { testEventStreams } from "../../testing/test-streams";
+import { testEventStreams, type TestEventStreams } from "../../testing/test-streams";
 
 describe("EventNames", () => {
   test("no prefix: the shared names", () => {
@@ -110,17 +110,15 @@ describe("the shared advisory stream of an older version", () => {
     `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${names.stream(SALES)}.*`,
   ];
 
+  /** The SALES stream (and its advisories) ensured under the test streams' prefix. */
+  const ensureSales = (ev: TestEventStreams) =>
+    ensureStreams(ev.jsm, ev.names, eventsConfig({ EVENTS_PREFIX: ev.prefix }), pino({ level: "silent" }), [SALES]);
+
   test("is removed when empty, and the stream's own advisory stream takes its subjects", async () => {
     const ev = await testEventStreams();
     try {
       await ev.jsm.streams.add({ name: ev.names.stream("DLQ_ADVISORIES"), subjects: oldSubjects(ev.names) });
-      const outcomes = await ensureStreams(
-        ev.jsm,
-        ev.names,
-        eventsConfig({ EVENTS_PREFIX: ev.prefix }),
-        pino({ level: "silent" }),
-        [SALES],
-      );
+      const outcomes = await ensureSales(ev);
       expect(outcomes).toContainEqual({ stream: ev.names.stream("DLQ_ADVISORIES"), outcome: "removed" });
       expect((await ev.jsm.streams.info(ev.names.advisories(SALES))).config.subjects).toEqual(oldSubjects(ev.names));
     } finally {
@@ -133,13 +131,7 @@ describe("the shared advisory stream of an older version", () => {
     try {
       await ev.jsm.streams.add({ name: ev.names.stream("DLQ_ADVISORIES"), subjects: oldSubjects(ev.names) });
       await ev.js.publish(oldSubjects(ev.names)[0]!.replace("*", "someone"), new Uint8Array([1]));
-      const why = await ensureStreams(
-        ev.jsm,
-        ev.names,
-        eventsConfig({ EVENTS_PREFIX: ev.prefix }),
-        pino({ level: "silent" }),
-        [SALES],
-      ).then(
+      const why = await ensureSales(ev).then(
         () => "started",
         (e) => String(e),
       );
