@@ -5,7 +5,6 @@ import {
   type DescMethodUnary,
   type JsonValue,
   type MessageInitShape,
-  type MessageShape,
 } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createClientMethodSerializers } from "@connectrpc/connect/protocol";
@@ -44,11 +43,11 @@ const serializersOf = new WeakMap<object, unknown>();
 
 /**
  * Connect unary calls over NATS request-reply, binary protobuf. One subscription per connection takes
- * every reply (`<inbox>.<n>`, a callback, no iterator), a map finds the call a reply belongs to, and one
- * timer sweeps out the calls whose time is up: no subscription, timer or inbox per call. The request
- * carries Connect's headers (Connect-Timeout-Ms included) and the reply Connect's status, headers,
- * trailers and error JSON, read with connect-es's own functions, so errors, details and metadata arrive
- * as over HTTP.
+ * every reply (`<inbox>.<n>.<t|r><timeout>`, a callback, no iterator), a map finds the call a reply
+ * belongs to, and one timer sweeps out the calls whose time is up: no subscription, timer or inbox per
+ * call. The request carries the caller's headers as NATS headers (none, for most calls) and its timeout
+ * in its reply subject; the reply carries Connect's status, headers, trailers and error JSON, read with
+ * connect-es's own functions, so errors, details and metadata arrive as over HTTP.
  */
 export class NatsUnaryCalls {
   readonly #nc: NatsConnection;
@@ -58,6 +57,7 @@ export class NatsUnaryCalls {
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #out: Outgoing;
   #next = 0;
+  #closed = false;
 
   constructor(nc: NatsConnection, opts: { inboxPrefix?: string; sweepMs?: number } = {}) {
     this.#nc = nc;
@@ -72,11 +72,13 @@ export class NatsUnaryCalls {
     this.#sweep.unref?.();
     // A subject this identity may not publish to: the server says so on the connection, not in a reply.
     (async () => {
-      for await (const s of nc.status())
+      for await (const s of nc.status()) {
+        if (this.#closed) break;
         if (s.type === "error" && s.error instanceof Error && s.error.name === "PermissionViolationError") {
           const { operation, subject } = s.error as Error & { operation?: string; subject?: string };
           if (operation === "publish" && subject) this.#refused(subject, s.error.message);
         }
+      }
     })().catch(() => {});
   }
 
@@ -87,10 +89,10 @@ export class NatsUnaryCalls {
 
   /**
    * One call to `subject`. `signal` ends the wait at once (the reply, if one comes, is dropped);
-   * `timeoutMs` goes out as Connect-Timeout-Ms, and the wait ends a little after it. With a `failover`
-   * (the same instance over HTTP), the call is named (CALL_ID_HEADER), and if the bus drops before the
-   * reply came it is sent again that way under the same name: the instance answers it once
-   * (rpc/call-memory.ts), whether the first copy reached it or not.
+   * `timeoutMs` goes out in the reply subject (the callee's deadline), and the wait ends a little after
+   * it. With a `failover` (the same instance over HTTP), a call still waiting when the bus drops is sent
+   * again that way; one that may not be repeated (`remember`) goes under its name (CALL_ID_HEADER), and
+   * the instance answers it once (rpc/call-memory.ts), whether the first copy reached it or not.
    */
   async call<I extends DescMessage, O extends DescMessage>(
     subject: string,
@@ -172,24 +174,31 @@ export class NatsUnaryCalls {
 
   /**
    * The connection dropped: replies to the calls in flight will not come (NATS does not resend them).
-   * They fail now as connection errors, retried elsewhere when the call may be repeated.
+   * A call with a failover is sent again that way; the others fail now as connection errors, retried
+   * elsewhere when the call may be repeated.
    */
   connectionLost(): void {
+    this.#endAll(true);
+  }
+
+  /** No more calls: the ones in flight fail (a closing client does not send them elsewhere). */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#sub.unsubscribe();
+    this.#endAll(false);
+  }
+
+  #endAll(failover: boolean): void {
     const lost = [...this.#pending.values()];
     this.#pending.clear();
     const now = Date.now();
     for (const p of lost)
-      if (p.failover)
+      if (failover && p.failover)
         p.resolve(
           new Failover(p.failover(p.remember ? { [CALL_ID_HEADER]: p.callId } : {}, Math.max(1, p.until - 1000 - now))),
         );
       else p.reject(new ConnectError("NATS connection lost", Code.Unavailable, undefined, undefined, CONNECTION_LOST));
-  }
-
-  close(): void {
-    clearInterval(this.#sweep);
-    this.#sub.unsubscribe();
-    this.connectionLost();
   }
 
   #reply(msg: Msg): void {
