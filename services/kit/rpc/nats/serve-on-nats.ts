@@ -10,6 +10,7 @@ import {
 import type { ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Outgoing } from "./outgoing";
+import { REQUEST_ID_HEADER } from "../log-interceptor";
 import { CallMemory } from "../call-memory";
 import type { Logger } from "../../log";
 import {
@@ -99,7 +100,7 @@ export function serveRpcOnNats(opts: {
         figures.record(started, a.error);
         // The server's max_payload, read when answering (it may change with the server).
         const reply = fitting(a, opt, nc.info?.max_payload);
-        out.publish(replyTo, reply.body, { headers: answerHeaders(reply) }, (e) =>
+        out.publish(replyTo, reply.body, { headers: answerHeaders(reply, headers) }, (e) =>
           // The connection is gone: the caller sees its own connection error or timeout.
           log.debug({ err: e, subject: msg.subject }, "could not send a reply over NATS"),
         );
@@ -178,10 +179,14 @@ function fitting(a: UnaryAnswer, opt: UnaryOptions, maxPayload: number | undefin
 }
 
 /** What the answer says beyond its body: nothing for an ordinary success (binary, 200, no metadata). */
-function answerHeaders(a: UnaryAnswer) {
+function answerHeaders(a: UnaryAnswer, request: Headers) {
   const entries: [string, string][] = [];
+  // The request id the log interceptor made up for a caller that sent none goes back with errors only
+  // (in their metadata): echoed on every success it would give every answer a header to write and parse.
+  const madeUpId = a.status === 200 && !request.has(REQUEST_ID_HEADER);
   a.header.forEach((v, k) => {
-    if (k !== "content-type" || v !== contentTypeUnaryProto) entries.push([k, v]);
+    if ((k !== "content-type" || v !== contentTypeUnaryProto) && !(madeUpId && k === REQUEST_ID_HEADER))
+      entries.push([k, v]);
   });
   if (a.status !== 200) entries.push([STATUS_HEADER, String(a.status)]);
   return toNatsHeaders(entries);
