@@ -23,7 +23,7 @@ import {
 } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
 import { createServiceClients } from "../services/kit/rpc";
 import { staticPolicies } from "../services/kit/resilience";
-import { cpuMeter, natsServerPid } from "./lib/cpu";
+import { cpuMeterByProcess, natsServerPid } from "./lib/cpu";
 import { combine, runLoad, type LoadResult } from "./lib/load";
 import { spawnProcess, spawnService, runId, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
@@ -154,13 +154,18 @@ export async function runRpcBench() {
     }
 
     const rounds = new Map<string, Awaited<ReturnType<typeof runLoad>>[]>();
-    const cpuMs = new Map<string, number>();
+    // Per variant: CPU ms of the client (this process), the server, and nats-server where it carries the call.
+    const cpuMs = new Map<string, number[]>();
     for (let r = 1; r <= ROUNDS; r++) {
       for (const v of variants) {
         await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: 1000 });
-        const cpu = cpuMeter(v.pids);
+        const cpu = cpuMeterByProcess(v.pids);
         const res = await runLoad(v.call, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 });
-        cpuMs.set(v.key, (cpuMs.get(v.key) ?? 0) + cpu());
+        const used = cpu();
+        cpuMs.set(
+          v.key,
+          used.map((ms, i) => ms + (cpuMs.get(v.key)?.[i] ?? 0)),
+        );
         (rounds.get(v.key) ?? rounds.set(v.key, []).get(v.key)!).push(res);
         progress(
           PART,
@@ -168,13 +173,26 @@ export async function runRpcBench() {
         );
       }
     }
-    const results: Record<string, LoadResult & { label: string; cpuUsPerCall: number }> = {};
+    const results: Record<
+      string,
+      LoadResult & {
+        label: string;
+        cpuUsPerCall: number;
+        cpuUsPerCallClient: number;
+        cpuUsPerCallServer: number;
+        cpuUsPerCallNats: number;
+      }
+    > = {};
     for (const v of variants) {
       const combined = combine(rounds.get(v.key)!);
+      const [client, server, nats] = cpuMs.get(v.key)!.map((ms) => (ms * 1000) / combined.calls);
       results[v.key] = {
         label: v.label,
         ...combined,
-        cpuUsPerCall: Math.round((cpuMs.get(v.key)! * 1000) / combined.calls),
+        cpuUsPerCall: Math.round(client! + server! + (nats ?? 0)),
+        cpuUsPerCallClient: Math.round(client!),
+        cpuUsPerCallServer: Math.round(server!),
+        cpuUsPerCallNats: Math.round(nats ?? 0),
       };
     }
     const memoryMb = Object.fromEntries(procs.map((p) => [p.name, p.rssMb()]));
@@ -190,10 +208,19 @@ export async function runRpcBench() {
       moleculerOverLimit: ratio(rate("moleculer"), rate("bare")),
     };
     const table = markdownTable(
-      ["RPC, unary, 32 callers, 2 processes", "calls/s", "p50 ms", "p99 ms", "× bare Bun", "CPU µs/call"],
+      [
+        "RPC, unary, 32 callers, 2 processes",
+        "calls/s",
+        "p50 ms",
+        "p99 ms",
+        "× bare Bun",
+        "CPU µs/call",
+        "client + server + nats-server µs",
+      ],
       variants.map((v) => {
         const r = results[v.key]!;
-        return [v.label, r.rate, r.p50Ms, r.p99Ms, ratio(r.rate, results.bare!.rate), r.cpuUsPerCall];
+        const split = `${r.cpuUsPerCallClient} + ${r.cpuUsPerCallServer} + ${r.cpuUsPerCallNats}`;
+        return [v.label, r.rate, r.p50Ms, r.p99Ms, ratio(r.rate, results.bare!.rate), r.cpuUsPerCall, split];
       }),
     );
     // A subset is a working comparison, not a result: it is printed, bench/results keeps the full run.

@@ -27,6 +27,8 @@ interface Pending {
   reject(e: unknown): void;
   /** Epoch ms after which nobody waits (the sweep ends it). */
   until: number;
+  /** The attempt's: aborted, the call is dropped at the next sweep (the attempt stopped waiting already). */
+  signal: AbortSignal;
   /** The same call another way, for when the bus drops before the reply came. */
   failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse>;
   callId: string;
@@ -88,7 +90,9 @@ export class NatsUnaryCalls {
   }
 
   /**
-   * One call to `subject`. `signal` ends the wait at once (the reply, if one comes, is dropped);
+   * One call to `subject`. `signal` is the attempt's, which stops waiting at once when it aborts
+   * (attempt.ts); the call is then dropped at the next sweep, and its reply, if one comes, with it: an
+   * abort listener per call was a twentieth of the client's time.
    * `timeoutMs` goes out in the reply subject (the callee's deadline), and the wait ends a little after
    * it. With a `failover` (the same instance over HTTP), a call still waiting when the bus drops is sent
    * again that way; one that may not be repeated (`remember`) goes under its name (CALL_ID_HEADER), and
@@ -127,22 +131,18 @@ export class NatsUnaryCalls {
         Code.ResourceExhausted,
       );
     const outcome = await new Promise<Msg | Failover>((resolve, reject) => {
-      const onAbort = () => {
-        this.#pending.delete(id);
-        reject(ConnectError.from(signal.reason, Code.Canceled));
-      };
       const entry: Pending = {
-        resolve: (m) => (signal.removeEventListener("abort", onAbort), resolve(m)),
-        reject: (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+        resolve,
+        reject,
         // A call without a timeout is still not waited for forever.
         until: Date.now() + (timeoutMs ?? 60_000) + 1000,
+        signal,
         failover: failover as Pending["failover"],
         callId,
         remember: opts.remember === true,
         subject,
       };
       this.#pending.set(id, entry);
-      signal.addEventListener("abort", onAbort, { once: true });
       this.#out.publish(subject, body, { reply, headers }, (e) => {
         this.#pending.delete(id);
         entry.reject(
@@ -194,7 +194,8 @@ export class NatsUnaryCalls {
     this.#pending.clear();
     const now = Date.now();
     for (const p of lost)
-      if (failover && p.failover)
+      // A call its attempt gave up on is not sent again.
+      if (failover && p.failover && !p.signal.aborted)
         p.resolve(
           new Failover(p.failover(p.remember ? { [CALL_ID_HEADER]: p.callId } : {}, Math.max(1, p.until - 1000 - now))),
         );
@@ -244,7 +245,10 @@ export class NatsUnaryCalls {
     if (this.#pending.size === 0) return;
     const now = Date.now();
     for (const [id, p] of this.#pending)
-      if (p.until <= now) {
+      if (p.signal.aborted) {
+        this.#pending.delete(id);
+        p.reject(ConnectError.from(p.signal.reason, Code.Canceled));
+      } else if (p.until <= now) {
         this.#pending.delete(id);
         p.reject(new ConnectError("no reply in time", Code.DeadlineExceeded));
       }
