@@ -16,10 +16,10 @@ export interface DiscoveredInstance {
   /** Base URL of its HTTP/2 gRPC port, if it has one. */
   readonly grpc?: string;
   /**
-   * The methods (/package.Service/Method) it answers on NATS as well, from the endpoints of its
-   * registration; their subjects follow from namespace, name and id (rpc/nats/subjects.ts).
+   * The methods (/package.Service/Method) it answers on NATS as well, each with its subject, from the
+   * endpoints of its registration under its own RPC subjects (rpc/nats/subjects.ts).
    */
-  readonly natsMethods?: ReadonlySet<string>;
+  readonly natsMethods?: ReadonlyMap<string, string>;
 }
 
 export interface DiscoveryOptions {
@@ -247,14 +247,14 @@ function toInstance(
   return { id: info.id, name, version: info.version, ...at, ...(natsMethods.size ? { natsMethods } : {}) };
 }
 
-/** The methods an instance answers on the bus: its endpoints under its own RPC subjects, as paths. */
-function methodsOnNats(endpoints: readonly { subject: string }[], prefix: string): ReadonlySet<string> {
-  const paths = new Set<string>();
+/** The methods an instance answers on the bus, by path: its endpoints under its own RPC subjects. */
+function methodsOnNats(endpoints: readonly { subject: string }[], prefix: string): ReadonlyMap<string, string> {
+  const subjects = new Map<string, string>();
   for (const { subject } of endpoints) {
     if (!subject.startsWith(prefix)) continue;
     const tail = subject.slice(prefix.length);
     const dot = tail.lastIndexOf(".");
-    if (dot > 0) paths.add(`/${tail.slice(0, dot)}/${tail.slice(dot + 1)}`);
+    if (dot > 0) subjects.set(`/${tail.slice(0, dot)}/${tail.slice(dot + 1)}`, subject);
   }
-  return paths;
+  return subjects;
 }

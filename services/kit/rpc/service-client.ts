@@ -279,7 +279,7 @@ function busRoute(nc: NatsConnection, namespace: string, discovery: ServiceDisco
       let path = paths.get(method);
       if (path === undefined) paths.set(method, (path = `/${method.parent.typeName}/${method.name}`));
       // A method it does not answer on the bus (unknown to it, say) goes over HTTP, which says so in the protocol's terms.
-      return instance.natsMethods.has(path) ? rpcSubject(namespace, target, path, instance.id) : undefined;
+      return instance.natsMethods.get(path);
     },
     calls,
     stop: () => calls.close(),
