@@ -12,7 +12,6 @@ import { errorFromJson, trailerDemux, validateResponse } from "@connectrpc/conne
 import { CALL_ID_HEADER } from "../call-memory";
 import { unaryResponse } from "../connect-unary-call";
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { Outgoing } from "./outgoing";
 import { fromNatsHeaders, headerEntries, STATUS_HEADER, toNatsHeaders } from "./message-headers";
 
 /** A request nobody subscribes to: the server says so at once (the cause's code marks it as never sent). */
@@ -57,14 +56,12 @@ export class NatsUnaryCalls {
   readonly #pending = new Map<number, Pending>();
   readonly #sub: Subscription;
   readonly #sweep: ReturnType<typeof setInterval>;
-  readonly #out: Outgoing;
   #next = 0;
   #closed = false;
 
   constructor(nc: NatsConnection, opts: { inboxPrefix?: string; sweepMs?: number } = {}) {
     this.#nc = nc;
     this.#inbox = createInbox(opts.inboxPrefix);
-    this.#out = new Outgoing(nc);
     this.#sub = nc.subscribe(`${this.#inbox}.*.*`, {
       callback: (err, msg) => {
         if (!err) this.#reply(msg);
@@ -143,9 +140,11 @@ export class NatsUnaryCalls {
         subject,
       };
       this.#pending.set(id, entry);
-      this.#out.publish(subject, body, { reply, headers }, (e) => {
+      try {
+        this.#nc.publish(subject, body, { reply, headers });
+      } catch (e) {
         this.#pending.delete(id);
-        entry.reject(
+        reject(
           new ConnectError(
             `cannot send to ${subject}: ${e instanceof Error ? e.message : e}`,
             /max_payload/.test(String(e)) ? Code.ResourceExhausted : Code.Unavailable,
@@ -154,7 +153,7 @@ export class NatsUnaryCalls {
             e,
           ),
         );
-      });
+      }
     });
     if (outcome instanceof Failover) return (await outcome.response) as UnaryResponse<I, O>;
     const replyHeaders = outcome.headers;

@@ -9,7 +9,6 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import type { ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Outgoing } from "./outgoing";
 import { REQUEST_ID_HEADER } from "../log-interceptor";
 import { CallMemory } from "../call-memory";
 import type { Logger } from "../../log";
@@ -81,7 +80,6 @@ export function serveRpcOnNats(opts: {
 }): RpcOnNats {
   const { methods, opt } = unaryMethods(opts.routes, opts.options);
   const { nc, log } = opts;
-  const out = new Outgoing(nc);
   let inFlight = 0;
   let whenIdle: (() => void) | undefined;
   const handlerOf = (method: UnaryMethod, figures: EndpointFigures) => (err: Error | null, msg: ServiceMsg) => {
@@ -100,10 +98,12 @@ export function serveRpcOnNats(opts: {
         figures.record(started, a.error);
         // The server's max_payload, read when answering (it may change with the server).
         const reply = fitting(a, opt, nc.info?.max_payload);
-        out.publish(replyTo, reply.body, { headers: answerHeaders(reply, headers) }, (e) =>
+        try {
+          nc.publish(replyTo, reply.body, { headers: answerHeaders(reply, headers) });
+        } catch (e) {
           // The connection is gone: the caller sees its own connection error or timeout.
-          log.debug({ err: e, subject: msg.subject }, "could not send a reply over NATS"),
-        );
+          log.debug({ err: e, subject: msg.subject }, "could not send a reply over NATS");
+        }
       })
       .catch((e) => opts.log.error({ err: e, subject: msg.subject }, "answering a call over NATS failed"))
       .finally(() => {
