@@ -48,8 +48,8 @@ import { simulatedProvider } from "../services/payment/domain/provider";
 import { paymentRequestsConsumer } from "../services/payment/events/payment-requests";
 import { countedProvider } from "../services/payment/provider-metrics";
 import { paymentRoutes } from "../services/payment/rpc/payment-service";
-import { processCpuMs } from "./lib/cpu";
-import { combine, pacedCalls, runLoad, type LoadResult } from "./lib/load";
+import { natsServerPid, processCpuMs } from "./lib/cpu";
+import { combine, pacedCalls, round, runLoad, type LoadResult, type Samples } from "./lib/load";
 import { runId, spawnService, type BenchProcess } from "./lib/processes";
 import { markdownTable, progress, ratio, writeResult } from "./lib/report";
 
@@ -85,6 +85,31 @@ export interface MemoryRow {
   cpuMsPerOrder: number;
 }
 
+interface PlatformRun {
+  load: LoadResult;
+  /** The load with its latency samples, for merging rounds. */
+  run: LoadResult & { samples: Samples };
+  ordersPlaced: number;
+  memory: MemoryRow[];
+  /** The machine's nats-server's CPU per order: it relays the calls between services on NATS, and events either way. */
+  natsCpuMsPerOrder: number;
+}
+
+/** Rounds of one variant as one: their calls and samples merged, memory of the first, CPU per order over all. */
+function mergeRuns(runs: PlatformRun[]): PlatformRun {
+  const placed = runs.reduce((n, r) => n + r.ordersPlaced, 0);
+  return {
+    load: combine(runs.map((r) => r.run)),
+    run: runs[0]!.run,
+    ordersPlaced: placed,
+    natsCpuMsPerOrder: round(runs.reduce((ms, r) => ms + r.natsCpuMsPerOrder * r.ordersPlaced, 0) / placed, 1),
+    memory: runs[0]!.memory.map((m, i) => ({
+      ...m,
+      cpuMsPerOrder: round(runs.reduce((ms, r) => ms + r.memory[i]!.cpuMsPerOrder * r.ordersPlaced, 0) / placed, 1),
+    })),
+  };
+}
+
 async function deleteStreams(nc: NatsConnection, prefix: string) {
   await deletePrefixStreams(await jetstreamManager(nc), new EventNames(prefix));
 }
@@ -94,7 +119,7 @@ async function platformFlow(
   o: Required<OrdersOptions>,
   nc: NatsConnection,
   transport: "nats" | "http" = "nats",
-): Promise<{ load: LoadResult; ordersPlaced: number; memory: MemoryRow[] }> {
+): Promise<PlatformRun> {
   const part = o.part;
   const schemas = testSchemas();
   const prefix = runId("bord");
@@ -166,6 +191,8 @@ async function platformFlow(
     const idle = new Map(procs.map((p) => [p.name, p.memory()]));
     const peak = new Map([...idle].map(([name, m]) => [name, { ...m }]));
     const cpuAtStart = new Map(procs.map((p) => [p.name, processCpuMs(p.pid)]));
+    const natsPid = natsServerPid();
+    const natsCpuAtStart = natsPid ? processCpuMs(natsPid) : NaN;
     const sampler = setInterval(() => {
       for (const p of procs) {
         const now = p.memory();
@@ -204,9 +231,12 @@ async function platformFlow(
       loadPeakMb: peak.get(p.name)!.rssMb,
       idlePrivateMb: idle.get(p.name)!.privateMb,
       loadPeakPrivateMb: peak.get(p.name)!.privateMb,
-      cpuMsPerOrder: Math.round((processCpuMs(p.pid) - cpuAtStart.get(p.name)!) / Math.max(1, paced.issued)),
+      cpuMsPerOrder: round((processCpuMs(p.pid) - cpuAtStart.get(p.name)!) / Math.max(1, paced.issued), 1),
     }));
-    return { load, ordersPlaced: paced.issued, memory };
+    const natsCpuMsPerOrder = natsPid
+      ? round((processCpuMs(natsPid) - natsCpuAtStart) / Math.max(1, paced.issued), 1)
+      : NaN;
+    return { load, run: res, ordersPlaced: paced.issued, memory, natsCpuMsPerOrder };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await deleteStreams(nc, prefix);
@@ -348,8 +378,18 @@ export async function runOrdersFlows(opts: OrdersOptions = {}) {
   };
   const nc = await connect({ servers: NATS_URL.split(",") });
   try {
-    const platform = await platformFlow(o, nc);
-    const platformHttp = o.overHttp ? await platformFlow(o, nc, "http") : undefined;
+    if (!o.overHttp) {
+      const platform = await platformFlow(o, nc);
+      const baseline = o.baseline ? await baselineFlow(o, nc) : undefined;
+      return { options: o, platform, platformHttp: undefined, baseline };
+    }
+    // NATS and HTTP in turns (nats, http, http, nats): neither gains from running first or last.
+    const nats1 = await platformFlow(o, nc);
+    const http1 = await platformFlow(o, nc, "http");
+    const http2 = await platformFlow(o, nc, "http");
+    const nats2 = await platformFlow(o, nc);
+    const platform = mergeRuns([nats1, nats2]);
+    const platformHttp = mergeRuns([http1, http2]);
     const baseline = o.baseline ? await baselineFlow(o, nc) : undefined;
     return { options: o, platform, platformHttp, baseline };
   } finally {
@@ -374,7 +414,11 @@ export function memoryTable(memory: MemoryRow[]): string {
 export async function runOrdersBench(opts: OrdersOptions = {}) {
   const r = await runOrdersFlows({ overHttp: true, ...opts });
   const { platform, platformHttp, baseline, options } = r;
-  const cpuMsPerOrder = (memory: MemoryRow[]) => memory.reduce((n, m) => n + m.cpuMsPerOrder, 0);
+  const cpuMsPerOrder = (memory: MemoryRow[]) =>
+    round(
+      memory.reduce((n, m) => n + m.cpuMsPerOrder, 0),
+      1,
+    );
   const ratios = {
     platformOverBaseline: ratio(platform.load.rate, baseline!.rate),
     platformHttpOverBaseline: ratio(platformHttp!.load.rate, baseline!.rate),
@@ -388,6 +432,7 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
       "p99 ms",
       "× baseline",
       "CPU ms per order (all services)",
+      "+ nats-server",
     ],
     [
       [
@@ -397,6 +442,7 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
         platform.load.p99Ms,
         ratios.platformOverBaseline,
         cpuMsPerOrder(platform.memory),
+        platform.natsCpuMsPerOrder,
       ],
       [
         "the same, calls between services on HTTP/1.1 (RPC_TRANSPORT=http)",
@@ -405,6 +451,7 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
         platformHttp!.load.p99Ms,
         ratios.platformHttpOverBaseline,
         cpuMsPerOrder(platformHttp!.memory),
+        platformHttp!.natsCpuMsPerOrder,
       ],
       [
         "baseline: the same handlers, stores and writes in one process",
@@ -412,6 +459,7 @@ export async function runOrdersBench(opts: OrdersOptions = {}) {
         baseline!.p50Ms,
         baseline!.p99Ms,
         1,
+        "-",
         "-",
       ],
     ],
