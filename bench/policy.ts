@@ -40,11 +40,13 @@ export async function runPolicyBench() {
   );
   const nc = await connect({ servers: NATS_URL.split(",") });
   const log = pino({ level: "silent" });
-  const clients = createServiceClients(nc, { namespace, log, policies: staticPolicies() });
+  // Over HTTP, as the straight variant sends: the stack's cost, not the transport's (bench/rpc.ts compares those).
+  const clients = createServiceClients(nc, { namespace, log, policies: staticPolicies(), transport: "http" });
   // A second set whose breaker opens after a few failures and stays open for the measurement.
   const failing = createServiceClients(nc, {
     namespace,
     log,
+    transport: "http",
     policies: staticPolicies({
       payment: {
         retry: { maxRetries: 0 },
