@@ -1,5 +1,6 @@
 // One set of handlers, every protocol and every client: Connect JSON/binary and gRPC-Web on the
-// HTTP/1.1 port, gRPC on the HTTP/2 port, and bad input answered in each protocol's own terms.
+// HTTP/1.1 port, gRPC on the HTTP/2 port, Connect on NATS (the kit's client, as services call each
+// other), and bad input answered in each protocol's own terms.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { create, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -19,20 +20,54 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus,
 } from "../../services/contracts/gen/health/v1/health_pb";
+import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { createLogger } from "../../services/kit";
+import { staticPolicies } from "../../services/kit/resilience";
+import { createServiceClients, rpcSubject, type ServiceClients } from "../../services/kit/rpc";
 import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing";
 import { grpcFrame, grpcStatus, http2Call } from "./support/http2-call";
 
 const LIMIT = 4096;
+const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+// A namespace of its own: the kit's client over NATS finds this payment instance and no other.
+const namespace = `proto${crypto.randomUUID().slice(0, 8)}`;
 let payment: ServiceProcess;
+let nc: NatsConnection;
+let bus: ServiceClients;
 const dataDir = mkdtempSync(join(tmpdir(), "protocol-"));
 
 beforeAll(async () => {
-  payment = await startServiceProcess("payment", { env: { MAX_BODY_BYTES: String(LIMIT), DATA_DIR: dataDir } });
+  payment = await startServiceProcess("payment", {
+    env: { MAX_BODY_BYTES: String(LIMIT), DATA_DIR: dataDir, PLATFORM_NAMESPACE: namespace },
+  });
+  nc = await connect({ servers: NATS_URL.split(",") });
+  bus = createServiceClients(nc, {
+    namespace,
+    log: createLogger("protocol-test", "silent"),
+    policies: staticPolicies(),
+    transport: "nats",
+  });
+  await bus.ready;
 });
 afterAll(async () => {
+  await bus?.stop();
+  await nc?.close();
   await payment?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** The payment instance's own subject for a method, as the kit's client sends to it. */
+/** Calls of ProcessPayment the service ran (its interceptors counted), from its metrics. */
+async function paymentCount(): Promise<number> {
+  const text = await (await fetch(`${payment.ops ?? payment.http}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/rpc_server_duration_seconds_count\{[^}]*ProcessPayment[^}]*\} (\d+)/g))
+    n += Number(m[1]);
+  return n;
+}
+
+const onBus = (method: string) =>
+  rpcSubject(namespace, "payment", `/shop.payment.v1.PaymentService/${method}`, payment.id);
 
 const charge = (key: string, token = "tok_success") => ({
   orderId: crypto.randomUUID(),
@@ -77,6 +112,7 @@ describe("every Connect client, one set of handlers", () => {
       "Connect over HTTP/2",
       () => createClient(PaymentService, createConnectTransport({ baseUrl: payment.grpc!, httpVersion: "2" })),
     ],
+    ["Connect binary over NATS (the kit's client)", () => bus.connect(PaymentService)],
   ];
   for (const [name, makeClient] of clients) {
     test(name, async () => {
@@ -95,12 +131,12 @@ describe("every Connect client, one set of handlers", () => {
     });
   }
 
-  test("validation errors name the field, on both ports", async () => {
-    for (const transport of [
-      createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" }),
-      createGrpcTransport({ baseUrl: payment.grpc! }),
+  test("validation errors name the field, on both ports and on NATS", async () => {
+    for (const client of [
+      createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" })),
+      createClient(PaymentService, createGrpcTransport({ baseUrl: payment.grpc! })),
+      bus.connect(PaymentService),
     ]) {
-      const client = createClient(PaymentService, transport);
       const bad = await client
         .processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: -5n, currency: "EUR" } })
         .catch((e) => e);
@@ -328,6 +364,80 @@ describe("@grpc/grpc-js, a client that knows nothing of Connect", () => {
       (e) => e,
     );
     expect(err.code).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe("Connect on NATS, against the process", () => {
+  test("every call of the kit's client came over the bus, counted per endpoint in $SRV.STATS", async () => {
+    await bus
+      .connect(PaymentService)
+      .getPaymentStatus({ paymentId: "pay_missing" })
+      .catch(() => {});
+    const stats = (await nc.request(`$SRV.STATS.${namespace}-payment.${payment.id}`)).json<{
+      endpoints: { subject: string; num_requests: number; num_errors: number }[];
+    }>();
+    const get = stats.endpoints.find((e) => e.subject === onBus("GetPaymentStatus"))!;
+    expect(get.num_requests).toBeGreaterThan(0);
+    expect(get.num_errors).toBeGreaterThan(0); // the NotFound answers
+  });
+
+  test("a broken protobuf payload is a clear internal error, as over HTTP", async () => {
+    const reply = await nc.request(onBus("GetPaymentStatus"), new Uint8Array([0xff, 0xff, 0xff]), { timeout: 5000 });
+    expect(reply.headers?.get("rpc-status")).toBe("500");
+    const body = reply.json<{ code: string; message: string }>();
+    expect(body.code).toBe("internal");
+    noStackTrace(body.message);
+  });
+
+  test("a request over the service's size limit is resource_exhausted", async () => {
+    const big = toBinary(
+      ProcessPaymentRequestSchema,
+      create(ProcessPaymentRequestSchema, { ...charge(crypto.randomUUID()), cardToken: "x".repeat(LIMIT) }),
+    );
+    const reply = await nc.request(onBus("ProcessPayment"), big, { timeout: 5000 });
+    expect(reply.json<{ code: string }>().code).toBe("resource_exhausted");
+    const viaClient = await bus
+      .connect(PaymentService)
+      .processPayment({ ...charge(crypto.randomUUID()), cardToken: "x".repeat(LIMIT) })
+      .catch((e) => e);
+    // Refused as it is, not retried into "unavailable": the same request would get the same answer.
+    expect(ConnectError.from(viaClient).code).toBe(Code.ResourceExhausted);
+    expect(ConnectError.from(viaClient).rawMessage).toContain("readMaxBytes 4096");
+  });
+
+  test("JSON with its content type is answered in JSON; an unknown content type is invalid_argument", async () => {
+    const h = natsHeaders();
+    h.set("content-type", "application/json");
+    const json = await nc.request(onBus("GetPaymentStatus"), JSON.stringify({ paymentId: "pay_missing" }), {
+      headers: h,
+      timeout: 5000,
+    });
+    expect(json.headers?.get("rpc-status")).toBe("404");
+    expect(json.json<{ code: string }>().code).toBe("not_found");
+    const odd = natsHeaders();
+    odd.set("content-type", "text/plain");
+    const refused = await nc.request(onBus("GetPaymentStatus"), "hello", { headers: odd, timeout: 5000 });
+    expect(refused.json<{ code: string; message: string }>()).toMatchObject({ code: "invalid_argument" });
+  });
+
+  test("a method nobody serves on the bus: NATS says so at once (no responders), nothing waits", async () => {
+    const started = Date.now();
+    const e = await nc.request(onBus("NoSuchMethod"), new Uint8Array(), { timeout: 5000 }).catch((err) => err);
+    expect(String(e)).toMatch(/no responders/i);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test("a deadline that passed before the call is served: deadline_exceeded, nothing run", async () => {
+    const h = natsHeaders();
+    h.set("connect-timeout-ms", "0");
+    const before = await paymentCount();
+    const reply = await nc.request(
+      onBus("ProcessPayment"),
+      toBinary(ProcessPaymentRequestSchema, create(ProcessPaymentRequestSchema, charge(crypto.randomUUID()))),
+      { headers: h, timeout: 5000 },
+    );
+    expect(reply.json<{ code: string }>().code).toBe("deadline_exceeded");
+    expect(await paymentCount()).toBe(before);
   });
 });
 

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { isBrokenCircuitError, isBulkheadRejectedError, isIsolatedCircuitError } from "cockatiel";
 import { NoInstanceError } from "../discovery/no-instance-error";
 import type { CallInProgress } from "./call-spec";
-import { isConnectionError } from "./error-classification";
+import { isCallerError, isConnectionError } from "./error-classification";
 import { ServiceUnavailableError, type UnavailableReason } from "./service-unavailable-error";
 
 /**
@@ -43,9 +43,11 @@ export function callOutcome(e: unknown, call: CallInProgress<unknown>): unknown 
   const code = ConnectError.from(e).code;
   if (
     isConnectionError(e) ||
-    [Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded].includes(code)
+    ([Code.Unavailable, Code.ResourceExhausted, Code.Aborted, Code.DeadlineExceeded].includes(code) &&
+      !isCallerError(e))
   )
     return unavailable("retries-exhausted");
-  // The callee's verdict (InvalidArgument, NotFound, ...) or its own fault (Internal): as it came.
+  // The callee's verdict (InvalidArgument, NotFound, a message over its size limit, ...) or its own
+  // fault (Internal): as it came.
   return e;
 }

@@ -156,3 +156,17 @@ test("REST statuses map to the codes the policies understand", () => {
     Code.DeadlineExceeded,
   ]);
 });
+
+test("a message over a size limit is the caller's problem: not retried, no breaker failure; a quota is retried", () => {
+  const sizes = [
+    "message size is larger than configured readMaxBytes 4096", // connect-es, either side
+    "message size 9000 is larger than configured writeMaxBytes 8192",
+    "Received message larger than max (5000 vs. 4096)", // @grpc/grpc-js
+    "request of 2000000 bytes is larger than NATS max_payload (1048576 bytes)", // the kit's NATS transport
+  ].map((m) => new ConnectError(m, Code.ResourceExhausted));
+  for (const e of sizes) {
+    expect([isRetryable(e, true), countsAsFailure(e), isCallerError(e)]).toEqual([false, false, true]);
+  }
+  const quota = new ConnectError("too many requests", Code.ResourceExhausted);
+  expect([isRetryable(quota, true), countsAsFailure(quota), isCallerError(quota)]).toEqual([true, true, false]);
+});

@@ -39,6 +39,18 @@ const TARGET_FAULTS = new Set([
   Code.DataLoss,
 ]);
 
+/**
+ * ResourceExhausted for a message over a size limit (Connect's readMaxBytes and writeMaxBytes, gRPC's
+ * maximum message size, NATS's max_payload), told by the message those libraries give it: the same
+ * request gets the same answer, unlike a quota or a full queue, so it is the caller's problem.
+ */
+const SIZE_REFUSAL = /\blarger than\b.*\b(max|readMaxBytes|writeMaxBytes|max_payload)\b/i;
+
+export function isSizeRefusal(e: unknown): boolean {
+  const err = ConnectError.from(e);
+  return err.code === Code.ResourceExhausted && SIZE_REFUSAL.test(err.rawMessage);
+}
+
 /** A request that failed with one of these never reached a server (no connection was made). */
 const NOT_CONNECTED = new Set([
   "ECONNREFUSED",
@@ -96,7 +108,7 @@ function codeOf(e: unknown): Code {
 export function countsAsFailure(e: unknown): boolean {
   if (isLocalRefusal(e)) return false;
   if (isConnectionError(e) || e instanceof NoInstanceError) return true;
-  return TARGET_FAULTS.has(codeOf(e));
+  return TARGET_FAULTS.has(codeOf(e)) && !isSizeRefusal(e);
 }
 
 /**
@@ -109,7 +121,7 @@ export function isRetryable(e: unknown, idempotent: boolean): boolean {
   if (neverSent(e)) return true;
   if (!idempotent) return false;
   if (isConnectionError(e)) return true;
-  return RETRYABLE.has(codeOf(e));
+  return RETRYABLE.has(codeOf(e)) && !isSizeRefusal(e);
 }
 
 /** Whether the instance that produced `e` should be taken out of rotation for a while. */
@@ -138,7 +150,7 @@ export function outcomeUnknown(e: unknown): boolean {
 
 /** Whether the error is a verdict of the callee about the request (never retried, never a breaker failure). */
 export function isCallerError(e: unknown): boolean {
-  return !isConnectionError(e) && CALLER_ERRORS.has(codeOf(e));
+  return !isConnectionError(e) && (CALLER_ERRORS.has(codeOf(e)) || isSizeRefusal(e));
 }
 
 /** The Connect code an HTTP status of a REST service stands for, or undefined for a success or a caller error. */
