@@ -126,16 +126,13 @@ describe("order's identity", () => {
       const calls = new NatsUnaryCalls(await as(caller), { inboxPrefix: inboxPrefixOf(caller) });
       try {
         return await calls
-          .call(
-            rpcSubject(namespace, "payment", path, "someinstance"),
-            method,
-            new AbortController().signal,
-            5000,
-            undefined,
-            {
-              paymentId: "p-1",
-            },
-          )
+          .call(method, {
+            subject: rpcSubject(namespace, "payment", path, "someinstance"),
+            signal: new AbortController().signal,
+            timeoutMs: 5000,
+            header: undefined,
+            input: { paymentId: "p-1" },
+          })
           .then(
             () => undefined,
             (e) => ConnectError.from(e),

@@ -190,7 +190,12 @@ function resilientTransport(
           send: (a) => {
             const subject = bus?.subject(target, a.instance, method);
             return subject
-              ? bus!.calls.call(subject, method, a.signal, a.timeoutMs, headers, input, {
+              ? bus!.calls.call(method, {
+                  subject,
+                  signal: a.signal,
+                  timeoutMs: a.timeoutMs,
+                  header: headers,
+                  input,
                   // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
                   failover: (callHeader, ms) => {
                     const h = new Headers(headers);

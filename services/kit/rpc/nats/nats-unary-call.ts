@@ -96,20 +96,20 @@ export class NatsUnaryCalls {
    * the instance answers it once (rpc/call-memory.ts), whether the first copy reached it or not.
    */
   async call<I extends DescMessage, O extends DescMessage>(
-    subject: string,
     method: DescMethodUnary<I, O>,
-    signal: AbortSignal,
-    timeoutMs: number | undefined,
-    header: ConstructorParameters<typeof Headers>[0] | undefined,
-    input: MessageInitShape<I>,
-    opts: {
+    call: {
+      subject: string;
+      signal: AbortSignal;
+      timeoutMs: number | undefined;
+      header: ConstructorParameters<typeof Headers>[0] | undefined;
+      input: MessageInitShape<I>;
       /** The same call another way (the instance over HTTP), for when the bus drops before the reply came. */
       failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse<I, O>>;
       /** The call may not be repeated: the instance keeps its answer for a second arrival (call-memory.ts). */
       remember?: boolean;
-    } = {},
+    },
   ): Promise<UnaryResponse<I, O>> {
-    const failover = opts.failover;
+    const { subject, signal, timeoutMs, header, input, failover } = call;
     if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     let serializers = serializersOf.get(method) as ReturnType<typeof createClientMethodSerializers<I, O>> | undefined;
     if (!serializers) serializersOf.set(method, (serializers = createClientMethodSerializers(method, true)));
@@ -119,7 +119,7 @@ export class NatsUnaryCalls {
     // The call's name is its reply subject, unique to this connection's inbox; its timeout rides there
     // too, so the common call carries no NATS header (their encoding and parsing were half its cost).
     const callId = `${this.#inbox}.${id}`;
-    const reply = `${callId}.${replyToken(timeoutMs, opts.remember)}`;
+    const reply = `${callId}.${replyToken(timeoutMs, call.remember)}`;
     const headers = toNatsHeaders(headerEntries(header));
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && body.byteLength > limit)
@@ -136,7 +136,7 @@ export class NatsUnaryCalls {
         signal,
         failover: failover as Pending["failover"],
         callId,
-        remember: opts.remember === true,
+        remember: call.remember === true,
         subject,
       };
       this.#pending.set(id, entry);

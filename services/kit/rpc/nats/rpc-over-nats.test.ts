@@ -143,7 +143,13 @@ async function rawCall(subject: string, input: { paymentId: string }): Promise<C
   const calls = new NatsUnaryCalls(nc);
   try {
     return await failure(
-      calls.call(subject, PaymentService.method.getPaymentStatus, new AbortController().signal, 5000, undefined, input),
+      calls.call(PaymentService.method.getPaymentStatus, {
+        subject,
+        signal: new AbortController().signal,
+        timeoutMs: 5000,
+        header: undefined,
+        input,
+      }),
     );
   } finally {
     calls.close();
@@ -279,14 +285,13 @@ describe("what the bus adds", () => {
     const calls = new NatsUnaryCalls(nc);
     try {
       const e = await failure(
-        calls.call(
-          rpcSubject(namespace, "payment", GET, "no-such-instance"),
-          PaymentService.method.getPaymentStatus,
-          new AbortController().signal,
-          30_000,
-          undefined,
-          { paymentId: "ok" },
-        ),
+        calls.call(PaymentService.method.getPaymentStatus, {
+          subject: rpcSubject(namespace, "payment", GET, "no-such-instance"),
+          signal: new AbortController().signal,
+          timeoutMs: 30_000,
+          header: undefined,
+          input: { paymentId: "ok" },
+        }),
       );
       expect(e.code).toBe(Code.Unavailable);
       expect(neverSent(e)).toBe(true);
@@ -320,14 +325,13 @@ describe("what the bus adds", () => {
     const calls = new NatsUnaryCalls(nc);
     try {
       const e = await failure(
-        calls.call(
-          rpcSubject(namespace, "payment", GET, service.id),
-          PaymentService.method.getPaymentStatus,
-          new AbortController().signal,
-          5000,
-          undefined,
-          { paymentId: "x".repeat(max + 1) },
-        ),
+        calls.call(PaymentService.method.getPaymentStatus, {
+          subject: rpcSubject(namespace, "payment", GET, service.id),
+          signal: new AbortController().signal,
+          timeoutMs: 5000,
+          header: undefined,
+          input: { paymentId: "x".repeat(max + 1) },
+        }),
       );
       expect(e.code).toBe(Code.ResourceExhausted);
       expect(e.rawMessage).toContain(`max_payload (${max} bytes)`);
