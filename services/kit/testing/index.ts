@@ -15,3 +15,5 @@ export type { TestEventStreams } from "./test-streams";
 export { freePort } from "./free-port";
 export { runToExit } from "./run-to-exit";
 export type { CommandRun } from "./run-to-exit";
+export { startOtlpReceiver } from "./otlp-receiver";
+export type { OtlpReceiver } from "./otlp-receiver";
