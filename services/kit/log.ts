@@ -1,4 +1,6 @@
+import { trace } from "@opentelemetry/api";
 import pino, { type DestinationStream, type Logger } from "pino";
+import { tracing } from "./tracing/tracing";
 
 export type { Logger };
 
@@ -14,6 +16,8 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     serializers: { err: faultForLog },
+    // Lines written inside a span name it (trace_id, span_id), so a trace and its logs find each other.
+    mixin: traceFields,
   };
   return destination ? pino(options, destination) : pino(options);
 }
@@ -56,4 +60,12 @@ export function withheld(message: string): string {
   if (message.startsWith("Failed query:"))
     return "Failed query (statement and parameters withheld; the cause says why)";
   return message.replace(/: "[^]*"$/, ': "…"');
+}
+
+const NO_FIELDS = {};
+
+function traceFields(): object {
+  if (!tracing.on) return NO_FIELDS;
+  const sc = trace.getActiveSpan()?.spanContext();
+  return sc && trace.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : NO_FIELDS;
 }

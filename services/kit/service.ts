@@ -26,6 +26,7 @@ import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
 import { registrationProof, registrationVerifier } from "./trust/registration-proof";
 import type { EventStream } from "./events/topology/contract";
+import { startTracing } from "./tracing";
 
 /** The identity that may call any service (operators' tools); its tokens may be for any audience. */
 export const OPERATOR = "operator";
@@ -148,6 +149,12 @@ export async function startService<S extends Record<string, unknown>>(
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const lifecycle = new Lifecycle(log);
   try {
+    // First to start, last to stop: the spans of the shutdown itself still go out.
+    lifecycle.started(
+      "tracing",
+      startTracing({ service: def.name, version: def.version, instanceId: `${hostname()}:${process.pid}`, env, log }),
+      (t) => t.stop(),
+    );
     const running = await startParts({ def, env, cfg, trust, log, lifecycle, metrics: createMetrics(def.name) });
     log.info({ id: running.id, version: def.version, ...running.endpoints }, `${def.name} started`);
     return running;

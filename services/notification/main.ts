@@ -7,7 +7,7 @@ import { loadTemplates } from "./domain/templates";
 import { customerCopies } from "./events/customer-copies";
 import { orderEmails } from "./events/order-emails";
 import { mailboxRoutes } from "./http/mailbox-routes";
-import { mailboxMailer, smtpMailer } from "./mail/mailer";
+import { mailboxMailer, smtpMailer, traced } from "./mail/mailer";
 
 await runPlatformService({
   name: "notification",
@@ -16,7 +16,7 @@ await runPlatformService({
   database: { schema },
   build: ({ env, clients }) => {
     const cfg = notificationConfig(env);
-    const mailer = cfg.SMTP_URL ? smtpMailer(cfg.SMTP_URL) : mailboxMailer(cfg.MAILBOX_DIR);
+    const mailer = traced(cfg.SMTP_URL ? smtpMailer(cfg.SMTP_URL) : mailboxMailer(cfg.MAILBOX_DIR));
     const templates = loadTemplates(join(import.meta.dir, "templates"));
     return {
       rest: mailboxRoutes(cfg.MAILBOX_DIR),

@@ -9,6 +9,8 @@ import type { Metrics } from "../metrics";
 import type { CallMemory } from "../rpc/call-memory";
 import { connectUnaryFastLane, mountConnect, rpcNotFound } from "../rpc/connect-on-hono";
 import { probeRoutes, type Readiness } from "./probes";
+import { restSpan } from "./rest-span";
+import { tracing } from "../tracing";
 
 export type KitEnv = { Variables: { requestId: string } };
 
@@ -38,6 +40,7 @@ export function buildHttpApp(opts: {
   }
   if (opts.probes) probeRoutes(app, opts.probes.readiness, opts.metrics);
   app.use(requestId());
+  if (tracing.on) app.use(restSpan());
   app.use(
     bodyLimit({
       maxSize: opts.maxBodyBytes,

@@ -5,6 +5,8 @@ import { NoInstanceError } from "../discovery/no-instance-error";
 import { NEVER } from "./call-deadline";
 import type { CallInProgress } from "./call-spec";
 import { ejectsInstance, isCallerError, outcomeUnknown } from "./error-classification";
+import { inSpan, SpanKind, tracing } from "../tracing";
+import type { Attempt } from "./call-spec";
 
 /**
  * One attempt of a call: a bulkhead slot on the target, an instance from the balancer (one this call has
@@ -46,8 +48,13 @@ export async function attempt<T>(call: CallInProgress<T>, attemptNo: number): Pr
         lease = await balancer.acquire(call.tried);
         call.tried.add(lease.instance.id);
         call.attempts++;
-        const left = Math.max(1, ms - (Date.now() - began));
-        return spec.send({ instance: lease.instance, signal: attemptSignal, timeoutMs: left, attempt: attemptNo });
+        const a = {
+          instance: lease.instance,
+          signal: attemptSignal,
+          timeoutMs: Math.max(1, ms - (Date.now() - began)),
+          attempt: attemptNo,
+        };
+        return tracing.on ? attemptSpan(spec.name ?? target, a, () => spec.send(a)) : spec.send(a);
       }, attemptSignal),
       abandoned,
     ]);
@@ -91,4 +98,17 @@ export async function attempt<T>(call: CallInProgress<T>, attemptNo: number): Pr
     clearTimeout(attemptTimer);
     if (signal !== NEVER) signal.removeEventListener("abort", onCallAbort);
   }
+}
+
+/** The attempt as a client span (a child of the call's): where it went, which try it was; the send runs inside it. */
+function attemptSpan<T>(name: string, a: Attempt, send: () => Promise<T>): Promise<T> {
+  return inSpan(
+    name,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { "shop.instance": a.instance.id, "server.address": a.instance.http, "shop.attempt": a.attempt },
+      isFailure: (e) => !isCallerError(e),
+    },
+    send,
+  );
 }

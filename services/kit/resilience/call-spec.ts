@@ -9,6 +9,8 @@ import type { TargetPolicy } from "./target-policy";
 export interface CallSpec<T> {
   /** The target service, by its registered name. */
   target: string;
+  /** What the call is (/pkg.Service/Method, or a REST method), the name of its attempts' spans. */
+  name?: string;
   /** Whether the call may be repeated after it may have reached the callee (see idempotency.ts). */
   idempotent: boolean;
   /** The caller's own cancel signal and budget for the whole call, retries included. */

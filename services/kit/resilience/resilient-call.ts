@@ -8,6 +8,8 @@ import type { PolicySource } from "./policy-source";
 import type { ResilienceMetrics } from "./resilience-metrics";
 import { withRetries } from "./retries";
 import { TargetPolicy } from "./target-policy";
+import { ServiceUnavailableError } from "./service-unavailable-error";
+import { spanEvent } from "../tracing";
 
 export type { Attempt, CallSpec } from "./call-spec";
 
@@ -67,6 +69,7 @@ export class ResilientCaller {
         policy: new TargetPolicy(name, settings, metrics, log),
         balancer: new InstanceBalancer(this.deps.discovery, name, settings, (instance, forMs) => {
           metrics.ejections.inc({ target: name });
+          spanEvent("instance ejected", { "shop.instance": instance.id, "shop.ejected_ms": forMs });
           log.info(
             { target: name, instance: instance.id, url: instance.http, forMs },
             `instance of ${name} ejected after a failed call`,
@@ -98,7 +101,10 @@ export class ResilientCaller {
     try {
       return await policy.breaker.execute(() => withRetries(call, this.deps.log), deadline.signal);
     } catch (e) {
-      throw callOutcome(e, call);
+      const outcome = callOutcome(e, call);
+      if (outcome instanceof ServiceUnavailableError)
+        spanEvent("target unavailable", { "shop.reason": outcome.reason, "shop.attempts": call.attempts });
+      throw outcome;
     } finally {
       deadline.end();
     }

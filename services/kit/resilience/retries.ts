@@ -11,6 +11,7 @@ import type { Logger } from "../log";
 import { attempt } from "./attempt";
 import type { CallInProgress } from "./call-spec";
 import { isRetryable } from "./error-classification";
+import { spanEvent } from "../tracing";
 
 /**
  * The call's attempts: the first, then, if it failed in a way that may be repeated (error-classification.ts),
@@ -44,6 +45,11 @@ export async function withRetries<T>(call: CallInProgress<T>, log: Logger): Prom
   );
   retryPolicy.onRetry((r) => {
     metrics.retries.inc({ target });
+    spanEvent("retry", {
+      "shop.attempt": r.attempt,
+      "shop.delay_ms": Math.round(r.delay),
+      "error.type": "error" in r ? String(ConnectError.from(r.error).code) : "",
+    });
     if (log.isLevelEnabled("debug"))
       log.debug(
         {

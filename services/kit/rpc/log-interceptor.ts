@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../log";
+import { activeTraceId, TRACE_ID_HEADER } from "../tracing";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 
@@ -24,6 +25,8 @@ export function logInterceptor(log: Logger): Interceptor {
     } catch (e) {
       const err = forCaller(e, requestId);
       err.metadata.set(REQUEST_ID_HEADER, requestId);
+      const traceId = activeTraceId();
+      if (traceId) err.metadata.set(TRACE_ID_HEADER, traceId);
       const fields = { requestId, method: methodName(req), code: Code[err.code], ms: elapsed(started) };
       if (isServerFault(err.code)) log.error({ ...fields, err: e }, err.rawMessage);
       else log.debug(fields, err.rawMessage);
@@ -45,7 +48,8 @@ function methodName(req: { service: { typeName: string }; method: { name: string
   return `${req.service.typeName}/${req.method.name}`;
 }
 
-function isServerFault(code: Code): boolean {
+/** Codes that say the server failed, not the caller: logged as errors, and a server span's error status. */
+export function isServerFault(code: Code): boolean {
   return code === Code.Internal || code === Code.Unknown || code === Code.DataLoss || code === Code.Unimplemented;
 }
 

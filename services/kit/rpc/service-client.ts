@@ -17,12 +17,13 @@ import { rpcSubject } from "./nats/subjects";
 import { BusLink } from "../nats/bus-link";
 import { ServiceDiscovery, type DiscoveredInstance, type DiscoveryOptions } from "../discovery/service-discovery";
 import type { Logger } from "../log";
-import { codeForHttpStatus } from "../resilience/error-classification";
+import { codeForHttpStatus, isCallerError } from "../resilience/error-classification";
 import { isIdempotentCall, isIdempotentRequest } from "../resilience/idempotency";
 import { staticPolicies, type PolicySource } from "../resilience/policy-source";
 import { ResilientCaller } from "../resilience/resilient-call";
 import { createResilienceMetrics, type ResilienceMetrics } from "../resilience/resilience-metrics";
 import { ServiceUnavailableError } from "../resilience/service-unavailable-error";
+import { inSpan, spanAttribute, spanEvent, traceHeaders, tracing } from "../tracing";
 
 /** fetch() against a REST service by name: `path` is appended to the base URL of the instance chosen. */
 export type RestClient = (path: string, init?: RestInit) => Promise<Response>;
@@ -177,56 +178,16 @@ function resilientTransport(
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
     ): Promise<UnaryResponse<I, O>> {
-      const own = header === undefined ? undefined : new Headers(header);
-      const idempotent = isIdempotentCall(method, input, own);
-      const headers = withToken(own, opts.token, target);
-      try {
-        return await caller.call({
-          target,
-          idempotent,
-          signal,
-          timeoutMs,
-          attemptTimeoutMs: opts.attemptTimeoutMs?.[method.localName],
-          send: (a) => {
-            const subject = bus?.subject(target, a.instance, method);
-            return subject
-              ? bus!.calls.call(method, {
-                  subject,
-                  signal: a.signal,
-                  timeoutMs: a.timeoutMs,
-                  header: headers,
-                  input,
-                  // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
-                  failover: (callHeader, ms) => {
-                    const h = new Headers(headers);
-                    for (const k in callHeader) h.set(k, callHeader[k]!);
-                    return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
-                  },
-                  remember: !idempotent,
-                })
-              : callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input);
-          },
-        });
-      } catch (e) {
-        const fallback = fb?.fallbacks?.[method.localName] as
-          ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
-        if (!fallback || !(e instanceof ServiceUnavailableError)) throw e;
-        fb!.metrics.fallbacks.inc({ target });
-        fb!.log.warn(
-          { target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage },
-          `${target} unavailable: the caller's fallback answers`,
-        );
-        const request = isMessage(input, method.input) ? input : create(method.input, input);
-        const message = create(method.output, (await fallback(request, e)) as MessageInitShape<O>);
-        return {
-          stream: false,
-          service: method.parent,
-          method,
-          header: new Headers(),
-          trailer: new Headers(),
-          message,
-        };
-      }
+      if (!tracing.on) return unary(method, signal, timeoutMs, header, input);
+      const name = `${method.parent.typeName}/${method.name}`;
+      return inSpan(
+        name,
+        {
+          attributes: { "rpc.system": "connect_rpc", "rpc.service": method.parent.typeName, "rpc.method": method.name },
+          isFailure: (e) => !isCallerError(e),
+        },
+        () => unary(method, signal, timeoutMs, header, input),
+      );
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
       const { balancer } = caller.target(target);
@@ -236,7 +197,7 @@ function resilientTransport(
           method,
           signal,
           timeoutMs,
-          withToken(header === undefined ? undefined : new Headers(header), opts.token, target),
+          withTrace(withToken(header === undefined ? undefined : new Headers(header), opts.token, target)),
           input,
           contextValues,
         );
@@ -248,6 +209,69 @@ function resilientTransport(
       }
     },
   };
+
+  async function unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: ConstructorParameters<typeof Headers>[0] | undefined,
+    input: MessageInitShape<I>,
+  ): Promise<UnaryResponse<I, O>> {
+    const own = header === undefined ? undefined : new Headers(header);
+    const idempotent = isIdempotentCall(method, input, own);
+    const callHeaders = withToken(own, opts.token, target);
+    try {
+      return await caller.call({
+        target,
+        idempotent,
+        signal,
+        timeoutMs,
+        attemptTimeoutMs: opts.attemptTimeoutMs?.[method.localName],
+        name: tracing.on ? `${method.parent.typeName}/${method.name}` : undefined,
+        send: (a) => {
+          const subject = bus?.subject(target, a.instance, method);
+          const headers = withTrace(callHeaders);
+          if (tracing.on) spanAttribute("network.transport", subject ? "nats" : "http");
+          return subject
+            ? bus!.calls.call(method, {
+                subject,
+                signal: a.signal,
+                timeoutMs: a.timeoutMs,
+                header: headers,
+                input,
+                // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
+                failover: (callHeader, ms) => {
+                  const h = new Headers(headers);
+                  for (const k in callHeader) h.set(k, callHeader[k]!);
+                  return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
+                },
+                remember: !idempotent,
+              })
+            : callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input);
+        },
+      });
+    } catch (e) {
+      const fallback = fb?.fallbacks?.[method.localName] as
+        ((req: unknown, err: ServiceUnavailableError) => unknown) | undefined;
+      if (!fallback || !(e instanceof ServiceUnavailableError)) throw e;
+      fb!.metrics.fallbacks.inc({ target });
+      spanEvent("fallback", { "shop.reason": e.reason });
+      fb!.log.warn(
+        { target, method: `${method.parent.typeName}/${method.name}`, reason: e.reason, error: e.rawMessage },
+        `${target} unavailable: the caller's fallback answers`,
+      );
+      const request = isMessage(input, method.input) ? input : create(method.input, input);
+      const message = create(method.output, (await fallback(request, e)) as MessageInitShape<O>);
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        header: new Headers(),
+        trailer: new Headers(),
+        message,
+      };
+    }
+  }
 }
 
 export type RpcTransport = "nats" | "http";
@@ -291,6 +315,17 @@ function busRoute(nc: NatsConnection, namespace: string, discovery: ServiceDisco
   };
 }
 
+/** The headers with the active span's trace context (traceparent, tracestate, baggage), when tracing. */
+function withTrace<H extends Headers | Record<string, string> | undefined>(headers: H): H | Record<string, string> {
+  if (!tracing.on) return headers;
+  const trace = traceHeaders();
+  if (headers instanceof Headers) {
+    for (const k in trace) headers.set(k, trace[k]!);
+    return headers;
+  }
+  return { ...headers, ...trace };
+}
+
 /** The caller's headers with this process's token for `target` (a plain object when the caller sent none: cheaper). */
 function withToken(
   headers: Headers | undefined,
@@ -328,43 +363,49 @@ function restClient(caller: ResilientCaller, target: string, token?: (audience: 
     // A retried request sends its body again: read a stream once.
     const body = rest.body instanceof ReadableStream ? await new Response(rest.body).arrayBuffer() : rest.body;
     let previous: Response | undefined;
-    try {
-      return await caller.call({
-        target,
-        idempotent: isIdempotentRequest(method, headers),
-        signal: signal ?? undefined,
-        timeoutMs,
-        send: async (a) => {
-          await previous?.body?.cancel().catch(() => {});
-          const h = new Headers(headers);
-          h.set("connect-timeout-ms", String(Math.max(1, Math.ceil(a.timeoutMs))));
-          let res: Response;
-          try {
-            res = await fetch(a.instance.http + path, { ...rest, method, headers: h, body, signal: a.signal });
-          } catch (e) {
-            throw new ConnectError(
-              `${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`,
-              Code.Unavailable,
-              undefined,
-              undefined,
-              e,
-            );
-          }
-          const code = codeForHttpStatus(res.status);
-          if (code === undefined) return res;
-          previous = res;
-          throw new HttpStatusError(res, code, target);
-        },
-      });
-    } catch (e) {
-      if (e instanceof HttpStatusError) return e.response;
-      if (
-        e instanceof ServiceUnavailableError &&
-        e.reason === "retries-exhausted" &&
-        e.lastError instanceof HttpStatusError
-      )
-        return e.lastError.response;
-      throw e;
-    }
+    const call = async () => {
+      try {
+        return await caller.call({
+          target,
+          name: `${method} ${target}`,
+          idempotent: isIdempotentRequest(method, headers),
+          signal: signal ?? undefined,
+          timeoutMs,
+          send: async (a) => {
+            await previous?.body?.cancel().catch(() => {});
+            const h = withTrace(new Headers(headers)) as Headers;
+            h.set("connect-timeout-ms", String(Math.max(1, Math.ceil(a.timeoutMs))));
+            let res: Response;
+            try {
+              res = await fetch(a.instance.http + path, { ...rest, method, headers: h, body, signal: a.signal });
+            } catch (e) {
+              throw new ConnectError(
+                `${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`,
+                Code.Unavailable,
+                undefined,
+                undefined,
+                e,
+              );
+            }
+            const code = codeForHttpStatus(res.status);
+            if (code === undefined) return res;
+            previous = res;
+            throw new HttpStatusError(res, code, target);
+          },
+        });
+      } catch (e) {
+        if (e instanceof HttpStatusError) return e.response;
+        if (
+          e instanceof ServiceUnavailableError &&
+          e.reason === "retries-exhausted" &&
+          e.lastError instanceof HttpStatusError
+        )
+          return e.lastError.response;
+        throw e;
+      }
+    };
+    return tracing.on
+      ? inSpan(`${method} ${target}`, { attributes: { "http.request.method": method, "shop.target": target } }, call)
+      : call();
   };
 }

@@ -8,6 +8,8 @@ import { HealthStatus, healthRoutes } from "./health";
 import { logInterceptor } from "./log-interceptor";
 import { metricsInterceptor } from "./metrics-interceptor";
 import { reflectionRoutes } from "./reflection";
+import { traceInterceptor } from "./trace-interceptor";
+import { tracing } from "../tracing";
 import { callerInterceptor } from "../trust/caller-check";
 import type { TokenCheck } from "../trust/identity";
 
@@ -62,6 +64,8 @@ export function serviceRpc(opts: {
       // The deadline interceptor comes first so every handler (and every outgoing call it makes) sees the caller's deadline.
       // After the log interceptor, so refused calls are logged and counted like any other answer.
       interceptors: [
+        // Outermost when tracing: the call's span holds everything the call does, its logs included.
+        ...(tracing.on ? [traceInterceptor()] : []),
         deadlineInterceptor(),
         logInterceptor(opts.log),
         metricsInterceptor(opts.metrics),

@@ -1,4 +1,5 @@
 import nodemailer from "nodemailer";
+import { inSpan, SpanKind } from "../../kit/tracing";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -69,5 +70,22 @@ export function mailboxMailer(dir: string): Mailer {
       return { messageId: info.messageId };
     },
     close: () => transport.close(),
+  };
+}
+
+/** Each send as a client span of the handling that asked for it (where it went, the message id). */
+export function traced(mailer: Mailer): Mailer {
+  return {
+    ...mailer,
+    send: (mail) =>
+      inSpan(
+        "mail send",
+        { kind: SpanKind.CLIENT, attributes: { "shop.mail.target": mailer.target, "shop.mail.key": mail.key } },
+        async (span) => {
+          const sent = await mailer.send(mail);
+          span?.setAttribute("shop.mail.message_id", sent.messageId);
+          return sent;
+        },
+      ),
   };
 }

@@ -10,6 +10,7 @@ import { announcement } from "../domain/order-events";
 import { OrderRefusal } from "../domain/refusal";
 import type { SagaChange } from "../domain/saga";
 import { orderLines, orders } from "./schema";
+import { transactionSpan } from "../../kit/tracing";
 import type * as schema from "./schema";
 
 type Row = typeof orders.$inferSelect;
@@ -146,6 +147,10 @@ export class DrizzleOrderRepository implements OrderRepository {
   constructor(private readonly db: Database<typeof schema>) {}
 
   async insert(order: NewOrder): Promise<Order> {
+    return transactionSpan("record order created", { "shop.order_id": order.id }, () => this.#insert(order));
+  }
+
+  #insert(order: NewOrder): Promise<Order> {
     return this.db.transaction(async (tx) => {
       const [row] = await insertOrder(tx, { ...order, createdAt: new Date() });
       const lines = await insertLines(tx, order.id, order.lines);
@@ -211,7 +216,16 @@ export class DrizzleOrderRepository implements OrderRepository {
     return (await Q.extend(this.db, { id, token: lease, lease: `${leaseMs} milliseconds` })).length === 1;
   }
 
-  async record(
+  record(
+    id: string,
+    change: SagaChange,
+    opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean },
+  ): Promise<OrderRecord> {
+    const step = change.state ? `record order ${change.state.toLowerCase()}` : "record order step";
+    return transactionSpan(step, { "shop.order_id": id }, () => this.#record(id, change, opts));
+  }
+
+  async #record(
     id: string,
     change: SagaChange,
     opts: { lease: string; leaseMs: number; recoverInMs?: number; failedAttempt?: boolean },

@@ -1,6 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../log";
+import type { Span } from "../../tracing";
 import type { EventMeta } from "../cloud-event-headers";
 import type { EventHandler, HandlerContext } from "./event-consumer";
 import type { InboxRow } from "./inbox";
@@ -15,6 +16,8 @@ export interface Delivery {
   row: InboxRow;
   /** The consumer's log with the event's id, type, traceparent and deliveries. */
   log: Logger;
+  /** Its process span, when tracing: a batch links them. */
+  span?: Span;
 }
 
 /** What the handler is given: `tx` is the transaction that also writes the inbox row (the database for ownTransactions). */

@@ -5,6 +5,7 @@ import { handlerContext, type Delivery } from "./delivery";
 import { handleEvent } from "./handle-event";
 import { claimEvents } from "./inbox";
 import { settleHandled } from "./settle";
+import { batchSpan } from "../event-spans";
 
 /** Transactions of one batching consumer instance at once: one can wait for its commit while another works. */
 export const BATCHES_IN_FLIGHT = 2;
@@ -22,27 +23,30 @@ export async function handleBatch(ctx: ConsumerContext, ds: Delivery[]): Promise
   // Only while the transaction runs: a message acked or nak'ed after it must not be touched again.
   const beat = setInterval(() => ds.forEach((d) => d.m.working()), inProgressEvery(ctx.ackWaitMs));
   try {
-    fresh = await ctx.db
-      .transaction(async (tx) => {
-        const claimed = await claimEvents(
-          tx,
-          ctx.def.name,
-          ds.map((d) => d.row),
-        );
-        const out: boolean[] = [];
-        for (const d of ds) {
-          // delete: two copies of one event in a batch (published twice) are handled once.
-          const first = claimed.delete(d.meta.id);
-          if (first) {
-            failing = d;
-            await d.handler.handle(d.event, handlerContext(d, tx));
-            failing = undefined;
+    fresh = await batchSpan(
+      ctx.def.name,
+      ds.map((d) => d.span),
+      () =>
+        ctx.db.transaction(async (tx) => {
+          const claimed = await claimEvents(
+            tx,
+            ctx.def.name,
+            ds.map((d) => d.row),
+          );
+          const out: boolean[] = [];
+          for (const d of ds) {
+            // delete: two copies of one event in a batch (published twice) are handled once.
+            const first = claimed.delete(d.meta.id);
+            if (first) {
+              failing = d;
+              await d.handler.handle(d.event, handlerContext(d, tx));
+              failing = undefined;
+            }
+            out.push(first);
           }
-          out.push(first);
-        }
-        return out;
-      })
-      .finally(() => clearInterval(beat));
+          return out;
+        }),
+    ).finally(() => clearInterval(beat));
   } catch (e) {
     ctx.log.debug(
       { err: e, events: ds.length, failing_event_id: failing?.meta.id },

@@ -5,6 +5,7 @@ import type { Delivery } from "./delivery";
 import { backoffDelay, describeError, isRetryable } from "./handler-failure";
 import { handledWithAnotherPayload } from "./inbox";
 import { resolveReplay } from "./replay";
+import { spanFailed } from "../../tracing";
 
 // Every ack, nak and term of an event consumer is here, each with its count, its log line and what it
 // leaves for the dead-letter writer (the last error of a message, read when the server gives it up).
@@ -34,6 +35,7 @@ export async function terminate(ctx: ConsumerContext, m: JsMsg, type: string, re
     "poison message; terminated",
   );
   ctx.metrics.consumed.inc({ consumer: ctx.def.name, type, outcome: "poison" });
+  spanFailed("terminated: a dead letter follows", { "shop.reason": reason });
   if (ctx.termTakesReason) m.term(reason);
   else m.term();
 }
@@ -82,5 +84,9 @@ export async function settleFailed(ctx: ConsumerContext, d: Delivery, e: unknown
     last ? "handler failed on the last delivery" : "handler failed; retrying later",
   );
   ctx.metrics.consumed.inc({ consumer: ctx.def.name, type: meta.type, outcome: "retry" });
+  spanFailed(last ? "failed on the last delivery: a dead letter follows" : "nak: delivered again later", {
+    "shop.retry_in_ms": delay,
+    "shop.error": describeError(e),
+  });
   m.nak(delay);
 }

@@ -8,6 +8,8 @@ import type { Delivery } from "./delivery";
 import type { EventConsumer } from "./event-consumer";
 import { BATCHES_IN_FLIGHT, batchingHandler } from "./handle-batch";
 import { handleEvent } from "./handle-event";
+import { processSpan } from "../event-spans";
+import { tracing } from "../../tracing";
 
 /**
  * Runs an event consumer, CONSUMER_CONCURRENCY messages at a time (one entity's, by ce-subject, in
@@ -36,7 +38,9 @@ export async function startEventConsumer(def: EventConsumer, deps: ConsumerDeps)
     log,
     handle: async (m) => {
       const d = await decodeMessage(ctx, m);
-      if (d) await handleDelivery(d);
+      if (!d) return;
+      if (!tracing.on) return handleDelivery(d);
+      await processSpan(m, def.name, d.meta, (span) => handleDelivery(Object.assign(d, { span })));
     },
     // A batching consumer holds enough for its batches in flight and the next one filling.
     concurrency: Math.max(deps.cfg.CONSUMER_CONCURRENCY, batchSize * (BATCHES_IN_FLIGHT + 1)),

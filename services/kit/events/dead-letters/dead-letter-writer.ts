@@ -1,7 +1,8 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { Logger } from "../../log";
-import { REPLAY_OF } from "../cloud-event-headers";
+import { CE, REPLAY_OF } from "../cloud-event-headers";
+import { deadLetterSpan } from "../event-spans";
 import { DLQ, DeadLetters, originalHeaders, type DeadLetterKind } from "./dead-letter-queue";
 import { runConsumerLoop, type ConsumerLoop } from "../consumer/consumer-loop";
 import { ensureConsumer } from "../topology/ensure-consumer";
@@ -64,14 +65,16 @@ export async function startDeadLetterWriter(opts: {
     h.set(DLQ.reason, reason.replace(/[\r\n]+/g, " "));
     h.set(DLQ.failedAt, adv.timestamp ?? new Date().toISOString());
     if (!original) h.set(DLQ.originalMissing, "true");
-    const ack = await js.publish(
-      names.deadLetterSubject(adv.stream, adv.consumer),
-      original?.data ?? new Uint8Array(),
-      {
+    const dlqSubject = names.deadLetterSubject(adv.stream, adv.consumer);
+    const ack = await deadLetterSpan(dlqSubject, original?.header?.get(CE.traceparent) ?? "", async (span) => {
+      span?.setAttributes({ "messaging.consumer.group.name": adv.consumer, "shop.reason": reason, "shop.kind": kind });
+      const ack = await js.publish(dlqSubject, original?.data ?? new Uint8Array(), {
         headers: h,
         msgID: `dlq:${adv.stream}:${adv.consumer}:${adv.stream_seq}`,
-      },
-    );
+      });
+      span?.setAttribute("shop.dlq_id", ack.seq);
+      return ack;
+    });
     // A replayed copy that died again: its new entry replaces the one it replayed.
     const replayed = Number(original?.header?.get(REPLAY_OF));
     if (replayed && replayed !== ack.seq) await opts.deadLetters.resolveReplayed(original?.header, adv.consumer);

@@ -10,6 +10,8 @@ import { outboxChannel } from "./outbox";
 import { outboxTable } from "./outbox-table";
 import { PREPARED } from "../prepared";
 import { rowsOf } from "./rows";
+import { endSend, sendSpan } from "../event-spans";
+import { activeTraceparent } from "../../tracing";
 import type { EventNames } from "../topology/streams";
 
 const outbox = outboxTable();
@@ -103,8 +105,9 @@ export async function startOutboxRelay(opts: {
       // wave) from going out before it. Other entities' rows of the failed wave that went out are marked.
       for (const wave of waves(due)) {
         const acks = await Promise.allSettled(
-          wave.map((row) =>
-            js.publish(names.subject(row.subject), row.payload, {
+          wave.map((row) => {
+            const send = sendSpan(row.subject, row.id, row.traceparent);
+            const ack = js.publish(names.subject(row.subject), row.payload, {
               msgID: row.id,
               headers: eventHeaders({
                 id: row.id,
@@ -112,11 +115,18 @@ export async function startOutboxRelay(opts: {
                 source: opts.source,
                 time: row.createdAt,
                 subject: row.entityId,
-                traceparent: row.traceparent,
+                // The producer's context, stored with the row: after a crash too, the event continues its trace.
+                traceparent: send ? activeTraceparent(send) : row.traceparent,
               }),
               timeout: PUBLISH_TIMEOUT_MS,
-            }),
-          ),
+            });
+            if (send)
+              ack.then(
+                () => endSend(send),
+                (e) => endSend(send, e),
+              );
+            return ack;
+          }),
         );
         acks.forEach((ack, i) => {
           if (ack.status === "fulfilled") {

@@ -2,7 +2,7 @@ import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufb
 import { sql } from "drizzle-orm";
 import { afterCommit } from "../../db/after-commit";
 import type { Database } from "../../db/database";
-import { newTraceparent } from "../cloud-event-headers";
+import { eventTraceparent } from "../event-spans";
 import type { EventType } from "../topology/contract";
 import { outboxTable } from "./outbox-table";
 import { fixedQuery } from "../../db/fixed-query";
@@ -57,7 +57,7 @@ export async function writeEvent<D extends DescMessage>(
     subject: type.subject,
     type: type.type,
     entityId: opts.entityId ?? "",
-    traceparent: opts.traceparent || newTraceparent(),
+    traceparent: opts.traceparent || eventTraceparent(type.subject, id),
     payload: toBinary(type.schema, create(type.schema, message)),
   });
   // Not a NOTIFY inside the transaction: Postgres holds one database-wide lock from a notifying

@@ -1,6 +1,7 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
-import { eventHeaders, newTraceparent } from "../cloud-event-headers";
+import { eventHeaders } from "../cloud-event-headers";
+import { eventTraceparent } from "../event-spans";
 import type { EventType } from "../topology/contract";
 import type { EventNames } from "../topology/streams";
 
@@ -26,7 +27,7 @@ export async function publishEvent<D extends DescMessage>(
     source: opts.source,
     time: opts.time ?? new Date(),
     subject: opts.entityId ?? "",
-    traceparent: opts.traceparent || newTraceparent(),
+    traceparent: opts.traceparent || eventTraceparent(type.subject, id),
   });
   const ack = await js.publish(names.subject(type.subject), toBinary(type.schema, create(type.schema, message)), {
     headers,
