@@ -5,11 +5,12 @@ import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ConfigError, integer, readConfig, url } from "../services/kit";
 import { DeadLetters, type DeadLetter, eventsConfig, eventCatalogue, EventNames } from "../services/kit/events";
+import { traceIdOf } from "../services/kit/tracing";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats, operatorIdentity } from "./operator-nats";
 
 const USAGE = `usage: bun cli/dlq.ts <command>
-  list [--json]              every dead letter: id, when, consumer, event, deliveries, reason
+  list [--json]              every dead letter: id, when, consumer, event, deliveries, reason, trace id
   show <id> [--json]         one dead letter: headers and the decoded event
   replay <id>|--all [--no-wait]
                              put the message back to its consumer; waits until it was handled
@@ -63,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
         else
           for (const l of letters)
             console.log(
-              `${l.id}\t${l.failedAt.toISOString()}\t${l.consumer}\t${l.eventType || l.subject}\t${l.eventId}\t${l.kind} after ${l.deliveries}\t${l.reason}`,
+              `${l.id}\t${l.failedAt.toISOString()}\t${l.consumer}\t${l.eventType || l.subject}\t${l.eventId}\t${l.kind} after ${l.deliveries}\t${l.reason}\ttrace ${traceIdOf(l.headers.traceparent) || "-"}`,
             );
         return 0;
       }
@@ -145,6 +146,8 @@ function summary(l: DeadLetter) {
     kind: l.kind,
     deliveries: l.deliveries,
     reason: l.reason,
+    // The trace the event belongs to: its producer's, where its deliveries and the dead letter are spans.
+    traceId: traceIdOf(l.headers.traceparent),
   };
 }
 

@@ -62,6 +62,7 @@ describe("bun cli/dlq.ts", () => {
       first.eventId,
       "terminated after 1",
       "invalid shop.order.v1.OrderConfirmed: order.customer_id must be a UUID",
+      `trace ${first.headers.traceparent!.split("-")[1]}`,
     ]);
     const json = JSON.parse((await dlq(["list", "--json"])).stdout) as { id: number }[];
     expect(json.map((l) => l.id)).toEqual([first.id, second.id]);
@@ -76,6 +77,7 @@ describe("bun cli/dlq.ts", () => {
       deliveries: 1,
       headers: { "ce-id": second.eventId, "ce-type": "shop.order.v1.OrderConfirmed", "ce-source": "/test" },
       event: { order: { customerId: "nobody" } },
+      traceId: second.headers.traceparent!.split("-")[1],
     });
     expect(shown.streamSeq).toBeGreaterThan(0);
   });
