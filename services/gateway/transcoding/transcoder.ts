@@ -1,3 +1,4 @@
+import { nameRoute } from "../../kit/http";
 import {
   toJson,
   type DescMessage,
@@ -46,6 +47,7 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
       });
 
     const { route, bindings } = found;
+    nameRoute(c.req.raw, route.template.source);
     const rpc = `${route.exposed.method.parent.typeName}/${route.exposed.method.name}`;
     const answer = (res: Response) => {
       deps.requests?.inc({ rpc, status: String(res.status) });

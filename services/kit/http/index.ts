@@ -2,4 +2,5 @@
 export { buildHttpApp } from "./app";
 export type { KitEnv } from "./app";
 export { restError, jsonBody } from "./rest-error";
+export { nameRoute } from "./rest-span";
 export type { Readiness } from "./probes";

@@ -1,6 +1,17 @@
 import { SpanStatusCode } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
-import { activeTraceId, contextFromHeaders, inSpan, SpanKind, TRACE_ID_HEADER } from "../tracing";
+import { routePath } from "hono/route";
+import { activeTraceId, contextFromHeaders, inSpan, SpanKind, TRACE_ID_HEADER, tracing } from "../tracing";
+
+const namedRoutes = new WeakMap<Request, string>();
+
+/**
+ * Names the route a request matched where Hono cannot see it: a router of its own inside a middleware
+ * (the gateway's transcoding), so the span says "POST /v1/orders/{id}:confirm", not "POST /*".
+ */
+export function nameRoute(req: Request, route: string): void {
+  if (tracing.on) namedRoutes.set(req, route);
+}
 
 /**
  * A server span per REST request (OpenTelemetry's HTTP conventions: named by method and route), child of
@@ -17,7 +28,8 @@ export function restSpan(): MiddlewareHandler {
       },
       async (span) => {
         await next();
-        const route = c.req.routePath;
+        // The route of the handler that answered, not this middleware's own ("/*").
+        const route = namedRoutes.get(c.req.raw) ?? routePath(c, -1);
         span!.updateName(`${c.req.method} ${route}`);
         span!.setAttribute("http.route", route);
         span!.setAttribute("http.response.status_code", c.res.status);
