@@ -4,7 +4,8 @@
 // continues it; a service with the SDK disabled sends nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testPlatform } from "./support/test-platform";
-import { runToExit, startOtlpReceiver, waitFor, type OtlpReceiver } from "../../services/kit/testing";
+import { CE } from "../../services/kit/events";
+import { runToExit, startOtlpReceiver, testSchemas, waitFor, type OtlpReceiver } from "../../services/kit/testing";
 import type { ReceivedSpan } from "../../services/kit/tracing/otlp-spans";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
 
@@ -302,6 +303,58 @@ describe("tracing across the platform", () => {
       await platform.stopProcess(customer);
     } finally {
       silent.stop();
+    }
+  });
+
+  test("killed between the outbox write and the relay's publish: after a restart the event carries the original trace", async () => {
+    // A customer of its own database, so no running replica's relay publishes its row first.
+    const own = testSchemas();
+    const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...own.env("customer") };
+    try {
+      const halted = await platform.start("customer", { ...traced, OUTBOX_RELAY_HALT: "before_publish" });
+      const client = clientTrace();
+      const res = await fetch(`${halted.http}/v1/customers`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...client.headers() },
+        body: JSON.stringify({ email: `crash-${crypto.randomUUID()}@example.com`, name: "Crash" }),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      await waitFor(() => halted.logs.some((l) => l.outbox_halt === "before_publish"), {
+        timeoutMs: 10_000,
+        what: "the relay halted before publishing",
+      });
+      await platform.stopProcess(halted, "SIGKILL");
+      const [row] = await own.sql.unsafe(
+        `select traceparent, published_at from "${own.schema("customer")}".outbox where entity_id = $1`,
+        [id],
+      );
+      expect(row!.published_at).toBeNull();
+      expect(String(row!.traceparent).split("-")[1]).toBe(client.traceId);
+
+      const restarted = await platform.start("customer", traced);
+      const published = async () =>
+        (await platform.streams.stored("CUSTOMERS", "customers.>")).find((m) => m.header?.get(CE.subject) === id);
+      await waitFor(async () => !!(await published()), { timeoutMs: 10_000, what: "the event after the restart" });
+      const traceparent = (await published())!.header!.get(CE.traceparent);
+      expect(traceparent.split("-")[1]).toBe(client.traceId);
+      // The restarted relay's send is a child of the create span written before the kill, and the
+      // consumers' processing follows it on the same trace.
+      await waitFor(
+        () => {
+          const spans = receiver.trace(client.traceId);
+          const send = spans.find((s) => s.service === "customer" && /^send .*customers\.registered$/.test(s.name));
+          return (
+            !!send &&
+            send.parentSpanId === String(row!.traceparent).split("-")[2] &&
+            spans.some((s) => s.service === "notification" && s.kind === 5 && s.parentSpanId === send.spanId)
+          );
+        },
+        { timeoutMs: 15_000, what: "the restarted relay's send and notification's processing on the original trace" },
+      );
+      await platform.stopProcess(restarted);
+    } finally {
+      await own.drop();
     }
   });
 });

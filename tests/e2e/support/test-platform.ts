@@ -23,8 +23,8 @@ export interface TestPlatform {
   proc(name: string): ServiceProcess;
   /** Starts (another instance of) a service with the platform's environment, and `env` over it. */
   start(name: string, env?: Record<string, string>): Promise<ServiceProcess>;
-  /** Stops one process (asserting nothing about its exit: the code is the caller's to check). */
-  stopProcess(p: ServiceProcess): Promise<number>;
+  /** Stops one process, SIGTERM unless told (asserting nothing about its exit: the code is the caller's to check). */
+  stopProcess(p: ServiceProcess, signal?: NodeJS.Signals): Promise<number>;
   /** Stops every process, then drops the streams and the schemas. */
   stop(): Promise<void>;
 }
@@ -53,10 +53,10 @@ export function testPlatform(prefix: string, env: Record<string, string> = {}): 
       opened = s;
       return s;
     }));
-  const stopProcess = async (p: ServiceProcess) => {
+  const stopProcess = async (p: ServiceProcess, signal?: NodeJS.Signals) => {
     const i = procs.indexOf(p);
     if (i >= 0) procs.splice(i, 1);
-    return p.stop();
+    return p.stop(signal);
   };
   return {
     namespace,
@@ -83,7 +83,7 @@ export function testPlatform(prefix: string, env: Record<string, string> = {}): 
     },
     stopProcess,
     async stop() {
-      await Promise.all([...procs].map(stopProcess));
+      await Promise.all([...procs].map((p) => stopProcess(p)));
       await opened?.drop();
       await db.drop();
     },
