@@ -5,8 +5,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testPlatform } from "./support/test-platform";
 import { CE } from "../../services/kit/events";
-import { runToExit, startOtlpReceiver, testSchemas, waitFor, type OtlpReceiver } from "../../services/kit/testing";
-import type { ReceivedSpan } from "../../services/kit/tracing/otlp-spans";
+import {
+  runToExit,
+  startOtlpReceiver,
+  testSchemas,
+  waitFor,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from "../../services/kit/testing";
 import { startSmtpTestServer, type SmtpTestServer } from "../../services/notification/testing/smtp-test-server";
 
 const SERVICES = ["customer", "inventory", "payment", "order", "gateway", "notification", "marketing"];

@@ -17,3 +17,4 @@ export { runToExit } from "./run-to-exit";
 export type { CommandRun } from "./run-to-exit";
 export { startOtlpReceiver } from "./otlp-receiver";
 export type { OtlpReceiver } from "./otlp-receiver";
+export type { ReceivedSpan } from "../tracing/otlp-spans";
