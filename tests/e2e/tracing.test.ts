@@ -209,6 +209,13 @@ describe("tracing across the platform", () => {
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.every((l) => typeof l.span_id === "string" && (l.span_id as string).length === 16)).toBe(true);
     expect(orderId).toBeString();
+    // Order's latency histogram keeps the call's trace as the exemplar of its bucket (OpenMetrics).
+    const metrics = await fetch(`${platform.proc("order").http}/metrics`);
+    expect(metrics.headers.get("content-type")).toContain("application/openmetrics-text");
+    const exemplars = (await metrics.text())
+      .split("\n")
+      .filter((l) => l.startsWith("rpc_server_duration_seconds_bucket") && l.includes("OrderService/ConfirmOrder"));
+    expect(exemplars.some((l) => l.includes(`# {trace_id="${client.traceId}",span_id="`))).toBe(true);
     // Both encodings arrived.
     expect([...receiver.requests.keys()].some((t) => t.includes("json"))).toBe(true);
     expect([...receiver.requests.keys()].some((t) => t.includes("protobuf"))).toBe(true);

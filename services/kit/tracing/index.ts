@@ -1,6 +1,7 @@
 // Tracing: OpenTelemetry spans from the kit's own layers, W3C trace context on HTTP, NATS and the outbox.
 export { startTracing, tracing, tracingConfig, type Tracing, type TracingConfig } from "./tracing";
 export {
+  activeExemplar,
   activeTraceId,
   activeTraceparent,
   contextFromHeaders,

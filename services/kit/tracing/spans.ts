@@ -5,6 +5,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
@@ -127,6 +128,12 @@ export function activeTraceId(): string {
   if (!tracing.on) return "";
   const sc = trace.getActiveSpan()?.spanContext();
   return sc && trace.isSpanContextValid(sc) ? sc.traceId : "";
+}
+
+/** The active span's ids as exemplar labels of a metric, when it is sampled (else none: nothing to look up). */
+export function activeExemplar(): Record<string, string> {
+  const sc = tracing.on ? trace.getActiveSpan()?.spanContext() : undefined;
+  return sc && sc.traceFlags & TraceFlags.SAMPLED ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
 }
 
 /** The trace id inside a traceparent ("" when it is not one). */
