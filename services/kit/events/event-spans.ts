@@ -33,8 +33,9 @@ export function eventTraceparent(subject: string, eventId: string): string {
       "messaging.destination.name": subject,
       "messaging.message.id": eventId,
     },
-  })!;
-  span.end();
+  });
+  // None when the trace is sampled out: the event carries the active (not sampled) context on.
+  span?.end();
   return activeTraceparent(span);
 }
 

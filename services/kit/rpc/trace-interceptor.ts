@@ -27,7 +27,7 @@ export function traceInterceptor(): Interceptor {
         try {
           return await next(req);
         } catch (e) {
-          span!.setAttribute("rpc.connect_rpc.error_code", Code[ConnectError.from(e).code] ?? "unknown");
+          span?.setAttribute("rpc.connect_rpc.error_code", Code[ConnectError.from(e).code] ?? "unknown");
           throw e;
         }
       },

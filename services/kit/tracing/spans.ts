@@ -38,6 +38,7 @@ export interface SpanStart {
 export function inSpan<T>(name: string, start: SpanStart, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
   if (!tracing.on) return fn(undefined);
   const parent = start.parent ?? context.active();
+  if (sampledOut(parent)) return start.parent ? context.with(parent, fn, undefined, undefined) : fn(undefined);
   const span = tracer().startSpan(name, { kind: start.kind, attributes: start.attributes, links: start.links }, parent);
   return context.with(trace.setSpan(parent, span), async () => {
     try {
@@ -52,14 +53,23 @@ export function inSpan<T>(name: string, start: SpanStart, fn: (span: Span | unde
   });
 }
 
+/**
+ * Whether a span under `parent` would be dropped anyway: its trace was sampled out and the sampler follows
+ * the parent's decision. Then no span is made at all (no ids, no sampler, no context switch): the parent's
+ * context, flag "not sampled" included, is what travels on. This is what keeps a sampled-out trace cheap.
+ */
+function sampledOut(parent: Context): boolean {
+  if (!tracing.parentBased) return false;
+  const sc = trace.getSpanContext(parent);
+  return sc !== undefined && (sc.traceFlags & TraceFlags.SAMPLED) === 0 && trace.isSpanContextValid(sc);
+}
+
 /** A span started now and ended by its owner (one whose end is not a function's return). */
 export function startSpan(name: string, start: SpanStart): Span | undefined {
   if (!tracing.on) return undefined;
-  return tracer().startSpan(
-    name,
-    { kind: start.kind, attributes: start.attributes, links: start.links },
-    start.parent ?? context.active(),
-  );
+  const parent = start.parent ?? context.active();
+  if (sampledOut(parent)) return undefined;
+  return tracer().startSpan(name, { kind: start.kind, attributes: start.attributes, links: start.links }, parent);
 }
 
 /** Runs `fn` with `span` active (so the calls and events it makes are its children). */

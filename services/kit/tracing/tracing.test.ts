@@ -4,7 +4,16 @@ import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otl
 import { createLogger } from "../log";
 import { startOtlpReceiver } from "../testing/otlp-receiver";
 import { decodeSpans } from "./otlp-spans";
-import { activeTraceparent, contextFromTraceparent, inSpan, spanEvent, traceHeaders, traceIdOf } from "./spans";
+import {
+  activeTraceId,
+  activeTraceparent,
+  contextFromTraceparent,
+  inSpan,
+  spanEvent,
+  startSpan,
+  traceHeaders,
+  traceIdOf,
+} from "./spans";
 import { startTracing, tracing, tracingConfig } from "./tracing";
 
 describe("tracingConfig", () => {
@@ -114,6 +123,25 @@ describe("with tracing on (this process)", () => {
     while (!receiver.spans.some((s) => s.name === "failing") && Date.now() < deadline) await Bun.sleep(10);
     expect(receiver.spans.find((s) => s.name === "failing")!.status).toEqual({ code: 2, message: "no" });
     expect(receiver.requests.get("application/x-protobuf")).toBeGreaterThan(0);
+  });
+
+  test("under a trace sampled out upstream no span is made, and the context travels on unsampled", async () => {
+    const upstream = "00-5bf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-00";
+    await inSpan("server", { kind: SpanKind.SERVER, parent: contextFromTraceparent(upstream) }, async (span) => {
+      expect(span).toBeUndefined();
+      await inSpan("client", { kind: SpanKind.CLIENT }, async (inner) => {
+        expect(inner).toBeUndefined();
+        expect(startSpan("create x", {})).toBeUndefined();
+        expect(traceHeaders().traceparent).toBe(upstream);
+        expect(activeTraceId()).toBe(traceIdOf(upstream));
+      });
+    });
+    // Spans go out in the order they end: once a later one arrived, an earlier one would have too.
+    await inSpan("marker", {}, async () => {});
+    const deadline = Date.now() + 5000;
+    while (!receiver.spans.some((s) => s.name === "marker") && Date.now() < deadline) await Bun.sleep(10);
+    expect(receiver.spans.some((s) => s.name === "marker")).toBe(true);
+    expect(receiver.trace(traceIdOf(upstream))).toEqual([]);
   });
 });
 

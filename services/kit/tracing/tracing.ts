@@ -21,7 +21,7 @@ import type { Logger } from "pino";
  * Whether this process traces: read on every hot path (a call, an event), so that with tracing off the
  * kit pays one property read and nothing else. Set once, by startTracing.
  */
-export const tracing = { on: false };
+export const tracing = { on: false, parentBased: false };
 
 const SAMPLERS = [
   "always_on",
@@ -126,6 +126,7 @@ export function startTracing(opts: {
   trace.setGlobalTracerProvider(p);
   provider = p;
   tracing.on = true;
+  tracing.parentBased = cfg.sampler.startsWith("parentbased_");
   opts.log.info(
     { url: cfg.url, protocol: cfg.protocol, sampler: cfg.sampler },
     "tracing: exporting spans over OTLP/HTTP",
@@ -135,6 +136,7 @@ export function startTracing(opts: {
       if (provider !== p) return;
       // Off again, as before start: the kit's layers stop making spans, and a later start may register anew.
       tracing.on = false;
+      tracing.parentBased = false;
       provider = undefined;
       trace.disable();
       context.disable();
