@@ -39,6 +39,7 @@ const definition: ServiceDefinition = {
           asked.add(req.paymentId);
           if ((scenario === "flaky" && first) || scenario === "down")
             throw new ConnectError("not now", Code.Unavailable);
+          if (scenario === "missing") throw new ConnectError("no such payment", Code.NotFound);
           return { payment: { id: req.paymentId } };
         },
       }),
@@ -140,4 +141,24 @@ test("an open breaker and the caller's fallback are events on the call's span", 
   expect(events["fallback"]).toMatchObject({ "shop.reason": "circuit-open" });
   // Refused before any attempt: no attempt span, nothing sent.
   expect(spans.filter((s) => s.kind === 3 || s.kind === 2)).toEqual([]);
+});
+
+test("an error answer names the caller's trace in its metadata (x-trace-id)", async () => {
+  // Clients of their own: the breaker of the others is open by now.
+  const fresh = createServiceClients(nc, { namespace, log: createLogger("test", "silent") });
+  try {
+    const client = fresh.connect(PaymentService);
+    let traceId = "";
+    const err = await inSpan("test", {}, async (span) => {
+      traceId = span!.spanContext().traceId;
+      return client.getPaymentStatus({ paymentId: "missing:1" }).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+    });
+    expect(err?.code).toBe(Code.NotFound);
+    expect(err?.metadata.get("x-trace-id")).toBe(traceId);
+  } finally {
+    await fresh.stop();
+  }
 });
