@@ -265,6 +265,10 @@ describe("tracing across the platform", () => {
     const replay = deliveries().find((s) => s.attributes["shop.replay_of"] === letter!.id);
     expect(replay).toBeDefined();
     expect(replay!.status.code).not.toBe(2);
+    expect(replay!.events).toContainEqual({
+      name: "replay of a dead letter",
+      attributes: { "shop.dlq_id": letter!.id },
+    });
     expect(replay!.parentSpanId).toBe(letterSpan!.parentSpanId);
     expect(sent()[0]!.parentSpanId).toBe(replay!.spanId);
     // Each refused delivery's send is on the trace too, failed.

@@ -86,7 +86,11 @@ export function processSpan<T>(
         ...(replayOf ? { "shop.replay_of": Number(replayOf) } : {}),
       },
     },
-    fn,
+    (span) => {
+      // A replay is the dead letter's story going on: said on the span as well as in its attributes.
+      if (replayOf) span?.addEvent("replay of a dead letter", { "shop.dlq_id": Number(replayOf) });
+      return fn(span);
+    },
   );
 }
 
