@@ -171,13 +171,7 @@ function resilientTransport(
   const to = (url: string) =>
     byUrl.get(url) ?? byUrl.set(url, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).get(url)!;
   return {
-    async unary<I extends DescMessage, O extends DescMessage>(
-      method: DescMethodUnary<I, O>,
-      signal: AbortSignal | undefined,
-      timeoutMs: number | undefined,
-      header: ConstructorParameters<typeof Headers>[0] | undefined,
-      input: MessageInitShape<I>,
-    ): Promise<UnaryResponse<I, O>> {
+    unary(method, signal, timeoutMs, header, input) {
       if (!tracing.on) return unary(method, signal, timeoutMs, header, input);
       const name = `${method.parent.typeName}/${method.name}`;
       return inSpan(
