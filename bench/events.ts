@@ -17,6 +17,7 @@
 // write started. The consumer process reports what it handled over core NATS, in small batches.
 // CPU per event is each process's CPU time (and, where this machine runs the Postgres server, that of
 // the Postgres backends serving each side) divided by the events: what an event costs, wherever it runs.
+// With OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) set, both sides trace as a service does.
 // Run: bun bench/events.ts   (BENCH_EVENTS, BENCH_ROUNDS to change the counts, BENCH_EVENTS_BATCH the batching
 // consumer's batch; BENCH_EVENTS_PROFILE_DIR=dir writes each consumer process's --cpu-prof profile under dir/<flow>/)
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -40,6 +41,7 @@ import { PaymentProcessed, PAYMENTS } from "../services/payment/contract/events"
 import { testSchemas, type TestSchemas } from "../services/kit/testing";
 import * as orderSchema from "../services/order/db/schema";
 import * as paymentSchema from "../services/payment/db/schema";
+import { startTracing } from "../services/kit/tracing";
 import { processCpuMs } from "./lib/cpu";
 import { percentile, round, Samples } from "./lib/load";
 import { runId, spawnProcess, type BenchProcess } from "./lib/processes";
@@ -548,6 +550,18 @@ export async function runEventsBench() {
 
 if (import.meta.main) {
   const role = process.env.BENCH_EVENTS_ROLE;
+  // Traced as a service would be when OTEL_EXPORTER_OTLP_ENDPOINT is set (what tracing costs per event):
+  // both sides, as each side's process is.
+  const tracing = startTracing({
+    service: role ? "bench-consumer" : "bench-producer",
+    version: "0",
+    instanceId: String(process.pid),
+    env: process.env as Record<string, string>,
+    log: silent,
+  });
   if (role) await consumerProcess(role);
-  else await runEventsBench();
+  else {
+    await runEventsBench();
+    await tracing.stop();
+  }
 }
