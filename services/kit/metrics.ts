@@ -8,6 +8,8 @@ export interface Metrics {
   readonly httpRequests: Counter<"route" | "status">;
   /** Plain totals for $SRV.STATS, cheaper to read than the histogram. */
   readonly rpcTotals: { requests: number; errors: number };
+  /** The same for plain REST requests (probes and metrics not counted); errors are answers of 500 and up. */
+  readonly restTotals: { requests: number; errors: number };
 }
 
 export function createMetrics(service: string): Metrics {
@@ -37,5 +39,6 @@ export function createMetrics(service: string): Metrics {
       registers: [registry],
     }),
     rpcTotals: { requests: 0, errors: 0 },
+    restTotals: { requests: 0, errors: 0 },
   };
 }

@@ -249,7 +249,11 @@ async function startParts<S extends Record<string, unknown>>(boot: Boot<S>): Pro
     endpoints: listeners.endpoints,
     namespace: cfg.PLATFORM_NAMESPACE,
     status: () => ({ ready: accepting }),
-    rpcCounts: () => ({ ...metrics.rpcTotals }),
+    rpcCounts: () => ({
+      ...metrics.rpcTotals,
+      rest_requests: metrics.restTotals.requests,
+      rest_errors: metrics.restTotals.errors,
+    }),
     prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
     rpc: rpc.onNats && ((id) => rpc.onNats!.endpoints(id)),
   });

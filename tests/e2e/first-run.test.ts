@@ -65,3 +65,69 @@ test("a port in use stops a service before NATS and migrations, naming the varia
     taken.stop(true);
   }
 });
+
+test("bun run cli services counts REST requests too: a REST-only service shows what it served", async () => {
+  const namespace = `fr${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+  const customer = await startServiceProcess("customer", {
+    env: { ...db.env("customer"), PLATFORM_NAMESPACE: namespace, PLATFORM_PUBLIC_KEYS: "" },
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${customer.http}/v1/customers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: `first-run-${i}-${namespace}@example.com`, name: `First Run ${i}` }),
+      });
+      expect(res.status).toBe(201);
+    }
+    expect((await fetch(`${customer.http}/v1/customers/not-a-uuid`)).status).toBe(400);
+    // Probes are not requests served.
+    await fetch(`${customer.http}/readyz`);
+    const cli = (args: string[]) =>
+      runToExit(["bun", "cli/services.ts", ...args], {
+        env: { PLATFORM_NAMESPACE: namespace, IDENTITIES_DIR: "/nonexistent/identities", PLATFORM_PUBLIC_KEYS: "" },
+        timeoutMs: 20_000,
+      });
+    const [json] = JSON.parse((await cli(["--json"])).stdout) as { restRequests: number; restErrors: number }[];
+    expect(json).toMatchObject({ restRequests: 4, restErrors: 0 });
+    const { stdout } = await cli([]);
+    const [head, row] = stdout.trim().split("\n");
+    expect(head!.split(/\s+/).slice(-2)).toEqual(["REST", "REST_ERR"]);
+    expect(row!.split(/\s+/).slice(-2)).toEqual(["4", "0"]);
+  } finally {
+    await customer.stop();
+  }
+});
+
+test("cli policies set refuses a misspelled target, listing the valid ones; a known one is stored", async () => {
+  const bucket = `test_policies_${crypto.randomUUID().slice(0, 8)}`;
+  const policies = (args: string[]) =>
+    runToExit(["bun", "cli/policies.ts", ...args], {
+      env: {
+        RESILIENCE_POLICY_BUCKET: bucket,
+        PLATFORM_NAMESPACE: `fr${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`,
+        IDENTITIES_DIR: "/nonexistent/identities",
+        PLATFORM_PUBLIC_KEYS: "",
+      },
+      timeoutMs: 20_000,
+    });
+  const typo = await policies(["set", "paymnet", '{"retry":{"maxRetries":1}}']);
+  expect(typo.code).toBe(1);
+  expect(typo.stderr).toContain('set paymnet: not stored: no service "paymnet" is called on this platform');
+  expect(typo.stderr).toContain("targets: customer, inventory, order, payment");
+  const good = await policies(["set", "payment", '{"retry":{"maxRetries":1}}']);
+  try {
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain(`set payment in ${bucket}`);
+  } finally {
+    const { connect } = await import("@nats-io/transport-node");
+    const { Kvm } = await import("@nats-io/kv");
+    const nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+    await new Kvm(nc)
+      .open(bucket)
+      .then((kv) => kv.destroy())
+      .catch(() => {});
+    await nc.close();
+  }
+});
