@@ -449,7 +449,31 @@ async function startListeners(
  * SIGINT. A bad config or an unreachable dependency ends the process with one clear line.
  */
 export async function runService<S extends Record<string, unknown>>(def: ServiceDefinition<S>): Promise<void> {
-  let service: RunningService;
+  // Listened for before the start: a SIGTERM right after the "started" line (a supervisor, a test) is a
+  // graceful stop, not the default action's death by signal.
+  let service: RunningService | undefined;
+  let requested: string | undefined;
+  const shutdown = (signal: string) => {
+    if (!service) {
+      // A second signal while starting ends the process at once; the first stops it once started.
+      if (requested) process.exit(130);
+      requested = signal;
+      return console.error(`${def.name}: ${signal} while starting: stopping once started (again to end at once)`);
+    }
+    if (stopping) return;
+    stopping = true;
+    service.log.info({ signal }, "shutting down");
+    service.stop().then(
+      () => process.exit(0),
+      (e) => {
+        service!.log.error({ err: e }, "unclean shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  let stopping = false;
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
   try {
     service = await startService(def);
   } catch (e) {
@@ -457,16 +481,5 @@ export async function runService<S extends Record<string, unknown>>(def: Service
     console.error(`${def.name}: cannot start: ${why}`);
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
-    service.log.info({ signal }, "shutting down");
-    service.stop().then(
-      () => process.exit(0),
-      (e) => {
-        service.log.error({ err: e }, "unclean shutdown");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  if (requested) shutdown(requested);
 }
