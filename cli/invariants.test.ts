@@ -15,6 +15,7 @@ import {
   waitFor,
   testSchemas,
   type TestSchemas,
+  TEST_DATABASE_URL,
 } from "../services/kit/testing";
 
 const SERVICES = ["order", "inventory", "payment", "customer", "notification", "marketing"] as const;
@@ -238,7 +239,6 @@ test("the command says what it reads, and refuses without DATABASE_URL, naming i
     expect(refused.stderr).not.toContain("relation");
 
     // On Postgres: it names the server, the schemas and the dead letters it reads, then checks them.
-    const { TEST_DATABASE_URL } = await import("../services/kit/testing/test-database");
     const schemaEnv = Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_SCHEMA`, db.schema(s)]));
     const read = await run({ DATABASE_URL: TEST_DATABASE_URL, ...schemaEnv, ...ev.env });
     expect(read.stderr).toBe("");
