@@ -38,3 +38,19 @@ test("one holder at a time: a lock held by a live process is refused with its pi
   expect(again.tookOverFrom).toBeUndefined();
   again.release();
 });
+
+test("a lock naming this process's own pid that it does not hold is a previous life's; another host's is never taken", () => {
+  const dir = folder();
+  // A container's pid 1 restarted: the lock of the process before it names the same pid.
+  writeFileSync(`${dir}.lock`, `${process.pid} ${hostname()}\n`);
+  const lock = lockDirectory(dir);
+  expect(lock.tookOverFrom).toBe(process.pid);
+  // Held now: the same process asking again is refused (one open per folder).
+  expect(() => lockDirectory(dir)).toThrow(DirectoryInUseError);
+  lock.release();
+
+  writeFileSync(`${dir}.lock`, `4242 elsewhere\n`);
+  expect(() => lockDirectory(dir, { alive: () => false })).toThrow(
+    `${dir} is in use by process 4242 on host elsewhere (if that host is gone, remove ${dir}.lock)`,
+  );
+});

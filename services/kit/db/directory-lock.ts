@@ -6,11 +6,20 @@ export class DirectoryInUseError extends Error {
   constructor(
     readonly dir: string,
     readonly pid: number,
+    /** Set when the holder is on another host (a shared volume): its liveness cannot be checked from here. */
+    readonly host?: string,
   ) {
-    super(`${dir} is in use by process ${pid}`);
+    super(
+      host
+        ? `${dir} is in use by process ${pid} on host ${host} (if that host is gone, remove ${dir}.lock)`
+        : `${dir} is in use by process ${pid}`,
+    );
     this.name = "DirectoryInUseError";
   }
 }
+
+/** The folders this process holds: a lock naming our own pid that is not among them is a previous life's. */
+const held = new Set<string>();
 
 export interface DirectoryLock {
   /** The pid of a dead holder whose lock was taken over, if any. */
@@ -44,7 +53,9 @@ export function lockDirectory(dir: string, { alive = isLiveProcess } = {}): Dire
     }
     const holder = readHolder(file);
     if (holder === undefined) continue; // removed meanwhile (or being written): look again
-    if (holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid)) {
+    // Our own pid but not held by us: a process before us had it (a container's pid 1 restarted, say).
+    const ours = holder.pid === process.pid && !held.has(dir);
+    if (holder.host === hostname() && (ours || (holder.pid !== process.pid && !alive(holder.pid)))) {
       // Stale: its holder is gone. Whoever removes it first creates the next one; the others find that.
       tookOverFrom = holder.pid;
       try {
@@ -52,12 +63,14 @@ export function lockDirectory(dir: string, { alive = isLiveProcess } = {}): Dire
       } catch {}
       continue;
     }
-    throw new DirectoryInUseError(dir, holder.pid);
+    throw new DirectoryInUseError(dir, holder.pid, holder.host === hostname() ? undefined : holder.host);
   }
+  held.add(dir);
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
+    held.delete(dir);
     process.off("exit", release);
     try {
       if (readFileSync(file, "utf8") === mine) unlinkSync(file);

@@ -29,9 +29,9 @@ export async function openPgliteDatabase<S extends Record<string, unknown>>(opts
   } catch (e) {
     if (!(e instanceof DirectoryInUseError)) throw e;
     throw new Error(
-      `the embedded PGlite database ${dir} is in use by process ${e.pid}, another instance of this service: ` +
+      `the embedded PGlite database ${dir} is in use by process ${e.pid}${e.host ? ` on host ${e.host}` : ""}, another instance of this service: ` +
         `one PGlite folder serves one process. A replica needs Postgres (DATABASE_URL, as every replica of a ` +
-        `service shares its schema) or a DATA_DIR of its own (data of its own, not shared with the other)`,
+        `service shares its schema) or a DATA_DIR of its own (data of its own, not shared with the other)${e.host ? `; if that host is gone, remove ${dir}.lock` : ""}`,
     );
   }
   if (lock.tookOverFrom)
