@@ -1,5 +1,6 @@
 // `bun run dev`: the whole platform on one machine, one process per service, logs interleaved,
-// a table of where everything listens, and a clean stop on Ctrl-C.
+// a table of where everything listens (printed again whenever a service goes down or comes back), a
+// service that exits restarted with a backoff, and a clean stop on Ctrl-C.
 import { namespaceOf, policyBucketOf } from "../services/kit/nats";
 import { connect } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
@@ -10,12 +11,19 @@ import { createLogger } from "../services/kit";
 import { PLATFORM_CONSUMERS, PLATFORM_STREAMS } from "../services/platform/communication";
 import { writeIdentities } from "./identities";
 import { connectOperatorNats } from "./operator-nats";
+import { RESTART_DEFAULTS, RestartBackoff } from "./restart-backoff";
 
 const ROOT = join(import.meta.dir, "..");
 const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
 // Four fresh embedded PGlite databases (no DATABASE_URL) take a while on a small machine.
 const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 15_000;
+// DEV_RESTART_BASE_MS / DEV_RESTART_MAX_MS / DEV_RESTART_STABLE_MS tune the supervision (tests use short ones).
+const RESTART_BACKOFF = {
+  baseMs: Number(process.env.DEV_RESTART_BASE_MS) || RESTART_DEFAULTS.baseMs,
+  maxMs: Number(process.env.DEV_RESTART_MAX_MS) || RESTART_DEFAULTS.maxMs,
+  stableMs: Number(process.env.DEV_RESTART_STABLE_MS) || RESTART_DEFAULTS.stableMs,
+};
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const DATA_DIR = resolve(process.env.DATA_DIR || join(ROOT, ".data"));
 
@@ -141,7 +149,14 @@ function devSecrets(): { env: Record<string, string>; file?: string } {
 interface Child {
   name: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Where the running process listens, once it logged its start; cleared when it exits. */
   started?: { id: string; http: string; grpc?: string; ops?: string };
+  /** When the running process was spawned, for its uptime when it exits. */
+  spawnedAt: number;
+  /** Set while it is down and a restart is scheduled. */
+  restart?: { at: number; timer: ReturnType<typeof setTimeout> };
+  restarts: number;
+  backoff: RestartBackoff;
 }
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
@@ -195,6 +210,7 @@ async function stopAll(code: number): Promise<never> {
   if (stopping) return new Promise<never>(() => {});
   stopping = true;
   say("stopping…");
+  for (const c of children) if (c.restart) clearTimeout(c.restart.timer);
   for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGTERM");
   const killer = setTimeout(() => {
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
@@ -211,37 +227,63 @@ async function stopAll(code: number): Promise<never> {
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
-let startedCount = 0;
+let firstTablePrinted = false;
 let allStarted!: () => void;
 const everyoneUp = new Promise<void>((resolve) => (allStarted = resolve));
-for (const name of SERVICES) {
-  const child: Child = {
-    name,
-    // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
-    proc: Bun.spawn(["bun", join(ROOT, "services", name, "main.ts")], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NATS_URL,
-        ...secrets.env,
-        NATS_NKEY_SEED_FILE: join(identitiesDir, `${name}.seed`),
-        PLATFORM_PUBLIC_KEYS: identities.publicKeys,
-      },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      detached: true,
-    }),
-  };
-  children.push(child);
-  const up = () => ++startedCount === SERVICES.length && allStarted();
-  void follow(child, child.proc.stdout, up);
-  void follow(child, child.proc.stderr, up);
-  child.proc.exited.then((code) => {
-    if (stopping) return;
-    console.error(`dev: ${name} exited with code ${code}; stopping the rest`);
-    void stopAll(1);
+
+/** Starts (or starts again) a service's process and follows its output and its exit. */
+function spawnService(child: Child): void {
+  // A process group of its own, so Ctrl-C reaches the services only through the orderly stop below.
+  child.proc = Bun.spawn(["bun", join(ROOT, "services", child.name, "main.ts")], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NATS_URL,
+      ...secrets.env,
+      NATS_NKEY_SEED_FILE: join(identitiesDir, `${child.name}.seed`),
+      PLATFORM_PUBLIC_KEYS: identities.publicKeys,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: true,
   });
+  child.spawnedAt = Date.now();
+  const proc = child.proc;
+  const up = () => {
+    if (child.restarts)
+      say(`${child.name} restarted (restart ${child.restarts}, pid ${proc.pid}): ${child.started!.http}`);
+    if (firstTablePrinted) printTable();
+    else if (children.every((c) => c.started)) allStarted();
+  };
+  void follow(child, proc.stdout, up);
+  void follow(child, proc.stderr, up);
+  proc.exited.then((code) => {
+    if (stopping || child.proc !== proc) return;
+    child.started = undefined;
+    const uptimeMs = Date.now() - child.spawnedAt;
+    const { delayMs, inARow } = child.backoff.next(uptimeMs);
+    const how = proc.signalCode ? `was killed (${proc.signalCode})` : `exited with code ${code}`;
+    console.error(
+      `dev: ${child.name} ${how} after ${(uptimeMs / 1000).toFixed(1)} s; restarting in ${(delayMs / 1000).toFixed(1)} s` +
+        (inARow > 1 ? ` (exit ${inARow} in a row)` : ""),
+    );
+    child.restarts++;
+    child.restart = {
+      at: Date.now() + delayMs,
+      timer: setTimeout(() => {
+        child.restart = undefined;
+        if (!stopping) spawnService(child);
+      }, delayMs),
+    };
+    if (firstTablePrinted) printTable();
+  });
+}
+
+for (const name of SERVICES) {
+  const child = { name, restarts: 0, backoff: new RestartBackoff(RESTART_BACKOFF) } as Child;
+  children.push(child);
+  spawnService(child);
 }
 
 const timer = setTimeout(() => {
@@ -258,18 +300,52 @@ await everyoneUp;
 clearTimeout(timer);
 clearInterval(progress);
 
-const rows = children.map((c) => [
-  c.name,
-  c.started!.http,
-  c.started!.grpc ?? "-",
-  c.started!.ops ?? "(on http)",
-  c.started!.id,
-]);
-const header = ["service", "http (Connect, gRPC-Web, REST)", "grpc (h2c)", "probes, metrics", "instance id"];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
-const adminKey = process.env.GATEWAY_ADMIN_API_KEY || secrets.env.GATEWAY_ADMIN_API_KEY;
-const keyLine = `gateway admin key (X-API-Key): ${adminKey}${secrets.file && secrets.env.GATEWAY_ADMIN_API_KEY ? ` · dev secrets in ${secrets.file}` : " · from GATEWAY_ADMIN_API_KEY"}`;
-const natsLine = `NATS ${NATS_URL}${nats ? " (started by dev, with the platform's identities)" : ""} · identities in ${identitiesDir} (the CLI connects as the operator) · Ctrl-C stops everything`;
-const tokenLine = "a token for grpcurl / buf curl / curl on a service's ports: bun run cli token --for <service>";
-console.log(["", color(1, line(header)), ...rows.map(line), "", keyLine, natsLine, tokenLine, ""].join("\n"));
+/** Where each service listens now: the ones down say so, with when they come back. */
+function printTable(): void {
+  firstTablePrinted = true;
+  const rows = children.map((c) =>
+    c.started
+      ? [
+          c.name,
+          "up",
+          String(c.proc.pid),
+          c.started.http,
+          c.started.grpc ?? "-",
+          c.started.ops ?? "(on http)",
+          c.started.id,
+        ]
+      : [
+          c.name,
+          c.restart ? `down, restart in ${Math.max(0, Math.ceil((c.restart.at - Date.now()) / 1000))} s` : "starting",
+          c.restart ? "-" : String(c.proc.pid),
+          "-",
+          "-",
+          "-",
+          "-",
+        ],
+  );
+  const header = [
+    "service",
+    "state",
+    "pid",
+    "http (Connect, gRPC-Web, REST)",
+    "grpc (h2c)",
+    "probes, metrics",
+    "instance id",
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  const adminKey = process.env.GATEWAY_ADMIN_API_KEY || secrets.env.GATEWAY_ADMIN_API_KEY;
+  const keyLine = `gateway admin key (X-API-Key): ${adminKey}${secrets.file && secrets.env.GATEWAY_ADMIN_API_KEY ? ` · dev secrets in ${secrets.file}` : " · from GATEWAY_ADMIN_API_KEY"}`;
+  const natsLine = `NATS ${NATS_URL}${nats ? " (started by dev, with the platform's identities)" : ""} · identities in ${identitiesDir} (the CLI connects as the operator) · Ctrl-C stops everything`;
+  const tokenLine = "a token for grpcurl / buf curl / curl on a service's ports: bun run cli token --for <service>";
+  const supervision = "a service that exits is restarted (0.5 s, doubling up to 30 s while it keeps exiting)";
+  console.log(
+    ["", color(1, line(header)), ...rows.map(line), "", keyLine, natsLine, tokenLine, supervision, ""].join("\n"),
+  );
+}
+printTable();

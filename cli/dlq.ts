@@ -94,9 +94,18 @@ async function main(argv: string[]): Promise<number> {
           );
         }
         if (flags.has("--no-wait")) return open ? 1 : 0;
+        if (replayed.length)
+          console.log(
+            `waiting up to ${seconds(cfg.DLQ_REPLAY_WAIT_MS)} s per letter for ${[...new Set(replayed.map((l) => l.consumer))].join(", ")} to handle ${replayed.length === 1 ? "it" : `the ${replayed.length} replayed`} (DLQ_REPLAY_WAIT_MS; --no-wait returns at once)`,
+          );
         for (const one of replayed) {
           // Gone means handled, unless the copy died too: then its new entry replaced this one.
-          const gone = await waitUntil(async () => !(await dlq.get(one.id)), cfg.DLQ_REPLAY_WAIT_MS);
+          const gone = await waitUntil(async () => !(await dlq.get(one.id)), cfg.DLQ_REPLAY_WAIT_MS, {
+            say: (waitedMs) =>
+              console.log(
+                `  still waiting for ${one.consumer} to handle ${one.id} (${seconds(waitedMs)} of ${seconds(cfg.DLQ_REPLAY_WAIT_MS)} s)`,
+              ),
+          });
           const again = gone
             ? (await dlq.list()).find((l) => l.id > one.id && l.consumer === one.consumer && l.eventId === one.eventId)
             : undefined;
@@ -166,12 +175,29 @@ function decode(l: DeadLetter): unknown {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
+
+/**
+ * Polls `condition` until it holds or `timeoutMs` passed; while it waits, `say` hears how long it has
+ * waited every `everyMs`, so a wait of seconds is never silent.
+ */
+export async function waitUntil(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  { say = (_waitedMs: number) => {}, everyMs = 2000, pollMs = 100 } = {},
+): Promise<boolean> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let nextSay = started + everyMs;
   for (;;) {
     if (await condition()) return true;
-    if (Date.now() >= deadline) return false;
-    await Bun.sleep(100);
+    const now = Date.now();
+    if (now >= deadline) return false;
+    if (now >= nextSay) {
+      say(now - started);
+      nextSay += everyMs;
+    }
+    await Bun.sleep(Math.min(pollMs, deadline - now));
   }
 }
 

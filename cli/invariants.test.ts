@@ -15,6 +15,7 @@ import {
   waitFor,
   testSchemas,
   type TestSchemas,
+  TEST_DATABASE_URL,
 } from "../services/kit/testing";
 
 const SERVICES = ["order", "inventory", "payment", "customer", "notification", "marketing"] as const;
@@ -208,4 +209,46 @@ test("4: marketing's spend must be the total of the customer's confirmed orders"
     problem: "marketing counts 200 EUR spent, the confirmed orders total 500",
   });
   expect(breaches.some((b) => b.subject === `customer ${right}`)).toBe(false);
+});
+
+test("the command says what it reads, and refuses without DATABASE_URL, naming it and the PGlite data it found", async () => {
+  const { mkdtempSync, mkdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dataDir = mkdtempSync(join(tmpdir(), "invariants-"));
+  mkdirSync(join(dataDir, "order", "pglite"), { recursive: true });
+  const run = async (env: Record<string, string | undefined>) => {
+    const proc = Bun.spawn(["bun", join(import.meta.dir, "invariants.ts")], {
+      env: { ...process.env, DATABASE_URL: undefined, DATA_DIR: dataDir, IDENTITIES_DIR: dataDir, ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { stdout, stderr, code };
+  };
+  try {
+    // `bun run dev` without DATABASE_URL: the data is in PGlite, which it does not read.
+    const refused = await run({});
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("DATABASE_URL is not set");
+    expect(refused.stderr).toContain(join(dataDir, "order", "pglite"));
+    expect(refused.stderr).toContain("DATABASE_URL=postgres://");
+    expect(refused.stderr).not.toContain("relation");
+
+    // On Postgres: it names the server, the schemas and the dead letters it reads, then checks them.
+    const schemaEnv = Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_SCHEMA`, db.schema(s)]));
+    const read = await run({ DATABASE_URL: TEST_DATABASE_URL, ...schemaEnv, ...ev.env });
+    expect(read.stderr).toBe("");
+    expect(read.stdout.split("\n")[0]).toBe(
+      `invariants: reading Postgres at ${TEST_DATABASE_URL}: schemas ${SERVICES.map((s) => db.schema(s)).join(", ")}; dead letters on NATS ${ev.env.NATS_URL} (events prefix ${ev.prefix})`,
+    );
+    // The earlier tests of this file left breaches on purpose: it read them (1), it did not fail to read (2).
+    expect(read.stdout).toMatch(/\n(all invariants hold|\d+ breaches)\n$/);
+    expect(read.code).toBe(/all invariants hold/.test(read.stdout) ? 0 : 1);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,9 @@
 // lost) and 6 (nothing stuck: no saga left half-way past the bound).
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
-import { ConfigError, integer, readConfig, text, url } from "../services/kit";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, integer, maskCredentials, readConfig, text, url } from "../services/kit";
 import { DeadLetters, eventsConfig, EventNames } from "../services/kit/events";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats } from "./operator-nats";
@@ -326,43 +328,90 @@ export async function checkInvariants(
   return { breaches, counts };
 }
 
-if (import.meta.main) {
-  let cfg;
-  try {
-    cfg = {
-      ...readConfig({
-        DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres", "postgresql"]),
+const SERVICES_WITH_DATA = ["order", "inventory", "payment", "customer", "notification", "marketing"] as const;
+
+/**
+ * What the checker reads, from the environment: one Postgres (DATABASE_URL, or one per service with
+ * <SERVICE>_DATABASE_URL) and each service's schema (<SERVICE>_SCHEMA, default DATABASE_SCHEMA_PREFIX +
+ * the service name, as the services name theirs). It reads Postgres only: a platform on its embedded
+ * PGlite databases (`bun run dev` without DATABASE_URL) keeps its data in files its services hold open,
+ * so without DATABASE_URL it refuses, saying where the data is and how to run on Postgres instead.
+ */
+export function invariantsSource(env: Record<string, string | undefined> = process.env) {
+  const prefix = env.DATABASE_SCHEMA_PREFIX ?? "";
+  const cfg = {
+    ...readConfig(
+      {
+        DATABASE_URL: url("", ["postgres", "postgresql"]),
         ORDER_DATABASE_URL: url("", ["postgres", "postgresql"]),
         INVENTORY_DATABASE_URL: url("", ["postgres", "postgresql"]),
         PAYMENT_DATABASE_URL: url("", ["postgres", "postgresql"]),
         CUSTOMER_DATABASE_URL: url("", ["postgres", "postgresql"]),
         NOTIFICATION_DATABASE_URL: url("", ["postgres", "postgresql"]),
         MARKETING_DATABASE_URL: url("", ["postgres", "postgresql"]),
-        ORDER_SCHEMA: text("order"),
-        INVENTORY_SCHEMA: text("inventory"),
-        PAYMENT_SCHEMA: text("payment"),
-        CUSTOMER_SCHEMA: text("customer"),
-        NOTIFICATION_SCHEMA: text("notification"),
-        MARKETING_SCHEMA: text("marketing"),
+        ORDER_SCHEMA: text(`${prefix}order`),
+        INVENTORY_SCHEMA: text(`${prefix}inventory`),
+        PAYMENT_SCHEMA: text(`${prefix}payment`),
+        CUSTOMER_SCHEMA: text(`${prefix}customer`),
+        NOTIFICATION_SCHEMA: text(`${prefix}notification`),
+        MARKETING_SCHEMA: text(`${prefix}marketing`),
         NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
         STUCK_AFTER_SECONDS: integer(60, { min: 1 }),
-      }),
-      // Which platform's dead letters (the streams' prefix), as the services read it.
-      EVENTS_PREFIX: eventsConfig(process.env).EVENTS_PREFIX,
-    };
+        DATA_DIR: text(".data"),
+      },
+      env,
+    ),
+    // Which platform's dead letters (the streams' prefix), as the services read it.
+    EVENTS_PREFIX: eventsConfig(env).EVENTS_PREFIX,
+  };
+  const urls = {
+    order: cfg.ORDER_DATABASE_URL || cfg.DATABASE_URL,
+    inventory: cfg.INVENTORY_DATABASE_URL || cfg.DATABASE_URL,
+    payment: cfg.PAYMENT_DATABASE_URL || cfg.DATABASE_URL,
+    customer: cfg.CUSTOMER_DATABASE_URL || cfg.DATABASE_URL,
+    notification: cfg.NOTIFICATION_DATABASE_URL || cfg.DATABASE_URL,
+    marketing: cfg.MARKETING_DATABASE_URL || cfg.DATABASE_URL,
+  };
+  const missing = SERVICES_WITH_DATA.filter((s) => !urls[s]);
+  if (missing.length) {
+    const embedded = SERVICES_WITH_DATA.map((s) => join(cfg.DATA_DIR, s, "pglite")).filter((d) => existsSync(d));
+    throw new ConfigError([
+      `DATABASE_URL is not set, so there is no Postgres to read${missing.length < SERVICES_WITH_DATA.length ? ` for ${missing.join(", ")}` : ""}. ` +
+        (embedded.length
+          ? `The services here keep their data in embedded PGlite databases (${embedded.join(", ")}), which invariants cannot read while they hold them. `
+          : "") +
+        `Run the platform on Postgres (DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bun run dev) and invariants with the same DATABASE_URL.`,
+    ]);
+  }
+  const schemas = {
+    order: cfg.ORDER_SCHEMA,
+    inventory: cfg.INVENTORY_SCHEMA,
+    payment: cfg.PAYMENT_SCHEMA,
+    customer: cfg.CUSTOMER_SCHEMA,
+    notification: cfg.NOTIFICATION_SCHEMA,
+    marketing: cfg.MARKETING_SCHEMA,
+  };
+  const servers = [...new Set(Object.values(urls))].map(maskCredentials);
+  const description =
+    `reading Postgres at ${servers.join(", ")}: schemas ${Object.values(schemas).join(", ")}; ` +
+    `dead letters on NATS ${maskCredentials(cfg.NATS_URL)} (events prefix ${cfg.EVENTS_PREFIX})`;
+  return { cfg, urls, schemas, description };
+}
+
+if (import.meta.main) {
+  let source;
+  try {
+    source = invariantsSource();
   } catch (e) {
     console.error(`invariants: ${e instanceof ConfigError ? e.message : e}`);
     process.exit(2);
   }
-  const open = (u: string) => postgres(u || cfg.DATABASE_URL, { max: 2, onnotice: () => {} });
-  const [order, inventory, payment, customer, notification, marketing] = [
-    cfg.ORDER_DATABASE_URL,
-    cfg.INVENTORY_DATABASE_URL,
-    cfg.PAYMENT_DATABASE_URL,
-    cfg.CUSTOMER_DATABASE_URL,
-    cfg.NOTIFICATION_DATABASE_URL,
-    cfg.MARKETING_DATABASE_URL,
-  ].map(open) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
+  const { cfg, urls } = source;
+  console.log(`invariants: ${source.description}`);
+  const open = (u: string) => postgres(u, { max: 2, onnotice: () => {}, connect_timeout: 5 });
+  const [order, inventory, payment, customer, notification, marketing] = SERVICES_WITH_DATA.map((s) =>
+    open(urls[s]),
+  ) as [postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql, postgres.Sql];
   const nc = await connectOperatorNats(
     cfg.NATS_URL,
     "invariants",
@@ -382,14 +431,7 @@ if (import.meta.main) {
       customer,
       notification,
       marketing,
-      schemas: {
-        order: cfg.ORDER_SCHEMA,
-        inventory: cfg.INVENTORY_SCHEMA,
-        payment: cfg.PAYMENT_SCHEMA,
-        customer: cfg.CUSTOMER_SCHEMA,
-        notification: cfg.NOTIFICATION_SCHEMA,
-        marketing: cfg.MARKETING_SCHEMA,
-      },
+      schemas: source.schemas,
       events: { jsm, names, deadLetters: new DeadLetters(jsm, jetstream(nc), names) },
       stuckAfterSeconds: cfg.STUCK_AFTER_SECONDS,
     });
@@ -402,7 +444,11 @@ if (import.meta.main) {
     console.log(breaches.length ? `${breaches.length} breaches` : "all invariants hold (1, 2, 3, 4, 5, 6)");
     process.exitCode = breaches.length ? 1 : 0;
   } catch (e) {
-    console.error(`invariants: cannot read the databases or the dead letters: ${e instanceof Error ? e.message : e}`);
+    const why = e instanceof Error ? e.message : String(e);
+    const hint = /relation .* does not exist|schema .* does not exist/.test(why)
+      ? ` (${source.description}: did the services run with this DATABASE_URL and these schemas?)`
+      : "";
+    console.error(`invariants: cannot read the databases or the dead letters: ${why}${hint}`);
     process.exitCode = 2;
   } finally {
     await Promise.all([

@@ -4,7 +4,8 @@
 //   get <target>             the settings in force for calls to <target> (defaults + overrides)
 //   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
 //   delete <target>          back to the defaults
-import { namespaceOf, policyBucketOf } from "../services/kit/nats";
+import { listInstances, namespaceOf, platformNamespace, policyBucketOf } from "../services/kit/nats";
+import { PLATFORM } from "../services/platform/communication";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, readConfig, text } from "../services/kit";
@@ -35,9 +36,19 @@ async function overridesOf(kv: KV | undefined, target: string) {
   return "overrides" in parsed ? parsed.overrides : undefined;
 }
 
+/**
+ * The targets a policy can apply to: the services that other services of the platform call (its
+ * communication table), and any service registered in the namespace now (one of its own, say).
+ */
+export async function knownTargets(nc: NatsConnection, namespace: string): Promise<string[]> {
+  const called = Object.values(PLATFORM).flatMap((role) => role.calls);
+  const registered = (await listInstances(nc, { namespace })).map((i) => i.name);
+  return [...new Set([...called, ...registered])].sort();
+}
+
 async function run(
   nc: NatsConnection,
-  bucket: string,
+  { bucket, namespace }: { bucket: string; namespace: string },
   [command = "list", target, value, ...extra]: string[],
 ): Promise<string> {
   if (extra.length) throw new Refused(USAGE);
@@ -59,6 +70,12 @@ async function run(
       if (value === undefined) throw new Refused(`set: give the overrides as JSON\n${USAGE}`);
       const parsed = parsePolicyOverrides(value);
       if ("problems" in parsed) throw new Refused(`set ${target}: not stored:\n  ${parsed.problems.join("\n  ")}`);
+      // A misspelled target would be stored and apply to nothing, silently.
+      const known = await knownTargets(nc, namespace);
+      if (!known.includes(target!))
+        throw new Refused(
+          `set ${target}: not stored: no service "${target}" is called on this platform or registered in namespace "${namespace}"; targets: ${known.join(", ")}`,
+        );
       const kv = (await openBucket(nc, bucket, true))!;
       const revision = await kv.put(target!, JSON.stringify(parsed.overrides));
       return `set ${target} in ${bucket} (revision ${revision}): ${JSON.stringify(parsed.overrides)}`;
@@ -79,13 +96,16 @@ async function main() {
     cfg = readConfig({
       NATS_URL: natsUrlSetting(),
       RESILIENCE_POLICY_BUCKET: text(policyBucketOf(namespaceOf(process.env))),
+      PLATFORM_NAMESPACE: platformNamespace,
     });
   } catch (e) {
     throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
   }
   const fail = (m: string) => new Refused(m);
   await withOperatorNats({ natsUrl: cfg.NATS_URL, name: "policies-cli", fail }, async (nc) =>
-    console.log(await run(nc, cfg.RESILIENCE_POLICY_BUCKET, process.argv.slice(2))),
+    console.log(
+      await run(nc, { bucket: cfg.RESILIENCE_POLICY_BUCKET, namespace: cfg.PLATFORM_NAMESPACE }, process.argv.slice(2)),
+    ),
   );
 }
 

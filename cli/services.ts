@@ -1,6 +1,7 @@
 // `bun cli/services.ts`: every service registered with NATS in the platform's namespace (PLATFORM_NAMESPACE),
 // one line per instance: version, endpoints, uptime and the request and error counts from $SRV.STATS
-// (every RPC, then those of them that came over NATS; --json lists each NATS endpoint's figures).
+// (every RPC, then those of them that came over NATS, then plain REST requests and those answered 5xx;
+// --json lists each NATS endpoint's figures).
 //   --all   every namespace on this NATS (adds a NAMESPACE column)
 //   --json  the same as JSON
 import { platformNamespace, listInstances, type Instance } from "../services/kit/nats";
@@ -33,6 +34,8 @@ export function servicesTable(instances: Instance[], { now = Date.now(), namespa
     "REQUESTS",
     "ERRORS",
     "NATS",
+    "REST",
+    "REST_ERR",
   ];
   const rows = [...instances]
     .sort(
@@ -53,9 +56,11 @@ export function servicesTable(instances: Instance[], { now = Date.now(), namespa
       String(i.requests ?? "-"),
       String(i.errors ?? "-"),
       i.rpcEndpoints?.length ? String(i.rpcEndpoints.reduce((n, e) => n + e.requests, 0)) : "-",
+      String(i.restRequests ?? "-"),
+      String(i.restErrors ?? "-"),
     ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS", "NATS"]);
+  const numeric = new Set(["UPTIME", "REQUESTS", "ERRORS", "NATS", "REST", "REST_ERR"]);
   const line = (cells: string[]) =>
     cells
       .map((v, c) => (numeric.has(head[c]!) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!)))

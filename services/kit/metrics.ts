@@ -11,6 +11,8 @@ export interface Metrics {
   readonly rpcTotals: { requests: number; errors: number };
   /** Whether latencies carry exemplars (the trace of a call in each bucket): the registry is OpenMetrics then. */
   readonly exemplars: boolean;
+  /** The same for plain REST requests (probes and metrics not counted); errors are answers of 500 and up. */
+  readonly restTotals: { requests: number; errors: number };
 }
 
 /**
@@ -50,5 +52,6 @@ export function createMetrics(service: string, { exemplars = tracing.on } = {}):
     }),
     rpcTotals: { requests: 0, errors: 0 },
     exemplars,
+    restTotals: { requests: 0, errors: 0 },
   };
 }

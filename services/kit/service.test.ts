@@ -50,21 +50,53 @@ const env = (name: string, extra: Record<string, string>) => ({
   ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`${name.toUpperCase()}_${k}`, v])),
 });
 
-test("a start that fails on a taken port stops every part it had started, the HTTP listener among them", async () => {
-  const name = `fails${crypto.randomUUID().slice(0, 6)}`;
+test("a port in use stops the start before anything else, naming the variable that sets it", async () => {
+  const name = `busy${crypto.randomUUID().slice(0, 6)}`;
   const events: string[] = [];
+  let built = false;
+  const def = definition(name, events);
   const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("someone else") });
-  const httpPort = await freePort();
   try {
     await expect(
-      startService(definition(name, events), env(name, { HTTP_PORT: String(httpPort), OPS_PORT: String(taken.port) })),
-    ).rejects.toThrow();
+      startService(
+        { ...def, build: (ctx) => ((built = true), def.build(ctx)) },
+        env(name, { HTTP_PORT: String(taken.port), OPS_PORT: "0" }),
+      ),
+    ).rejects.toThrow(
+      `${name.toUpperCase()}_HTTP_PORT=${taken.port}: port ${taken.port} on 127.0.0.1 is in use (another instance running? ${name.toUpperCase()}_HTTP_PORT=0 picks a free port)`,
+    );
+    expect(built).toBe(false);
+    expect(await instancesOf(name)).toBe(0);
+  } finally {
+    taken.stop(true);
+  }
+});
+
+test("a start that fails on a port taken after the check stops every part it had started, the HTTP listener among them", async () => {
+  const name = `fails${crypto.randomUUID().slice(0, 6)}`;
+  const events: string[] = [];
+  const httpPort = await freePort();
+  const opsPort = await freePort();
+  let taken: ReturnType<typeof Bun.serve> | undefined;
+  const def = definition(name, events);
+  try {
+    // Free when the kit looks at start, taken by someone else while the service builds its parts.
+    const racing: ServiceDefinition = {
+      ...def,
+      build: (ctx) => {
+        taken = Bun.serve({ hostname: "127.0.0.1", port: opsPort, fetch: () => new Response("someone else") });
+        return def.build(ctx);
+      },
+    };
+    await expect(
+      startService(racing, env(name, { HTTP_PORT: String(httpPort), OPS_PORT: String(opsPort) })),
+    ).rejects.toThrow(`${name.toUpperCase()}_OPS_PORT=${opsPort}`);
     // The public listener had started before the operations port failed: it is closed again.
     expect(await listening(httpPort)).toBe(false);
     expect(events).toEqual(["parts stopped"]);
     expect(await instancesOf(name)).toBe(0);
   } finally {
-    taken.stop(true);
+    taken?.stop(true);
   }
 });
 

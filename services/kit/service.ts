@@ -27,6 +27,7 @@ import { inboxPrefixOf } from "./trust/nats-permissions";
 import { registrationProof, registrationVerifier } from "./trust/registration-proof";
 import type { EventStream } from "./events/topology/contract";
 import { startTracing } from "./tracing";
+import { assertPortsFree, listenError, type PortToCheck } from "./ports-free";
 
 /** The identity that may call any service (operators' tools); its tokens may be for any audience. */
 export const OPERATOR = "operator";
@@ -145,6 +146,8 @@ export async function startService<S extends Record<string, unknown>>(
   env: Env = process.env,
 ): Promise<RunningService> {
   const cfg = serviceConfig(def.name, def.ports, env);
+  // Before NATS and migrations: a port in use stops the start at once, naming the variable to change.
+  await assertPortsFree(portsOf(def, cfg));
   const trust = readTrust(def.name, env);
   const log = createLogger(def.name, cfg.LOG_LEVEL);
   const lifecycle = new Lifecycle(log);
@@ -162,6 +165,17 @@ export async function startService<S extends Record<string, unknown>>(
     await lifecycle.unwind({ graceful: false });
     throw e;
   }
+}
+
+/** The ports a service listens on, each with the variable that sets it. */
+function portsOf(def: ServiceDefinition<any>, cfg: ReturnType<typeof serviceConfig>): PortToCheck[] {
+  const prefix = def.name.toUpperCase();
+  const ports: PortToCheck[] = [{ variable: `${prefix}_HTTP_PORT`, host: cfg.HOST, port: cfg.HTTP_PORT }];
+  if (def.ports.grpc !== undefined)
+    ports.push({ variable: `${prefix}_GRPC_PORT`, host: cfg.HOST, port: cfg.GRPC_PORT });
+  if (def.ports.ops !== undefined)
+    ports.push({ variable: `${prefix}_OPS_PORT`, host: cfg.OPS_HOST, port: cfg.OPS_PORT });
+  return ports;
 }
 
 /** What every part of a starting service is started with. */
@@ -235,7 +249,11 @@ async function startParts<S extends Record<string, unknown>>(boot: Boot<S>): Pro
     endpoints: listeners.endpoints,
     namespace: cfg.PLATFORM_NAMESPACE,
     status: () => ({ ready: accepting }),
-    rpcCounts: () => ({ ...metrics.rpcTotals }),
+    rpcCounts: () => ({
+      ...metrics.rpcTotals,
+      rest_requests: metrics.restTotals.requests,
+      rest_errors: metrics.restTotals.errors,
+    }),
     prove: trust.identity && ((metadata) => registrationProof(trust.identity!, metadata)),
     rpc: rpc.onNats && ((id) => rpc.onNats!.endpoints(id)),
   });
@@ -374,15 +392,27 @@ async function startListeners(
     grpc: Pick<Parameters<typeof startGrpcServer>[0], "routes" | "routerOptions">;
   },
 ): Promise<{ endpoints: Endpoints }> {
-  const serve = (hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>) =>
-    Bun.serve({
-      hostname,
-      port,
-      fetch,
-      // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
-      maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
-      idleTimeout: 30,
-    });
+  const prefix = def.name.toUpperCase();
+  const serve = (
+    variable: string,
+    hostname: string,
+    port: number,
+    fetch: (req: Request) => Response | Promise<Response>,
+  ) => {
+    try {
+      return Bun.serve({
+        hostname,
+        port,
+        fetch,
+        // A hard cap; the configured limit is enforced per protocol (Connect resource_exhausted, REST 413).
+        maxRequestBodySize: cfg.MAX_BODY_BYTES * 2,
+        idleTimeout: 30,
+      });
+    } catch (e) {
+      // Taken since assertPortsFree looked: still say which variable sets it.
+      throw listenError({ variable: `${prefix}_${variable}`, host: hostname, port }, e);
+    }
+  };
   let httpServer: ReturnType<typeof serve> | undefined;
   let opsServer: ReturnType<typeof serve> | undefined;
   let grpcServer: GrpcServer | undefined;
@@ -392,8 +422,8 @@ async function startListeners(
     await Promise.all([httpServer?.stop(!graceful), opsServer?.stop(!graceful), grpcServer?.stop(timeout)]);
     clearTimeout(forced);
   });
-  httpServer = serve(cfg.HOST, cfg.HTTP_PORT, handlers.app);
-  if (handlers.ops) opsServer = serve(cfg.OPS_HOST, cfg.OPS_PORT, handlers.ops);
+  httpServer = serve("HTTP_PORT", cfg.HOST, cfg.HTTP_PORT, handlers.app);
+  if (handlers.ops) opsServer = serve("OPS_PORT", cfg.OPS_HOST, cfg.OPS_PORT, handlers.ops);
   if (def.ports.grpc !== undefined) {
     grpcServer = await startGrpcServer({
       ...handlers.grpc,
@@ -401,6 +431,8 @@ async function startListeners(
       port: cfg.GRPC_PORT,
       idleTimeoutMs: cfg.GRPC_IDLE_TIMEOUT_MS,
       maxStreamsPerSession: cfg.GRPC_MAX_STREAMS_PER_SESSION,
+    }).catch((e) => {
+      throw listenError({ variable: `${prefix}_GRPC_PORT`, host: cfg.HOST, port: cfg.GRPC_PORT }, e);
     });
   }
 
@@ -417,7 +449,31 @@ async function startListeners(
  * SIGINT. A bad config or an unreachable dependency ends the process with one clear line.
  */
 export async function runService<S extends Record<string, unknown>>(def: ServiceDefinition<S>): Promise<void> {
-  let service: RunningService;
+  // Listened for before the start: a SIGTERM right after the "started" line (a supervisor, a test) is a
+  // graceful stop, not the default action's death by signal.
+  let service: RunningService | undefined;
+  let requested: string | undefined;
+  const shutdown = (signal: string) => {
+    if (!service) {
+      // A second signal while starting ends the process at once; the first stops it once started.
+      if (requested) process.exit(130);
+      requested = signal;
+      return console.error(`${def.name}: ${signal} while starting: stopping once started (again to end at once)`);
+    }
+    if (stopping) return;
+    stopping = true;
+    service.log.info({ signal }, "shutting down");
+    service.stop().then(
+      () => process.exit(0),
+      (e) => {
+        service!.log.error({ err: e }, "unclean shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  let stopping = false;
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
   try {
     service = await startService(def);
   } catch (e) {
@@ -425,16 +481,5 @@ export async function runService<S extends Record<string, unknown>>(def: Service
     console.error(`${def.name}: cannot start: ${why}`);
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
-    service.log.info({ signal }, "shutting down");
-    service.stop().then(
-      () => process.exit(0),
-      (e) => {
-        service.log.error({ err: e }, "unclean shutdown");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  if (requested) shutdown(requested);
 }

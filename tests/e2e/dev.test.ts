@@ -16,7 +16,7 @@ function freePort(): number {
   return port;
 }
 
-test("dev starts NATS and every service, and stops them all on SIGINT", async () => {
+test("dev starts NATS and every service, restarts one that was killed, and stops them all on SIGINT", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "dev-"));
   // Postgres rather than four fresh PGlite databases, which would take most of a minute of CPU here.
   const db = testSchemas();
@@ -35,13 +35,18 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
       NATS_URL: natsUrl,
       DATA_DIR: dataDir,
       MAILBOX_DIR: join(dataDir, "mailbox"),
+      DEV_RESTART_BASE_MS: "200",
     },
     stdout: "pipe",
     stderr: "pipe",
   });
   let out = "";
+  let err = "";
   (async () => {
     for await (const chunk of dev.stdout) out += new TextDecoder().decode(chunk);
+  })();
+  (async () => {
+    for await (const chunk of dev.stderr) err += new TextDecoder().decode(chunk);
   })();
   try {
     await waitFor(() => out.includes("Ctrl-C stops everything"), {
@@ -50,7 +55,7 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
     });
     expect(out).toContain(`starting`);
     const table = out.slice(out.indexOf("instance id"));
-    for (const s of SERVICES) expect(table).toMatch(new RegExp(`\\n${s} +http://127\\.0\\.0\\.1:[1-9]\\d*`));
+    for (const s of SERVICES) expect(table).toMatch(new RegExp(`\\n${s} +up +\\d+ +http://127\\.0\\.0\\.1:[1-9]\\d*`));
 
     // dev's NATS knows the platform's identities: nobody else gets in; the operator sees every service.
     expect(String(await connect({ servers: natsUrl, reconnect: false }).catch((e) => e))).toMatch(
@@ -62,6 +67,36 @@ test("dev starts NATS and every service, and stops them all on SIGINT", async ()
     expect(info).toBeDefined();
     await nc.close();
     expect(out).toContain("with the platform's identities");
+
+    // Supervision: payment killed with SIGKILL is restarted, the table says so, the others stay up.
+    const pidOf = (text: string, s: string) => Number(new RegExp(`\\n${s} +up +(\\d+) `).exec(text)?.[1]);
+    const killedPid = pidOf(table, "payment");
+    const before = out.length;
+    process.kill(killedPid, "SIGKILL");
+    await waitFor(() => err.includes("dev: payment was killed (SIGKILL) after"), {
+      timeoutMs: 10_000,
+      what: `dev to notice the kill; stderr:\n${err}`,
+    });
+    expect(err).toMatch(/dev: payment was killed \(SIGKILL\) after [\d.]+ s; restarting in 0\.2 s/);
+    await waitFor(() => out.slice(before).includes("payment restarted (restart 1"), {
+      timeoutMs: 60_000,
+      what: `payment restarted; output since the kill:\n${out.slice(before)}`,
+    });
+    // The table printed while it was down showed it down; the one after its restart shows it up again.
+    const since = out.slice(before);
+    expect(since).toMatch(/\npayment +down, restart in \d+ s/);
+    const after = since.slice(since.indexOf("payment restarted (restart 1"));
+    await waitFor(
+      () => out.slice(before).slice(since.indexOf("payment restarted")).includes("Ctrl-C stops everything"),
+      {
+        what: "the table after the restart",
+      },
+    );
+    const newPid = pidOf(out.slice(before + since.indexOf("payment restarted")), "payment");
+    expect(newPid).toBeGreaterThan(0);
+    expect(newPid).not.toBe(killedPid);
+    expect(after).toContain(`pid ${newPid}`);
+    for (const s of SERVICES.filter((s) => s !== "payment")) expect(err).not.toContain(`dev: ${s} `);
   } finally {
     dev.kill("SIGINT");
     const killer = setTimeout(() => dev.kill("SIGKILL"), 20_000);

@@ -202,7 +202,9 @@ test("bun cli/services.ts lists every instance of the namespace with version, en
   expect(stderr).toBe("");
   expect(code).toBe(0);
   const [head, ...rows] = stdout.trim().split("\n");
-  expect(head!.split(/\s+/).join(" ")).toBe("SERVICE INSTANCE VERSION HTTP GRPC UPTIME REQUESTS ERRORS NATS");
+  expect(head!.split(/\s+/).join(" ")).toBe(
+    "SERVICE INSTANCE VERSION HTTP GRPC UPTIME REQUESTS ERRORS NATS REST REST_ERR",
+  );
   expect(rows.at(-1)).toBe(`1 service, ${live.length} instances`);
   const json = JSON.parse((await runCli(["--json"])).stdout) as {
     id: string;

@@ -96,6 +96,10 @@ describe("bun cli/dlq.ts", () => {
     const out = await dlq(["replay", "--all"]);
     expect(out.code).toBe(1);
     expect(out.stdout).toContain(`replayed ${a.id}`);
+    // It says what it waits for before it waits.
+    expect(out.stdout).toContain(
+      "waiting up to 10 s per letter for marketing-order-profiles to handle the 2 replayed (DLQ_REPLAY_WAIT_MS; --no-wait returns at once)",
+    );
     expect(out.stdout).toContain(`failed again ${b.id}`);
     const now = await ev.deadLetters.list();
     expect(now.map((l) => l.eventId).sort()).toEqual([a.eventId, b.eventId].sort());

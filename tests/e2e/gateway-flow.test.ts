@@ -161,3 +161,16 @@ test("the generated Connect client example places, confirms and fetches an order
 
   expect(await breachesIn(db)).toEqual([]);
 });
+
+test("the Connect client example on a bad or unknown customer id: one line saying what is wrong, no stack", async () => {
+  const run = (id: string) =>
+    runToExit(["bun", "examples/place-order.ts", id], { env: { ORDER_URL: platform.proc("order").http } });
+  const bad = await run("ada");
+  expect(bad.code).toBe(2);
+  expect(bad.stderr.split("\n")[0]).toBe(`place-order: "ada" is not a customer id (a UUID, e.g. from bun run seed)`);
+  const unknown = await run(crypto.randomUUID());
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+  expect(unknown.stderr).toMatch(/^place-order: (NotFound|InvalidArgument|FailedPrecondition): .*customer/);
+  expect(unknown.stderr).not.toContain("    at ");
+});

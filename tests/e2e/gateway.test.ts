@@ -349,6 +349,21 @@ describe("auth", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.message).toContain("customerId");
   });
+
+  test("POST /v1/tokens by e-mail: a customer who signed up before gets a token again (admin only)", async () => {
+    const { id, email, token: own } = await registerCustomer();
+    const minted = await call("POST", "/v1/tokens", { body: { email: email.toUpperCase() }, headers: admin });
+    expect(minted.status).toBe(201);
+    expect(minted.json.customerId).toBe(id);
+    expect((await call("GET", "/v1/customers/me", { headers: bearer(minted.json.token) })).json.id).toBe(id);
+    expect((await call("POST", "/v1/tokens", { body: { email }, headers: bearer(own) })).status).toBe(403);
+    expect((await call("POST", "/v1/tokens", { body: { email } })).status).toBe(401);
+    const unknown = await call("POST", "/v1/tokens", { body: { email: `nobody-${id}@example.com` }, headers: admin });
+    expect(unknown.status).toBe(404);
+    expect((await call("POST", "/v1/tokens", { body: {}, headers: admin })).json.message).toContain(
+      "customerId (or email) is required",
+    );
+  });
 });
 
 test("GET /openapi.json describes the annotated routes from the descriptors", async () => {

@@ -65,11 +65,18 @@ test("SIGTERM lets an in-flight call finish, refuses new ones, then exits 0", as
     async () => /rpc_server_in_flight\{[^}]*\} 1\b/.test(await (await fetch(`${payment.http}/metrics`)).text()),
     { what: "the slow call to be in flight" },
   );
+  let answered = false;
+  void slow.then(() => (answered = true));
   const exited = payment.stop("SIGTERM");
   await waitFor(() => payment.logs.some((l) => l.msg === "shutting down"), { what: "shutdown to begin" });
-  expect(
-    (await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE })).some((i) => i.id === payment.id),
-  ).toBe(false);
+  // Deregistering is the shutdown's first step, but asynchronous after its log line: waited for (bounded),
+  // and done while the slow call is still in flight.
+  await waitFor(
+    async () =>
+      !(await listInstances(nc, { name: "payment", namespace: DEFAULT_NAMESPACE })).some((i) => i.id === payment.id),
+    { timeoutMs: 2000, what: "the instance gone from discovery" },
+  );
+  expect(answered).toBe(false);
 
   const { payment: done } = await slow;
   expect(done?.status).toBe(PaymentStatus.CAPTURED);

@@ -66,6 +66,12 @@ test("payment down: orders wait PAYMENT_PENDING, answered fast; payment back: ev
   }
   // Fail fast: no call waits out long timeouts (the bound is generous for a loaded 2-core machine).
   expect(Math.max(...answeredInMs)).toBeLessThan(5000);
+  // The commands reach the stream through the outbox relay, after the confirms answered: wait for them.
+  await waitFor(async () => (await platform.streams.stored("PAYMENTS", "payments.requested")).length >= tokens.length, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    what: `${tokens.length} PaymentRequested commands on the stream`,
+  });
   expect(await platform.streams.stored("PAYMENTS", "payments.requested")).toHaveLength(tokens.length);
 
   await start("payment");

@@ -42,7 +42,7 @@ async function customerError(res: Response): Promise<ConnectError> {
 /**
  * How customers get a token. POST /v1/customers (public) registers through the customer service and
  * answers the customer with a token for it; GET /v1/customers/me answers the caller's customer;
- * POST /v1/tokens (admin) mints a token for an existing customer.
+ * POST /v1/tokens (admin) mints a token for an existing customer, by id or by e-mail.
  */
 export function customerRoutes({
   customerFetch,
@@ -55,6 +55,14 @@ export function customerRoutes({
 }) {
   const fetchCustomer = async (id: string) => {
     const res = await customerFetch(`/v1/customers/${encodeURIComponent(id)}`, {
+      headers: { accept: "application/json" },
+    });
+    if (!res.ok) throw await customerError(res);
+    return (await res.json()) as { id: string };
+  };
+
+  const findCustomerByEmail = async (email: string) => {
+    const res = await customerFetch(`/v1/customers?email=${encodeURIComponent(email)}`, {
       headers: { accept: "application/json" },
     });
     if (!res.ok) throw await customerError(res);
@@ -101,9 +109,20 @@ export function customerRoutes({
       } catch {
         return apiError(Code.InvalidArgument, "the body is not valid JSON");
       }
-      const given =
-        (body as Record<string, unknown> | null)?.customerId ?? (body as Record<string, unknown> | null)?.customer_id;
-      if (typeof given !== "string" || given === "") return apiError(Code.InvalidArgument, "customerId is required");
+      const fields = (body ?? {}) as Record<string, unknown>;
+      const given = fields.customerId ?? fields.customer_id;
+      const email = fields.email;
+      // By e-mail: how a client that signed up before (409 on a second sign-up) gets a token again.
+      if (given === undefined && typeof email === "string" && email !== "") {
+        try {
+          const customer = await findCustomerByEmail(email);
+          return c.json({ customerId: customer.id, ...(await tokens.mint(customer.id)) }, 201);
+        } catch (e) {
+          return errorResponse(c, e, log);
+        }
+      }
+      if (typeof given !== "string" || given === "")
+        return apiError(Code.InvalidArgument, "customerId (or email) is required");
       if (!isUuid(given)) return apiError(Code.InvalidArgument, "customerId must be a UUID");
       try {
         const customer = await fetchCustomer(given);
@@ -166,9 +185,12 @@ export const customerOpenApiPaths = {
     post: {
       operationId: "MintCustomerToken",
       tags: ["Customers"],
-      summary: "Mint a token for an existing customer (admin)",
+      summary: "Mint a token for an existing customer, by id or by e-mail (admin)",
       security: [{ adminApiKey: [] }],
-      requestBody: jsonRequestBody({ customerId: { type: "string", format: "uuid" } }),
+      requestBody: jsonRequestBody({
+        customerId: { type: "string", format: "uuid" },
+        email: { type: "string", format: "email", description: "instead of customerId" },
+      }),
       responses: {
         "201": {
           description: "Minted",

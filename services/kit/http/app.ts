@@ -51,6 +51,8 @@ export function buildHttpApp(opts: {
   app.use(async (c, next) => {
     await next();
     opts.metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
+    opts.metrics.restTotals.requests++;
+    if (c.res.status >= 500) opts.metrics.restTotals.errors++;
   });
   opts.rest?.(app);
   app.notFound(

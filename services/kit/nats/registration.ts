@@ -34,7 +34,8 @@ export async function registerService(
     /** Instances only find peers of the same namespace: one NATS can carry several platforms (or test runs). */
     namespace: string;
     status: () => { ready: boolean };
-    rpcCounts: () => { requests: number; errors: number };
+    /** RPC requests and errors, and plain REST ones (rest_requests, rest_errors), for $SRV.STATS. */
+    rpcCounts: () => { requests: number; errors: number; rest_requests?: number; rest_errors?: number };
     /** Signs the metadata with this instance's key (trust/registration-proof.ts), when it has one. */
     prove?: (metadata: Record<string, string>) => string;
     /** The subjects its RPC methods are served on (rpc/nats/serve-on-nats.ts), given the instance's id. */

@@ -19,6 +19,9 @@ export interface Instance {
   started?: string;
   requests?: number;
   errors?: number;
+  /** Plain REST requests it answered (probes and metrics not counted), and those answered 500 and up. */
+  restRequests?: number;
+  restErrors?: number;
   /** Its RPC endpoints on NATS (rpc/nats/serve-on-nats.ts) with their figures, from $SRV.STATS. */
   rpcEndpoints?: { name: string; subject: string; requests: number; errors: number; averageMs: number }[];
 }
@@ -59,7 +62,7 @@ export async function listInstances(
     .map((info) => {
       const s = byId.get(info.id);
       const counts = s?.endpoints?.find((e) => e.name === "status")?.data as
-        { requests?: number; errors?: number } | undefined;
+        { requests?: number; errors?: number; rest_requests?: number; rest_errors?: number } | undefined;
       return {
         name: serviceOfRegistration(info.metadata?.namespace ?? "", info.name) ?? info.name,
         registeredAs: info.name,
@@ -75,6 +78,8 @@ export async function listInstances(
               started: s.started,
               requests: counts?.requests ?? 0,
               errors: counts?.errors ?? 0,
+              restRequests: counts?.rest_requests ?? 0,
+              restErrors: counts?.rest_errors ?? 0,
               rpcEndpoints: (s.endpoints ?? [])
                 .filter((e) => e.name !== "status")
                 .map((e) => ({

@@ -2,6 +2,7 @@
 // transactions, each is handled once, and one event's failure neither loses nor repeats its batch-mates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "drizzle-orm";
 import { join } from "node:path";
 import pino from "pino";
@@ -55,12 +56,13 @@ async function consume(
     env = {},
     registry,
     streams = ev,
-  }: { env?: Record<string, string>; registry?: Registry; streams?: TestEventStreams } = {},
+    logger = log,
+  }: { env?: Record<string, string>; registry?: Registry; streams?: TestEventStreams; logger?: pino.Logger } = {},
 ) {
   const started = (await startEvents({
     service: "marketing",
     env: { ...schemas.env("marketing"), ...streams.env, ...env },
-    log,
+    log: logger,
     nats: streams.nc,
     registry,
     database,
@@ -319,6 +321,52 @@ test("CONSUMER_UNKNOWN_EVENTS=skip: an undeclared type is acked, counted and log
       { what: "the unknown event acked" },
     );
     expect((await ev.deadLetters.list()).filter((l) => l.consumer === "test-unknown-skip")).toEqual([]);
+  } finally {
+    await events.stop();
+    await ev.drop();
+  }
+});
+
+test("permanent failures (a Postgres data exception, an unknown entity) are dead letters on their first delivery, logged in one line without a stack", async () => {
+  const ev = await ownStreams();
+  const lines: string[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+  const unknownOrder = crypto.randomUUID();
+  const consumer = defineConsumer({
+    name: "test-permanent",
+    stream: PAYMENTS,
+    handlers: [
+      on(PaymentProcessed, async (e, { tx }) => {
+        // The README's ProcessPayment example once made such an event: "o-1" where a uuid goes.
+        if (e.orderId === "o-1") await tx.execute(sql`select ${e.orderId}::uuid`);
+        if (e.orderId === unknownOrder) throw new ConnectError(`order ${unknownOrder} not found`, Code.NotFound);
+      }),
+    ],
+  });
+  // A long backoff: a retried message would not come back within this test.
+  const events = await consume(consumer, { env: { CONSUMER_BACKOFF_MS: "60000" }, streams: ev, logger });
+  try {
+    for (const orderId of ["o-1", unknownOrder])
+      await publishEvent(ev.js, ev.names, PaymentProcessed, { ...payment(1), orderId }, { source: "/test/permanent" });
+    const letters = await waitFor(
+      async () => {
+        const all = (await ev.deadLetters.list()).filter((l) => l.consumer === "test-permanent");
+        return all.length >= 2 ? all : undefined;
+      },
+      { timeoutMs: 10_000, what: "two dead letters" },
+    );
+    expect(letters.map((l) => l.deliveries)).toEqual([1, 1]);
+    const reasons = letters.map((l) => l.reason);
+    expect(reasons).toContainEqual(expect.stringContaining("invalid input syntax for type uuid"));
+    expect(reasons).toContainEqual(expect.stringContaining(`order ${unknownOrder} not found`));
+    const failures = lines.filter((l) => /poison|handler failed/.test(l));
+    expect(failures).toHaveLength(2);
+    for (const l of failures) {
+      expect(l.length).toBeLessThan(1000);
+      expect(l).not.toContain("\\n    at ");
+      expect(l).not.toContain('"stack"');
+    }
+    expect(lines.filter((l) => l.includes("retrying later"))).toEqual([]);
   } finally {
     await events.stop();
     await ev.drop();

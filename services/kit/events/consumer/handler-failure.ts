@@ -1,4 +1,4 @@
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { withheld } from "../../log";
 import { isCallerError } from "../../resilience/error-classification";
 
@@ -23,7 +23,39 @@ export function isRetryable(e: unknown): boolean {
   if (e instanceof ConnectError) return !isCallerError(e);
   const own = (e as { retryable?: unknown } | undefined)?.retryable;
   if (typeof own === "boolean") return own;
+  // A data exception (SQLSTATE class 22: "o-1" as a uuid, a number out of range, a string too long)
+  // comes from the message's values, not the database's state: the same values fail the same way again.
+  if (sqlStateOf(e)?.startsWith("22")) return false;
   return true;
+}
+
+/**
+ * The SQLSTATE of a Postgres error (postgres.js and PGlite both set `code`), looked for along the cause
+ * chain, since drizzle wraps a failed query's error in its own.
+ */
+export function sqlStateOf(e: unknown): string | undefined {
+  for (let depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * The log fields of a handler's failure: one line, `error` as describeError says it, with its SQLSTATE
+ * when it has one. An expected failure (a refusal, a status from another service, a database error, a
+ * poison message) is logged without its stack: it says what happened, and a stack of the kit's frames
+ * would only bury that. A programming error (a TypeError, say) keeps its stack.
+ */
+export function failureLogFields(e: unknown): Record<string, unknown> {
+  const fields: Record<string, unknown> = { error: describeError(e) };
+  const sqlstate = sqlStateOf(e);
+  if (sqlstate) fields.sqlstate = sqlstate;
+  if (e instanceof ConnectError) fields.code = Code[e.code];
+  const bug =
+    e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError;
+  if (bug && e.stack) fields.stack = e.stack;
+  return fields;
 }
 
 /**

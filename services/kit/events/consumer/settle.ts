@@ -2,7 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { LastErrors } from "../dead-letters/last-errors";
 import type { ConsumerContext } from "./consumer-context";
 import type { Delivery } from "./delivery";
-import { backoffDelay, describeError, isRetryable } from "./handler-failure";
+import { backoffDelay, describeError, failureLogFields, isRetryable } from "./handler-failure";
 import { handledWithAnotherPayload } from "./inbox";
 import { resolveReplay } from "./replay";
 import { spanFailed } from "../../tracing";
@@ -80,7 +80,7 @@ export async function settleFailed(ctx: ConsumerContext, d: Delivery, e: unknown
     at: new Date().toISOString(),
   });
   d.log.warn(
-    { err: e, retry_in_ms: last ? undefined : delay, max_deliver: ctx.maxDeliver },
+    { ...failureLogFields(e), retry_in_ms: last ? undefined : delay, max_deliver: ctx.maxDeliver },
     last ? "handler failed on the last delivery" : "handler failed; retrying later",
   );
   ctx.metrics.consumed.inc({ consumer: ctx.def.name, type: meta.type, outcome: "retry" });
