@@ -18,7 +18,16 @@ beforeAll(async () => {
     CONSOLE_SAMPLE_MS: "500",
   });
   consoleUrl = console.http;
-  await Promise.all(TRACED.map((name) => platform.start(name, { OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl })));
+  // Both encodings the OTLP/HTTP exporters speak.
+  const json = new Set(["payment", "marketing"]);
+  await Promise.all(
+    TRACED.map((name) =>
+      platform.start(name, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
+        OTEL_EXPORTER_OTLP_PROTOCOL: json.has(name) ? "http/json" : "http/protobuf",
+      }),
+    ),
+  );
   api = (await consoleSession(consoleUrl, platform.gatewaySecrets.GATEWAY_ADMIN_API_KEY)).fetch;
 });
 
