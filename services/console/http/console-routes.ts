@@ -115,13 +115,15 @@ export function consoleRoutes({ data, traces, sessions, refreshMs }: ConsoleRout
       return l ? c.json(l) : problem(c, 404, "not_found", `no dead letter ${c.req.param("id")}`);
     });
     app.post("/api/dead-letters/purge", async (c) => {
-      const body = (await c.req.json().catch(() => ({}))) as { id?: unknown };
-      if (body.id === undefined) {
+      // One by its id, or every one when asked in so many words: a body that does not parse purges nothing.
+      const body = (await c.req.json().catch(() => ({}))) as { id?: unknown; all?: unknown };
+      if (body.all === true && body.id === undefined) {
         const n = await data.purge();
         return c.json({ purged: n, message: `purged ${n} dead letters` });
       }
-      const id = positiveId(String(body.id));
-      if (!id || !(await data.purge(id))) return problem(c, 404, "not_found", `no dead letter ${body.id}`);
+      const id = body.id === undefined ? undefined : positiveId(String(body.id));
+      if (!id) return problem(c, 400, "invalid_argument", 'give {"id": <a dead letter id>} or {"all": true}');
+      if (!(await data.purge(id))) return problem(c, 404, "not_found", `no dead letter ${body.id}`);
       return c.json({ purged: 1, message: `purged ${id}` });
     });
     app.post("/api/dead-letters/:id/replay", async (c) => {

@@ -3,7 +3,7 @@ import type { CallEdge } from "../platform/call-matrix";
 import type { LetterDetail, LetterSummary } from "../platform/dead-letter-view";
 import type { TraceQuery, TraceSummary } from "../traces/trace-store";
 import type { Waterfall } from "../traces/waterfall";
-import { esc, fmtMs, fmtUptime, html, sparkline, type Html } from "./html";
+import { fmtMs, fmtUptime, html, sparkline, type Html } from "./html";
 
 const stateClass = (s: string) => (s === "closed" ? "ok" : s === "half-open" ? "warn" : "bad");
 const pct = (part: number | undefined, whole: number | undefined) =>
@@ -369,7 +369,7 @@ export function deadLettersPage(letters: LetterSummary[]): Html {
   return html`<h1>Dead letters</h1>
     <p>
       ${letters.length} dead letters.
-      ${letters.length ? html`<button data-action="/api/dead-letters/purge" data-confirm="Purge all ${letters.length} dead letters? They cannot be replayed afterwards.">Purge all</button>` : ""}
+      ${letters.length ? html`<button data-action="/api/dead-letters/purge" data-body='{"all":true}' data-confirm="Purge all ${letters.length} dead letters? They cannot be replayed afterwards.">Purge all</button>` : ""}
     </p>
     <table>
       <thead>
@@ -411,7 +411,7 @@ function letterRow(l: LetterSummary): Html {
       </button>
       <button
         data-action="/api/dead-letters/purge"
-        data-body="${esc(JSON.stringify({ id: l.id }))}"
+        data-body="${JSON.stringify({ id: l.id })}"
         data-confirm="Purge dead letter ${l.id}? It cannot be replayed afterwards."
       >
         Purge
