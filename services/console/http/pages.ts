@@ -132,7 +132,10 @@ export function callsPage(p: { at: string; edges: CallEdge[] }): Html {
       ${es.map((e) =>
         e.kind === "event"
           ? html`<div class="muted">events · ${e.traced?.count ?? 0} traced</div>`
-          : html`<div>${e.rate ?? "–"}/s · ${pct(e.failedAttempts, e.attempts)} err</div>`,
+          : html`<div>
+              ${sparkline(e.rates ?? [], { width: 80, height: 18 })} ${e.rate ?? "–"}/s ·
+              ${pct(e.failedAttempts, e.attempts)} err
+            </div>`,
       )}
     </td>`;
   };

@@ -1,7 +1,7 @@
 import type { ReceivedSpan } from "../../kit/tracing";
 import { bucketsOf, histogramQuantile } from "./metrics-text";
-import type { PlatformSnapshot } from "./platform-snapshot";
-import { ratePerSecond } from "./services-view";
+import type { InstanceSnapshot, PlatformSnapshot } from "./platform-snapshot";
+import { ratePerSecond, rateSeries } from "./services-view";
 
 /** Who calls whom, with how much and how well. */
 export interface CallEdge {
@@ -15,6 +15,8 @@ export interface CallEdge {
   /** Attempts and failed attempts per second between the two last snapshots. */
   rate?: number;
   errorRate?: number;
+  /** Attempts per second over the snapshots kept, oldest first. */
+  rates?: number[];
   /** p99 of the target's server side over all its callers (rpc_server_duration_seconds), in ms. */
   serverP99Ms?: number;
   /** From the traces the console holds: how many, how many failed, p99 of the callee's span. */
@@ -48,21 +50,20 @@ export function callMatrix(history: readonly PlatformSnapshot[], spans: Iterable
         if (s.labels.outcome !== "ok") e.failedAttempts = (e.failedAttempts ?? 0) + s.value;
       }
   for (const e of edges.values()) {
-    const attemptsOf = (failed: boolean) =>
-      ratePerSecond(history, (i) =>
-        i.name !== e.from
-          ? 0
-          : i.samples
-              .filter(
-                (s) =>
-                  s.name === "rpc_client_attempts_total" &&
-                  s.labels.target === e.to &&
-                  (!failed || s.labels.outcome !== "ok"),
-              )
-              .reduce((n, s) => n + s.value, 0),
-      );
-    e.rate = attemptsOf(false);
-    e.errorRate = attemptsOf(true);
+    const attempts = (failed: boolean) => (i: InstanceSnapshot) =>
+      i.name !== e.from
+        ? 0
+        : i.samples
+            .filter(
+              (s) =>
+                s.name === "rpc_client_attempts_total" &&
+                s.labels.target === e.to &&
+                (!failed || s.labels.outcome !== "ok"),
+            )
+            .reduce((n, s) => n + s.value, 0);
+    e.rate = ratePerSecond(history, attempts(false));
+    e.rates = rateSeries(history, attempts(false));
+    e.errorRate = ratePerSecond(history, attempts(true));
     const servers = (last?.instances ?? []).filter((i) => i.name === e.to);
     const buckets = new Map<number, number>();
     for (const i of servers)

@@ -108,7 +108,21 @@ export function ratePerSecond(
   history: readonly PlatformSnapshot[],
   pick: (i: InstanceSnapshot) => number,
 ): number | undefined {
-  const [prev, next] = [history.at(-2), history.at(-1)];
+  return rateBetween(history.at(-2), history.at(-1), pick);
+}
+
+/** The same rate between every two consecutive snapshots, oldest first (a sparkline's points). */
+export function rateSeries(history: readonly PlatformSnapshot[], pick: (i: InstanceSnapshot) => number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k < history.length; k++) out.push(rateBetween(history[k - 1], history[k], pick) ?? 0);
+  return out;
+}
+
+function rateBetween(
+  prev: PlatformSnapshot | undefined,
+  next: PlatformSnapshot | undefined,
+  pick: (i: InstanceSnapshot) => number,
+): number | undefined {
   if (!prev || !next || next.at <= prev.at) return undefined;
   const before = new Map(prev.instances.map((i) => [i.id, pick(i)]));
   let delta = 0;
