@@ -60,6 +60,13 @@ describe("the console", () => {
       redirect: "manual",
     });
     expect(ok.headers.get("location")).toBe("/");
+    // Nor "/\\evil.example", which a browser reads as another site too.
+    const sneaky = await fetch(`${consoleUrl}/login`, {
+      method: "POST",
+      body: new URLSearchParams({ key: platform.gatewaySecrets.GATEWAY_ADMIN_API_KEY, next: "/\\evil.example" }),
+      redirect: "manual",
+    });
+    expect(sneaky.headers.get("location")).toBe("/");
     const cookie = ok.headers.get("set-cookie")!;
     expect(cookie).toMatch(/^console_session=[\w-]{40,};/);
     expect(cookie).toContain("HttpOnly");

@@ -4,7 +4,7 @@ import { callMatrix, type CallEdge } from "../platform/call-matrix";
 import { letterDetail, letterSummary, type LetterDetail, type LetterSummary } from "../platform/dead-letter-view";
 import { eventStreams, type StreamView } from "../platform/event-streams";
 import type { SnapshotHistory } from "../platform/platform-snapshot";
-import { TARGET, type PolicyStore, type TargetPolicy } from "../platform/policies";
+import type { PolicyStore, TargetPolicy } from "../platform/policies";
 import { servicesView, type ServicesView } from "../platform/services-view";
 import type { TraceQuery, TraceStore, TraceSummary } from "../traces/trace-store";
 import { orderTimeline, waterfall, type TimelineStep, type Waterfall } from "../traces/waterfall";
@@ -164,5 +164,3 @@ export class ConsoleData {
     }
   }
 }
-
-export { TARGET };

@@ -2,7 +2,8 @@ import type { Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import type { KitEnv } from "../../kit/http";
 import { decodeSpans } from "../../kit/tracing";
-import { TARGET, type ConsoleData } from "../app/console-data";
+import type { ConsoleData } from "../app/console-data";
+import { TARGET } from "../platform/policies";
 import type { TraceQuery, TraceStore } from "../traces/trace-store";
 import { layout, type Html } from "./html";
 import {
@@ -65,7 +66,7 @@ export function consoleRoutes({ data, traces, sessions, refreshMs }: ConsoleRout
     app.get("/login", (c) => c.html(loginPage(c.req.query("next") ?? "/", c.req.query("failed") === "1").value));
     app.post("/login", async (c) => {
       const form = await c.req.parseBody();
-      const next = typeof form.next === "string" && /^\/(?!\/)/.test(form.next) ? form.next : "/";
+      const next = typeof form.next === "string" && /^\/(?![\/\\])/.test(form.next) ? form.next : "/";
       const session = sessions.login(typeof form.key === "string" ? form.key : "");
       if (!session) {
         await Bun.sleep(300); // a guesser's pace
