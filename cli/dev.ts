@@ -14,7 +14,7 @@ import { connectOperatorNats } from "./operator-nats";
 import { RESTART_DEFAULTS, RestartBackoff } from "./restart-backoff";
 
 const ROOT = join(import.meta.dir, "..");
-const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
+const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing", "console"];
 // Four fresh embedded PGlite databases (no DATABASE_URL) take a while on a small machine.
 const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -26,6 +26,11 @@ const RESTART_BACKOFF = {
 };
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const DATA_DIR = resolve(process.env.DATA_DIR || join(ROOT, ".data"));
+// The services export their spans to the console unless OTEL_EXPORTER_OTLP_ENDPOINT names a collector
+// (or the console's port is left to chance: CONSOLE_HTTP_PORT=0).
+const CONSOLE_PORT = process.env.CONSOLE_HTTP_PORT || "8087";
+const OTLP_ENDPOINT =
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT || (CONSOLE_PORT === "0" ? "" : `http://127.0.0.1:${CONSOLE_PORT}`);
 
 const color = process.stdout.isTTY
   ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m`
@@ -242,6 +247,12 @@ function spawnService(child: Child): void {
       ...secrets.env,
       NATS_NKEY_SEED_FILE: join(identitiesDir, `${child.name}.seed`),
       PLATFORM_PUBLIC_KEYS: identities.publicKeys,
+      // The console does not trace itself into itself; its edits and replays are the operator's.
+      ...(child.name === "console"
+        ? { CONSOLE_OPERATOR_SEED_FILE: join(identitiesDir, "operator.seed") }
+        : OTLP_ENDPOINT
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_ENDPOINT }
+          : {}),
     },
     stdin: "ignore",
     stdout: "pipe",
@@ -344,8 +355,21 @@ function printTable(): void {
   const natsLine = `NATS ${NATS_URL}${nats ? " (started by dev, with the platform's identities)" : ""} · identities in ${identitiesDir} (the CLI connects as the operator) · Ctrl-C stops everything`;
   const tokenLine = "a token for grpcurl / buf curl / curl on a service's ports: bun run cli token --for <service>";
   const supervision = "a service that exits is restarted (0.5 s, doubling up to 30 s while it keeps exiting)";
+  const consoleUrl = children.find((c) => c.name === "console")?.started?.http ?? "(not up)";
+  const consoleLine = `console ${consoleUrl} (log in with the gateway admin key) · traces to ${OTLP_ENDPOINT || "nowhere (OTEL_EXPORTER_OTLP_ENDPOINT unset)"}`;
   console.log(
-    ["", color(1, line(header)), ...rows.map(line), "", keyLine, natsLine, tokenLine, supervision, ""].join("\n"),
+    [
+      "",
+      color(1, line(header)),
+      ...rows.map(line),
+      "",
+      consoleLine,
+      keyLine,
+      natsLine,
+      tokenLine,
+      supervision,
+      "",
+    ].join("\n"),
   );
 }
 printTable();

@@ -22,6 +22,8 @@ export interface ServiceRole {
   calls: string[];
   /** Lists every instance of every service (the gateway's admin view, GET /v1/services), calling none of them. */
   lists?: boolean;
+  /** Watches the streams' consumers and reads the dead letters, changing nothing (the console). */
+  observes?: boolean;
 }
 
 export const PLATFORM: Record<string, ServiceRole> = {
@@ -55,6 +57,9 @@ export const PLATFORM: Record<string, ServiceRole> = {
     ],
     calls: [],
   },
+  // Reads only: instances, /metrics, policies, streams, consumers, dead letters. Its edits and replays
+  // go through the operator's own connection (CONSOLE_OPERATOR_SEED_FILE), never its identity.
+  console: { publishes: [], consumes: [], calls: [], lists: true, observes: true },
 };
 
 /** Every durable event consumer of the platform: what the operator provisions (bun run cli streams). */

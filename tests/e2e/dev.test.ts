@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { waitFor, testSchemas } from "../../services/kit/testing";
 
-const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing"];
+const SERVICES = ["gateway", "order", "payment", "inventory", "customer", "notification", "marketing", "console"];
 
 function freePort(): number {
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
@@ -25,6 +25,7 @@ test("dev starts NATS and every service, restarts one that was killed, and stops
     SERVICES.flatMap((s) => [
       [`${s.toUpperCase()}_HTTP_PORT`, "0"],
       [`${s.toUpperCase()}_GRPC_PORT`, "0"],
+      [`${s.toUpperCase()}_OPS_PORT`, "0"],
     ]),
   );
   const dev = Bun.spawn(["bun", join(import.meta.dir, "../../cli/dev.ts")], {
@@ -67,6 +68,7 @@ test("dev starts NATS and every service, restarts one that was killed, and stops
     expect(info).toBeDefined();
     await nc.close();
     expect(out).toContain("with the platform's identities");
+    expect(out).toMatch(/\nconsole http:\/\/127\.0\.0\.1:[1-9]\d* \(log in with the gateway admin key\)/);
 
     // Supervision: payment killed with SIGKILL is restarted, the table says so, the others stay up.
     const pidOf = (text: string, s: string) => Number(new RegExp(`\\n${s} +up +(\\d+) `).exec(text)?.[1]);

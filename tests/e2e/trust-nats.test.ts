@@ -16,6 +16,7 @@ import {
   eventsConfig,
   ensureConsumer,
   eventConsumerDurable,
+  DeadLetters,
 } from "../../services/kit/events";
 import { registeredName, serviceSubjects, listInstances, registerService } from "../../services/kit/nats";
 import { registrationProof, registrationVerifier, inboxPrefixOf } from "../../services/kit/trust";
@@ -430,6 +431,35 @@ test("a service looks up only the services it calls: the gateway never learns wh
     metadata: { namespace, http_url: "http://127.0.0.1:7777" },
   });
   expect(await paymentInstancesSeenBy(await as("gateway"))).toEqual([]);
+});
+
+test("the console's identity reads what it shows (instances, consumers, dead letters, policies) and changes none of it", async () => {
+  const nc = await as("console");
+  const jsm = await jetstreamManager(nc);
+  const consumers: string[] = [];
+  for await (const c of jsm.consumers.list(names.stream("ORDERS"))) consumers.push(c.name);
+  expect(consumers).toContain("marketing-order-profiles");
+  for await (const c of jsm.consumers.list(names.stream("DLQ"))) consumers.push(c.name);
+  const dlq = new DeadLetters(jsm, jetstream(nc), names);
+  expect(await dlq.list()).toBeArray();
+  const kv = await new Kvm(nc).open(policyBucket);
+  await kv.get("payment");
+  // Every instance of every service, as the gateway's admin view may.
+  await new Svcm(await as("payment")).add({
+    name: registeredName(namespace, "payment"),
+    version: "1.0.0",
+    metadata: { namespace, http_url: "http://127.0.0.1:7778" },
+  });
+  expect((await listInstances(nc, { namespace })).some((i) => i.name === "payment")).toBe(true);
+
+  const denied = /Permissions Violation|timeout/i;
+  expect(await refused(kv.put("payment", "{}"))).toMatch(denied);
+  expect(await refused(dlq.purge())).toMatch(denied);
+  expect(await refused(jsm.streams.purge(names.stream("ORDERS")))).toMatch(denied);
+  expect(await refused(jetstream(nc).publish(names.subject("orders.confirmed"), new Uint8Array([1])))).toMatch(denied);
+  expect(
+    await refused(jsm.consumers.add(names.stream("ORDERS"), { durable_name: "peek", ack_policy: AckPolicy.Explicit })),
+  ).toMatch(denied);
 });
 
 test("the operator may do what services may not: write a policy, publish an outcome, delete a stream", async () => {

@@ -346,3 +346,57 @@ test("a poison event dies into the DLQ, which the operator lists and replays; no
     expect(`${p.name}: ${JSON.stringify(violations.slice(0, 3))}`).toBe(`${p.name}: []`);
   }
 }, 60_000);
+
+test("the console on its own identity reads every page's data; its policy edit and replay go as the operator", async () => {
+  const console = await startServiceProcess("console", {
+    env: {
+      ...common(),
+      GATEWAY_ADMIN_API_KEY: secrets.GATEWAY_ADMIN_API_KEY,
+      NATS_NKEY_SEED_FILE: join(dir, "console.seed"),
+      CONSOLE_OPERATOR_SEED_FILE: join(dir, "operator.seed"),
+    },
+    timeoutMs: 30_000,
+  });
+  try {
+    const login = await fetch(`${console.http}/login`, {
+      method: "POST",
+      body: new URLSearchParams({ key: secrets.GATEWAY_ADMIN_API_KEY }),
+      redirect: "manual",
+    });
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const api = async (path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${console.http}${path}`, {
+        ...init,
+        headers: { cookie, "content-type": "application/json", ...(init.headers as object) },
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    // Every registration it believes is signed by the service it names (its own is too).
+    const services = await waitFor(
+      async () => {
+        const { body } = await api("/api/services");
+        return [...procs.keys(), "console"].every((s) => body.instances.some((i: any) => i.service === s)) && body;
+      },
+      { timeoutMs: 10_000, what: "every service on the console" },
+    );
+    expect(services.instances.every((i: any) => !i.scrapeError)).toBe(true);
+    const { body: events } = await api("/api/events");
+    expect(events.streams.filter((s: any) => s.problem)).toEqual([]);
+    expect(events.streams.find((s: any) => s.name === `${eventsPrefix}_ORDERS`).consumers.length).toBeGreaterThan(0);
+    const { body: letters } = await api("/api/dead-letters");
+    expect(letters.length).toBeGreaterThan(0);
+    const set = await api("/api/policies/inventory", {
+      method: "PUT",
+      body: JSON.stringify({ retry: { maxRetries: 1 } }),
+    });
+    expect(set.status).toBe(200);
+    expect((await api("/api/policies/inventory")).body.overrides).toEqual({ retry: { maxRetries: 1 } });
+    const replay = await api(`/api/dead-letters/${letters[0].id}/replay`, { method: "POST" });
+    expect(replay.status).toBe(200);
+    expect(["failed again", "resolved"]).toContain(replay.body.outcome);
+  } finally {
+    await console.stop();
+  }
+  const violations = console.logs.filter((l) => /permission/i.test(JSON.stringify(l)));
+  expect(violations).toEqual([]);
+}, 60_000);

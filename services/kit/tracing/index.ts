@@ -20,3 +20,4 @@ export {
   withSpan,
   type Span,
 } from "./spans";
+export { decodeSpans, type ReceivedSpan } from "./otlp-spans";

@@ -21,6 +21,11 @@ export interface BusRole {
   calls: string[];
   /** May list every instance of every service ($SRV.INFO and $SRV.STATS without a name): an admin view. */
   lists?: boolean;
+  /**
+   * May watch the platform's events without taking part: list the consumers of its streams (their
+   * counts) and read the dead letters. Still no change to any stream, consumer or message.
+   */
+  observes?: boolean;
 }
 
 /** Where a service's replies come: only it may read them. */
@@ -107,6 +112,16 @@ export function servicePermissions(
       .map((s) => registeredName(namespace, s))
       .flatMap((s) => [`$SRV.PING.${s}`, `$SRV.INFO.${s}`, `$SRV.STATS.${s}`]),
     ...(role.lists ? ["$SRV.INFO", "$SRV.STATS"] : []),
+    ...(role.observes
+      ? [
+          ...platformStreams.flatMap((s) => [
+            `${api}.CONSUMER.LIST.${names.stream(s)}`,
+            `${api}.CONSUMER.LIST.${names.advisories(s)}`,
+          ]),
+          `${api}.CONSUMER.LIST.${names.stream("DLQ")}`,
+          `${api}.STREAM.MSG.GET.${names.stream("DLQ")}`,
+        ]
+      : []),
   ];
   const subscribe = [
     `${inboxPrefixOf(role.name)}.>`,
