@@ -17,3 +17,5 @@ export { runToExit } from "./run-to-exit";
 export type { CommandRun } from "./run-to-exit";
 export { startOtlpReceiver } from "./otlp-receiver";
 export type { OtlpReceiver } from "./otlp-receiver";
+export { startTestNatsCluster, CLUSTER_CONF } from "./test-nats-cluster";
+export type { TestNatsCluster, TestNatsNode } from "./test-nats-cluster";
