@@ -120,6 +120,8 @@ test("kill -9 of the node leading ORDERS under load, restarted later: no order o
   const failedBefore = load.failures.length;
 
   const victim = (await cluster.leaderOf(ordersStream))!;
+  // Whose connection goes down with it: their calls in flight through it are the ones at risk.
+  const connectedToVictim = await cluster.node(victim).clients();
   await cluster.node(victim).kill();
   const killedAt = Date.now();
   await waitFor(async () => ((await cluster.leaderOf(ordersStream)) ?? victim) !== victim, {
@@ -194,6 +196,7 @@ test("kill -9 of the node leading ORDERS under load, restarted later: no order o
   const money = await platform.moneyCounts();
   const figures = {
     killed: victim,
+    connectedToVictim,
     ordersLeaderMs,
     allLeadersMs,
     rejoinMs,

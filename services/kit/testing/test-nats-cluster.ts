@@ -19,6 +19,8 @@ export interface TestNatsNode {
   /** The monitoring endpoint (/healthz, /jsz, /routez). */
   readonly monitor: string;
   readonly running: boolean;
+  /** The names of the clients connected to it now (from /connz): who loses their connection with it. */
+  clients(): Promise<string[]>;
   /** kill -9: no goodbye to the cluster or the clients. */
   kill(): Promise<void>;
   /** SIGTERM, waiting for it to exit. */
@@ -89,6 +91,11 @@ export async function startTestNatsCluster({
       monitor,
       get running() {
         return running();
+      },
+      async clients() {
+        const res = await fetch(`${monitor}/connz?limit=4096`, { signal: AbortSignal.timeout(2000) });
+        const { connections = [] } = (await res.json()) as { connections?: { name?: string }[] };
+        return connections.map((c) => c.name ?? "(unnamed)").sort();
       },
       async kill() {
         if (!running()) return;
