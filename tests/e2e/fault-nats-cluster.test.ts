@@ -104,9 +104,9 @@ const allStreamsLed = async (killed: string) => {
   return true;
 };
 
-const byCode = (failures: FailedCall[]) => {
+const tally = (failures: FailedCall[], key: (f: FailedCall) => string) => {
   const out: Record<string, number> = {};
-  for (const f of failures) out[`${f.call} ${f.code}`] = (out[`${f.call} ${f.code}`] ?? 0) + 1;
+  for (const f of failures) out[key(f)] = (out[key(f)] ?? 0) + 1;
   return out;
 };
 
@@ -202,7 +202,11 @@ test("kill -9 of the node leading ORDERS under load, restarted later: no order o
     rejoinMs,
     lastFailureMs,
     firstSuccessAfterKillMs: firstSuccess === undefined ? undefined : firstSuccess - killedAt,
-    failedCalls: byCode(failuresAfterKill),
+    failedCalls: tally(failuresAfterKill, (f) => `${f.call} ${f.code}`),
+    // Ids vary from call to call: the message's shape is what tells the causes apart.
+    failureMessages: tally(failuresAfterKill, (f) =>
+      f.message.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "<id>").replace(/\b[A-Za-z0-9]{22}\b/g, "<id>"),
+    ),
     failedConfirmsEnded,
     failedBeforeKill: failedBefore,
     succeededWhileDown,

@@ -7,6 +7,8 @@ export interface FailedCall {
   call: "create" | "confirm";
   /** `503 UNAVAILABLE`, `504 DEADLINE_EXCEEDED`, or `fetch <error>` when no HTTP answer came. */
   code: string;
+  /** What the gateway said (its error's message), shortened. */
+  message: string;
   /** The order a confirm was for. */
   orderId?: string;
   startedAt: number;
@@ -81,6 +83,7 @@ export async function startGatewayOrderLoad({
   ): Promise<{ order?: { id: string; status: string }; code?: string }> => {
     const startedAt = Date.now();
     let code: string;
+    let message = "";
     try {
       const res = await fetch(`${gateway}${path}`, {
         method: "POST",
@@ -89,7 +92,11 @@ export async function startGatewayOrderLoad({
         // Longer than the gateway's upstream timeout (15 s): its answer, not ours, says what went wrong.
         signal: AbortSignal.timeout(30_000),
       });
-      const json = (await res.json().catch(() => ({}))) as { order?: { id: string; status: string }; status?: string };
+      const json = (await res.json().catch(() => ({}))) as {
+        order?: { id: string; status: string };
+        status?: string;
+        message?: string;
+      };
       ended++;
       if (res.ok && json.order) {
         succeeded++;
@@ -97,11 +104,13 @@ export async function startGatewayOrderLoad({
         return { order: json.order };
       }
       code = `${res.status} ${json.status ?? ""}`.trim();
+      message = (json.message ?? "").slice(0, 160);
     } catch (e) {
       ended++;
       code = `fetch ${e instanceof Error ? e.name : "error"}`;
+      message = e instanceof Error ? e.message.slice(0, 160) : "";
     }
-    failures.push({ call: kind, code, orderId, startedAt, endedAt: Date.now() });
+    failures.push({ call: kind, code, message, orderId, startedAt, endedAt: Date.now() });
     return { code };
   };
 
