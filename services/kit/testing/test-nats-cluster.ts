@@ -23,6 +23,8 @@ export interface TestNatsNode {
   clients(): Promise<string[]>;
   /** kill -9: no goodbye to the cluster or the clients. */
   kill(): Promise<void>;
+  /** SIGSTOP: it takes what clients write but reads none of it (a kill() after it loses all that). */
+  freeze(): void;
   /** SIGTERM, waiting for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same ports with the same store, and waits until it answers /healthz. */
@@ -96,6 +98,9 @@ export async function startTestNatsCluster({
         const res = await fetch(`${monitor}/connz?limit=4096`, { signal: AbortSignal.timeout(2000) });
         const { connections = [] } = (await res.json()) as { connections?: { name?: string }[] };
         return connections.map((c) => c.name ?? "(unnamed)").sort();
+      },
+      freeze() {
+        if (running()) proc!.kill("SIGSTOP");
       },
       async kill() {
         if (!running()) return;
