@@ -12,6 +12,7 @@ const COMMANDS: Record<string, string> = {
     "create the JetStream streams, or bring them to the configured settings (the operator's job on a platform with identities)",
   identities:
     "the platform's NATS identities and their permissions: [--dir] [--namespace] [--events-prefix] [--policy-bucket]",
+  k8s: "write the Kubernetes manifests to deploy/k8s (from cli/k8s and the platform's table): [--check] fails when stale",
   token: "a token to call a service's HTTP and gRPC ports as the operator: [--for <service>] [--ttl <seconds>]",
 };
 

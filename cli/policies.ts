@@ -1,5 +1,6 @@
 // `bun cli/policies.ts`: the resilience policy settings in NATS KV (RESILIENCE_POLICY_BUCKET, default
 // <PLATFORM_NAMESPACE>_policies: shop_policies), one key per target service. Running services watch the bucket and apply a change at once.
+// The first `set` creates the bucket with STREAM_REPLICAS copies (3 on a cluster), as the streams are.
 //   list                     every target with overrides, and the defaults
 //   get <target>             the settings in force for calls to <target> (defaults + overrides)
 //   set <target> '<json>'    store overrides, e.g. '{"breaker":{"failureRateThreshold":0.2}}' (checked first)
@@ -8,7 +9,7 @@ import { listInstances, namespaceOf, platformNamespace, policyBucketOf } from ".
 import { PLATFORM } from "../services/platform/communication";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, readConfig, text } from "../services/kit";
+import { ConfigError, integer, readConfig, text } from "../services/kit";
 import { natsUrlSetting, runOperatorCommand, withOperatorNats } from "./operator-nats";
 import { applyOverrides, DEFAULT_POLICY_SETTINGS, parsePolicyOverrides } from "../services/kit/resilience";
 
@@ -17,9 +18,13 @@ const TARGET = /^[a-z][a-z0-9-]*$/;
 
 class Refused extends Error {}
 
-async function openBucket(nc: NatsConnection, bucket: string, create: boolean): Promise<KV | undefined> {
+async function openBucket(
+  nc: NatsConnection,
+  bucket: string,
+  create: false | { replicas: number },
+): Promise<KV | undefined> {
   const kvm = new Kvm(nc);
-  if (create) return kvm.create(bucket, { history: 5 });
+  if (create) return kvm.create(bucket, { history: 5, replicas: create.replicas });
   const kv = await kvm.open(bucket);
   try {
     await kv.status();
@@ -48,7 +53,7 @@ export async function knownTargets(nc: NatsConnection, namespace: string): Promi
 
 async function run(
   nc: NatsConnection,
-  { bucket, namespace }: { bucket: string; namespace: string },
+  { bucket, namespace, replicas }: { bucket: string; namespace: string; replicas: number },
   [command = "list", target, value, ...extra]: string[],
 ): Promise<string> {
   if (extra.length) throw new Refused(USAGE);
@@ -76,7 +81,7 @@ async function run(
         throw new Refused(
           `set ${target}: not stored: no service "${target}" is called on this platform or registered in namespace "${namespace}"; targets: ${known.join(", ")}`,
         );
-      const kv = (await openBucket(nc, bucket, true))!;
+      const kv = (await openBucket(nc, bucket, { replicas }))!;
       const revision = await kv.put(target!, JSON.stringify(parsed.overrides));
       return `set ${target} in ${bucket} (revision ${revision}): ${JSON.stringify(parsed.overrides)}`;
     }
@@ -97,6 +102,8 @@ async function main() {
       NATS_URL: natsUrlSetting(),
       RESILIENCE_POLICY_BUCKET: text(policyBucketOf(namespaceOf(process.env))),
       PLATFORM_NAMESPACE: platformNamespace,
+      // Copies of the bucket when the first `set` creates it: one per NATS node, like every stream.
+      STREAM_REPLICAS: integer(1, { min: 1, max: 5 }),
     });
   } catch (e) {
     throw new Refused(e instanceof ConfigError ? e.problems.join("; ") : String(e));
@@ -104,7 +111,11 @@ async function main() {
   const fail = (m: string) => new Refused(m);
   await withOperatorNats({ natsUrl: cfg.NATS_URL, name: "policies-cli", fail }, async (nc) =>
     console.log(
-      await run(nc, { bucket: cfg.RESILIENCE_POLICY_BUCKET, namespace: cfg.PLATFORM_NAMESPACE }, process.argv.slice(2)),
+      await run(
+        nc,
+        { bucket: cfg.RESILIENCE_POLICY_BUCKET, namespace: cfg.PLATFORM_NAMESPACE, replicas: cfg.STREAM_REPLICAS },
+        process.argv.slice(2),
+      ),
     ),
   );
 }

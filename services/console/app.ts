@@ -40,7 +40,7 @@ export async function buildConsole({
   const data = new ConsoleData({
     history,
     traces,
-    policies: new PolicyStore(nats, cfg.RESILIENCE_POLICY_BUCKET, writer),
+    policies: new PolicyStore(nats, cfg.RESILIENCE_POLICY_BUCKET, writer, cfg.STREAM_REPLICAS),
     jsm: await jetstreamManager(nats),
     deadLetters: new DeadLetters(await jetstreamManager(writer), jetstream(writer), names, {
       signer: operator?.identity,

@@ -30,11 +30,13 @@ export class PolicyStore {
     private readonly bucket: string,
     /** The connection writes go through (the operator's, when the console holds its key). */
     private readonly writer: NatsConnection = reader,
+    /** Copies of the bucket when a first write creates it: one per NATS node, like every stream. */
+    private readonly replicas = 1,
   ) {}
 
   async #open(nc: NatsConnection, create: boolean): Promise<KV | undefined> {
     const kvm = new Kvm(nc);
-    if (create) return kvm.create(this.bucket, { history: 5 });
+    if (create) return kvm.create(this.bucket, { history: 5, replicas: this.replicas });
     try {
       const kv = await kvm.open(this.bucket);
       await kv.status();

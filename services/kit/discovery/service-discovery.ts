@@ -167,7 +167,12 @@ class InstancePool {
     return (this.#listed ??= [...this.#byId.values()].map((e) => e.instance));
   }
 
-  /** Reads $SRV.INFO.<name> and replaces the list. Concurrent callers share one request. */
+  /**
+   * Reads $SRV.INFO.<name>: adds the instances it did not know, brings the known ones up to date. It
+   * drops none: an answer may be missing only because it is late (the cluster busy electing leaders
+   * after a node died, this process just reconnected), and dropping an instance fails the calls waiting
+   * on it. Pings decide who is gone, after `missedPings` in a row. Concurrent callers share one request.
+   */
   refresh({ minGapMs = 0 } = {}): Promise<void> {
     if (this.#refreshing) return this.#refreshing;
     if (Date.now() - this.#loadedAt < minGapMs) return Promise.resolve();
@@ -184,6 +189,8 @@ class InstancePool {
           const instance = toInstance(info, this.opts.namespace, this.opts.trusted);
           if (instance) next.set(instance.id, { instance, missed: 0 });
         }
+        // Silent here, still known: its pings say whether it is alive (see above).
+        for (const [id, entry] of this.#byId) if (!next.has(id)) next.set(id, entry);
         const before = [...this.#byId.keys()].sort().join();
         this.#byId = next;
         this.#listed = undefined;

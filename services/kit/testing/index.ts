@@ -18,3 +18,5 @@ export type { CommandRun } from "./run-to-exit";
 export { startOtlpReceiver } from "./otlp-receiver";
 export type { OtlpReceiver } from "./otlp-receiver";
 export type { ReceivedSpan } from "../tracing/otlp-spans";
+export { startTestNatsCluster, CLUSTER_CONF } from "./test-nats-cluster";
+export type { TestNatsCluster, TestNatsNode } from "./test-nats-cluster";

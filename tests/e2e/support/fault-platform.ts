@@ -80,7 +80,12 @@ export async function startFaultPlatform({
   // Payment first: its migrations then run once; then the rest side by side.
   await start("payment");
   await Promise.all(["customer", "inventory", "order"].map((n) => start(n)));
-  const nc: NatsConnection = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  // NATS_URL may name several servers (a cluster), comma separated, as the kit reads it.
+  const nc: NatsConnection = await connect({
+    servers: natsUrl.split(","),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+  });
   const clients = createServiceClients(nc, {
     namespace,
     log: createLogger("fault-test", "silent"),

@@ -23,6 +23,7 @@ import {
 } from "../unary-answer";
 import { fromNatsHeaders, STATUS_HEADER, toNatsHeaders } from "./message-headers";
 import { callOfReply } from "./nats-unary-call";
+import { RecentReplies } from "./recent-replies";
 import { rpcSubject } from "./subjects";
 
 /** What $SRV.STATS reports for one endpoint: counted when the answer went out, not when the callback returned. */
@@ -80,6 +81,8 @@ export function serveRpcOnNats(opts: {
 }): RpcOnNats {
   const { methods, opt } = unaryMethods(opts.routes, opts.options);
   const { nc, log } = opts;
+  // Replies lost with a server that died are sent again once the connection is back.
+  const recent = new RecentReplies(nc);
   let inFlight = 0;
   let whenIdle: (() => void) | undefined;
   const handlerOf = (method: UnaryMethod, figures: EndpointFigures) => (err: Error | null, msg: ServiceMsg) => {
@@ -99,7 +102,9 @@ export function serveRpcOnNats(opts: {
         // The server's max_payload, read when answering (it may change with the server).
         const reply = fitting(a, opt, nc.info?.max_payload);
         try {
-          nc.publish(replyTo, reply.body, { headers: answerHeaders(reply, headers) });
+          const replyHeaders = answerHeaders(reply, headers);
+          nc.publish(replyTo, reply.body, { headers: replyHeaders });
+          recent.sent(replyTo, reply.body, replyHeaders);
         } catch (e) {
           // The connection is gone: the caller sees its own connection error or timeout.
           log.debug({ err: e, subject: msg.subject }, "could not send a reply over NATS");
