@@ -1,0 +1,56 @@
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { createValidator, type Violation } from "@bufbuild/protovalidate";
+import { violationText } from "./violation-text";
+
+/** One broken rule: the field's path as proto names it ("items[0].quantity"; "" for the message itself). */
+export interface FieldViolation {
+  field: string;
+  /** What is wrong, in the platform's words: "is required", "must be at most 1000". */
+  description: string;
+  /** protovalidate's rule id: "required", "int32.gt_lte", or a CEL rule's own id. */
+  ruleId: string;
+  /** protovalidate's violation, for the error details. */
+  violation: Violation;
+}
+
+// Patterns are matched with the engine's own RegExp (unicode mode) rather than protovalidate's default,
+// a RE2 written in JavaScript: the same answers for the patterns RE2 and ECMAScript share (classes,
+// anchors, repetition), at a third of the cost per call. Write patterns in that common subset.
+const compiled = new Map<string, RegExp>();
+function regexMatch(pattern: string, against: string): boolean {
+  let re = compiled.get(pattern);
+  if (!re) compiled.set(pattern, (re = new RegExp(pattern, "u")));
+  return re.test(against);
+}
+
+// One validator for the process: it plans each message type once, on first use, and keeps the plan.
+const validator = createValidator({ regexMatch });
+
+/**
+ * The `buf.validate` rules of a message's schema (and of the messages in it) that the message breaks,
+ * in field order; empty when it keeps them all. A rule that cannot be evaluated (a CEL expression that
+ * does not compile) is a fault of the contract, thrown.
+ *
+ * @example
+ *   const broken = ruleViolations(CreateOrderRequestSchema, req);
+ *   if (broken.length) throw new ConnectError(violationsMessage(broken), Code.InvalidArgument);
+ */
+export function ruleViolations<D extends DescMessage>(schema: D, message: MessageShape<D>): FieldViolation[] {
+  const result = validator.validate(schema, message);
+  if (result.kind === "valid") return [];
+  if (result.kind === "error") throw result.error;
+  return result.violations.map((v) => violationText(v, message));
+}
+
+/** Broken rules as one message naming each field: "items[0].quantity must be positive; currency is required". */
+export const violationsMessage = (violations: readonly FieldViolation[]) =>
+  violations.map((v) => (v.field ? `${v.field} ${v.description}` : v.description)).join("; ");
+
+/**
+ * What is wrong with a message by its schema's rules, as one sentence, or undefined: the shape a
+ * consumer's `validate` returns.
+ */
+export function rulesProblem<D extends DescMessage>(schema: D, message: MessageShape<D>): string | undefined {
+  const broken = ruleViolations(schema, message);
+  return broken.length ? violationsMessage(broken) : undefined;
+}
