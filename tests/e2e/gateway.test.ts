@@ -377,7 +377,11 @@ test("GET /openapi.json describes the annotated routes from the descriptors", as
   expect(list.security).toEqual([]);
   expect(list.parameters).toEqual(
     expect.arrayContaining([
-      expect.objectContaining({ name: "page_size", in: "query", schema: { type: "integer", format: "int32" } }),
+      expect.objectContaining({
+        name: "page_size",
+        in: "query",
+        schema: { type: "integer", format: "int32", minimum: 0 },
+      }),
     ]),
   );
   const upsert = doc.paths["/v1/products/{product_id}"].put;

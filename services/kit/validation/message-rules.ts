@@ -1,5 +1,10 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { hasOption, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
+import {
+  field as fieldRules,
+  message as messageRules,
+  oneof as oneofRules,
+} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { violationText } from "./violation-text";
 
 /** One broken rule: the field's path as proto names it ("items[0].quantity"; "" for the message itself). */
@@ -36,10 +41,27 @@ const validator = createValidator({ regexMatch });
  *   if (broken.length) throw new ConnectError(violationsMessage(broken), Code.InvalidArgument);
  */
 export function ruleViolations<D extends DescMessage>(schema: D, message: MessageShape<D>): FieldViolation[] {
+  if (!hasRules(schema)) return [];
   const result = validator.validate(schema, message);
   if (result.kind === "valid") return [];
   if (result.kind === "error") throw result.error;
   return result.violations.map((v) => violationText(v, message));
+}
+
+// Whether a message type, or one in its fields, has any rule: a request without (a health check, a
+// reflection request) skips the validator, which otherwise walks every field to find none.
+const ruled = new WeakMap<DescMessage, boolean>();
+function hasRules(schema: DescMessage, visiting = new Set<DescMessage>()): boolean {
+  const known = ruled.get(schema);
+  if (known !== undefined) return known;
+  if (visiting.has(schema)) return false; // a cycle: decided where it started
+  visiting.add(schema);
+  const found =
+    hasOption(schema, messageRules) ||
+    schema.oneofs.some((o) => hasOption(o, oneofRules)) ||
+    schema.fields.some((f) => hasOption(f, fieldRules) || (f.message !== undefined && hasRules(f.message, visiting)));
+  if (visiting.size === 1 || found) ruled.set(schema, found);
+  return found;
 }
 
 /** Broken rules as one message naming each field: "items[0].quantity must be positive; currency is required". */
