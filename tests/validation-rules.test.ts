@@ -2,6 +2,7 @@
 // are the cases the services' hand-written checks were tested with before the rules moved into the
 // protos; the e2e tests hold every transport to them.
 import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { createValidator } from "@bufbuild/protovalidate";
 import { describe, expect, test } from "bun:test";
 import { PaymentRequestedSchema } from "../services/contracts/gen/shop/payment/v1/events_pb";
 import {
@@ -21,7 +22,7 @@ import {
   ProcessPaymentRequestSchema,
   RefundPaymentRequestSchema,
 } from "../services/contracts/gen/shop/payment/v1/payment_service_pb";
-import { rulesProblem } from "../services/kit/validation";
+import { ruleViolations, rulesProblem } from "../services/kit/validation";
 
 const problem = <D extends DescMessage>(schema: D, init: MessageInitShape<D>) =>
   rulesProblem(schema, create(schema, init));
@@ -181,4 +182,37 @@ test("RefundPaymentRequest", () => {
   expect(problem(RefundPaymentRequestSchema, { paymentId: "p-1", reason: "nul \u0000" })).toBe(
     "reason must not contain control characters",
   );
+});
+
+test("the kit's RegExp matching of the protos' patterns agrees with protovalidate's own RE2", () => {
+  const re2 = createValidator();
+  const samples = [
+    "sku-mug",
+    "SKU",
+    "sku-mug\n",
+    "\nsku",
+    "ß",
+    "😀",
+    "a".repeat(64),
+    "a".repeat(65),
+    "x\u0085y",
+    "tok\u2028",
+    "a b",
+    "o_1",
+  ];
+  const requests = samples.flatMap((s) => [
+    create(ReserveItemsRequestSchema, { orderId: s, items: [{ productId: s, quantity: 1 }] }),
+    create(ConfirmOrderRequestSchema, { orderId: uuid, cardToken: s }),
+    create(CancelOrderRequestSchema, { orderId: uuid, reason: s }),
+  ]);
+  for (const r of requests) {
+    const schema = [ReserveItemsRequestSchema, ConfirmOrderRequestSchema, CancelOrderRequestSchema].find(
+      (s) => s.typeName === r.$typeName,
+    )!;
+    const theirs = re2.validate(schema, r as never);
+    expect({ r, valid: ruleViolations(schema, r as never).length === 0 }).toEqual({
+      r,
+      valid: theirs.kind === "valid",
+    });
+  }
 });
