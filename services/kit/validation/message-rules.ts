@@ -1,22 +1,13 @@
 import { hasOption, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { createValidator, type Violation } from "@bufbuild/protovalidate";
+import { createValidator } from "@bufbuild/protovalidate";
 import {
   field as fieldRules,
   message as messageRules,
   oneof as oneofRules,
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import { violationText } from "./violation-text";
+import { violationText, type FieldViolation } from "./violation-text";
 
-/** One broken rule: the field's path as proto names it ("items[0].quantity"; "" for the message itself). */
-export interface FieldViolation {
-  field: string;
-  /** What is wrong, in the platform's words: "is required", "must be at most 1000". */
-  description: string;
-  /** protovalidate's rule id: "required", "int32.gt_lte", or a CEL rule's own id. */
-  ruleId: string;
-  /** protovalidate's violation, for the error details. */
-  violation: Violation;
-}
+export type { FieldViolation };
 
 // Patterns are matched with the engine's own RegExp (unicode mode) rather than protovalidate's default,
 // a RE2 written in JavaScript: the same answers for the patterns RE2 and ECMAScript share (classes,

@@ -1,7 +1,17 @@
 import { getOption, hasOption, type DescField, type Message } from "@bufbuild/protobuf";
 import type { Violation } from "@bufbuild/protovalidate";
 import { field as fieldRulesExtension } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import type { FieldViolation } from "./message-rules";
+
+/** One broken rule: the field's path as proto names it ("items[0].quantity"; "" for the message itself). */
+export interface FieldViolation {
+  field: string;
+  /** What is wrong, in the platform's words: "is required", "must be at most 1000". */
+  description: string;
+  /** protovalidate's rule id: "required", "int32.gt_lte", or a CEL rule's own id. */
+  ruleId: string;
+  /** protovalidate's violation, for the error details. */
+  violation: Violation;
+}
 
 /**
  * A protovalidate violation in the platform's words, naming the field by its proto path. The standard
