@@ -37,6 +37,12 @@ test("required fields, lengths, patterns, UUIDs, allowed values and ranges come 
   );
 });
 
+test("a body need not repeat what its path carries: PUT /v1/products/{product_id} requires name and price", () => {
+  const body = doc.paths["/v1/products/{product_id}"].put.requestBody.content["application/json"].schema;
+  expect(body).toMatchObject({ title: "Product", required: ["name", "price"] });
+  expect(body.properties.name).toMatchObject({ maxLength: 200 });
+});
+
 test("path and query parameters carry their rules too; a field without rules has none", () => {
   const params = doc.paths["/v1/customers/{customer_id}/orders"].get.parameters;
   expect(params).toEqual([

@@ -180,7 +180,7 @@ function queryParameters(route: HttpRoute, components: SchemaBuilder) {
 
 function bodySchema(route: HttpRoute, components: SchemaBuilder): Schema {
   const input = route.exposed.method.input;
-  if (route.body !== "*") return components.field(input.fields.find((f) => f.name === route.body)!);
+  if (route.body !== "*") return bodyFieldSchema(route, components);
   const topBound = new Set([...route.pathFields.keys()].filter((k) => !k.includes(".")));
   if (topBound.size === 0) return components.ref(input);
   // The path carries some fields; the body is the rest of the message.
@@ -192,6 +192,22 @@ function bodySchema(route: HttpRoute, components: SchemaBuilder): Schema {
   const required = (full.required as string[] | undefined)?.filter((json) => !inPath(json));
   const { required: _, ...rest } = full;
   return { ...rest, properties, ...(required?.length ? { required } : {}) };
+}
+
+/**
+ * The schema of the one field a rule's body names. When the path carries some of that message's fields
+ * (PUT /v1/products/{product.id}, body "product"), the body need not repeat them: its schema is the
+ * message's, without them among the required.
+ */
+function bodyFieldSchema(route: HttpRoute, components: SchemaBuilder): Schema {
+  const field = route.exposed.method.input.fields.find((f) => f.name === route.body)!;
+  const prefix = `${route.body}.`;
+  const bound = [...route.pathFields.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  if (field.fieldKind !== "message" || bound.length === 0) return components.field(field);
+  const boundJson = field.message.fields.filter((f) => bound.includes(f.name)).map((f) => f.jsonName);
+  const { required, ...rest } = components.messageSchema(field.message);
+  const stillRequired = ((required as string[] | undefined) ?? []).filter((json) => !boundJson.includes(json));
+  return { ...rest, ...(stillRequired.length ? { required: stillRequired } : {}) };
 }
 
 /** Message and enum schemas under components, referenced by full proto name. */
