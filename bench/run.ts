@@ -1,11 +1,12 @@
 // Every benchmark part in turn, side by side on this machine: bun bench/run.ts [part ...]
-// Parts: rpc, orders, events, policy, memory, tracing. Each writes bench/results/<part>.json and prints its table.
+// Parts: rpc, orders, events, policy, memory, tracing, validation. Each writes bench/results/<part>.json and prints its table.
 import { runEventsBench } from "./events";
 import { runMemoryBench } from "./memory";
 import { runOrdersBench } from "./orders";
 import { runPolicyBench } from "./policy";
 import { runRpcBench } from "./rpc";
 import { runTracingBench } from "./tracing";
+import { runValidationBench } from "./validation";
 import { progress } from "./lib/report";
 
 const PARTS: Record<string, () => Promise<unknown>> = {
@@ -15,6 +16,7 @@ const PARTS: Record<string, () => Promise<unknown>> = {
   policy: runPolicyBench,
   memory: runMemoryBench,
   tracing: runTracingBench,
+  validation: runValidationBench,
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(PARTS);

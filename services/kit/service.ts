@@ -56,6 +56,12 @@ export interface ServiceDefinition<S extends Record<string, unknown> = Record<st
    * when PLATFORM_PUBLIC_KEYS is set; the operator always may. Not for a public edge (`ports.ops`).
    */
   callers?: readonly string[];
+  /**
+   * Requests are refused (InvalidArgument) when they break their protos' `buf.validate` rules, before
+   * any handler sees them, on every transport. `false` only for tests of the transports themselves,
+   * whose fixtures carry scenarios ("slow:3000") in the fields of real messages.
+   */
+  validateRequests?: boolean;
   build(ctx: ServiceContext<S>): ServiceParts | Promise<ServiceParts>;
 }
 
@@ -357,6 +363,7 @@ function startRpc({ def, cfg, trust, log, lifecycle, metrics }: Boot<any>, parts
     metrics,
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     check,
+    validate: def.validateRequests,
   });
   // A call may reach this instance over NATS and again over HTTP (the caller's bus dropped): answered once.
   const memory = lifecycle.started("call memory", new CallMemory(), (m) => m.stop());

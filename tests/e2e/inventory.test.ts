@@ -161,7 +161,7 @@ describe("products", () => {
     const cases: [object | undefined, string][] = [
       [undefined, "product is required"],
       [{ ...good, id: "" }, "product.id is required"],
-      [{ ...good, id: "Not OK" }, "product.id must be"],
+      [{ ...good, id: "Not OK" }, "product.id must match"],
       [{ ...good, name: " " }, "product.name is required"],
       [{ ...good, price: undefined }, "product.price is required"],
       [{ ...good, price: { amountMinor: 100n, currency: "XXX" } }, "product.price.currency"],
@@ -329,7 +329,7 @@ describe("ReserveItems", () => {
     const one = [{ productId: mug, quantity: 1 }];
     const cases: [object, string][] = [
       [{ orderId: "", items: one }, "order_id is required"],
-      [{ orderId: "has space", items: one }, "order_id must be"],
+      [{ orderId: "has space", items: one }, "order_id must match"],
       [{ orderId, items: [] }, "items must not be empty"],
       [{ orderId, items: [{ productId: "", quantity: 1 }] }, "items[0].product_id is required"],
       [
@@ -337,7 +337,7 @@ describe("ReserveItems", () => {
           orderId,
           items: itemsOf([mug, 1], ["Bad_Id", 1]),
         },
-        "items[1].product_id must be",
+        "items[1].product_id must match",
       ],
       [{ orderId, items: [{ productId: mug, quantity: 0 }] }, "items[0].quantity must be positive"],
       [{ orderId, items: [{ productId: mug, quantity: -3 }] }, "items[0].quantity must be positive"],

@@ -25,6 +25,7 @@ import { createLogger } from "../../services/kit";
 import { staticPolicies } from "../../services/kit/resilience";
 import { createServiceClients, rpcSubject, type ServiceClients } from "../../services/kit/rpc";
 import { startServiceProcess, type ServiceProcess } from "../../services/kit/testing";
+import { ViolationsSchema, type Violations } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { grpcFrame, grpcStatus, http2Call } from "./support/http2-call";
 
 const LIMIT = 4096;
@@ -131,24 +132,55 @@ describe("every Connect client, one set of handlers", () => {
     });
   }
 
-  test("validation errors name the field, on both ports and on NATS", async () => {
-    for (const client of [
-      createClient(PaymentService, createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1" })),
-      createClient(PaymentService, createGrpcTransport({ baseUrl: payment.grpc! })),
-      bus.connect(PaymentService),
-    ]) {
-      const bad = await client
-        .processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: -5n, currency: "EUR" } })
-        .catch((e) => e);
-      expect(ConnectError.from(bad).code).toBe(Code.InvalidArgument);
-      expect(ConnectError.from(bad).rawMessage).toContain("amount.amount_minor");
-      const noCurrency = await client
-        .processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: 5n, currency: "XXX" } })
-        .catch((e) => e);
-      expect(ConnectError.from(noCurrency).rawMessage).toContain("amount.currency");
-      const noKey = await client.processPayment({ ...charge(""), idempotencyKey: "" }).catch((e) => e);
-      expect(ConnectError.from(noKey).rawMessage).toContain("idempotency_key");
-    }
+  test("validation errors name the field, in the same words on every protocol, both ports and NATS", async () => {
+    const clients = {
+      connectJson: createClient(
+        PaymentService,
+        createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useBinaryFormat: false }),
+      ),
+      connectBinary: createClient(
+        PaymentService,
+        createConnectTransport({ baseUrl: payment.http, httpVersion: "1.1", useBinaryFormat: true }),
+      ),
+      grpcWeb: createClient(PaymentService, createGrpcWebTransport({ baseUrl: payment.http, httpVersion: "1.1" })),
+      grpc: createClient(PaymentService, createGrpcTransport({ baseUrl: payment.grpc! })),
+      nats: bus.connect(PaymentService),
+    };
+    const refused = (call: Promise<unknown>) =>
+      call.then(
+        () => {
+          throw new Error("a request that breaks its rules was served");
+        },
+        (e) => ConnectError.from(e),
+      );
+    const refusals = async (client: Client<typeof PaymentService>) => {
+      const bad = await refused(
+        client.processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: -5n, currency: "EUR" } }),
+      );
+      const noCurrency = await refused(
+        client.processPayment({ ...charge(crypto.randomUUID()), amount: { amountMinor: 5n, currency: "XXX" } }),
+      );
+      const noKey = await refused(client.processPayment({ ...charge(""), idempotencyKey: "" }));
+      return [bad, noCurrency, noKey].map((e) => ({
+        code: e.code,
+        message: e.rawMessage,
+        // The rules' own report travels as buf.validate.Violations in the error details.
+        fields: (e.findDetails(ViolationsSchema) as Violations[]).flatMap((v) =>
+          v.violations.map((x) => x.field?.elements.map((el) => el.fieldName).join(".")),
+        ),
+      }));
+    };
+    const expected = [
+      { code: Code.InvalidArgument, message: "amount.amount_minor must be positive", fields: ["amount.amount_minor"] },
+      {
+        code: Code.InvalidArgument,
+        message: 'amount.currency must be one of EUR, USD, GBP, got "XXX"',
+        fields: ["amount.currency"],
+      },
+      { code: Code.InvalidArgument, message: "idempotency_key is required", fields: ["idempotency_key"] },
+    ];
+    for (const [name, client] of Object.entries(clients))
+      expect({ name, answers: await refusals(client) }).toEqual({ name, answers: expected });
   });
 });
 

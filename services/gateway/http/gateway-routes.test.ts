@@ -181,13 +181,18 @@ describe("CreateOrder: POST /v1/orders (body *)", () => {
     expect(calls).toEqual([]);
   });
 
-  test("an admin orders for anyone, and the backend judges what is missing", async () => {
-    expect((await request("POST", "/v1/orders", { body: { customerId: BOB, items: [] }, headers: admin })).status).toBe(
+  test("an admin orders for anyone; what is missing is refused by the request's rules, the backend not called", async () => {
+    const order = { currency: "EUR", items: [{ productId: "sku-mug", quantity: 1 }] };
+    expect((await request("POST", "/v1/orders", { body: { ...order, customerId: BOB }, headers: admin })).status).toBe(
       200,
     );
+    const before = calls.length;
     const missing = await request("POST", "/v1/orders", { body: { items: [] }, headers: admin });
     expect(missing.status).toBe(400);
-    expect(missing.json.message).toBe("customer_id is required");
+    expect(missing.json.message).toBe(
+      'customer_id is required; items must not be empty; currency must be one of EUR, USD, GBP, got ""',
+    );
+    expect(calls.length).toBe(before);
   });
 
   test("bad input is 400 naming the field, and the backend is not called", async () => {
@@ -330,9 +335,10 @@ describe("ConfirmOrder and CancelOrder: custom verbs with body *", () => {
     const ship = await request("POST", `/v1/orders/${o.id}:ship`, { body: {}, headers: as(adaToken) });
     expect(ship.status).toBe(405);
     expect(ship.headers.get("allow")).toBe("GET");
+    // ... which is no order id: refused by GetOrderRequest's rules.
     const get = await request("GET", `/v1/orders/${o.id}:confirm`, { headers: as(adaToken) });
-    expect(get.status).toBe(404);
-    expect(calls.at(-1)!.request).toMatchObject({ orderId: `${o.id}:confirm` });
+    expect(get.status).toBe(400);
+    expect(get.json.message).toBe("order_id must be a UUID");
     const put = await request("PUT", `/v1/orders/${o.id}:confirm`, { body: {}, headers: as(adaToken) });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("POST, GET");

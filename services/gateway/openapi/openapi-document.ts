@@ -3,6 +3,7 @@ import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import type { Access } from "../domain/caller";
 import type { HttpRoute } from "../transcoding/http-routes";
 import { openApiPath } from "../transcoding/path-template";
+import { isRequiredField, messageRuleText, ruleConstraints } from "./rule-constraints";
 
 type Schema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -39,7 +40,8 @@ export const jsonRequestBody = (properties: Record<string, unknown>) => ({
 /**
  * OpenAPI 3.1 from the same descriptors the transcoder serves: a path per HTTP rule, path and query
  * parameters from the request fields, the body from the rule's body, schemas from the messages in
- * proto3 JSON terms (JSON names, enums as strings, 64-bit integers as strings).
+ * proto3 JSON terms (JSON names, enums as strings, 64-bit integers as strings), with the constraints of
+ * their `buf.validate` rules (required, lengths, patterns, ranges), the very rules the services enforce.
  */
 export function openApiDocument(opts: OpenApiOptions): Record<string, unknown> {
   const schemas: Record<string, Schema> = {
@@ -166,7 +168,7 @@ function queryParameters(route: HttpRoute, components: SchemaBuilder) {
       out.push({
         name,
         in: "query",
-        required: false,
+        required: !prefix && isRequiredField(field),
         schema,
         ...(field.fieldKind === "list" ? { style: "form", explode: true } : {}),
       });
@@ -178,17 +180,34 @@ function queryParameters(route: HttpRoute, components: SchemaBuilder) {
 
 function bodySchema(route: HttpRoute, components: SchemaBuilder): Schema {
   const input = route.exposed.method.input;
-  if (route.body !== "*") return components.field(input.fields.find((f) => f.name === route.body)!);
+  if (route.body !== "*") return bodyFieldSchema(route, components);
   const topBound = new Set([...route.pathFields.keys()].filter((k) => !k.includes(".")));
   if (topBound.size === 0) return components.ref(input);
   // The path carries some fields; the body is the rest of the message.
   const full = components.messageSchema(input);
+  const inPath = (json: string) => input.fields.some((f) => f.jsonName === json && topBound.has(f.name));
   const properties = Object.fromEntries(
-    Object.entries(full.properties as Record<string, Schema>).filter(
-      ([json]) => !input.fields.some((f) => f.jsonName === json && topBound.has(f.name)),
-    ),
+    Object.entries(full.properties as Record<string, Schema>).filter(([json]) => !inPath(json)),
   );
-  return { ...full, properties };
+  const required = (full.required as string[] | undefined)?.filter((json) => !inPath(json));
+  const { required: _, ...rest } = full;
+  return { ...rest, properties, ...(required?.length ? { required } : {}) };
+}
+
+/**
+ * The schema of the one field a rule's body names. When the path carries some of that message's fields
+ * (PUT /v1/products/{product.id}, body "product"), the body need not repeat them: its schema is the
+ * message's, without them among the required.
+ */
+function bodyFieldSchema(route: HttpRoute, components: SchemaBuilder): Schema {
+  const field = route.exposed.method.input.fields.find((f) => f.name === route.body)!;
+  const prefix = `${route.body}.`;
+  const bound = [...route.pathFields.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  if (field.fieldKind !== "message" || bound.length === 0) return components.field(field);
+  const boundJson = field.message.fields.filter((f) => bound.includes(f.name)).map((f) => f.jsonName);
+  const { required, ...rest } = components.messageSchema(field.message);
+  const stillRequired = ((required as string[] | undefined) ?? []).filter((json) => !boundJson.includes(json));
+  return { ...rest, ...(stillRequired.length ? { required: stillRequired } : {}) };
 }
 
 /** Message and enum schemas under components, referenced by full proto name. */
@@ -208,7 +227,15 @@ class SchemaBuilder {
   messageSchema(message: DescMessage): Schema {
     const properties: Record<string, Schema> = {};
     for (const f of message.fields) properties[f.jsonName] = this.field(f);
-    return { type: "object", title: message.name, properties };
+    const required = message.fields.filter(isRequiredField).map((f) => f.jsonName);
+    const rules = messageRuleText(message);
+    return {
+      type: "object",
+      title: message.name,
+      ...(rules ? { description: rules } : {}),
+      properties,
+      ...(required.length ? { required } : {}),
+    };
   }
 
   enumRef(e: DescEnum): Schema {
@@ -216,8 +243,15 @@ class SchemaBuilder {
     return { $ref: `#/components/schemas/${e.typeName}` };
   }
 
-  /** A field's schema; `single` for a path parameter (one value even if the field were repeated). */
+  /** A field's schema with its rules' constraints; `single` for a path parameter (one value even if repeated). */
   field(f: DescField, { single = false } = {}): Schema {
+    const schema = this.fieldType(f, single);
+    if (single && f.fieldKind === "list") return schema;
+    const constraints = ruleConstraints(f);
+    return Object.keys(constraints).length ? { ...schema, ...constraints } : schema;
+  }
+
+  private fieldType(f: DescField, single: boolean): Schema {
     switch (f.fieldKind) {
       case "scalar":
         return scalar(f.scalar);

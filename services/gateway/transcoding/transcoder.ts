@@ -11,6 +11,7 @@ import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { MiddlewareHandler } from "hono";
 import type { Counter } from "prom-client";
 import type { Logger } from "../../kit";
+import { ruleViolations, violationsMessage } from "../../kit/validation";
 import { decideAccess } from "../domain/caller";
 import type { BackendCall } from "../domain/exposed-methods";
 import { accessRefused, apiError, errorResponse, httpStatusOf } from "../http/api-error";
@@ -31,8 +32,10 @@ export interface TranscoderDeps {
 
 /**
  * REST/JSON in front of Connect: finds the route of the request among the annotated methods, checks
- * the caller may call it, builds the request message from path, query and body, calls the backend
- * over Connect (binary) and answers the response as proto3 JSON. Requests no route matches fall
+ * the caller may call it, builds the request message from path, query and body, checks it against its
+ * protos' `buf.validate` rules (the backend's own, so a bad request is refused here, with the same
+ * message, and the service is not called), calls the backend over Connect (binary) and answers the
+ * response as proto3 JSON. Requests no route matches fall
  * through to the next handler.
  */
 export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> {
@@ -75,6 +78,9 @@ export function transcoder(deps: TranscoderDeps): MiddlewareHandler<GatewayEnv> 
       const customerId = caller.kind === "customer" ? caller.customerId : undefined;
       const scope = customerId !== undefined ? route.exposed.customerScope : undefined;
       await scope?.before?.(customerId!, request, call);
+      // After the scope filled in what a customer may leave out (their own customer id).
+      const broken = ruleViolations(route.exposed.method.input, request);
+      if (broken.length) return answer(apiError(Code.InvalidArgument, violationsMessage(broken)));
       const response = await call(route.exposed.method, request as MessageInitShape<DescMessage>);
       scope?.after?.(customerId!, request, response);
       return answer(c.json(responseJson(route, response)));

@@ -1,7 +1,3 @@
-import type { Money } from "../../contracts/gen/shop/common/v1/money_pb";
-import { moneyProblem } from "../../platform/money";
-import { textProblem } from "../../kit";
-
 export interface ProductRecord {
   id: string;
   name: string;
@@ -15,37 +11,10 @@ export interface ProductRecord {
 
 export type NewProduct = Omit<ProductRecord, "reserved">;
 
-/** Longest product name: what a shop shows on a line, far from the 900 KB that went out in every page. */
-export const MAX_NAME = 200;
-
-/** A product id: short, stable, URL-safe ("sku-mug"). */
-export const PRODUCT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
-
-/** Largest stock one product may hold: far above any shelf, well inside int32. */
-export const MAX_STOCK = 1_000_000_000;
+// What a product's fields may hold (an id like "sku-mug", a name of at most 200 characters, a stock
+// within 0..1e9, a positive price) is a rule of the Product message in inventory_service.proto.
 
 export const available = (p: ProductRecord) => Math.max(0, p.stock - p.reserved);
-
-/** What is wrong with a product id in `field`, or undefined. */
-export function productIdProblem(field: string, id: string): string | undefined {
-  if (!id) return `${field} is required`;
-  if (!PRODUCT_ID.test(id)) return `${field} must be lowercase letters, digits and '-', at most 64`;
-  return undefined;
-}
-
-/** What is wrong with a product an operator wants to save (UpsertProduct), or undefined. */
-export function productProblem(
-  p: { id: string; name: string; price?: Money; stock: number } | undefined,
-): string | undefined {
-  if (!p) return "product is required";
-  return (
-    productIdProblem("product.id", p.id) ??
-    textProblem("product.name", p.name, { max: MAX_NAME, required: true }) ??
-    moneyProblem("product.price", p.price) ??
-    (p.stock < 0 ? "product.stock must not be negative" : undefined) ??
-    (p.stock > MAX_STOCK ? `product.stock must be at most ${MAX_STOCK}` : undefined)
-  );
-}
 
 /** Why stock cannot be set to `stock` while `reserved` units are held, or undefined when it can. */
 export function stockChangeProblem(id: string, stock: number, reserved: number): string | undefined {

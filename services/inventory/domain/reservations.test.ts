@@ -1,67 +1,22 @@
 import { describe, expect, test } from "bun:test";
 import {
   commitStep,
-  itemsProblem,
-  MAX_ITEMS,
   releaseStep,
-  reserveProblem,
+  repeatedProductProblem,
   resolveTtlSeconds,
   unitsByProduct,
   type ReservationState,
 } from "./reservations";
 
-const ok = { orderId: "o-1", items: [{ productId: "sku-mug", quantity: 1 }], ttlSeconds: 0 };
-
-describe("reserveProblem names the proto field that is wrong", () => {
-  const cases: [string, Partial<typeof ok>, string][] = [
-    ["missing order id", { orderId: "" }, "order_id is required"],
-    ["malformed order id", { orderId: "o 1" }, "order_id must be"],
-    ["negative ttl", { ttlSeconds: -1 }, "ttl_seconds must not be negative"],
-    ["ttl over an hour", { ttlSeconds: 3601 }, "ttl_seconds must be at most 3600"],
-    ["no items", { items: [] }, "items must not be empty"],
-    ["missing product id", { items: [{ productId: "", quantity: 1 }] }, "items[0].product_id is required"],
-    ["malformed product id", { items: [{ productId: "SKU Mug", quantity: 1 }] }, "items[0].product_id must be"],
-    ["zero quantity", { items: [{ productId: "a", quantity: 0 }] }, "items[0].quantity must be positive"],
-    [
-      "negative quantity",
-      {
-        items: [
-          { productId: "a", quantity: 1 },
-          { productId: "b", quantity: -2 },
-        ],
-      },
-      "items[1].quantity must be positive",
-    ],
-    ["too many units", { items: [{ productId: "a", quantity: 1001 }] }, "items[0].quantity must be at most 1000"],
-    [
-      "a product twice",
-      {
-        items: [
-          { productId: "a", quantity: 1 },
-          { productId: "b", quantity: 1 },
-          { productId: "a", quantity: 2 },
-        ],
-      },
-      'items[2].product_id "a" repeats items[0]',
-    ],
+// The fields' own rules (ids, quantities, ttl) are inventory_service.proto's: tests/validation-rules.test.ts.
+test("a product named twice is refused, naming the repeat and the first", () => {
+  const items = [
+    { productId: "a", quantity: 1 },
+    { productId: "b", quantity: 1 },
+    { productId: "a", quantity: 2 },
   ];
-  for (const [name, change, message] of cases) {
-    test(name, () => expect(reserveProblem({ ...ok, ...change })).toContain(message));
-  }
-
-  test("accepts the edges: ttl 0 and 3600, quantity 1000, a 64-character order id", () => {
-    expect(reserveProblem(ok)).toBeUndefined();
-    expect(
-      reserveProblem({ ...ok, ttlSeconds: 3600, orderId: "x".repeat(64), items: [{ productId: "a", quantity: 1000 }] }),
-    ).toBeUndefined();
-    expect(reserveProblem({ ...ok, orderId: "x".repeat(65) })).toContain("order_id");
-  });
-
-  test("bounds the number of products", () => {
-    const many = Array.from({ length: MAX_ITEMS + 1 }, (_, i) => ({ productId: `p-${i}`, quantity: 1 }));
-    expect(itemsProblem(many)).toContain(`items must hold at most ${MAX_ITEMS}`);
-    expect(itemsProblem(many.slice(1))).toBeUndefined();
-  });
+  expect(repeatedProductProblem(items)).toContain('items[2].product_id "a" repeats items[0]');
+  expect(repeatedProductProblem(items.slice(0, 2))).toBeUndefined();
 });
 
 test("ttl 0 means the server's default", () => {

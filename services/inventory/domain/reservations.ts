@@ -1,5 +1,3 @@
-import { productIdProblem } from "./products";
-
 export type ReservationState = "active" | "committed" | "released" | "expired";
 
 export interface ReservedItem {
@@ -15,52 +13,26 @@ export interface ReservationRecord {
   items: ReservedItem[];
 }
 
-/** Most units of one product a single reservation (or availability check) may ask for. */
-export const MAX_QUANTITY = 1000;
-/** Most distinct products in one request. */
-export const MAX_ITEMS = 100;
-/** Longest a reservation may hold stock; longer would let abandoned orders starve the shop. */
+/**
+ * Longest a reservation may hold stock; longer would let abandoned orders starve the shop. The same
+ * bound is ReserveItemsRequest.ttl_seconds' rule in inventory_service.proto; this one bounds the default.
+ */
 export const MAX_TTL_SECONDS = 3600;
 
-/** Order ids come from the order service; as with payments, any short id of letters, digits, '-', '_'. */
-const ORDER_ID = /^[\w-]{1,64}$/;
-
-/** What is wrong with a list of items (CheckAvailability, ReserveItems), naming the proto field, or undefined. */
-export function itemsProblem(items: readonly ReservedItem[]): string | undefined {
-  if (items.length === 0) return "items must not be empty";
-  if (items.length > MAX_ITEMS) return `items must hold at most ${MAX_ITEMS} products, got ${items.length}`;
+/**
+ * A product named twice in one request (CheckAvailability, ReserveItems), naming the repeat, or
+ * undefined. The fields' own rules (ids, quantities, how many items) are the protos'; this one compares
+ * items with each other and names the index, which a rule of the proto cannot.
+ */
+export function repeatedProductProblem(items: readonly ReservedItem[]): string | undefined {
   const seen = new Map<string, number>();
   for (const [i, it] of items.entries()) {
-    const idProblem = productIdProblem(`items[${i}].product_id`, it.productId);
-    if (idProblem) return idProblem;
-    if (it.quantity <= 0) return `items[${i}].quantity must be positive`;
-    if (it.quantity > MAX_QUANTITY) return `items[${i}].quantity must be at most ${MAX_QUANTITY}`;
     const first = seen.get(it.productId);
     if (first !== undefined)
       return `items[${i}].product_id "${it.productId}" repeats items[${first}]; give each product once`;
     seen.set(it.productId, i);
   }
   return undefined;
-}
-
-/** What is wrong with an order id field, or undefined. */
-export function orderIdProblem(orderId: string): string | undefined {
-  if (!orderId) return "order_id is required";
-  if (!ORDER_ID.test(orderId)) return "order_id must be 1-64 letters, digits, '-' or '_'";
-  return undefined;
-}
-
-/** What is wrong with a ReserveItems request, or undefined. */
-export function reserveProblem(req: {
-  orderId: string;
-  items: readonly ReservedItem[];
-  ttlSeconds: number;
-}): string | undefined {
-  const problem = orderIdProblem(req.orderId);
-  if (problem) return problem;
-  if (req.ttlSeconds < 0) return "ttl_seconds must not be negative";
-  if (req.ttlSeconds > MAX_TTL_SECONDS) return `ttl_seconds must be at most ${MAX_TTL_SECONDS}`;
-  return itemsProblem(req.items);
 }
 
 /** The hold time a request gets: its own, or the server's default when it asks for 0. */

@@ -7,27 +7,15 @@ import {
   ReservationSchema,
   ReservationStatus,
 } from "../../contracts/gen/shop/inventory/v1/inventory_service_pb";
-import { isUuid, textProblem } from "../../kit";
 import { InventoryError } from "../domain/inventory-error";
 import type { InventoryStore } from "../domain/inventory-store";
-import { available, productIdProblem, productProblem, type ProductRecord } from "../domain/products";
-import {
-  itemsProblem,
-  orderIdProblem,
-  reserveProblem,
-  resolveTtlSeconds,
-  type ReservationRecord,
-} from "../domain/reservations";
+import { available, type ProductRecord } from "../domain/products";
+import { repeatedProductProblem, resolveTtlSeconds, type ReservationRecord } from "../domain/reservations";
 
 const MAX_PAGE = 100;
-const MAX_REASON = 500;
 
 function invalid(problem: string | undefined): void {
   if (problem) throw new ConnectError(problem, Code.InvalidArgument);
-}
-
-function requireReservationId(id: string) {
-  invalid(!id ? "reservation_id is required" : !isUuid(id) ? "reservation_id must be a UUID" : undefined);
 }
 
 const CODES = {
@@ -47,12 +35,15 @@ async function answer<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-/** InventoryService: thin handlers that validate, ask the store, and map refusals to codes. */
+/**
+ * InventoryService: thin handlers that ask the store and map refusals to codes. Requests arrive checked
+ * against their rules in inventory_service.proto (the kit's validate interceptor).
+ */
 export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { defaultTtlSeconds: number }) {
   return (router: ConnectRouter) =>
     router.service(InventoryService, {
       async checkAvailability(req) {
-        invalid(itemsProblem(req.items));
+        invalid(repeatedProductProblem(req.items));
         const found = await store.getProducts(req.items.map((it) => it.productId));
         const unknown = req.items.find((it) => !found.has(it.productId));
         if (unknown) throw new ConnectError(`product ${unknown.productId} not found`, Code.NotFound);
@@ -70,7 +61,7 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       },
 
       async reserveItems(req) {
-        invalid(reserveProblem(req));
+        invalid(repeatedProductProblem(req.items));
         const items = req.items.map((it) => ({ productId: it.productId, quantity: it.quantity }));
         const { reservation } = await answer(
           store.reserve({
@@ -83,40 +74,26 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       },
 
       async releaseReservation(req) {
-        invalid(textProblem("reason", req.reason, { max: MAX_REASON, lines: true }));
-        invalid(
-          !req.orderId && !req.reservationId
-            ? "reservation_id or order_id is required"
-            : req.orderId && req.reservationId
-              ? "give reservation_id or order_id, not both"
-              : undefined,
-        );
         if (req.orderId) {
           // By order: whatever it holds, if anything (a caller that lost ReserveItems' answer).
-          invalid(orderIdProblem(req.orderId));
           const id = await store.activeReservationOf(req.orderId);
           return id ? { reservation: reservationToProto(await answer(store.release(id, req.reason))) } : {};
         }
-        requireReservationId(req.reservationId);
         return { reservation: reservationToProto(await answer(store.release(req.reservationId, req.reason))) };
       },
 
       async commitReservation(req) {
-        requireReservationId(req.reservationId);
         return { reservation: reservationToProto(await answer(store.commit(req.reservationId))) };
       },
 
       async getProduct(req) {
-        invalid(productIdProblem("product_id", req.productId));
         const p = (await store.getProducts([req.productId])).get(req.productId);
         if (!p) throw new ConnectError(`product ${req.productId} not found`, Code.NotFound);
         return { product: productToProto(p) };
       },
 
       async listProducts(req) {
-        invalid(req.pageSize < 0 ? "page_size must not be negative" : undefined);
         // The token is the last product id of the page before.
-        invalid(req.pageToken ? productIdProblem("page_token", req.pageToken) : undefined);
         const limit = Math.min(req.pageSize || 50, MAX_PAGE);
         const page = await store.listProducts(req.pageToken, limit + 1);
         return {
@@ -126,15 +103,15 @@ export function inventoryRoutes(store: InventoryStore, { defaultTtlSeconds }: { 
       },
 
       async upsertProduct(req) {
-        const p = req.product;
-        invalid(productProblem(p));
+        // Required by the request's rules, price too.
+        const p = req.product!;
         const saved = await answer(
           store.upsertProduct({
-            id: p!.id,
-            name: p!.name.trim(),
-            priceMinor: p!.price!.amountMinor,
-            currency: p!.price!.currency,
-            stock: p!.stock,
+            id: p.id,
+            name: p.name.trim(),
+            priceMinor: p.price!.amountMinor,
+            currency: p.price!.currency,
+            stock: p.stock,
           }),
         );
         return { product: productToProto(saved) };

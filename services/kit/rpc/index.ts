@@ -4,6 +4,7 @@ export type { ServiceClients, RestClient, RestInit, Fallbacks, AttemptTimeouts }
 export { callConnectUnary } from "./connect-unary-call";
 export { rpcNotFound } from "./connect-on-hono";
 export { REQUEST_ID_HEADER } from "./log-interceptor";
+export { validateInterceptor } from "./validate-interceptor";
 export { NatsUnaryCalls } from "./nats/nats-unary-call";
 export { rpcSubject } from "./nats/subjects";
 export type { RpcTransport } from "./service-client";

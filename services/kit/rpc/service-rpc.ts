@@ -9,6 +9,7 @@ import { logInterceptor } from "./log-interceptor";
 import { metricsInterceptor } from "./metrics-interceptor";
 import { reflectionRoutes } from "./reflection";
 import { traceInterceptor } from "./trace-interceptor";
+import { validateInterceptor } from "./validate-interceptor";
 import { tracing } from "../tracing";
 import { callerInterceptor } from "../trust/caller-check";
 import type { TokenCheck } from "../trust/identity";
@@ -34,6 +35,8 @@ export function serviceRpc(opts: {
   maxBodyBytes: number;
   /** Checks the caller's token (absent: calls are not checked). */
   check?: (token: string | undefined) => TokenCheck;
+  /** Refuse requests that break their protos' rules (default); false only in tests of the transports. */
+  validate?: boolean;
 }): ServiceRpc {
   const userServices: string[] = [];
   const files = new Map<string, DescFile>([[file_health_v1_health.name, file_health_v1_health]]);
@@ -70,6 +73,9 @@ export function serviceRpc(opts: {
         logInterceptor(opts.log),
         metricsInterceptor(opts.metrics),
         ...(opts.check ? [callerInterceptor(opts.check)] : []),
+        // Innermost: only a caller that may call learns what is wrong with its request, and the
+        // handler sees only requests that keep their protos' rules.
+        ...(opts.validate !== false ? [validateInterceptor()] : []),
       ],
       readMaxBytes: opts.maxBodyBytes,
     },

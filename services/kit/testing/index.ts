@@ -14,6 +14,7 @@ export { testEventStreams } from "./test-streams";
 export type { TestEventStreams } from "./test-streams";
 export { freePort } from "./free-port";
 export { runToExit } from "./run-to-exit";
+export { decodeStoredEvent } from "./decode-stored-event";
 export type { CommandRun } from "./run-to-exit";
 export { startOtlpReceiver } from "./otlp-receiver";
 export type { OtlpReceiver } from "./otlp-receiver";

@@ -1,6 +1,5 @@
-import { textProblem } from "../../kit";
 import type { Order } from "../domain/order";
-import { cancelAdmission, MAX_REASON, uuidProblem } from "../domain/order-rules";
+import { cancelAdmission } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
 import type { SagaDeps } from "./drive-saga";
 import { moveOrder } from "./move-order";
@@ -8,7 +7,8 @@ import { moveOrder } from "./move-order";
 /**
  * CancelOrder: record that the order is to be cancelled, then give back what it holds (refund a capture,
  * release a reservation) and mark it CANCELLED. What cannot be given back now (payment or inventory
- * unavailable) is given back by the recovery worker; the caller hears that and may retry.
+ * unavailable) is given back by the recovery worker; the caller hears that and may retry. The id and
+ * reason were checked against CancelOrderRequest's rules (order_service.proto) before this runs.
  */
 export async function cancelOrder(
   deps: SagaDeps,
@@ -16,9 +16,6 @@ export async function cancelOrder(
   reason: string,
   { deadline }: { deadline?: number } = {},
 ): Promise<Order> {
-  const problem = uuidProblem("order_id", orderId) ?? textProblem("reason", reason, { max: MAX_REASON, lines: true });
-  if (problem) throw new OrderRefusal("invalid", problem);
-
   return moveOrder(deps, orderId, {
     verb: "cancel",
     admission: cancelAdmission,

@@ -1,12 +1,8 @@
-import { textProblem } from "../../kit";
 import type { Order } from "../domain/order";
-import { confirmAdmission, uuidProblem } from "../domain/order-rules";
+import { confirmAdmission } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
 import { timeForAStep, type SagaDeps } from "./drive-saga";
 import { moveOrder } from "./move-order";
-
-/** Longest card token accepted (provider tokens are short). */
-const MAX_CARD_TOKEN = 200;
 
 /**
  * ConfirmOrder: record that the order is to be confirmed (with the card token, so anyone can finish it),
@@ -15,7 +11,8 @@ const MAX_CARD_TOKEN = 200;
  * charge landed: refunded), or PAYMENT_PENDING when the charge could not be finished now (payment
  * unavailable, its outcome unknown, no time left): the saga then finishes without the caller, by
  * payment's asynchronous path or the recovery worker. A confirm that got nowhere near payment (out of
- * stock, inventory unavailable) is refused, and the order is back PENDING with nothing held.
+ * stock, inventory unavailable) is refused, and the order is back PENDING with nothing held. The id and
+ * token were checked against ConfirmOrderRequest's rules (order_service.proto) before this runs.
  */
 export async function confirmOrder(
   deps: SagaDeps,
@@ -23,9 +20,6 @@ export async function confirmOrder(
   cardToken: string,
   { deadline }: { deadline?: number } = {},
 ): Promise<Order> {
-  const problem =
-    uuidProblem("order_id", orderId) ?? textProblem("card_token", cardToken, { max: MAX_CARD_TOKEN, required: true });
-  if (problem) throw new OrderRefusal("invalid", problem);
   if (!timeForAStep(deadline, (deps.now ?? Date.now)()))
     throw new OrderRefusal("deadline", "the caller's deadline leaves no time to confirm the order");
 

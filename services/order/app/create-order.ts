@@ -1,5 +1,5 @@
 import type { Order } from "../domain/order";
-import { createOrderProblems, orderTotal } from "../domain/order-rules";
+import { orderTotal, repeatedLineProblems } from "../domain/order-rules";
 import { OrderRefusal } from "../domain/refusal";
 import type { Customers, Inventory, OrderRepository } from "./ports";
 
@@ -9,12 +9,12 @@ export interface CreateOrderRequest {
   items: { productId: string; quantity: number }[];
 }
 
-/** CreateOrder: validate, ask the customer service whether the customer exists, price the lines at inventory, store the order PENDING. */
+/** CreateOrder (its fields already checked against their rules in the proto): refuse a product on two lines, ask the customer service whether the customer exists, price the lines at inventory, store the order PENDING. */
 export async function createOrder(
   deps: { orders: OrderRepository; inventory: Inventory; customers: Customers },
   req: CreateOrderRequest,
 ): Promise<Order> {
-  const problems = createOrderProblems(req);
+  const problems = repeatedLineProblems(req.items);
   if (problems.length) throw new OrderRefusal("invalid", problems.join("; "));
   if (!(await deps.customers.exists(req.customerId)))
     throw new OrderRefusal("not_found", `customer ${req.customerId} not found`);

@@ -399,21 +399,18 @@ describe("CancelOrder", () => {
     expect(w.payments.state(id)).toBe("refunded");
   });
 
-  test("a held order is busy; an unknown one is not found; bad ids are invalid", async () => {
+  test("a held order is busy; an unknown one is not found", async () => {
     const w = inMemorySaga();
     const id = await placed(w);
     await w.orders.claim(id, 60_000);
     expect((await refusalOf(cancelOrder(w.deps, id, ""))).kind).toBe("busy");
     expect((await refusalOf(confirmOrder(w.deps, id, "tok_success"))).kind).toBe("busy");
     expect((await refusalOf(cancelOrder(w.deps, crypto.randomUUID(), ""))).kind).toBe("not_found");
-    expect((await refusalOf(confirmOrder(w.deps, "42", "tok_success"))).message).toBe("order_id must be a UUID");
-    expect((await refusalOf(confirmOrder(w.deps, id, ""))).message).toBe("card_token is required");
-    expect((await refusalOf(cancelOrder(w.deps, id, "x".repeat(501)))).kind).toBe("invalid");
   });
 });
 
 describe("CreateOrder", () => {
-  test("a customer that does not exist, a product out of stock, bad fields: refused, nothing stored", async () => {
+  test("a customer that does not exist, a product out of stock, a product on two lines: refused, nothing stored", async () => {
     const w = inMemorySaga();
     w.inventory.product("sku-mug", 1);
     const deps = { orders: w.orders, inventory: w.inventory, customers: w.customers };
@@ -432,7 +429,11 @@ describe("CreateOrder", () => {
         )
       ).kind,
     ).toBe("out_of_stock");
-    expect((await refusalOf(createOrder(deps, { customerId: "x", currency: "EUR", items: [] }))).kind).toBe("invalid");
+    const twice = [
+      { productId: "sku-mug", quantity: 1 },
+      { productId: "sku-mug", quantity: 1 },
+    ];
+    expect((await refusalOf(createOrder(deps, { customerId, currency: "EUR", items: twice }))).kind).toBe("invalid");
     expect(w.orders.rows.size).toBe(0);
   });
 });

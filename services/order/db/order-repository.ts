@@ -79,7 +79,7 @@ const insertOrder = fixedQuery("order_insert", (db) =>
     .returning(),
 );
 
-/** The lines' insert, one statement per number of lines (at most MAX_LINES). */
+/** The lines' insert, one statement per number of lines (at most 50, CreateOrderRequest's rule). */
 const lineInsert = fixedQueryPerShape((n: number) =>
   fixedQuery(`order_lines_insert_${n}`, (db) =>
     db

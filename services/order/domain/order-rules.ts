@@ -1,35 +1,23 @@
-import { CURRENCIES, MAX_AMOUNT_MINOR } from "../../platform/money";
-import { isUuid } from "../../kit";
+import { MAX_AMOUNT_MINOR } from "../../platform/money";
 import type { OrderRecord } from "./order";
-
-export const MAX_LINES = 50;
-export const MAX_QUANTITY = 1000;
-const PRODUCT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export interface LineRequest {
   productId: string;
   quantity: number;
 }
 
-/** What is wrong with a CreateOrder request, naming the proto fields; empty when it is fine. */
-export function createOrderProblems(req: { customerId: string; items: LineRequest[]; currency: string }): string[] {
-  const problems: string[] = [];
-  if (!req.customerId) problems.push("customer_id is required");
-  else if (!isUuid(req.customerId)) problems.push("customer_id must be a UUID");
-  if (!CURRENCIES.includes(req.currency as (typeof CURRENCIES)[number]))
-    problems.push(`currency must be one of ${CURRENCIES.join(", ")}, got "${req.currency}"`);
-  if (req.items.length === 0) problems.push("items must not be empty");
-  if (req.items.length > MAX_LINES) problems.push(`items must hold at most ${MAX_LINES} lines`);
+/**
+ * Lines that name a product another line names already; empty when each product is on one line. The
+ * fields' own rules (ids, quantities, currency, how many lines) are CreateOrderRequest's in
+ * order_service.proto; this one compares lines with each other and names the index.
+ */
+export function repeatedLineProblems(items: readonly LineRequest[]): string[] {
   const seen = new Set<string>();
-  req.items.forEach((item, i) => {
-    if (!PRODUCT_ID.test(item.productId)) problems.push(`items[${i}].product_id must be a product id like "sku-mug"`);
-    else if (seen.has(item.productId))
-      problems.push(`items[${i}].product_id repeats ${item.productId}; put the quantity on one line`);
+  return items.flatMap((item, i) => {
+    const again = seen.has(item.productId);
     seen.add(item.productId);
-    if (!Number.isInteger(item.quantity) || item.quantity <= 0) problems.push(`items[${i}].quantity must be positive`);
-    else if (item.quantity > MAX_QUANTITY) problems.push(`items[${i}].quantity must be at most ${MAX_QUANTITY}`);
+    return again ? [`items[${i}].product_id repeats ${item.productId}; put the quantity on one line`] : [];
   });
-  return problems;
 }
 
 export interface PricedLine extends LineRequest {
@@ -51,15 +39,6 @@ export function orderTotal(lines: PricedLine[], currency: string): { total: bigi
   if (total > MAX_AMOUNT_MINOR) return { problem: `the order total ${total} exceeds ${MAX_AMOUNT_MINOR} minor units` };
   return { total };
 }
-
-/** What is wrong with an id field that must name an order or a customer (UUIDs), naming the field. */
-export function uuidProblem(field: string, value: string): string | undefined {
-  if (!value) return `${field} is required`;
-  if (!isUuid(value)) return `${field} must be a UUID`;
-  return undefined;
-}
-
-export const MAX_REASON = 500;
 
 /**
  * What ConfirmOrder does with an order: start the saga, take up one that stopped (a crash, a lost

@@ -1,8 +1,10 @@
+import { PaymentRequestedSchema } from "../../contracts/gen/shop/payment/v1/events_pb";
 import { defineConsumer, on, PoisonMessage, writeEvent } from "../../kit/events";
+import { rulesProblem } from "../../kit/validation";
 import { PaymentFailed, PaymentProcessed, PaymentRequested, PAYMENTS } from "../contract/events";
 import { PaymentProblem } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
-import { chargeProblem, chargeRequestOf } from "../domain/request-problems";
+import { chargeRequestOf } from "../domain/charge-request";
 
 /**
  * Works off the charges the order service could not make synchronously (its payment fallback). The
@@ -55,7 +57,8 @@ export function paymentRequestsConsumer(deps: ProcessPaymentDeps, { attempts }: 
         },
         // The charge runs its own claim/settle transactions and is idempotent on its key; the outcome
         // announcement may go out twice after a crash, which its consumers shrug off.
-        { validate: (e) => chargeProblem(e), ownTransactions: true },
+        // A command that breaks its rules in events.proto (ProcessPaymentRequest's) is poison.
+        { validate: (e) => rulesProblem(PaymentRequestedSchema, e), ownTransactions: true },
       ),
     ],
   });

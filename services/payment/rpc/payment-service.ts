@@ -11,7 +11,7 @@ import { isUuid, type Logger } from "../../kit";
 import { PaymentProblem, type PaymentRecord, type PaymentStore } from "../domain/payments";
 import { processPayment, type ProcessPaymentDeps } from "../domain/process-payment";
 import { refundPayment } from "../domain/refund-payment";
-import { chargeProblem, chargeRequestOf, idProblem, refundReasonProblem } from "../domain/request-problems";
+import { chargeRequestOf } from "../domain/charge-request";
 
 const CODES: Record<PaymentProblem["kind"], Code> = {
   conflict: Code.FailedPrecondition,
@@ -24,11 +24,10 @@ const CODES: Record<PaymentProblem["kind"], Code> = {
   provider_unavailable: Code.Unavailable,
 };
 
-function invalid(problem: string | undefined): void {
-  if (problem) throw new ConnectError(problem, Code.InvalidArgument);
-}
-
-/** PaymentService: validate, hand over to the payment rules, map their refusals to status codes. */
+/**
+ * PaymentService: hand over to the payment rules, map their refusals to status codes. Requests arrive
+ * checked against their rules in payment_service.proto (the kit's validate interceptor).
+ */
 export function paymentRoutes(deps: ProcessPaymentDeps, log: Logger) {
   const asConnectError = (e: unknown): never => {
     if (!(e instanceof PaymentProblem)) throw e;
@@ -38,19 +37,16 @@ export function paymentRoutes(deps: ProcessPaymentDeps, log: Logger) {
   return (router: ConnectRouter) =>
     router.service(PaymentService, {
       async processPayment(req, ctx) {
-        invalid(chargeProblem(req));
         const payment = await processPayment(deps, chargeRequestOf(req), ctx.signal).catch(asConnectError);
         return { payment: toProto(payment) };
       },
 
       async refundPayment(req) {
-        invalid(idProblem("payment_id", req.paymentId) ?? refundReasonProblem(req.reason));
         if (!isUuid(req.paymentId)) throw notFound(req.paymentId);
         return { payment: toProto(await refundPayment(deps.store, req.paymentId, req.reason).catch(asConnectError)) };
       },
 
       async getPaymentStatus(req) {
-        invalid(idProblem("payment_id", req.paymentId));
         const found = isUuid(req.paymentId) ? await deps.store.get(req.paymentId) : undefined;
         if (!found) throw notFound(req.paymentId);
         return { payment: toProto(found) };

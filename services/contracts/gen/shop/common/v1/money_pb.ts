@@ -4,17 +4,19 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file shop/common/v1/money.proto.
  */
 export const file_shop_common_v1_money: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaG9wL2NvbW1vbi92MS9tb25leS5wcm90bxIOc2hvcC5jb21tb24udjEiLwoFTW9uZXkSFAoMYW1vdW50X21pbm9yGAEgASgDEhAKCGN1cnJlbmN5GAIgASgJYgZwcm90bzM");
+  fileDesc("ChpzaG9wL2NvbW1vbi92MS9tb25leS5wcm90bxIOc2hvcC5jb21tb24udjEiVAoFTW9uZXkSIwoMYW1vdW50X21pbm9yGAEgASgDQg26SAoiCBiAlOvcAyAAEiYKCGN1cnJlbmN5GAIgASgJQhS6SBFyD1IDRVVSUgNVU0RSA0dCUGIGcHJvdG8z", [file_buf_validate_validate]);
 
 /**
  * Money is an amount in integer minor units (cents for USD/EUR) and an ISO 4217 currency code.
  * Never a floating point number: 19.99 EUR is {amount_minor: 1999, currency: "EUR"}.
+ * A Money in a request is positive and at most ten million major units, in a currency the shop uses.
  *
  * @generated from message shop.common.v1.Money
  */

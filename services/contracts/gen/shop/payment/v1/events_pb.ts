@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Money } from "../../common/v1/money_pb";
 import { file_shop_common_v1_money } from "../../common/v1/money_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/payment/v1/events.proto.
  */
 export const file_shop_payment_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL3BheW1lbnQvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnBheW1lbnQudjEiXwoQUGF5bWVudFByb2Nlc3NlZBISCgpwYXltZW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEiUKBmFtb3VudBgDIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5IkUKDVBheW1lbnRGYWlsZWQSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEhIKCnBheW1lbnRfaWQYAyABKAkiXgoPUGF5bWVudFJlZnVuZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSJQoGYW1vdW50GAMgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXkieAoQUGF5bWVudFJlcXVlc3RlZBIQCghvcmRlcl9pZBgBIAEoCRIlCgZhbW91bnQYAiABKAsyFS5zaG9wLmNvbW1vbi52MS5Nb25leRISCgpjYXJkX3Rva2VuGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCWIGcHJvdG8z", [file_shop_common_v1_money]);
+  fileDesc("ChxzaG9wL3BheW1lbnQvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnBheW1lbnQudjEiXwoQUGF5bWVudFByb2Nlc3NlZBISCgpwYXltZW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEiUKBmFtb3VudBgDIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5IkUKDVBheW1lbnRGYWlsZWQSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEhIKCnBheW1lbnRfaWQYAyABKAkiXgoPUGF5bWVudFJlZnVuZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSJQoGYW1vdW50GAMgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXki0gIKEFBheW1lbnRSZXF1ZXN0ZWQSHQoIb3JkZXJfaWQYASABKAlCC7pICMgBAXIDsAEBEi0KBmFtb3VudBgCIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5Qga6SAPIAQESvQEKCmNhcmRfdG9rZW4YAyABKAlCqAG6SKQBugE1Cg50ZXh0Lm5vdF9ibGFuaxILaXMgcmVxdWlyZWQaFnRoaXMubWF0Y2hlcygnW15cXHNdJym6AWEKD3RleHQubm9fY29udHJvbBIjbXVzdCBub3QgY29udGFpbiBjb250cm9sIGNoYXJhY3RlcnMaKSF0aGlzLm1hdGNoZXMoJ1tcXHgwMC1cXHgxRlxceDdGLVxceDlGXScpyAEBcgMYyAESMAoPaWRlbXBvdGVuY3lfa2V5GAQgASgJQhe6SBTIAQFyDzINXltcdy1dezEsNjR9JGIGcHJvdG8z", [file_buf_validate_validate, file_shop_common_v1_money]);
 
 /**
  * Subject payments.processed.
@@ -104,6 +105,7 @@ export const PaymentRefundedSchema: GenMessage<PaymentRefunded> = /*@__PURE__*/
 /**
  * Subject payments.requested: a command from the order service when the payment service could not
  * be reached synchronously; the payment service works it off when it is healthy again.
+ * Its rules are ProcessPaymentRequest's: the payment service validates the command as it would the call.
  *
  * @generated from message shop.payment.v1.PaymentRequested
  */
