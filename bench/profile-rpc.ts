@@ -1,6 +1,8 @@
 // Profiles the platform's RPC path (part 1a) on both sides with Bun's --cpu-prof: the kit service and a
 // client process, 32 callers for BENCH_PROFILE_SECONDS. Writes .cpuprofile files to bench/results/profile/
 // (not committed) and prints the top self-time functions of each side.
+// With the OTEL_* variables set (e.g. OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_TRACES_SAMPLER_ARG=0 under
+// parentbased_traceidratio), both sides trace: what tracing costs, by function.
 // Run: bun bench/profile-rpc.ts
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +20,15 @@ if (process.env.BENCH_PROFILE_ROLE === "client") {
   const { staticPolicies } = await import("../services/kit/resilience");
   const { PaymentService } = await import("../services/contracts/gen/shop/payment/v1/payment_service_pb");
   const { runLoad } = await import("./lib/load");
+  // Traced as a service is when the OTEL_* variables say so (the kit service inherits them too).
+  const { startTracing } = await import("../services/kit/tracing");
+  startTracing({
+    service: "bench-client",
+    version: "0",
+    instanceId: String(process.pid),
+    env: process.env as Record<string, string>,
+    log: pino({ level: "silent" }),
+  });
   const nc = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
   const clients = createServiceClients(nc, {
     namespace: process.env.PLATFORM_NAMESPACE!,

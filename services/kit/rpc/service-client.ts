@@ -191,7 +191,10 @@ function resilientTransport(
           method,
           signal,
           timeoutMs,
-          withTrace(withToken(header === undefined ? undefined : new Headers(header), opts.token, target)),
+          withTrace(
+            withToken(header === undefined ? undefined : new Headers(header), opts.token, target),
+            tracing.on ? traceHeaders() : undefined,
+          ),
           input,
           contextValues,
         );
@@ -224,24 +227,37 @@ function resilientTransport(
         name: tracing.on ? `${method.parent.typeName}/${method.name}` : undefined,
         send: (a) => {
           const subject = bus?.subject(target, a.instance, method);
-          const headers = withTrace(callHeaders);
-          if (tracing.on) spanAttribute("network.transport", subject ? "nats" : "http");
-          return subject
-            ? bus!.calls.call(method, {
-                subject,
-                signal: a.signal,
-                timeoutMs: a.timeoutMs,
-                header: headers,
-                input,
-                // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
-                failover: (callHeader, ms) => {
-                  const h = new Headers(headers);
-                  for (const k in callHeader) h.set(k, callHeader[k]!);
-                  return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
-                },
-                remember: !idempotent,
-              })
-            : callConnectUnary(a.instance.http, method, a.signal, a.timeoutMs, headers, input);
+          const trace = tracing.on ? traceHeaders() : undefined;
+          if (trace) spanAttribute("network.transport", subject ? "nats" : "http");
+          if (!subject)
+            return callConnectUnary(
+              a.instance.http,
+              method,
+              a.signal,
+              a.timeoutMs,
+              withTrace(callHeaders, trace),
+              input,
+            );
+          // On the bus a traceparent alone rides in the reply subject, as the timeout does: no header to write and parse.
+          const traceparent =
+            trace?.traceparent?.startsWith("00-") && trace.tracestate === undefined && trace.baggage === undefined
+              ? trace.traceparent
+              : undefined;
+          return bus!.calls.call(method, {
+            subject,
+            signal: a.signal,
+            timeoutMs: a.timeoutMs,
+            header: traceparent ? callHeaders : withTrace(callHeaders, trace),
+            traceparent,
+            input,
+            // The bus dropped before the reply: the same instance, over HTTP, under the call's name.
+            failover: (callHeader, ms) => {
+              const h = new Headers(withTrace(callHeaders, trace));
+              for (const k in callHeader) h.set(k, callHeader[k]!);
+              return callConnectUnary(a.instance.http, method, a.signal, ms, h, input);
+            },
+            remember: !idempotent,
+          });
         },
       });
     } catch (e) {
@@ -309,13 +325,16 @@ function busRoute(nc: NatsConnection, namespace: string, discovery: ServiceDisco
   };
 }
 
-/** The headers with the active span's trace context (traceparent, tracestate, baggage), when tracing. */
-function withTrace<H extends Headers | Record<string, string> | undefined>(headers: H): H | Record<string, string> {
-  if (!tracing.on) return headers;
-  const trace = traceHeaders();
+/** The headers with the trace context (traceparent, tracestate, baggage) added, in a copy: the caller's stay as they are for its other attempts. */
+function withTrace<H extends Headers | Record<string, string> | undefined>(
+  headers: H,
+  trace: Record<string, string> | undefined,
+): H | Headers | Record<string, string> {
+  if (!trace) return headers;
   if (headers instanceof Headers) {
-    for (const k in trace) headers.set(k, trace[k]!);
-    return headers;
+    const h = new Headers(headers);
+    for (const k in trace) h.set(k, trace[k]!);
+    return h;
   }
   return { ...headers, ...trace };
 }
@@ -367,7 +386,8 @@ function restClient(caller: ResilientCaller, target: string, token?: (audience: 
           timeoutMs,
           send: async (a) => {
             await previous?.body?.cancel().catch(() => {});
-            const h = withTrace(new Headers(headers)) as Headers;
+            const h = new Headers(headers);
+            if (tracing.on) for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
             h.set("connect-timeout-ms", String(Math.max(1, Math.ceil(a.timeoutMs))));
             let res: Response;
             try {

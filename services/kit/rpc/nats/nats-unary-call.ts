@@ -107,6 +107,8 @@ export class NatsUnaryCalls {
       failover?: (callHeader: Record<string, string>, timeoutMs: number) => Promise<UnaryResponse<I, O>>;
       /** The call may not be repeated: the instance keeps its answer for a second arrival (call-memory.ts). */
       remember?: boolean;
+      /** A W3C traceparent (version 00) to send in the reply subject instead of a header. */
+      traceparent?: string;
     },
   ): Promise<UnaryResponse<I, O>> {
     const { subject, signal, timeoutMs, header, input, failover } = call;
@@ -119,7 +121,7 @@ export class NatsUnaryCalls {
     // The call's name is its reply subject, unique to this connection's inbox; its timeout rides there
     // too, so the common call carries no NATS header (their encoding and parsing were half its cost).
     const callId = `${this.#inbox}.${id}`;
-    const reply = `${callId}.${replyToken(timeoutMs, call.remember)}`;
+    const reply = `${callId}.${replyToken(timeoutMs, call.remember, call.traceparent)}`;
     const headers = toNatsHeaders(headerEntries(header));
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && body.byteLength > limit)
@@ -256,18 +258,30 @@ export class NatsUnaryCalls {
 
 /**
  * The last token of a call's reply subject: its timeout (`t<ms>`, `t-` for none), `r` instead of `t` when
- * the instance should keep its answer for a second arrival (the call may not be repeated).
+ * the instance should keep its answer for a second arrival (the call may not be repeated), then, when the
+ * call is traced, `p<trace id><span id><flags>` (a version 00 traceparent without its dashes).
  */
-export function replyToken(timeoutMs: number | undefined, remember = false): string {
-  return `${remember ? "r" : "t"}${timeoutMs === undefined ? "-" : Math.max(1, Math.ceil(timeoutMs))}`;
+export function replyToken(timeoutMs: number | undefined, remember = false, traceparent?: string): string {
+  const t = `${remember ? "r" : "t"}${timeoutMs === undefined ? "-" : Math.max(1, Math.ceil(timeoutMs))}`;
+  const m = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
+  return m ? `${t}p${m[1]}${m[2]}${m[3]}` : t;
 }
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TOKEN = /^([tr])(-|\d{1,10})(?:p([0-9a-f]{32})([0-9a-f]{16})([0-9a-f]{2}))?$/;
+
 /** What a reply subject says of its call (undefined for one not made by NatsUnaryCalls, e.g. `nats req`'s). */
-export function callOfReply(reply: string): { callId: string; timeoutMs?: number; remember: boolean } | undefined {
+export function callOfReply(
+  reply: string,
+): { callId: string; timeoutMs?: number; remember: boolean; traceparent?: string } | undefined {
   const dot = reply.lastIndexOf(".");
-  const kind = reply.charCodeAt(dot + 1);
-  if (dot < 0 || (kind !== 0x74 /* t */ && kind !== 0x72) /* r */) return undefined;
-  const t = reply.slice(dot + 2);
-  if (t !== "-" && !/^\d{1,10}$/.test(t)) return undefined;
-  return { callId: reply.slice(0, dot), timeoutMs: t === "-" ? undefined : Number(t), remember: kind === 0x72 };
+  if (dot < 0) return undefined;
+  const m = TOKEN.exec(reply.slice(dot + 1));
+  if (!m) return undefined;
+  return {
+    callId: reply.slice(0, dot),
+    timeoutMs: m[2] === "-" ? undefined : Number(m[2]),
+    remember: m[1] === "r",
+    ...(m[3] ? { traceparent: `00-${m[3]}-${m[4]}-${m[5]}` } : {}),
+  };
 }

@@ -95,6 +95,8 @@ export function serveRpcOnNats(opts: {
     const call = callOfReply(replyTo);
     if (call?.timeoutMs !== undefined && !headers.has(headerTimeout))
       headers.set(headerTimeout, String(call.timeoutMs));
+    // And its trace context, when traced (the trace interceptor reads it from the headers).
+    if (call?.traceparent !== undefined && !headers.has("traceparent")) headers.set("traceparent", call.traceparent);
     const key = call?.remember ? CallMemory.keyOf(headers, call.callId) : undefined;
     (key ? opts.memory.answer(key, () => answer(method, opt, msg, headers)).answer : answer(method, opt, msg, headers))
       .then((a) => {
