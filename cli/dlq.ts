@@ -1,10 +1,16 @@
 // `bun cli/dlq.ts list | show <id> | replay <id>|--all | purge [<id>]`: the dead letters of the platform
 // (EVENTS_PREFIX) on NATS_URL. A replayed message goes back to the consumer it died in; its entry is
 // resolved (removed) by that consumer once it handled it, which `replay` waits for.
-import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ConfigError, integer, readConfig, url } from "../services/kit";
-import { DeadLetters, type DeadLetter, eventsConfig, eventCatalogue, EventNames } from "../services/kit/events";
+import {
+  DeadLetters,
+  type DeadLetter,
+  eventsConfig,
+  EventNames,
+  letterDetail,
+  letterSummary,
+} from "../services/kit/events";
 import { traceIdOf } from "../services/kit/tracing";
 import { PLATFORM_STREAMS } from "../services/platform/communication";
 import { connectOperatorNats, operatorIdentity } from "./operator-nats";
@@ -59,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "list": {
         const letters = await dlq.list();
-        if (flags.has("--json")) console.log(JSON.stringify(letters.map(summary)));
+        if (flags.has("--json")) console.log(JSON.stringify(letters.map(letterSummary)));
         else if (letters.length === 0) console.log("no dead letters");
         else
           for (const l of letters)
@@ -71,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
       case "show": {
         const letter = await dlq.get(id!);
         if (!letter) return notFound(id!);
-        const shown = { ...summary(letter), headers: letter.headers, event: decode(letter) };
+        const shown = letterDetail(letter, PLATFORM_STREAMS);
         console.log(flags.has("--json") ? JSON.stringify(shown) : JSON.stringify(shown, null, 2));
         return 0;
       }
@@ -139,39 +145,6 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   } finally {
     await nc.close();
-  }
-}
-
-function summary(l: DeadLetter) {
-  return {
-    id: l.id,
-    failedAt: l.failedAt.toISOString(),
-    stream: l.stream,
-    consumer: l.consumer,
-    streamSeq: l.streamSeq,
-    subject: l.subject,
-    eventType: l.eventType,
-    eventId: l.eventId,
-    kind: l.kind,
-    deliveries: l.deliveries,
-    reason: l.reason,
-    // The trace the event belongs to: its producer's, where its deliveries and the dead letter are spans.
-    traceId: traceIdOf(l.headers.traceparent),
-  };
-}
-
-/** Every event of the platform, from its producers' contract files. */
-const EVENT_TYPES = eventCatalogue(PLATFORM_STREAMS);
-
-/** The event as JSON when it is one the platform knows and it decodes; else why not, and the bytes. */
-function decode(l: DeadLetter): unknown {
-  const type = EVENT_TYPES.get(l.eventType);
-  if (!type)
-    return { undecoded: `unknown event type "${l.eventType}"`, base64: Buffer.from(l.data).toString("base64") };
-  try {
-    return toJson(type.schema, fromBinary(type.schema, l.data));
-  } catch (e) {
-    return { undecoded: e instanceof Error ? e.message : String(e), base64: Buffer.from(l.data).toString("base64") };
   }
 }
 

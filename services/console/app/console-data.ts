@@ -1,7 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { DeadLetters, type EventNames, type EventStream } from "../../kit/events";
 import { callMatrix, type CallEdge } from "../platform/call-matrix";
-import { letterDetail, letterSummary, type LetterDetail, type LetterSummary } from "../platform/dead-letter-view";
+import { letterDetail, letterSummary, type LetterDetail, type LetterSummary } from "../../kit/events";
 import { eventStreams, type StreamView } from "../platform/event-streams";
 import type { SnapshotHistory } from "../platform/platform-snapshot";
 import type { PolicyStore, TargetPolicy } from "../platform/policies";

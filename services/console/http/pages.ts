@@ -1,6 +1,6 @@
 import type { EventsPage, OrderPage, ReplayOutcome, ServicesPage } from "../app/console-data";
 import type { CallEdge } from "../platform/call-matrix";
-import type { LetterDetail, LetterSummary } from "../platform/dead-letter-view";
+import type { LetterDetail, LetterSummary } from "../../kit/events";
 import type { TraceQuery, TraceSummary } from "../traces/trace-store";
 import type { Waterfall } from "../traces/waterfall";
 import { fmtMs, fmtUptime, html, sparkline, type Html } from "./html";

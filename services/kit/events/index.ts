@@ -16,6 +16,8 @@ export { PoisonMessage } from "./consumer/handler-failure";
 export { inboxTable } from "./consumer/inbox-table";
 export { DeadLetters, DLQ } from "./dead-letters/dead-letter-queue";
 export type { DeadLetter, DeadLetterKind } from "./dead-letters/dead-letter-queue";
+export { letterDetail, letterSummary } from "./dead-letters/dead-letter-view";
+export type { LetterDetail, LetterSummary } from "./dead-letters/dead-letter-view";
 export { CE, eventHeaders, readEventMeta } from "./cloud-event-headers";
 export type { EventMeta } from "./cloud-event-headers";
 export { eventsConfig } from "./events-config";

@@ -1,8 +1,9 @@
 import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { eventCatalogue, type DeadLetter, type EventStream } from "../../kit/events";
-import { traceIdOf } from "../../kit/tracing";
+import { traceIdOf } from "../../tracing";
+import { eventCatalogue, type EventStream } from "../topology/contract";
+import type { DeadLetter } from "./dead-letter-queue";
 
-/** A dead letter as the console lists it. */
+/** A dead letter as an operator's tools list it (`cli dlq list --json`, the console). */
 export function letterSummary(l: DeadLetter) {
   return {
     id: l.id,
@@ -23,7 +24,7 @@ export function letterSummary(l: DeadLetter) {
 
 export type LetterSummary = ReturnType<typeof letterSummary>;
 
-/** One dead letter in full: its headers and its payload decoded by the producer's contract (as cli dlq show). */
+/** One dead letter in full: its headers and its payload decoded by the producer's contract (`cli dlq show`, the console). */
 export function letterDetail(l: DeadLetter, streams: readonly EventStream[]) {
   return { ...letterSummary(l), headers: l.headers, event: decodeLetter(l, streams) };
 }
