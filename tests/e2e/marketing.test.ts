@@ -147,10 +147,14 @@ describe("behaviour profiles", () => {
       },
       at("2030-03-01T10:01:00Z"),
     );
-    await waitFor(async () => (await profileOf(id))?.orders.cancelled === 1, {
-      timeoutMs: 10_000,
-      what: "the cancellation",
-    });
+    // Two orders, two entities: their events may be handled in either order, in one batch or two.
+    await waitFor(
+      async () => {
+        const orders = (await profileOf(id))?.orders;
+        return orders?.cancelled === 1 && orders.confirmed === 1;
+      },
+      { timeoutMs: 10_000, what: "the confirmation and the cancellation" },
+    );
     expect((await profileOf(id))!.spent).toEqual([{ currency: "EUR", amountMinor: "3000" }]);
     // A confirmed order cancelled later gives its spend back.
     await ev.publish(
