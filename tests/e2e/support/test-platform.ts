@@ -8,6 +8,7 @@ import {
   testEventStreams,
   type TestEventStreams,
 } from "../../../services/kit/testing";
+import { policyBucketOf } from "../../../services/kit/nats";
 
 export interface TestPlatform {
   readonly namespace: string;
@@ -25,7 +26,7 @@ export interface TestPlatform {
   start(name: string, env?: Record<string, string>): Promise<ServiceProcess>;
   /** Stops one process, SIGTERM unless told (asserting nothing about its exit: the code is the caller's to check). */
   stopProcess(p: ServiceProcess, signal?: NodeJS.Signals): Promise<number>;
-  /** Stops every process, then drops the streams and the schemas. */
+  /** Stops every process, then drops the streams, the namespace's policies bucket and the schemas. */
   stop(): Promise<void>;
 }
 
@@ -84,6 +85,8 @@ export function testPlatform(prefix: string, env: Record<string, string> = {}): 
     stopProcess,
     async stop() {
       await Promise.all([...procs].map((p) => stopProcess(p)));
+      // The namespace's policies bucket, made by a policy edit (cli policies, the console): a KV bucket is a stream.
+      await opened?.jsm.streams.delete(`KV_${policyBucketOf(namespace)}`).catch(() => {});
       await opened?.drop();
       await db.drop();
     },
