@@ -7,31 +7,24 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { createClient, type Client, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import { callConnectUnary } from "./connect-unary-call";
-import { NatsUnaryCalls } from "./nats/nats-unary-call";
-import { rpcSubject } from "./nats/subjects";
-import { BusLink } from "../nats/bus-link";
-import { ServiceDiscovery, type DiscoveredInstance, type DiscoveryOptions } from "../discovery/service-discovery";
+import { ServiceDiscovery, type DiscoveryOptions } from "../discovery/service-discovery";
 import type { Logger } from "../log";
-import { codeForHttpStatus, isCallerError } from "../resilience/error-classification";
-import { isIdempotentCall, isIdempotentRequest } from "../resilience/idempotency";
+import { isCallerError } from "../resilience/error-classification";
+import { isIdempotentCall } from "../resilience/idempotency";
 import { staticPolicies, type PolicySource } from "../resilience/policy-source";
 import { ResilientCaller } from "../resilience/resilient-call";
 import { createResilienceMetrics, type ResilienceMetrics } from "../resilience/resilience-metrics";
 import { ServiceUnavailableError } from "../resilience/service-unavailable-error";
 import { inSpan, spanAttribute, spanEvent, traceHeaders, tracing } from "../tracing";
+import { restClient, type RestClient } from "./rest-client";
+import { busRoute, type BusRoute } from "./nats/bus-route";
 
-/** fetch() against a REST service by name: `path` is appended to the base URL of the instance chosen. */
-export type RestClient = (path: string, init?: RestInit) => Promise<Response>;
-
-export interface RestInit extends RequestInit {
-  /** Budget for the whole call, retries included (the deadline of the call being served applies too). */
-  timeoutMs?: number;
-}
+export type { RestClient, RestInit } from "./rest-client";
 
 /**
  * What to answer, per method, when the target cannot be used (breaker open, retries spent, bulkhead
@@ -286,45 +279,6 @@ function resilientTransport(
 
 export type RpcTransport = "nats" | "http";
 
-/** Unary calls over the bus: the subject of a method of an instance that answers it there now, and the calls. */
-interface BusRoute {
-  /** Undefined when the call goes over HTTP: the bus is down, or the instance does not serve the method on it. */
-  subject(target: string, instance: DiscoveredInstance, method: DescMethodUnary): string | undefined;
-  readonly calls: NatsUnaryCalls;
-  stop(): void;
-}
-
-/**
- * The bus as a route for unary calls. While this process's NATS connection is down, calls go to the
- * last known instances over their HTTP endpoints, and back to NATS once it is up; the calls waiting for a
- * reply when it dropped fail at once as connection errors (retried where the call may be repeated).
- */
-function busRoute(nc: NatsConnection, namespace: string, discovery: ServiceDiscovery, inboxPrefix?: string): BusRoute {
-  const link = new BusLink(nc, () => calls.connectionLost());
-  const calls = new NatsUnaryCalls(nc, { inboxPrefix });
-  // An instance dropped from discovery (it stopped answering pings: killed, say) takes no more calls,
-  // and the calls waiting on it fail at once, to be retried on another where they may be.
-  const known = new Map<string, Set<string>>();
-  discovery.onChange((service, instances) => {
-    const live = new Set(instances.map((i) => i.id));
-    for (const id of known.get(service) ?? [])
-      if (!live.has(id)) calls.abandon(rpcSubject(namespace, service, "/", id), `instance ${id} of ${service} is gone`);
-    known.set(service, live);
-  });
-  const paths = new WeakMap<object, string>();
-  return {
-    subject(target, instance, method) {
-      if (!instance.natsMethods || !link.connected) return undefined;
-      let path = paths.get(method);
-      if (path === undefined) paths.set(method, (path = `/${method.parent.typeName}/${method.name}`));
-      // A method it does not answer on the bus (unknown to it, say) goes over HTTP, which says so in the protocol's terms.
-      return instance.natsMethods.get(path);
-    },
-    calls,
-    stop: () => calls.close(),
-  };
-}
-
 /** The headers with the trace context (traceparent, tracestate, baggage) added, in a copy: the caller's stay as they are for its other attempts. */
 function withTrace<H extends Headers | Record<string, string> | undefined>(
   headers: H,
@@ -350,76 +304,4 @@ function withToken(
   if (!headers) return { authorization: value };
   headers.set("authorization", value);
   return headers;
-}
-
-/** A REST answer the policies treat as a failure (429, 5xx); handed back as the Response once nothing more is tried. */
-class HttpStatusError extends ConnectError {
-  /** ConnectError's own instanceof check matches by name; subclasses need the ordinary prototype check. */
-  static override [Symbol.hasInstance](v: unknown): boolean {
-    return typeof v === "object" && v !== null && Object.prototype.isPrototypeOf.call(this.prototype, v);
-  }
-  constructor(
-    readonly response: Response,
-    code: Code,
-    target: string,
-  ) {
-    super(`${target} answered HTTP ${response.status}`, code);
-  }
-}
-
-function restClient(caller: ResilientCaller, target: string, token?: (audience: string) => string): RestClient {
-  return async (path, init = {}) => {
-    const { timeoutMs, signal, ...rest } = init;
-    const method = (rest.method ?? "GET").toUpperCase();
-    const headers = new Headers(rest.headers);
-    if (token) headers.set("authorization", `Bearer ${token(target)}`);
-    // A retried request sends its body again: read a stream once.
-    const body = rest.body instanceof ReadableStream ? await new Response(rest.body).arrayBuffer() : rest.body;
-    let previous: Response | undefined;
-    const call = async () => {
-      try {
-        return await caller.call({
-          target,
-          name: `${method} ${target}`,
-          idempotent: isIdempotentRequest(method, headers),
-          signal: signal ?? undefined,
-          timeoutMs,
-          send: async (a) => {
-            await previous?.body?.cancel().catch(() => {});
-            const h = new Headers(headers);
-            if (tracing.on) for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
-            h.set("connect-timeout-ms", String(Math.max(1, Math.ceil(a.timeoutMs))));
-            let res: Response;
-            try {
-              res = await fetch(a.instance.http + path, { ...rest, method, headers: h, body, signal: a.signal });
-            } catch (e) {
-              throw new ConnectError(
-                `${target} at ${a.instance.http}: ${e instanceof Error ? e.message : e}`,
-                Code.Unavailable,
-                undefined,
-                undefined,
-                e,
-              );
-            }
-            const code = codeForHttpStatus(res.status);
-            if (code === undefined) return res;
-            previous = res;
-            throw new HttpStatusError(res, code, target);
-          },
-        });
-      } catch (e) {
-        if (e instanceof HttpStatusError) return e.response;
-        if (
-          e instanceof ServiceUnavailableError &&
-          e.reason === "retries-exhausted" &&
-          e.lastError instanceof HttpStatusError
-        )
-          return e.lastError.response;
-        throw e;
-      }
-    };
-    return tracing.on
-      ? inSpan(`${method} ${target}`, { attributes: { "http.request.method": method, "shop.target": target } }, call)
-      : call();
-  };
 }
