@@ -6,18 +6,9 @@ import type { ConsoleData } from "../app/console-data";
 import { TARGET } from "../platform/policies";
 import type { TraceQuery, TraceStore } from "../traces/trace-store";
 import { layout, type Html } from "./html";
-import {
-  callsPage,
-  deadLetterPage,
-  deadLettersPage,
-  eventsPage,
-  loginPage,
-  orderPage,
-  replayMessage,
-  servicesPage,
-  tracePage,
-  tracesPage,
-} from "./pages";
+import { callsPage, eventsPage, loginPage, servicesPage } from "./pages";
+import { deadLetterPage, deadLettersPage, replayMessage } from "./dead-letter-pages";
+import { orderPage, tracePage, tracesPage } from "./trace-pages";
 import { SESSION_COOKIE, type Sessions } from "./sessions";
 
 export interface ConsoleRoutes {
