@@ -1,146 +1,35 @@
-import type { ConnectRouter } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { hostname } from "node:os";
 import { Lifecycle } from "./lifecycle";
-import { namespaceOf, platformNamespace, policyBucketOf } from "./nats/namespace";
-import { ConfigError, integer, oneOf, port, readConfig, text, url, type Env } from "./config";
+import { ConfigError, type Env } from "./config";
 import { buildHttpApp, type KitEnv } from "./http/app";
 import { openDatabase, type Database } from "./db/database";
-import type { EventConsumer } from "./events/consumer/event-consumer";
 import { startEvents } from "./events/start-events";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { connectNats } from "./nats/connection";
 import { registerService, type Endpoints } from "./nats/registration";
 import { startGrpcServer, type GrpcServer } from "./rpc/grpc-server";
-import { createServiceClients, type ServiceClients } from "./rpc/service-client";
+import { createServiceClients } from "./rpc/service-client";
 import { restDeadline } from "./resilience/deadline";
 import { kvPolicies } from "./resilience/policy-source";
 import { ServingStatus } from "./rpc/health";
 import { serviceRpc } from "./rpc/service-rpc";
 import { serveRpcOnNats } from "./rpc/nats/serve-on-nats";
 import { CallMemory } from "./rpc/call-memory";
-import { callerInterceptor, restCallerCheck } from "./trust/caller-check";
+import { restCallerCheck } from "./trust/caller-check";
 import { readTrust, tokenSource, tokenVerifier } from "./trust/identity";
 import { inboxPrefixOf } from "./trust/nats-permissions";
 import { registrationProof, registrationVerifier } from "./trust/registration-proof";
-import type { EventStream } from "./events/topology/contract";
 import { startTracing } from "./tracing";
-import { assertPortsFree, listenError, type PortToCheck } from "./ports-free";
+import { assertPortsFree, listenError } from "./ports-free";
+import { OPERATOR, type RunningService, type ServiceDefinition, type ServiceParts } from "./service-definition";
+import { portsOf, serviceConfig } from "./service-config";
 
-/** The identity that may call any service (operators' tools); its tokens may be for any audience. */
-export const OPERATOR = "operator";
-
-/** What a service hands the kit: its name, default ports and a function that builds its parts. */
-export interface ServiceDefinition<S extends Record<string, unknown> = Record<string, never>> {
-  name: string;
-  version: string;
-  description: string;
-  /**
-   * Defaults; <NAME>_HTTP_PORT, <NAME>_GRPC_PORT and <NAME>_OPS_PORT override them. No grpc means no
-   * HTTP/2 port. `ops` is for a service whose HTTP port faces the public (the gateway): its probes,
-   * metrics and RPC health/reflection go on a listener of their own (on OPS_HOST, loopback by
-   * default), and the public port serves the service's REST routes alone.
-   */
-  ports: { http: number; grpc?: number; ops?: number };
-  /** The service's own tables (a drizzle schema) and the folder of its drizzle-kit migrations. */
-  database?: { schema: S; migrations: string };
-  /**
-   * Publishes events through a transactional outbox (writeEvent in kit/events) to these streams, its
-   * own (from its contract file): the schema holds the kit's outboxTable(), and the kit runs the relay.
-   */
-  outbox?: { streams: readonly EventStream[] };
-  /**
-   * The identities that may call this service's RPC and REST routes (from the platform's table), checked
-   * when PLATFORM_PUBLIC_KEYS is set; the operator always may. Not for a public edge (`ports.ops`).
-   */
-  callers?: readonly string[];
-  /**
-   * Requests are refused (InvalidArgument) when they break their protos' `buf.validate` rules, before
-   * any handler sees them, on every transport. `false` only for tests of the transports themselves,
-   * whose fixtures carry scenarios ("slow:3000") in the fields of real messages.
-   */
-  validateRequests?: boolean;
-  build(ctx: ServiceContext<S>): ServiceParts | Promise<ServiceParts>;
-}
-
-export interface ServiceContext<S extends Record<string, unknown> = Record<string, never>> {
-  name: string;
-  env: Env;
-  log: Logger;
-  nats: NatsConnection;
-  metrics: Metrics;
-  /**
-   * Clients for the other services of this platform (namespace), by name, found through NATS and
-   * wrapped in the target's resilience policies: `clients.connect(PaymentService)`, `clients.rest("customer")`.
-   */
-  clients: ServiceClients;
-  /** The platform namespace this instance registers in (PLATFORM_NAMESPACE). */
-  namespace: string;
-  /** Whether a registration was signed by the service it names (every one, on an open platform). */
-  trustedRegistration: (info: { name: string; metadata?: Record<string, string> }) => boolean;
-  /** Present when the definition declares a database; migrated before build runs. */
-  db: Database<S>;
-}
-
-export interface ServiceParts {
-  /** Connect services, served on both ports. */
-  rpc?: (router: ConnectRouter) => void;
-  /** Plain REST routes on the HTTP/1.1 port. */
-  rest?: (app: Hono<KitEnv>) => void;
-  /** Extra readiness checks (a database, say); NATS is always checked. */
-  checks?: Record<string, () => Promise<void> | void>;
-  /** Event consumers (defineConsumer in kit/events), run over the service's database once it is up. */
-  consumers?: EventConsumer[];
-  /** Called last on shutdown, after the listeners stopped and before NATS drains. */
-  stop?(): Promise<void>;
-}
-
-export interface RunningService {
-  readonly name: string;
-  readonly id: string;
-  readonly endpoints: Endpoints;
-  readonly app: Hono<KitEnv>;
-  readonly log: Logger;
-  /** Graceful: not ready, deregister, finish in-flight calls, stop parts, drain NATS. Idempotent. */
-  stop(): Promise<void>;
-}
-
-export function serviceConfig(name: string, ports: ServiceDefinition["ports"], env: Env) {
-  const prefix = name.toUpperCase();
-  const cfg = readConfig(
-    {
-      HTTP_PORT: port(ports.http),
-      GRPC_PORT: port(ports.grpc ?? 0),
-      OPS_PORT: port(ports.ops ?? 0),
-      HOST: text("127.0.0.1"),
-      OPS_HOST: text("127.0.0.1"),
-      ADVERTISE_HOST: text(""),
-      NATS_URL: url("nats://127.0.0.1:4222", ["nats", "tls", "ws", "wss"]),
-      NATS_CA_FILE: text(""),
-      PLATFORM_NAMESPACE: platformNamespace,
-      LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
-      MAX_BODY_BYTES: integer(1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
-      SHUTDOWN_TIMEOUT_MS: integer(10_000, { min: 0, max: 600_000 }),
-      RESILIENCE_POLICY_BUCKET: text(policyBucketOf(namespaceOf(env))),
-      DISCOVERY_PING_INTERVAL_MS: integer(500, { min: 50, max: 60_000 }),
-      DISCOVERY_REFRESH_MS: integer(5000, { min: 100, max: 600_000 }),
-      GRPC_IDLE_TIMEOUT_MS: integer(30_000, { min: 100, max: 3_600_000 }),
-      GRPC_MAX_STREAMS_PER_SESSION: integer(100, { min: 1, max: 10_000 }),
-      RPC_TRANSPORT: oneOf(["nats", "http"] as const, "nats"),
-    },
-    // Ports are per service (PAYMENT_HTTP_PORT) so one environment can hold the whole platform.
-    {
-      ...env,
-      HTTP_PORT: env[`${prefix}_HTTP_PORT`],
-      GRPC_PORT: env[`${prefix}_GRPC_PORT`],
-      OPS_PORT: env[`${prefix}_OPS_PORT`],
-    },
-    { HTTP_PORT: `${prefix}_HTTP_PORT`, GRPC_PORT: `${prefix}_GRPC_PORT`, OPS_PORT: `${prefix}_OPS_PORT` },
-  );
-  return cfg;
-}
+export { OPERATOR } from "./service-definition";
+export type { RunningService, ServiceContext, ServiceDefinition, ServiceParts } from "./service-definition";
+export { serviceConfig } from "./service-config";
 
 /**
  * Boots a service: config, NATS, database, clients, the service's parts, events, both listeners,
@@ -171,17 +60,6 @@ export async function startService<S extends Record<string, unknown>>(
     await lifecycle.unwind({ graceful: false });
     throw e;
   }
-}
-
-/** The ports a service listens on, each with the variable that sets it. */
-function portsOf(def: ServiceDefinition<any>, cfg: ReturnType<typeof serviceConfig>): PortToCheck[] {
-  const prefix = def.name.toUpperCase();
-  const ports: PortToCheck[] = [{ variable: `${prefix}_HTTP_PORT`, host: cfg.HOST, port: cfg.HTTP_PORT }];
-  if (def.ports.grpc !== undefined)
-    ports.push({ variable: `${prefix}_GRPC_PORT`, host: cfg.HOST, port: cfg.GRPC_PORT });
-  if (def.ports.ops !== undefined)
-    ports.push({ variable: `${prefix}_OPS_PORT`, host: cfg.OPS_HOST, port: cfg.OPS_PORT });
-  return ports;
 }
 
 /** What every part of a starting service is started with. */
